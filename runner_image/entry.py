@@ -1,0 +1,108 @@
+"""In-sandbox entry point: runs /code/main.py as __main__.
+
+Everything the user's script prints goes to stdout/stderr as usual. When the
+script raises, the traceback (trimmed to the user's frames) is printed to
+stderr and followed by one record line
+
+    \x1eIMGSANDBOX {"type": ..., "message": ..., "line": ..., "traceback": ...}
+
+that the responder parses. The script runs in this same interpreter and can
+forge or suppress that record, so the responder treats it as untrusted input:
+it only ever describes the script's own run.
+
+A cold run (`python3 entry.py`) and a warm sandbox (a future pool that loads
+the imaging libraries first, then waits for one job) use this same file.
+"""
+import json
+import os
+import runpy
+import sys
+import traceback
+
+CODE = "/code/main.py"
+MARK = "\x1eIMGSANDBOX "
+LIMIT = 8000  # bytes of message / traceback carried in the record
+
+
+def _user_frames(tb):
+    """Drop the frames of this file and runpy: start at the first /code frame."""
+    while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("/code/"):
+        tb = tb.tb_next
+    return tb
+
+
+def _record(exc):
+    line = None
+    if isinstance(exc, SyntaxError) and exc.filename == CODE:
+        line = exc.lineno
+        text = "".join(traceback.format_exception_only(type(exc), exc))
+    else:
+        tb = _user_frames(exc.__traceback__)
+        for frame, lineno in traceback.walk_tb(tb):
+            if frame.f_code.co_filename == CODE:
+                line = lineno
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
+    try:
+        message = str(exc)
+    except BaseException:  # a hostile __str__
+        message = "<unprintable %s>" % type(exc).__name__
+    return text, {
+        "type": type(exc).__name__,
+        "message": message[:LIMIT],
+        "line": line,
+        "traceback": text[-LIMIT:],
+    }
+
+
+def main(job_params=None):
+    if job_params is not None:
+        os.environ["USER_PARAMS"] = job_params
+    sys.argv = [CODE]
+    sys.path.insert(0, "/code")
+    try:
+        runpy.run_path(CODE, run_name="__main__")
+    except SystemExit as e:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        code = e.code
+        if code is None:
+            code = 0
+        elif not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+        os._exit(code & 0xFF)
+    except BaseException as e:  # KeyboardInterrupt, MemoryError and the rest
+        try:
+            text, rec = _record(e)
+        except BaseException:
+            text, rec = "", {"type": type(e).__name__, "message": "", "line": None, "traceback": ""}
+        try:
+            sys.stdout.flush()
+        except BaseException:
+            pass
+        data = (text + "\n" + MARK + json.dumps(rec) + "\n").encode("utf-8", "replace")
+        try:
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        _write_all(2, data)
+        os._exit(1)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        os._exit(1)
+    os._exit(0)
+
+
+def _write_all(fd, data):
+    while data:
+        try:
+            n = os.write(fd, data)
+        except OSError:
+            return
+        data = data[n:]
+
+
+if __name__ == "__main__":
+    main()

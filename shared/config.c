@@ -1,0 +1,167 @@
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+struct config cfg;
+
+enum kind { STR, INT };
+
+/* The one table of settings. Sizes are in bytes, times as named. */
+static const struct setting {
+	const char *env;
+	enum kind kind;
+	size_t off;
+	size_t size;		/* STR: the field's size */
+	const char *def;
+	long long min, max;	/* INT: the range */
+	const char *help;
+} settings[] = {
+#define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define I(f) offsetof(struct config, f), 0
+	{ "IMGSANDBOX_DATA", STR, S(data_dir), "./var", 0, 0,
+	  "folder for jobs/, slots/ and the database (created if missing)" },
+	{ "IMGSANDBOX_OUTPUTS", STR, S(outputs_dir), "", 0, 0,
+	  "folder of published results, served as /outputs/ (default: DATA/outputs)" },
+	{ "IMGSANDBOX_DB", STR, S(db_path), "", 0, 0,
+	  "the execution log, an SQLite file (default: DATA/log.db)" },
+	{ "IMGSANDBOX_SAMPLE", STR, S(sample_image), "./static/sample.png", 0, 0,
+	  "the sample image sent with use_sample=1" },
+	{ "IMGSANDBOX_PACKAGES", STR, S(packages_file), "./runner_image/packages.txt", 0, 0,
+	  "the runner image's package list (what the sandbox has installed)" },
+	{ "IMGSANDBOX_DOCKER", STR, S(docker_bin), "docker", 0, 0,
+	  "the docker client (looked up in PATH when it has no slash)" },
+	{ "IMGSANDBOX_DOCKER_HOST", STR, S(docker_host), "", 0, 0,
+	  "DOCKER_HOST for the client, e.g. unix:///run/user/1000/docker.sock for a rootless engine" },
+	{ "IMGSANDBOX_IMAGE", STR, S(image), "imgsandbox-runner:latest", 0, 0,
+	  "the runner image (built by runner_image/build.sh)" },
+	{ "IMGSANDBOX_RUNTIME", STR, S(runtime), "", 0, 0,
+	  "OCI runtime for the sandbox, e.g. runsc for gVisor (default: the engine's)" },
+	{ "IMGSANDBOX_USER", STR, S(sandbox_user), "10001:10001", 0, 0,
+	  "uid:gid the script runs as inside the sandbox (never 0)" },
+	{ "IMGSANDBOX_TIMEOUT_MS", INT, I(timeout_ms), "10000", 500, 3600000,
+	  "wall-clock limit of one run, from the start of the container, in ms" },
+	{ "IMGSANDBOX_MEMORY", INT, I(memory_bytes), "1073741824", 16777216, 68719476736LL,
+	  "memory of one sandbox (--memory = --memory-swap), bytes" },
+	{ "IMGSANDBOX_CPUS", STR, S(cpus), "1", 0, 0,
+	  "CPUs of one sandbox (--cpus); thread counts are pinned to it" },
+	{ "IMGSANDBOX_PIDS", INT, I(pids), "64", 8, 4096,
+	  "processes and threads in one sandbox (--pids-limit)" },
+	{ "IMGSANDBOX_TMP_BYTES", INT, I(tmp_bytes), "67108864", 1048576, 4294967296LL,
+	  "size of the sandbox's /tmp (a tmpfs), bytes" },
+	{ "IMGSANDBOX_OUTPUT_BYTES", INT, I(output_bytes), "33554432", 65536, 1073741824,
+	  "largest file the script may write (RLIMIT_FSIZE) and largest result, bytes" },
+	{ "IMGSANDBOX_NOFILE", INT, I(nofile), "256", 32, 65536,
+	  "open files in the sandbox (RLIMIT_NOFILE)" },
+	{ "IMGSANDBOX_STREAM_BYTES", INT, I(stream_bytes), "65536", 1024, 16777216,
+	  "stdout and stderr kept of one run, each, bytes (the rest is counted and dropped)" },
+	{ "IMGSANDBOX_BODY_BYTES", INT, I(body_bytes), "11534336", 4096, 1073741824,
+	  "largest POST /run body, bytes (the web servers are set a little above it)" },
+	{ "IMGSANDBOX_CODE_BYTES", INT, I(code_bytes), "262144", 1, 16777216,
+	  "largest code field, bytes" },
+	{ "IMGSANDBOX_IMAGE_BYTES", INT, I(image_bytes), "10485760", 1024, 1073741824,
+	  "largest image upload, bytes" },
+	{ "IMGSANDBOX_IMAGE_PIXELS", INT, I(image_pixels), "40000000", 1, 1000000000,
+	  "largest image, pixels (width x height)" },
+	{ "IMGSANDBOX_PARAMS_BYTES", INT, I(params_bytes), "16384", 2, 1048576,
+	  "largest params field, bytes" },
+	{ "IMGSANDBOX_PROMPT_BYTES", INT, I(prompt_bytes), "8192", 0, 1048576,
+	  "largest user_prompt field, bytes" },
+	{ "IMGSANDBOX_MODEL_BYTES", INT, I(model_bytes), "128", 0, 4096,
+	  "largest ai_model field, bytes" },
+	{ "IMGSANDBOX_SLOTS", INT, I(slots), "0", 0, 1024,
+	  "sandboxes at once on this host, shared by every responder (0: the number of CPUs)" },
+	{ "IMGSANDBOX_SLOT_WAIT_MS", INT, I(slot_wait_ms), "2000", 0, 600000,
+	  "how long a request waits for a free slot before it gets 429" },
+	{ "IMGSANDBOX_RETENTION_S", INT, I(retention_s), "86400", 60, 31536000,
+	  "published results older than this are removed, seconds" },
+	{ "IMGSANDBOX_REAP_INTERVAL_S", INT, I(reap_interval_s), "60", 1, 86400,
+	  "how often leftover containers and old results are looked for, seconds" },
+	{ "IMGSANDBOX_REAP_GRACE_S", INT, I(reap_grace_s), "30", 0, 3600,
+	  "a container this long past its deadline belongs to a dead responder and is removed, seconds" },
+#undef S
+#undef I
+};
+
+int
+config_load(char *err, size_t errlen)
+{
+	const struct setting *s;
+	const char *v;
+	char *end;
+	long long n;
+	size_t i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		s = &settings[i];
+		if ((v = getenv(s->env)) == NULL || *v == '\0')
+			v = s->def;
+		if (s->kind == STR) {
+			if (strlen(v) >= s->size) {
+				snprintf(err, errlen, "%s is longer than %zu bytes", s->env, s->size - 1);
+				return -1;
+			}
+			memcpy((char *)&cfg + s->off, v, strlen(v) + 1);
+			continue;
+		}
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || n < s->min || n > s->max) {
+			snprintf(err, errlen, "%s=%s: expected a whole number from %lld to %lld",
+			    s->env, v, s->min, s->max);
+			return -1;
+		}
+		*(int64_t *)(void *)((char *)&cfg + s->off) = n;
+	}
+	if (cfg.outputs_dir[0] == '\0' &&
+	    snprintf(cfg.outputs_dir, sizeof(cfg.outputs_dir), "%s/outputs", cfg.data_dir) >=
+	    (int)sizeof(cfg.outputs_dir)) {
+		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
+		return -1;
+	}
+	if (cfg.db_path[0] == '\0' &&
+	    snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/log.db", cfg.data_dir) >=
+	    (int)sizeof(cfg.db_path)) {
+		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
+		return -1;
+	}
+	if (cfg.slots == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		cfg.slots = ncpu > 0 ? ncpu : 1;
+	}
+	if (strncmp(cfg.sandbox_user, "0:", 2) == 0 || strcmp(cfg.sandbox_user, "0") == 0 ||
+	    strncmp(cfg.sandbox_user, "root", 4) == 0) {
+		snprintf(err, errlen, "IMGSANDBOX_USER must not be root");
+		return -1;
+	}
+	if (strspn(cfg.cpus, "0123456789.") != strlen(cfg.cpus) || cfg.cpus[0] == '\0') {
+		snprintf(err, errlen, "IMGSANDBOX_CPUS=%s: expected a number such as 1 or 0.5", cfg.cpus);
+		return -1;
+	}
+	return 0;
+}
+
+void
+config_print(FILE *fp)
+{
+	const struct setting *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		s = &settings[i];
+		if (s->kind == STR)
+			fprintf(fp, "%s=%s\n", s->env, (const char *)&cfg + s->off);
+		else
+			fprintf(fp, "%s=%lld\n", s->env,
+			    (long long)*(const int64_t *)(const void *)((const char *)&cfg + s->off));
+		if (strstr(s->help, "default") != NULL)
+			fprintf(fp, "    %s\n", s->help);
+		else
+			fprintf(fp, "    %s (default: %s)\n", s->help, s->def);
+	}
+}

@@ -1,0 +1,61 @@
+/*
+ * config: every setting of the service, its default and its meaning, in one
+ * table (config.c). Settings come from the environment (IMGSANDBOX_*), are
+ * parsed with a range once at start-up, and are read through the global
+ * `cfg` afterwards. `responder --settings` prints the table (the README's
+ * list of settings is made from it).
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct config {
+	/* Paths */
+	char data_dir[256];		/* jobs/, outputs/, slots/ live here */
+	char outputs_dir[256];		/* published results (served as /outputs/) */
+	char db_path[256];		/* the execution log (SQLite) */
+	char sample_image[256];		/* the bundled sample image */
+	char packages_file[256];	/* runner_image/packages.txt */
+	/* The engine */
+	char docker_bin[256];		/* the docker client */
+	char docker_host[256];		/* DOCKER_HOST for the client; "" = its default */
+	char image[128];		/* the runner image */
+	char runtime[64];		/* --runtime (e.g. runsc for gVisor); "" = the engine's default */
+	char sandbox_user[32];		/* uid:gid inside the sandbox */
+	/* Limits of one run */
+	int64_t timeout_ms;		/* wall clock, from the start of docker run */
+	int64_t memory_bytes;		/* --memory and --memory-swap */
+	char cpus[16];			/* --cpus */
+	int64_t pids;			/* --pids-limit */
+	int64_t tmp_bytes;		/* --tmpfs /tmp size */
+	int64_t output_bytes;		/* the result's cap, and RLIMIT_FSIZE in the sandbox */
+	int64_t nofile;			/* RLIMIT_NOFILE in the sandbox */
+	int64_t stream_bytes;		/* stdout and stderr kept, each */
+	/* Limits of a request */
+	int64_t body_bytes;		/* the whole POST body */
+	int64_t code_bytes;
+	int64_t image_bytes;
+	int64_t image_pixels;
+	int64_t params_bytes;
+	int64_t prompt_bytes;
+	int64_t model_bytes;
+	/* Service */
+	int64_t slots;			/* concurrent sandboxes on this host */
+	int64_t slot_wait_ms;		/* how long a request waits for a slot before 429 */
+	int64_t retention_s;		/* published results older than this are removed */
+	int64_t reap_interval_s;	/* how often leftovers are looked for */
+	int64_t reap_grace_s;		/* a container this long past its deadline is a leftover */
+};
+
+extern struct config cfg;
+
+/* Fills cfg from the defaults and the environment. Returns 0, or -1 with a
+ * message naming the bad variable in err. */
+int config_load(char *err, size_t errlen);
+/* Prints every setting: variable, value, meaning (for --settings). */
+void config_print(FILE *fp);
+
+#endif

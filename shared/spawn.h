@@ -1,0 +1,50 @@
+/*
+ * spawn: the only place that starts processes. Every child gets an explicit
+ * argv and envp (no shell), an empty signal mask, default signal actions,
+ * stdin/stdout/stderr as given (or /dev/null), and no other descriptor.
+ * Waiting is done on a pidfd with a deadline.
+ */
+#ifndef SPAWN_H
+#define SPAWN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct child {
+	pid_t pid;
+	int pidfd;	/* readable when the child has exited */
+};
+
+/* Starts path with argv/envp; in/out/err are descriptors for the child's
+ * 0/1/2, or -1 for /dev/null. Returns 0 and fills *c, or -1 with errno.
+ * The caller waits with spawn_wait() (which closes pidfd). */
+int spawn_start(const char *path, char *const argv[], char *const envp[],
+    int in, int out, int err, struct child *c);
+
+/* Waits until the child exits or the monotonic clock passes deadline_ms
+ * (see now_ms; -1: no deadline). Returns 0 with *status filled and the
+ * child reaped, 1 on timeout (the child still runs), -1 on error. */
+int spawn_wait(struct child *c, int64_t deadline_ms, int *status);
+
+/* Sends sig to the child (if it still runs) and reaps it. */
+void spawn_kill(struct child *c, int sig);
+
+/* A wait status as a shell would report it: the exit status, or 128+n for
+ * a child killed by signal n. */
+int spawn_exit_code(int status);
+
+/* Runs path to completion, with stdout captured into out[0..outlen) (NUL-
+ * terminated, the rest dropped) and stderr dropped, killing it at timeout.
+ * Returns 0 with *exit_code set, 1 on timeout, -1 on error. */
+int spawn_capture(const char *path, char *const argv[], char *const envp[],
+    int64_t timeout_ms, char *out, size_t outlen, int *exit_code);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t now_ms(void);
+
+/* Finds name in the PATH directories (name with a slash is taken as is).
+ * Returns 0 and the absolute path in out, or -1. */
+int spawn_find_program(const char *name, char *out, size_t outlen);
+
+#endif

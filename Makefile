@@ -1,0 +1,103 @@
+# imgsandbox: plain make.
+#   make            build the programs into build/
+#   make run        install what is missing, build, start the service (PORT=, SERVER=nginx)
+#   make test       install what is missing, build, run every test
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make bench      the benchmarks (see the README's Performance section)
+
+CC       ?= cc
+PKGS      = fcgi libcjson sqlite3 libmagic zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz)
+WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
+HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS)
+LDFLAGS  += -pie -Wl,-z,relro,-z,now
+LIBS      = $(PKG_LIBS) -lpthread -lm
+
+SAN_CC    = clang
+SAN_FLAGS = -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined $(PKG_CFLAGS) -Wall -Wextra -Wno-unused-parameter
+FUZZ_SECONDS ?= 60
+
+B = build
+SHARED_SRC = $(wildcard shared/*.c)
+WEB_SRC    = fcgi/http.c fcgi/logs_api.c
+SHARED_OBJ = $(SHARED_SRC:%.c=$(B)/%.o)
+WEB_OBJ    = $(WEB_SRC:%.c=$(B)/%.o)
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
+FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+PROGRAMS   = $(B)/responder $(B)/supervise $(B)/analyze_logs $(B)/hello_fcgi
+
+.PHONY: all deps test-deps runner-image run test unit integration browser fuzz bench clean
+all: $(PROGRAMS)
+
+$(B)/%.o: %.c $(wildcard shared/*.h fcgi/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libshared.a: $(SHARED_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/responder: $(B)/fcgi/responder.o $(B)/fcgi/run.o $(WEB_OBJ) $(B)/libshared.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/supervise: $(B)/fcgi/supervise.o $(B)/libshared.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/analyze_logs: $(B)/fcgi/analyze_logs.o $(WEB_OBJ) $(B)/libshared.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/hello_fcgi: $(B)/tests/bench/hello_fcgi.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit programs, built with ASan and UBSan: one per module.
+$(B)/asan/%: tests/unit/%.c $(SHARED_SRC) $(WEB_SRC) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(SHARED_SRC) $(WEB_SRC) $(LIBS)
+
+$(B)/asan/make_log_fixture: tests/unit/make_log_fixture.c $(SHARED_SRC)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(SHARED_SRC) $(LIBS)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(SHARED_SRC)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $< $(SHARED_SRC) $(LIBS)
+
+deps:
+	@fcgi/deps.sh
+test-deps:
+	@fcgi/deps.sh --test
+
+runner-image: deps
+	@fcgi/ensure_dockerd.sh
+	@runner_image/build.sh --if-missing
+
+run: deps all
+	fcgi/serve.sh
+
+# Unit programs under the sanitizers, and each fuzz corpus replayed once.
+unit: test-deps $(UNIT_BIN) $(FUZZ_BIN) $(B)/asan/make_log_fixture
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+	@set -e; for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; echo "== $$f (corpus replay)"; \
+	  $$f -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>$(B)/fuzz/$$n.replay.log || \
+	  { cat $(B)/fuzz/$$n.replay.log; exit 1; }; done
+
+# Real servers, real dockerd, real SQLite: tests/integration (pytest).
+integration: test-deps all runner-image
+	@fcgi/ensure_dockerd.sh
+	/usr/bin/python3 -m pytest -q -n $${JOBS:-4} tests/integration
+
+test: unit integration
+	@echo "make test: all suites passed"
+
+fuzz: test-deps $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; mkdir -p $(B)/fuzz/corpus-$$n; \
+	  echo "== $$f for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus-$$n tests/fuzz/corpus/$$n; done
+
+clean:
+	rm -rf $(B)

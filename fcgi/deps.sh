@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the service (and, with --test, its tests)
+# needs, when some are missing. As root it runs apt-get; otherwise it prints
+# the exact command to run.
+set -euo pipefail
+run=(build-essential pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libmagic-dev
+     libmagic-mgc zlib1g-dev spawn-fcgi lighttpd nginx-light docker.io debootstrap curl)
+test=(clang libclang-rt-14-dev python3-pytest python3-pytest-xdist python3-pil
+      python3-numpy sqlite3 chromium chromium-driver wrk)
+want=("${run[@]}")
+[ "${1:-}" = --test ] && want+=("${test[@]}")
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "deps: missing Debian packages; run:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

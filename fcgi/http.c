@@ -1,0 +1,164 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Status";
+	}
+}
+
+/* Writes the header block. libfcgi's own printf knows no %zu, so the text
+ * is made with snprintf. Returns 0 or -1. */
+static int
+put_head(FCGX_Request *r, int status, const char *ctype, size_t len, const char *extra)
+{
+	char head[1024];
+	int n;
+
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\nContent-Type: %s\r\n"
+	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+	    "Content-Length: %zu\r\n%s\r\n", status, reason(status), ctype, len,
+	    extra ? extra : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -1;
+	return FCGX_PutStr(head, n, r->out) == n ? 0 : -1;
+}
+
+int
+http_body(FCGX_Request *r, int status, const char *ctype, const char *body, size_t len)
+{
+	if (put_head(r, status, ctype, len, NULL) < 0)
+		return -1;
+	if (len > 0 && FCGX_PutStr(body, (int)len, r->out) < 0)
+		return -1;
+	return 0;
+}
+
+int
+http_json(FCGX_Request *r, int status, const cJSON *body, const char *extra)
+{
+	char *text;
+	int rc = -1;
+
+	if ((text = cJSON_PrintUnformatted(body)) == NULL) {
+		/* Out of memory: still answer, with a body that needs none. */
+		static const char oom[] = "{\"error\":{\"code\":\"internal\","
+		    "\"message\":\"the server ran out of memory; try again\"}}";
+		FCGX_FPrintF(r->out, "Status: 500 Internal Server Error\r\n"
+		    "Content-Type: application/json\r\n\r\n");
+		FCGX_PutStr(oom, (int)sizeof(oom) - 1, r->out);
+		return -1;
+	}
+	if (put_head(r, status, "application/json", strlen(text), extra) == 0 &&
+	    FCGX_PutStr(text, (int)strlen(text), r->out) >= 0)
+		rc = 0;
+	free(text);
+	return rc;
+}
+
+int
+http_error(FCGX_Request *r, int status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	cJSON *root, *err;
+	va_list ap;
+	int rc = -1;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);	/* a cut message is still a message */
+	va_end(ap);
+	if ((root = cJSON_CreateObject()) == NULL ||
+	    (err = cJSON_AddObjectToObject(root, "error")) == NULL ||
+	    cJSON_AddStringToObject(err, "code", code) == NULL ||
+	    cJSON_AddStringToObject(err, "message", msg) == NULL)
+		goto out;
+	rc = http_json(r, status, root, NULL);
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+http_query_get(const char *query, const char *name, char *out, size_t outlen)
+{
+	size_t nlen = strlen(name), o;
+	const char *p = query, *end;
+	int hi, lo;
+
+	if (query == NULL || outlen == 0)
+		return 0;
+	while (*p != '\0') {
+		end = p + strcspn(p, "&");
+		if ((size_t)(end - p) >= nlen && strncmp(p, name, nlen) == 0 &&
+		    (p[nlen] == '=' || p + nlen == end)) {
+			p += nlen;
+			if (*p == '=')
+				p++;
+			for (o = 0; p < end; p++) {
+				int c = (unsigned char)*p;
+				if (c == '+')
+					c = ' ';
+				else if (c == '%') {
+					if (end - p < 3 || (hi = hexval(p[1])) < 0 ||
+					    (lo = hexval(p[2])) < 0)
+						return -1;
+					c = hi * 16 + lo;
+					p += 2;
+				}
+				if (c == 0 || o + 1 >= outlen)
+					return -1;
+				out[o++] = (char)c;
+			}
+			out[o] = '\0';
+			return 1;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+int
+parse_int_range(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || !(*s == '-' || (*s >= '0' && *s <= '9')))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * http: writing answers to a FastCGI request, and reading its query string.
+ * Every JSON answer of the service goes through http_json() or http_error().
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+#include <fcgiapp.h>
+#include <cjson/cJSON.h>
+
+/* Writes a whole answer: status line, Content-Type application/json,
+ * Cache-Control no-store, extra (NULL, or header lines each ending "\r\n"),
+ * and body rendered compactly. Returns 0, or -1 if the client is gone. */
+int http_json(FCGX_Request *r, int status, const cJSON *body, const char *extra);
+
+/* Writes {"error":{"code":code,"message":<printf>}} with status. Returns as
+ * http_json. */
+int http_error(FCGX_Request *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Writes status, Content-Type ctype and body[0..len). Returns as http_json. */
+int http_body(FCGX_Request *r, int status, const char *ctype, const char *body, size_t len);
+
+/* Finds name in a query string (a=1&b=2) and copies its %-decoded value to
+ * out. Returns 1 when found, 0 when absent, -1 when the value is malformed
+ * or does not fit in outlen (NUL included). */
+int http_query_get(const char *query, const char *name, char *out, size_t outlen);
+
+/* Parses a decimal integer in [min, max] (strtonum-style). Returns 0 and sets
+ * *out, or -1. */
+int parse_int_range(const char *s, long long min, long long max, long long *out);
+
+#endif

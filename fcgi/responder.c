@@ -1,0 +1,256 @@
+/*
+ * responder: the FastCGI program behind lighttpd or nginx (started by
+ * spawn-fcgi, or by lighttpd itself). One request at a time per process;
+ * run as many processes as wanted: they share the sandbox slots, the log
+ * database and the outputs folder.
+ *
+ *   POST /run            run.c
+ *   GET  /api/logs/...   logs_api.c
+ *   GET  /api/health     is the engine there, is the image there
+ *
+ * A reaper thread removes leftover containers of this service and results
+ * past their retention, at start-up and every IMGSANDBOX_REAP_INTERVAL_S.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "../shared/config.h"
+#include "../shared/docker.h"
+#include "../shared/image_check.h"
+#include "../shared/jobs.h"
+#include "../shared/log.h"
+#include "../shared/logdb.h"
+#include "../shared/sandbox.h"
+#include "http.h"
+#include "logs_api.h"
+#include "service.h"
+
+struct service svc;
+static char reaper_lock[600];
+
+/* fds 0-2 must be open, or a later open() would take their place. Under
+ * spawn-fcgi, 0 is the listening socket and stays. */
+static void
+std_fds_open(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+/* A stable label for this service's containers: FNV-1a of the data folder's
+ * real path, so two services on one engine leave each other alone. */
+static void
+make_instance(const char *data_dir, char *out, size_t len)
+{
+	char real[4096];
+	const char *p;
+	uint64_t h = 1469598103934665603ULL;
+
+	if (realpath(data_dir, real) == NULL)
+		snprintf(real, sizeof(real), "%s", data_dir);
+	for (p = real; *p != '\0'; p++) {
+		h ^= (unsigned char)*p;
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, len, "%016llx", (unsigned long long)h);
+}
+
+/* DATA/instance names this service's containers for operators and tests
+ * (docker ps --filter label=imgsandbox.instance=...). */
+static void
+write_instance_file(void)
+{
+	char tmp[600], path[600];
+	FILE *fp;
+
+	if (snprintf(tmp, sizeof(tmp), "%s/.instance.%ld", cfg.data_dir, (long)getpid()) >= (int)sizeof(tmp) ||
+	    snprintf(path, sizeof(path), "%s/instance", cfg.data_dir) >= (int)sizeof(path))
+		return;
+	if ((fp = fopen(tmp, "we")) == NULL)
+		return;
+	fprintf(fp, "%s\n", svc.instance);
+	if (fclose(fp) != 0 || rename(tmp, path) != 0)
+		unlink(tmp);
+}
+
+/* One pass of housekeeping, by one process at a time. */
+static void
+housekeeping(void)
+{
+	int fd, n, m, k;
+
+	if ((fd = open(reaper_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		n = sandbox_reap(svc.instance, cfg.reap_grace_s);
+		m = jobs_sweep(cfg.outputs_dir, cfg.retention_s);
+		/* A job folder lives for one request; one much older than
+		 * the time limit belongs to a responder that died. */
+		k = jobs_sweep(svc.jobs_dir, cfg.timeout_ms / 1000 + 600);
+		if (n > 0 || m > 0 || k > 0)
+			log_info("housekeeping: %d containers, %d results, %d job folders removed",
+			    n > 0 ? n : 0, m, k);
+	}
+	close(fd);
+}
+
+static void *
+reaper_main(void *arg)
+{
+	sigset_t all;
+
+	(void)arg;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		housekeeping();
+		sleep((unsigned)cfg.reap_interval_s);
+	}
+	return NULL;
+}
+
+static int
+health(FCGX_Request *r)
+{
+	char msg[512];
+	cJSON *root;
+	int rc, ok;
+
+	ok = sandbox_check(&cfg, msg, sizeof(msg)) == 0;
+	if ((root = cJSON_CreateObject()) == NULL)
+		return http_error(r, 500, "internal", "out of memory");
+	cJSON_AddBoolToObject(root, "ok", ok);
+	cJSON_AddStringToObject(root, "image", cfg.image);
+	cJSON_AddNumberToObject(root, "slots", (double)cfg.slots);
+	cJSON_AddNumberToObject(root, "timeout_ms", (double)cfg.timeout_ms);
+	if (!ok)
+		cJSON_AddStringToObject(root, "message", msg);
+	rc = http_json(r, ok ? 200 : 503, root, NULL);
+	cJSON_Delete(root);
+	return rc;
+}
+
+static void
+handle(FCGX_Request *r)
+{
+	const char *uri = FCGX_GetParam("REQUEST_URI", r->envp);
+	const char *method = FCGX_GetParam("REQUEST_METHOD", r->envp);
+	const char *query = FCGX_GetParam("QUERY_STRING", r->envp);
+	char path[1024];
+	size_t n;
+
+	if (uri == NULL)
+		uri = FCGX_GetParam("SCRIPT_NAME", r->envp);
+	if (uri == NULL)
+		uri = "/";
+	n = strcspn(uri, "?");
+	if (n >= sizeof(path)) {
+		http_error(r, 404, "not_found", "no such path");
+		return;
+	}
+	memcpy(path, uri, n);
+	path[n] = '\0';
+	if (method == NULL)
+		method = "GET";
+	if (query == NULL)
+		query = "";
+	if (strcmp(path, "/run") == 0)
+		run_handle(r);
+	else if (strncmp(path, "/api/logs/", 10) == 0)
+		logs_api_handle(r, svc.db, method, path + 10, query, cfg.packages_file);
+	else if (strcmp(path, "/api/health") == 0)
+		health(r);
+	else
+		http_error(r, 404, "not_found", "no such path: the service answers /run "
+		    "and /api/logs/...");
+}
+
+int
+main(int argc, char **argv)
+{
+	FCGX_Request req;
+	pthread_t reaper;
+	char err[512], ccfg[600];
+	unsigned long uid, gid;
+	char *end;
+
+	std_fds_open();
+	log_init(argv[0]);
+	signal(SIGPIPE, SIG_IGN);	/* a client that hangs up must not kill us */
+	if (config_load(err, sizeof(err)) < 0)
+		die("%s", err);
+	if (argc > 1 && strcmp(argv[1], "--settings") == 0) {
+		config_print(stdout);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--check") == 0) {
+		if (docker_init(&cfg, "/nonexistent") < 0 || sandbox_check(&cfg, err, sizeof(err)) < 0)
+			die("%s", err);
+		return 0;
+	}
+	if (argc > 1)
+		die("usage: responder [--settings | --check] (run under spawn-fcgi)");
+
+	if (make_dirs(cfg.data_dir, 0755) < 0 || make_dirs(cfg.outputs_dir, 0755) < 0)
+		die("cannot create %s or %s: %s", cfg.data_dir, cfg.outputs_dir, strerror(errno));
+	if (snprintf(svc.jobs_dir, sizeof(svc.jobs_dir), "%s/jobs", cfg.data_dir) >= (int)sizeof(svc.jobs_dir) ||
+	    snprintf(svc.slots_dir, sizeof(svc.slots_dir), "%s/slots", cfg.data_dir) >= (int)sizeof(svc.slots_dir) ||
+	    snprintf(ccfg, sizeof(ccfg), "%s/docker-client", cfg.data_dir) >= (int)sizeof(ccfg) ||
+	    snprintf(reaper_lock, sizeof(reaper_lock), "%s/housekeeping.lock", cfg.data_dir) >= (int)sizeof(reaper_lock))
+		die("IMGSANDBOX_DATA is too long");
+	if (make_dirs(svc.jobs_dir, 0711) < 0 || make_dirs(svc.slots_dir, 0700) < 0 ||
+	    make_dirs(ccfg, 0700) < 0)
+		die("cannot create folders under %s: %s", cfg.data_dir, strerror(errno));
+	make_instance(cfg.data_dir, svc.instance, sizeof(svc.instance));
+	write_instance_file();
+
+	/* The sandbox's user. Not root: the job's output/ cannot be given to
+	 * another user, and what the script leaves there must stay removable,
+	 * so the sandbox runs as our own (non-root) uid unless told. */
+	if (geteuid() != 0 && getenv("IMGSANDBOX_USER") == NULL)
+		snprintf(cfg.sandbox_user, sizeof(cfg.sandbox_user), "%lu:%lu",
+		    (unsigned long)geteuid(), (unsigned long)getegid());
+	uid = strtoul(cfg.sandbox_user, &end, 10);
+	if (*end != ':' || (gid = strtoul(end + 1, &end, 10), *end != '\0') || uid == 0)
+		die("IMGSANDBOX_USER=%s: expected uid:gid in numbers, not root", cfg.sandbox_user);
+	svc.sandbox_uid = (uid_t)uid;
+	svc.sandbox_gid = (gid_t)gid;
+
+	if (docker_init(&cfg, ccfg) < 0)
+		log_warnx("runs will answer 503 until the docker client is installed");
+	if (image_check_init() < 0)
+		die("libmagic's database could not be loaded (apt-get install libmagic1)");
+	if ((svc.db = logdb_open(cfg.db_path, err, sizeof(err))) == NULL)
+		die("the log database %s: %s", cfg.db_path, err);
+	if (pthread_create(&reaper, NULL, reaper_main, NULL) != 0)
+		die("cannot start the reaper thread");
+	pthread_detach(reaper);
+
+	if (FCGX_Init() != 0)
+		die("FCGX_Init failed");
+	if (FCGX_InitRequest(&req, 0, 0) != 0)
+		die("FCGX_InitRequest failed");
+	log_info("ready: instance %s, %lld slots, sandbox user %s, image %s",
+	    svc.instance, (long long)cfg.slots, cfg.sandbox_user, cfg.image);
+	while (FCGX_Accept_r(&req) >= 0) {
+		handle(&req);
+		FCGX_Finish_r(&req);
+	}
+	logdb_close(svc.db);
+	return 0;
+}

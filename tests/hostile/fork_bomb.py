@@ -1,0 +1,4 @@
+# expect: error|timeout
+import os
+while True:
+    os.fork()

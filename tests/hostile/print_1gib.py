@@ -1,0 +1,6 @@
+# expect: no_output|timeout
+import sys
+line = "x" * 1023 + "\n"
+block = line * 1024
+for _ in range(1024):
+    sys.stdout.write(block)

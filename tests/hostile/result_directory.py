@@ -1,0 +1,3 @@
+# expect: bad_output
+import os
+os.mkdir("/output/result.png")

@@ -1,0 +1,3 @@
+# expect: bad_output
+import os
+os.mkfifo("/output/result.png")

@@ -1,0 +1,3 @@
+# expect: bad_output
+import os
+os.symlink("/etc/passwd", "/output/result.png")

@@ -1,0 +1,145 @@
+"""Integration fixtures: a real service (fcgi/serve.sh: spawn-fcgi, the
+responders, lighttpd or nginx) on a free loopback port, each with its own
+data folder and SQLite log, in front of the real dockerd.
+
+`service` has a roomy time limit (20 s: the tests run in parallel on two
+cores, and a cold container then takes seconds to start); `short_service`
+has the 3-second limit the timeout tests need."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SERVERS = ["lighttpd", "nginx"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Service:
+    def __init__(self, server, env_extra=None, responders=3):
+        self.server = server
+        self.port = free_port()
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.data = tempfile.mkdtemp(prefix="imgsandbox-test-%s-" % server)
+        self.db = os.path.join(self.data, "log.db")
+        env = dict(os.environ)
+        env.update({
+            "PORT": str(self.port), "SERVER": server, "START_DOCKERD": "no",
+            "RESPONDERS": str(responders), "IMGSANDBOX_DATA": self.data,
+            "IMGSANDBOX_TIMEOUT_MS": "20000", "IMGSANDBOX_REAP_INTERVAL_S": "2",
+        })
+        env.update(env_extra or {})
+        self.log = open(os.path.join(self.data, "serve.log"), "wb")
+        self.proc = subprocess.Popen([os.path.join(ROOT, "fcgi", "serve.sh")], env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("serve.sh ended: " + self.read_log())
+            try:
+                urllib.request.urlopen(self.base + "/", timeout=2).read()
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError("the service did not come up: " + self.read_log())
+
+    def read_log(self):
+        with open(os.path.join(self.data, "serve.log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")[-4000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+    # --- requests -------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        req = urllib.request.Request(self.base + path, data=body, method=method,
+                                     headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def post_form(self, fields, timeout=60):
+        """fields: list of (name, value) or (name, (filename, bytes, ctype))."""
+        body, ctype = encode_multipart(fields)
+        return self.request("POST", "/run", body, {"Content-Type": ctype}, timeout)
+
+    def run(self, code, image=None, use_sample=False, params=None, **extra):
+        fields = [("code", code)]
+        if image is not None:
+            fields.append(("image", ("upload.bin", image, "application/octet-stream")))
+        if use_sample:
+            fields.append(("use_sample", "1"))
+        if params is not None:
+            fields.append(("params", params if isinstance(params, str) else json.dumps(params)))
+        for k, v in extra.items():
+            fields.append((k, v))
+        status, headers, body = self.post_form(fields)
+        return status, headers, json.loads(body)
+
+    def get_json(self, path):
+        status, headers, body = self.request("GET", path)
+        return status, json.loads(body)
+
+
+def encode_multipart(fields, boundary=None):
+    boundary = boundary or "----imgsandbox" + uuid.uuid4().hex
+    out = bytearray()
+    for name, value in fields:
+        out += b"--" + boundary.encode() + b"\r\n"
+        if isinstance(value, tuple):
+            filename, data, ctype = value
+            out += ('Content-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                    % (name, filename)).encode()
+            out += ("Content-Type: %s\r\n\r\n" % ctype).encode()
+            out += data
+        else:
+            out += ('Content-Disposition: form-data; name="%s"\r\n\r\n' % name).encode()
+            out += value.encode("utf-8") if isinstance(value, str) else value
+        out += b"\r\n"
+    out += b"--" + boundary.encode() + b"--\r\n"
+    return bytes(out), "multipart/form-data; boundary=" + boundary
+
+
+@pytest.fixture(scope="session", params=SERVERS)
+def service(request):
+    svc = Service(request.param)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture(scope="session", params=SERVERS)
+def short_service(request):
+    svc = Service(request.param, {"IMGSANDBOX_TIMEOUT_MS": "3000"})
+    yield svc
+    svc.stop()
+
+
+def containers_of(svc_or_job):
+    """Names of containers (running or not) whose job label is the given id."""
+    out = subprocess.run(["docker", "ps", "-a", "--filter", "label=imgsandbox.job=" + svc_or_job,
+                          "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
+    return [l for l in out.stdout.split() if l]

@@ -1,0 +1,189 @@
+"""Faults and concurrency (issue 3): an engine that does not answer, a
+missing image, a client that hangs up, a responder killed mid-run, a full
+house of slots, old results past retention."""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import SERVERS, Service, encode_multipart
+
+
+def rows(service, where="1", args=()):
+    db = sqlite3.connect(service.db, timeout=10)
+    try:
+        return db.execute("SELECT COUNT(*) FROM runs WHERE " + where, args).fetchone()[0]
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def broken_engine(request):
+    svc = Service(request.param, {"IMGSANDBOX_DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+                  responders=1)
+    yield svc
+    svc.stop()
+
+
+def test_engine_down_is_503_naming_the_fix(broken_engine):
+    status, headers, r = broken_engine.run("print(1)")
+    assert status == 503, r
+    assert r["error"]["code"] == "sandbox_unavailable"
+    assert "engine" in r["error"]["message"] and "start" in r["error"]["message"]
+    assert os.listdir(os.path.join(broken_engine.data, "jobs")) == []
+    assert rows(broken_engine, "status = 'rejected'") == 1
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def missing_image(request):
+    svc = Service(request.param, {"IMGSANDBOX_IMAGE": "imgsandbox-runner:no-such-tag"},
+                  responders=1)
+    yield svc
+    svc.stop()
+
+
+def test_missing_image_is_503_naming_the_command(missing_image):
+    status, _, r = missing_image.run("print(1)")
+    assert status == 503, r
+    assert "make runner-image" in r["error"]["message"]
+    status, body = missing_image.get_json("/api/health")
+    assert status == 503 and "make runner-image" in body["message"]
+
+
+def test_client_hangup_is_still_run_and_logged(service):
+    session = "hangup-" + service.server
+    body, ctype = encode_multipart([("code", "import time\ntime.sleep(1)\nprint('done')\n"),
+                                    ("session_id", session)])
+    s = socket.create_connection(("127.0.0.1", service.port))
+    s.sendall(("POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+               % (ctype, len(body))).encode() + body)
+    time.sleep(0.3)
+    s.close()
+    deadline = time.time() + 40
+    while time.time() < deadline and rows(service, "session_id = ?", (session,)) == 0:
+        time.sleep(0.2)
+    assert rows(service, "session_id = ? AND status = 'no_output'", (session,)) == 1
+    # The responders are all still there and answer.
+    status, _, r = service.run("print(2)")
+    assert status == 200
+
+
+def responder_pids(service):
+    out = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout
+    procs = [l.split(None, 2) for l in out.splitlines()[1:]]
+    sup = [p[0] for p in procs if "supervise" in p[2] and
+           open("/proc/%s/environ" % p[0], "rb").read().find(
+               ("IMGSANDBOX_DATA=" + service.data).encode()) >= 0]
+    assert len(sup) == 1, sup
+    return sorted(int(p[0]) for p in procs if p[1] == sup[0])
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def reaping(request):
+    svc = Service(request.param, {"IMGSANDBOX_TIMEOUT_MS": "3000", "IMGSANDBOX_REAP_GRACE_S": "1",
+                                  "IMGSANDBOX_REAP_INTERVAL_S": "1"}, responders=2)
+    yield svc
+    svc.stop()
+
+
+def test_killed_responder_is_restarted_and_its_container_reaped(reaping):
+    svc = reaping
+    before = responder_pids(svc)
+    assert len(before) == 2
+    done = {}
+
+    def hold():
+        try:
+            done["r"] = svc.run("while True:\n    pass\n")
+        except Exception as e:   # the connection dies with the responder
+            done["e"] = e
+
+    t = threading.Thread(target=hold)
+    t.start()
+    instance = open(os.path.join(svc.data, "instance")).read().strip()
+    deadline = time.time() + 20
+    names = []
+    while time.time() < deadline and not names:
+        names = subprocess.run(["docker", "ps", "-q", "--filter", "label=imgsandbox.instance=" + instance],
+                               capture_output=True, text=True).stdout.split()
+        time.sleep(0.1)
+    assert names, "the run never started a container"
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)
+    t.join(30)
+    # Restarted by the supervisor.
+    deadline = time.time() + 10
+    while time.time() < deadline and len(set(responder_pids(svc)) - set(before)) < 2:
+        time.sleep(0.2)
+    assert len(set(responder_pids(svc)) - set(before)) == 2
+    # The orphan container is gone soon after its deadline (3 s + grace 1 s + interval 1 s).
+    deadline = time.time() + 30
+    left = names
+    while time.time() < deadline and left:
+        left = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "label=imgsandbox.instance=" + instance],
+                              capture_output=True, text=True).stdout.split()
+        time.sleep(0.5)
+    assert left == []
+    # The new responders answer runs (a 3-second limit on a loaded machine
+    # may end it as a timeout; either way it is a run's answer).
+    status, _, r = svc.run("print('alive')")
+    assert status == 200 and r["status"] in ("no_output", "timeout"), r
+
+
+def test_results_past_retention_are_removed(reaping):
+    old = os.path.join(reaping.data, "outputs", "0" * 32)
+    os.makedirs(old)
+    open(os.path.join(old, "result.png"), "wb").write(b"x")
+    past = time.time() - 3 * 86400
+    os.utime(old, (past, past))
+    fresh = os.path.join(reaping.data, "outputs", "1" * 32)
+    os.makedirs(fresh)
+    deadline = time.time() + 15
+    while time.time() < deadline and os.path.exists(old):
+        time.sleep(0.3)
+    assert not os.path.exists(old)
+    assert os.path.exists(fresh)
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def crowded(request):
+    svc = Service(request.param, {"IMGSANDBOX_SLOTS": "2", "IMGSANDBOX_SLOT_WAIT_MS": "1000"},
+                  responders=8)
+    yield svc
+    svc.stop()
+
+
+def test_twenty_at_once_end_in_result_or_429(crowded):
+    session = "crowd-" + crowded.server
+    results = []
+    lock = threading.Lock()
+
+    def one():
+        status, headers, body = crowded.post_form(
+            [("code", "import time\ntime.sleep(2)\nprint('ok')\n"), ("session_id", session)],
+            timeout=120)
+        with lock:
+            results.append((status, headers, json.loads(body)))
+
+    threads = [threading.Thread(target=one) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(150)
+    assert len(results) == 20 and not any(t.is_alive() for t in threads)
+    statuses = sorted(s for s, _, _ in results)
+    assert set(statuses) <= {200, 429}, statuses
+    assert statuses.count(200) >= 2
+    for s, h, b in results:
+        if s == 429:
+            assert b["error"]["code"] == "busy" and int(h["Retry-After"]) > 0
+        else:
+            assert b["status"] == "no_output" and "ok" in b["stdout"]
+    # Every one logged, once.
+    assert rows(crowded, "session_id = ?", (session,)) == 20

@@ -1,0 +1,110 @@
+"""Every script of tests/hostile/ through the real server and dockerd, with
+its expected outcome, and the host checked after each (issue 3)."""
+import glob
+import os
+import re
+import stat
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+HOSTILE = sorted(glob.glob(os.path.join(ROOT, "tests", "hostile", "*.py")))
+
+
+def expectation(path):
+    first = open(path).readline()
+    m = re.match(r"# expect: (\S+)(?:\s+want: (.*))?$", first.strip())
+    assert m, "%s: first line must be '# expect: ...'" % path
+    wants = [w.strip() for w in (m.group(2) or "").split("|") if w.strip()]
+    return m.group(1).split("|"), wants
+
+
+def our_containers(service):
+    instance = open(os.path.join(service.data, "instance")).read().strip()
+    out = subprocess.run(["docker", "ps", "-a", "-q", "--filter",
+                          "label=imgsandbox.instance=" + instance],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def outputs_hold_only_results(service):
+    root = os.path.join(service.data, "outputs")
+    for job in os.listdir(root):
+        d = os.path.join(root, job)
+        st = os.lstat(d)
+        assert stat.S_ISDIR(st.st_mode) and re.fullmatch(r"[0-9a-f]{32}", job), job
+        assert os.listdir(d) == ["result.png"], (job, os.listdir(d))
+        f = os.lstat(os.path.join(d, "result.png"))
+        assert stat.S_ISREG(f.st_mode)
+        assert f.st_size <= 32 << 20
+
+
+# Scripts that may end by the time limit get the 3-second service.
+TIMED = [p for p in HOSTILE if "timeout" in expectation(p)[0]]
+UNTIMED = [p for p in HOSTILE if p not in TIMED]
+
+
+def name(path):
+    return os.path.basename(path)[:-3]
+
+
+@pytest.mark.parametrize("script", UNTIMED, ids=[name(p) for p in UNTIMED])
+def test_hostile(service, script):
+    check_hostile(service, script)
+
+
+@pytest.mark.parametrize("script", TIMED, ids=[name(p) for p in TIMED])
+def test_hostile_timed(short_service, script):
+    check_hostile(short_service, script)
+
+
+def check_hostile(service, script):
+    statuses, wants = expectation(script)
+    status, _, r = service.run(open(script).read())
+    assert status == 200, r
+    assert r["status"] in statuses, (r["status"], r.get("error"), r["stdout"][-500:], r["stderr"][-500:])
+    for w in wants:
+        assert w in r["stdout"], (w, r["stdout"][-1000:])
+    # The answer is JSON already (parsed); its streams are capped.
+    assert len(r["stdout"].encode()) <= 65536 + 200
+    assert len(r["stderr"].encode()) <= 65536 + 200
+    # The host after it.
+    assert our_containers(service) == []
+    assert os.listdir(os.path.join(service.data, "jobs")) == []
+    outputs_hold_only_results(service)
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "sleep 7391" not in ps
+
+
+def test_privileged_calls_all_refused(service):
+    code = open(os.path.join(ROOT, "tests", "hostile", "privileged_calls.py")).read()
+    _, _, r = service.run(code)
+    assert "SUCCEEDED" not in r["stdout"], r["stdout"]
+
+
+def test_print_1gib_is_capped_and_valid(service):
+    code = open(os.path.join(ROOT, "tests", "hostile", "print_1gib.py")).read()
+    status, _, r = service.run(code)
+    assert status == 200
+    assert r["truncated"] is True
+    assert "bytes not kept" in r["stdout"]
+    assert r["stdout"].startswith("x" * 1023 + "\n")
+
+
+def test_invalid_utf8_is_made_valid(service):
+    code = open(os.path.join(ROOT, "tests", "hostile", "bad_utf8_and_nul.py")).read()
+    status, _, r = service.run(code)
+    assert "bad \ufffd\ufffd bytes \ufffd nul \ufffd end" in r["stdout"]
+    assert "\x00" not in r["stdout"] and "\x00" not in r["stderr"]
+
+
+def test_bad_output_says_why(service):
+    code = open(os.path.join(ROOT, "tests", "hostile", "result_symlink.py")).read()
+    _, _, r = service.run(code)
+    assert r["status"] == "bad_output"
+    assert "symbolic link" in r["error"]["message"]
+    code = open(os.path.join(ROOT, "tests", "hostile", "result_fifo.py")).read()
+    _, _, r = service.run(code)
+    assert "FIFO" in r["error"]["message"]

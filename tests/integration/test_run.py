@@ -1,0 +1,155 @@
+"""POST /run end to end, through lighttpd and nginx, against the real dockerd:
+the outcomes of issue 2."""
+import io
+import json
+import os
+import sqlite3
+import time
+
+from PIL import Image
+import numpy as np
+
+from conftest import ROOT, containers_of
+
+SAMPLE = os.path.join(ROOT, "static", "sample.png")
+
+INVERT = """\
+import json, os
+from PIL import Image, ImageOps
+img = Image.open("/input/image.png").convert("RGB")
+ImageOps.invert(img).save("/output/result.png")
+print("inverted", img.size)
+"""
+
+
+def fetch_png(service, url):
+    status, headers, body = service.request("GET", url)
+    assert status == 200, (status, body[:200])
+    assert headers.get("Content-Type", "").startswith("image/png")
+    assert headers.get("X-Content-Type-Options") == "nosniff"
+    return Image.open(io.BytesIO(body))
+
+
+def test_invert_sample(service):
+    status, _, r = service.run(INVERT, use_sample=True)
+    assert status == 200, r
+    assert r["status"] == "success", r
+    assert r["exit_code"] == 0 and r["error"] is None
+    assert len(r["job_id"]) == 32 and int(r["job_id"], 16) >= 0
+    assert r["url"] == "/outputs/%s/result.png" % r["job_id"]
+    assert "inverted (640, 480)" in r["stdout"]
+    assert isinstance(r["log_id"], int) and r["attempt"] >= 1
+    out = np.asarray(fetch_png(service, r["url"]).convert("RGB"), dtype=np.int16)
+    src = np.asarray(Image.open(SAMPLE).convert("RGB"), dtype=np.int16)
+    assert out.shape == src.shape
+    assert np.array_equal(out, 255 - src)
+    # Nothing of the job is left but the published result.
+    assert os.listdir(os.path.join(service.data, "jobs")) == []
+    assert containers_of(r["job_id"]) == []
+
+
+def test_uploaded_jpeg(service):
+    img = Image.new("RGB", (120, 80), (200, 30, 30))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    code = ("from PIL import Image\n"
+            "im = Image.open('/input/image.png')\n"
+            "print(im.format, im.size)\n"
+            "im.convert('L').save('/output/result.png')\n")
+    status, _, r = service.run(code, image=buf.getvalue())
+    assert status == 200 and r["status"] == "success", r
+    assert "JPEG (120, 80)" in r["stdout"]
+    assert r["input"]["type"] == "image/jpeg"
+    assert (r["input"]["width"], r["input"]["height"]) == (120, 80)
+    out = fetch_png(service, r["url"])
+    assert out.size == (120, 80) and out.mode == "L"
+
+
+def test_params_reach_the_script(service):
+    code = ("import json, os\n"
+            "from PIL import Image\n"
+            "p = json.loads(os.environ['USER_PARAMS'])\n"
+            "print('params', p)\n"
+            "Image.new('RGB', (p['w'], p['h']), tuple(p['rgb'])).save('/output/result.png')\n")
+    params = '{"w": 37, "h": 23, "rgb": [1, 2, 3], "note": "caf\\u00e9"}'
+    status, _, r = service.run(code, params=params)
+    assert status == 200 and r["status"] == "success", r
+    assert "'note': 'café'" in r["stdout"]
+    out = fetch_png(service, r["url"])
+    assert out.size == (37, 23) and out.getpixel((0, 0)) == (1, 2, 3)
+
+
+def test_exception_gives_type_message_line(service):
+    code = "x = 1\ny = 2\nprint(undefined_name)\n"
+    status, _, r = service.run(code)
+    assert status == 200 and r["status"] == "error", r
+    assert r["exit_code"] == 1
+    assert r["url"] is None
+    e = r["error"]
+    assert e["type"] == "NameError"
+    assert "undefined_name" in e["message"]
+    assert e["line"] == 3
+    assert 'File "/code/main.py", line 3' in e["traceback"]
+    assert "IMGSANDBOX" not in r["stderr"]
+    assert "NameError" in r["stderr"]
+
+
+def test_syntax_error_line(service):
+    status, _, r = service.run("a = 1\nb = (\nc = 3\n")
+    assert r["status"] == "error" and r["error"]["type"] == "SyntaxError", r
+    assert r["error"]["line"] in (2, 3)
+
+
+def test_no_output(service):
+    status, _, r = service.run("print('nothing saved')\n")
+    assert status == 200 and r["status"] == "no_output", r
+    assert r["url"] is None and r["exit_code"] == 0
+    assert r["error"]["type"] == "NoOutput"
+
+
+def test_busy_loop_times_out_and_leaves_nothing(short_service):
+    service = short_service
+    t0 = time.time()
+    status, _, r = service.run("while True:\n    pass\n")
+    elapsed = time.time() - t0
+    assert status == 200 and r["status"] == "timeout", r
+    # 3 s limit (conftest), plus the kill and the removal.
+    assert elapsed < 3 + 4, elapsed
+    assert r["duration_ms"] >= 3000
+    assert containers_of(r["job_id"]) == []
+    assert os.listdir(os.path.join(service.data, "jobs")) == []
+
+
+def test_network_is_unreachable(service):
+    code = """\
+import os, socket
+from PIL import Image
+print("interfaces", sorted(os.listdir("/sys/class/net")))
+results = []
+try:
+    socket.getaddrinfo("example.com", 80)
+    results.append("dns ok")
+except OSError as e:
+    results.append("dns failed: %s" % e)
+try:
+    socket.create_connection(("127.0.0.1", PORT), timeout=2)
+    results.append("host port reached")
+except OSError as e:
+    results.append("connect failed: %s" % e)
+print(results)
+Image.new("RGB", (1, 1)).save("/output/result.png")
+""".replace("PORT", str(service.port))
+    status, _, r = service.run(code)
+    assert r["status"] == "success", r
+    assert "interfaces ['lo']" in r["stdout"]
+    assert "dns failed" in r["stdout"]
+    assert "connect failed" in r["stdout"]
+    assert "reached" not in r["stdout"] and "dns ok" not in r["stdout"]
+
+
+def test_every_run_is_logged(service):
+    status, _, r = service.run("print('log me')\n", session_id="logtest-" + service.server)
+    db = sqlite3.connect(service.db)
+    row = db.execute("SELECT status, session_id, job_id FROM runs WHERE id = ?",
+                     (r["log_id"],)).fetchone()
+    assert row == ("no_output", "logtest-" + service.server, r["job_id"])

@@ -1,0 +1,97 @@
+/* Job ids, job folders, removal that follows no link. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../shared/jobs.h"
+#include "unit.h"
+
+static int
+cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+TEST(ids_are_128_bit_hex_and_distinct)
+{
+	enum { N = 20000 };
+	static char ids[N][JOB_ID_LEN + 1];
+	int i, dup = 0, hex = 1;
+
+	for (i = 0; i < N; i++) {
+		CHECK_INT(job_new_id(ids[i]), 0);
+		CHECK_INT(strlen(ids[i]), 32);
+		hex &= strspn(ids[i], "0123456789abcdef") == 32;
+	}
+	CHECK(hex);
+	qsort(ids, N, sizeof(ids[0]), cmp);
+	for (i = 1; i < N; i++)
+		dup |= strcmp(ids[i - 1], ids[i]) == 0;
+	CHECK(!dup);
+}
+
+TEST(job_folder_and_removal)
+{
+	char root[] = "/tmp/imgsandbox-unit-XXXXXX", path[1200];
+	struct job j;
+	struct stat st;
+	int fd;
+
+	CHECK(mkdtemp(root) != NULL);
+	/* A file outside the job that a link inside points at. */
+	snprintf(path, sizeof(path), "%s/precious", root);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_INT(job_create(root, getuid(), getgid(), &j), 0);
+	CHECK_INT(stat(j.dir, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0711);
+	CHECK_INT(stat(j.output_dir, &st), 0);
+	CHECK(S_ISDIR(st.st_mode));
+	CHECK_INT(job_write_code(&j, "print(1)\n", 9), 0);
+	/* What a script might leave: a link to outside, a locked-up folder. */
+	snprintf(path, sizeof(path), "%s/link", j.output_dir);
+	CHECK_INT(symlink(root, path), 0);
+	snprintf(path, sizeof(path), "%s/locked", j.output_dir);
+	CHECK_INT(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/locked/file", j.output_dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/locked", j.output_dir);
+	CHECK_INT(chmod(path, 0), 0);
+	CHECK_INT(remove_tree(j.dir), 0);
+	CHECK(access(j.dir, F_OK) != 0);
+	snprintf(path, sizeof(path), "%s/precious", root);
+	CHECK_INT(access(path, F_OK), 0);
+	CHECK_INT(remove_tree(root), 0);
+	CHECK(access(root, F_OK) != 0);
+}
+
+TEST(sweep_removes_only_old_entries)
+{
+	char root[] = "/tmp/imgsandbox-unit-XXXXXX", a[600], b[600];
+	struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+
+	CHECK(mkdtemp(root) != NULL);
+	snprintf(a, sizeof(a), "%s/old", root);
+	snprintf(b, sizeof(b), "%s/new", root);
+	CHECK_INT(mkdir(a, 0755), 0);
+	CHECK_INT(mkdir(b, 0755), 0);
+	CHECK_INT(utimensat(AT_FDCWD, a, old, 0), 0);
+	CHECK_INT(jobs_sweep(root, 3600), 1);
+	CHECK(access(a, F_OK) != 0);
+	CHECK_INT(access(b, F_OK), 0);
+	remove_tree(root);
+}
+
+int
+main(void)
+{
+	RUN(ids_are_128_bit_hex_and_distinct);
+	RUN(job_folder_and_removal);
+	RUN(sweep_removes_only_old_entries);
+	return unit_done("jobs");
+}

@@ -1,0 +1,893 @@
+/*
+ * multipart: the streaming multipart/form-data parser (see multipart.h).
+ *
+ * The window holds [start, end) of the body not yet dealt with. The parser
+ * pretends the body begins with CRLF, so the first delimiter ("--boundary" at
+ * the very start) and every later one ("CRLF--boundary") are the same string.
+ * Body bytes leave the window as soon as they cannot be the beginning of that
+ * string, so a delimiter split across reads is still found, and every
+ * decision depends only on the bytes, never on how the reads were cut.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* memmem */
+#endif
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "multipart.h"
+
+#define MP_BOUNDARY_MAX		70
+#define MP_DELIM_MAX		(4 + MP_BOUNDARY_MAX)	/* CRLF "--" boundary */
+#define MP_PAD_MAX		256	/* transport padding after a boundary */
+#define MP_WINDOW_MIN		8192
+#define MP_HEADER_CAP		(64 * 1024)
+#define MP_DEFAULT_PARTS	16
+#define MP_DEFAULT_HEADER	8192
+#define MP_NAME_MAX		256	/* longest field name kept (longer ones are unknown anyway) */
+#define MP_VALUE_FIRST		4096	/* first allocation of a memory field */
+
+enum mp_delim { MP_DELIM_PART, MP_DELIM_CLOSE };
+enum mp_class { CL_PART, CL_CLOSE, CL_NOT, CL_MORE, CL_ERROR };
+
+struct mp_parser {
+	mp_read_fn	 rd;
+	void		*ctx;
+	unsigned char	*buf;		/* the window */
+	size_t		 cap;
+	size_t		 start;
+	size_t		 end;
+	int		 eof;
+	char		 delim[MP_DELIM_MAX + 1];
+	size_t		 dlen;
+	size_t		 max_parts;
+	size_t		 max_header;
+	size_t		 nparts;
+	size_t		 vcap;		/* allocated bytes of the current memory field */
+	struct mp_error	*err;
+};
+
+/* What one Content-Disposition header said. */
+struct mp_disposition {
+	int	 seen;
+	int	 has_name;
+	char	 name[MP_NAME_MAX];
+	size_t	 name_len;		/* full decoded length, even if name was cut */
+	int	 has_filename;
+	char	 filename[256];
+	int	 has_filename_star;
+	char	 filename_star[256];
+};
+
+/* Length of the UTF-8 sequence at s (1..4) if it is valid and complete in
+ * avail bytes (no overlongs, surrogates or > U+10FFFF), else 0. */
+static size_t
+mp_utf8_seq(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return (avail >= 2 && (s[1] & 0xC0) == 0x80) ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (avail < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (avail < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+		    (s[3] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* Copies src[0..n) into dst (dstlen > 0) as printable valid UTF-8: control
+ * bytes and invalid sequences become bad, and the copy is cut at a character
+ * boundary so that it fits. dst is always NUL-terminated. */
+static void
+mp_clean_copy(char *dst, size_t dstlen, const char *src, size_t n, char bad)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0, k;
+
+	if (dstlen == 0)
+		return;
+	while (i < n) {
+		k = mp_utf8_seq(s + i, n - i);
+		if (k == 0 || (k == 1 && (s[i] < 0x20 || s[i] == 0x7F))) {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = bad;
+			i++;
+			continue;
+		}
+		if (o + k >= dstlen)
+			break;
+		memcpy(dst + o, s + i, k);
+		o += k;
+		i += k;
+	}
+	dst[o] = '\0';
+}
+
+/* Records an error in p->err (field may be NULL) and returns st. */
+static enum mp_status
+mp_fail(struct mp_parser *p, enum mp_status st, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static enum mp_status
+mp_fail(struct mp_parser *p, enum mp_status st, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->err == NULL)
+		return st;
+	p->err->status = st;
+	if (field != NULL)
+		mp_clean_copy(p->err->field, sizeof(p->err->field), field,
+		    strlen(field), '?');
+	else
+		p->err->field[0] = '\0';
+	va_start(ap, fmt);
+	n = vsnprintf(p->err->message, sizeof(p->err->message), fmt, ap);
+	va_end(ap);
+	if (n < 0)	/* a cut message is still a message; a failed one is not */
+		snprintf(p->err->message, sizeof(p->err->message), "malformed form data");
+	return st;
+}
+
+/* Writes a human size ("256 KiB", "10 MiB", "12.3 KiB", "17 bytes") into
+ * out. Returns out. */
+static const char *
+mp_human(char *out, size_t outlen, size_t n)
+{
+	int r;
+
+	if (n < 1024)
+		r = snprintf(out, outlen, "%zu byte%s", n, n == 1 ? "" : "s");
+	else if (n < 1024 * 1024 && n % 1024 == 0)
+		r = snprintf(out, outlen, "%zu KiB", n / 1024);
+	else if (n < 1024 * 1024)
+		r = snprintf(out, outlen, "%.1f KiB", n / 1024.0);
+	else if (n % (1024 * 1024) == 0)
+		r = snprintf(out, outlen, "%zu MiB", n / (1024 * 1024));
+	else
+		r = snprintf(out, outlen, "%.1f MiB", n / (1024.0 * 1024.0));
+	if (r < 0 || (size_t)r >= outlen)
+		snprintf(out, outlen, "?");
+	return out;
+}
+
+/* Reads more of the body into the window after moving what is left to its
+ * front. Returns MP_OK (p->eof set when the body ended) or MP_IO_ERROR. */
+static enum mp_status
+mp_fill(struct mp_parser *p)
+{
+	ssize_t n;
+
+	if (p->start > 0) {
+		memmove(p->buf, p->buf + p->start, p->end - p->start);
+		p->end -= p->start;
+		p->start = 0;
+	}
+	if (p->eof)
+		return MP_OK;
+	if (p->end == p->cap)	/* cannot happen: every state leaves room */
+		return mp_fail(p, MP_IO_ERROR, NULL, "the form parser ran out of room");
+	n = p->rd(p->ctx, p->buf + p->end, p->cap - p->end);
+	if (n < 0 || (size_t)n > p->cap - p->end)
+		return mp_fail(p, MP_IO_ERROR, NULL, "reading the request body failed");
+	if (n == 0)
+		p->eof = 1;
+	p->end += (size_t)n;
+	return MP_OK;
+}
+
+/* Writes all of buf to fd, going on after EINTR and short writes. Returns 0
+ * or -1 with errno set. */
+static int
+mp_write_all(int fd, const unsigned char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Hands n body bytes to field f (NULL: dropped, as preamble). Returns MP_OK,
+ * MP_TOO_LARGE when they would take f over its max_len (nothing of them is
+ * kept), MP_IO_ERROR or MP_NO_MEMORY. */
+static enum mp_status
+mp_emit(struct mp_parser *p, struct mp_field *f, const unsigned char *d, size_t n)
+{
+	char lim[32];
+	size_t max, want, ncap;
+	char *nv;
+
+	if (f == NULL || n == 0)
+		return MP_OK;
+	max = f->max_len < SIZE_MAX - 1 ? f->max_len : SIZE_MAX - 2;	/* len + n + 1 fits */
+	if (n > max - f->len)
+		return mp_fail(p, MP_TOO_LARGE, f->name,
+		    "the field '%s' is over its limit of %s", f->name,
+		    mp_human(lim, sizeof(lim), f->max_len));
+	if (f->fd >= 0) {
+		if (mp_write_all(f->fd, d, n) == -1)
+			return mp_fail(p, MP_IO_ERROR, f->name,
+			    "the field '%s' could not be saved: %s", f->name, strerror(errno));
+	} else {
+		want = f->len + n + 1;	/* no overflow: len + n <= max */
+		if (want > p->vcap) {
+			ncap = p->vcap > SIZE_MAX / 2 ? SIZE_MAX : 2 * p->vcap;
+			if (ncap > max + 1)
+				ncap = max + 1;
+			if (ncap < want)
+				ncap = want;
+			if ((nv = realloc(f->value, ncap)) == NULL)
+				return mp_fail(p, MP_NO_MEMORY, f->name,
+				    "the server ran out of memory reading the field '%s'", f->name);
+			f->value = nv;
+			p->vcap = ncap;
+		}
+		memcpy(f->value + f->len, d, n);
+		f->value[f->len + n] = '\0';
+	}
+	f->len += n;
+	return MP_OK;
+}
+
+/* Decides what follows a "CRLF--boundary" match whose end is at buf[a].
+ * Returns CL_PART or CL_CLOSE with *used set to the bytes after the match
+ * that belong to the delimiter line, CL_NOT when it is body data after all,
+ * CL_MORE when more bytes are needed to tell, CL_ERROR (p->err set). */
+static enum mp_class
+mp_classify(struct mp_parser *p, size_t a, size_t *used)
+{
+	const unsigned char *b = p->buf;
+	size_t i;
+
+	if (a == p->end)
+		return CL_MORE;
+	if (b[a] == '-') {
+		if (a + 1 == p->end)
+			return CL_MORE;
+		if (b[a + 1] == '-') {
+			*used = 2;
+			return CL_CLOSE;
+		}
+		return CL_NOT;
+	}
+	for (i = a; i < p->end && (b[i] == ' ' || b[i] == '\t'); i++) {
+		if (i - a >= MP_PAD_MAX) {
+			mp_fail(p, MP_BAD_REQUEST, NULL,
+			    "a boundary line has more than %d bytes of trailing spaces", MP_PAD_MAX);
+			return CL_ERROR;
+		}
+	}
+	if (i == p->end)
+		return CL_MORE;
+	if (b[i] == '\r') {
+		if (i + 1 == p->end)
+			return CL_MORE;
+		if (b[i + 1] == '\n') {
+			*used = i + 2 - a;
+			return CL_PART;
+		}
+		mp_fail(p, MP_BAD_REQUEST, NULL,
+		    "a boundary line ends with a bare CR; lines must end with CRLF");
+		return CL_ERROR;
+	}
+	if (b[i] == '\n') {
+		mp_fail(p, MP_BAD_REQUEST, NULL,
+		    "a boundary line ends with a bare LF; multipart lines must end with CRLF");
+		return CL_ERROR;
+	}
+	return CL_NOT;
+}
+
+/* Length of the longest tail of s[0..n) (shorter than the delimiter) that is
+ * a beginning of the delimiter: those bytes must wait for the next read. */
+static size_t
+mp_partial(const struct mp_parser *p, const unsigned char *s, size_t n)
+{
+	size_t i = n > p->dlen - 1 ? n - (p->dlen - 1) : 0;
+
+	for (; i < n; i++)
+		if (s[i] == '\r' && memcmp(s + i, p->delim, n - i) == 0)
+			return n - i;
+	return 0;
+}
+
+/* Moves the body up to the next delimiter line into f (NULL: drops it, for
+ * the preamble) and consumes the delimiter line. Returns MP_OK with *kind
+ * set, or an error status (p->err set). */
+static enum mp_status
+mp_scan(struct mp_parser *p, struct mp_field *f, enum mp_delim *kind)
+{
+	enum mp_status st;
+	enum mp_class cl;
+	unsigned char *s, *hit;
+	size_t avail, off, keep, used = 0;
+
+	for (;;) {
+		s = p->buf + p->start;
+		avail = p->end - p->start;
+		hit = memmem(s, avail, p->delim, p->dlen);
+		if (hit != NULL) {
+			/* What comes before a candidate is body data whatever the
+			 * candidate turns out to be: hand it over first, so that a
+			 * limit is met at the same byte however the reads were cut. */
+			off = (size_t)(hit - s);
+			if ((st = mp_emit(p, f, s, off)) != MP_OK)
+				return st;
+			p->start += off;
+			cl = mp_classify(p, p->start + p->dlen, &used);
+			switch (cl) {
+			case CL_ERROR:
+				return p->err ? p->err->status : MP_BAD_REQUEST;
+			case CL_NOT:
+				/* Data that only looks like a delimiter: its CR goes. */
+				if ((st = mp_emit(p, f, p->buf + p->start, 1)) != MP_OK)
+					return st;
+				p->start++;
+				continue;
+			case CL_MORE:
+				if (p->eof)
+					goto ended;
+				if ((st = mp_fill(p)) != MP_OK)
+					return st;
+				continue;
+			default:
+				p->start += p->dlen + used;
+				*kind = cl == CL_CLOSE ? MP_DELIM_CLOSE : MP_DELIM_PART;
+				return MP_OK;
+			}
+		}
+		keep = mp_partial(p, s, avail);
+		if ((st = mp_emit(p, f, s, avail - keep)) != MP_OK)
+			return st;
+		p->start += avail - keep;
+		if (p->eof)
+			goto ended;
+		if ((st = mp_fill(p)) != MP_OK)
+			return st;
+	}
+ended:
+	if (f == NULL)
+		return mp_fail(p, MP_BAD_REQUEST, NULL,
+		    "the body does not contain the boundary '%s' given in its Content-Type",
+		    p->delim + 4);
+	return mp_fail(p, MP_BAD_REQUEST, f->name,
+	    "the body ended before the closing boundary (inside the field '%s')", f->name);
+}
+
+/* Reads the rest of the body (the epilogue) and drops it. Returns MP_OK or
+ * MP_IO_ERROR. */
+static enum mp_status
+mp_drain(struct mp_parser *p)
+{
+	enum mp_status st;
+
+	while (!p->eof) {
+		p->start = p->end;
+		if ((st = mp_fill(p)) != MP_OK)
+			return st;
+	}
+	return MP_OK;
+}
+
+/* Returns 1 when c may be in an HTTP token (RFC 9110 tchar). */
+static int
+mp_is_tchar(unsigned char c)
+{
+	return c > 0x20 && c < 0x7F && strchr("()<>@,;:\\\"/[]?={}", c) == NULL;
+}
+
+/* Returns v moved past spaces and tabs, never past e. */
+static const char *
+mp_skip_ws(const char *v, const char *e)
+{
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	return v;
+}
+
+/* Parses a parameter value (quoted-string with backslash escapes, or a run
+ * of bytes up to ';' or white space) at *vp (< e). Copies the decoded value
+ * into out (outsz > 0, cut to fit, NUL-terminated; out NULL: skipped) and
+ * its full length into *lenp. Returns 0 and advances *vp, or -1. */
+static int
+mp_param_value(const char **vp, const char *e, char *out, size_t outsz, size_t *lenp)
+{
+	const char *v = *vp;
+	size_t o = 0, n = 0;
+	int quoted = 0;
+	char c;
+
+	if (v < e && *v == '"') {
+		quoted = 1;
+		v++;
+	}
+	for (;;) {
+		if (v == e) {
+			if (quoted)
+				return -1;	/* unterminated */
+			break;
+		}
+		c = *v;
+		if (quoted) {
+			if (c == '"') {
+				v++;
+				break;
+			}
+			if (c == '\\') {
+				if (++v == e)
+					return -1;
+				c = *v;
+			}
+		} else if (c == ';' || c == ' ' || c == '\t' || c == '"')
+			break;
+		if (out != NULL && o + 1 < outsz)
+			out[o++] = c;
+		n++;
+		v++;
+	}
+	if (!quoted && n == 0)
+		return -1;
+	if (out != NULL)
+		out[o] = '\0';
+	*lenp = n;
+	*vp = v;
+	return 0;
+}
+
+/* Returns the value of hex digit c, or -1. */
+static int
+mp_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes an RFC 5987 ext-value (charset'lang'pct-encoded) into out as
+ * printable UTF-8 (ISO-8859-1 is converted; other charsets are kept as
+ * decoded bytes and cleaned). Returns 0, or -1 when it is malformed. */
+static int
+mp_decode_ext(const char *v, size_t n, char *out, size_t outsz)
+{
+	char raw[512];
+	const char *q1, *q2, *e = v + n;
+	size_t o = 0;
+	int latin1, hi, lo;
+	unsigned char c;
+
+	if ((q1 = memchr(v, '\'', n)) == NULL)
+		return -1;
+	if ((q2 = memchr(q1 + 1, '\'', (size_t)(e - q1 - 1))) == NULL)
+		return -1;
+	latin1 = (q1 - v == 10 && strncasecmp(v, "iso-8859-1", 10) == 0);
+	for (v = q2 + 1; v < e; v++) {
+		c = (unsigned char)*v;
+		if (c == '%') {
+			if (e - v < 3 || (hi = mp_hexval(v[1])) < 0 || (lo = mp_hexval(v[2])) < 0)
+				return -1;
+			c = (unsigned char)(hi * 16 + lo);
+			v += 2;
+		}
+		if (latin1 && c >= 0x80) {
+			if (o + 2 > sizeof(raw))
+				break;
+			raw[o++] = (char)(0xC0 | (c >> 6));
+			raw[o++] = (char)(0x80 | (c & 0x3F));
+		} else {
+			if (o + 1 > sizeof(raw))
+				break;
+			raw[o++] = (char)c;
+		}
+	}
+	mp_clean_copy(out, outsz, raw, o, '_');
+	return 0;
+}
+
+/* Parses a Content-Disposition value v[0..n) into d. Returns 0 or -1 with
+ * the reason in why. */
+static int
+mp_disposition(const char *v, size_t n, struct mp_disposition *d, const char **why)
+{
+	const char *e = v + n, *pn;
+	char tmp[512];
+	size_t pnlen, vlen;
+
+	v = mp_skip_ws(v, e);
+	if ((size_t)(e - v) < 9 || strncasecmp(v, "form-data", 9) != 0 ||
+	    (e - v > 9 && v[9] != ';' && v[9] != ' ' && v[9] != '\t')) {
+		*why = "its Content-Disposition is not form-data";
+		return -1;
+	}
+	v += 9;
+	for (;;) {
+		v = mp_skip_ws(v, e);
+		if (v == e)
+			return 0;
+		if (*v != ';') {
+			*why = "its Content-Disposition header is malformed";
+			return -1;
+		}
+		v = mp_skip_ws(v + 1, e);
+		if (v == e)
+			return 0;	/* a trailing ';' */
+		for (pn = v; v < e && mp_is_tchar((unsigned char)*v) && *v != '='; v++)
+			;
+		/* '*' is a tchar, so "filename*" comes whole. */
+		pnlen = (size_t)(v - pn);
+		v = mp_skip_ws(v, e);
+		if (pnlen == 0 || v == e || *v != '=') {
+			*why = "its Content-Disposition header has a malformed parameter";
+			return -1;
+		}
+		v = mp_skip_ws(v + 1, e);
+		if (pnlen == 4 && strncasecmp(pn, "name", 4) == 0) {
+			if (d->has_name) {
+				*why = "its Content-Disposition gives two names";
+				return -1;
+			}
+			if (mp_param_value(&v, e, d->name, sizeof(d->name), &d->name_len) == -1)
+				goto bad;
+			d->has_name = 1;
+		} else if (pnlen == 8 && strncasecmp(pn, "filename", 8) == 0) {
+			if (mp_param_value(&v, e, tmp, sizeof(tmp), &vlen) == -1)
+				goto bad;
+			mp_clean_copy(d->filename, sizeof(d->filename), tmp, strlen(tmp), '_');
+			d->has_filename = 1;
+		} else if (pnlen == 9 && strncasecmp(pn, "filename*", 9) == 0) {
+			if (mp_param_value(&v, e, tmp, sizeof(tmp), &vlen) == -1)
+				goto bad;
+			/* Informational: a malformed one falls back to filename. */
+			if (mp_decode_ext(tmp, strlen(tmp), d->filename_star,
+			    sizeof(d->filename_star)) == 0)
+				d->has_filename_star = 1;
+		} else if (mp_param_value(&v, e, NULL, 0, &vlen) == -1)
+			goto bad;
+	}
+bad:
+	*why = "its Content-Disposition header has a malformed parameter value";
+	return -1;
+}
+
+/* Returns 1 when s[0..n) has an LF not preceded by CR. */
+static int
+mp_bare_lf(const unsigned char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+			return 1;
+	return 0;
+}
+
+/* Reads and checks the header block of part number p->nparts, finds its
+ * field in the table and prepares it. Returns MP_OK with *out set, or an
+ * error. */
+static enum mp_status
+mp_headers(struct mp_parser *p, struct mp_field *fields, size_t nfields,
+    struct mp_field **out)
+{
+	struct mp_disposition d;
+	struct mp_field *f = NULL;
+	enum mp_status st;
+	unsigned char *s, *hit;
+	char *line, *le, *colon, *hend, *v;
+	const char *why = NULL;
+	char lim[32], shown[64];
+	size_t avail, scanned = 0, hlen, i, k;
+
+	/*
+	 * Find the blank line that ends the header block. Every refusal below
+	 * looks at the same bytes whatever the reads were: the block is over
+	 * the budget as soon as max_header + 4 bytes hold no terminator, and
+	 * then only those bytes (or those up to the terminator) are looked at.
+	 */
+	for (;;) {
+		s = p->buf + p->start;
+		avail = p->end - p->start;
+		if (avail >= 2 && s[0] == '\r' && s[1] == '\n') {
+			hlen = 0;
+			break;
+		}
+		if (avail >= 4) {
+			hit = memmem(s + scanned, avail - scanned, "\r\n\r\n", 4);
+			if (hit != NULL) {
+				hlen = (size_t)(hit - s) + 2;
+				if (hlen <= p->max_header)
+					break;
+				k = hlen + 2 < p->max_header + 4 ? hlen + 2 : p->max_header + 4;
+				goto too_large;
+			}
+			scanned = avail - 3;
+		}
+		if (avail >= p->max_header + 4) {
+			k = p->max_header + 4;
+			goto too_large;
+		}
+		if (p->eof) {
+			if (mp_bare_lf(s, avail))
+				goto bare_lf;
+			return mp_fail(p, MP_BAD_REQUEST, NULL,
+			    "the body ended inside the headers of part %zu", p->nparts);
+		}
+		if ((st = mp_fill(p)) != MP_OK)
+			return st;
+	}
+
+	/* Line endings: CRLF only, and no NUL anywhere. */
+	for (i = 0; i < hlen; i++) {
+		if (s[i] == '\0')
+			return mp_fail(p, MP_BAD_REQUEST, NULL,
+			    "the headers of part %zu contain a NUL byte", p->nparts);
+		if ((s[i] == '\r' && s[i + 1] != '\n') || (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')))
+			return mp_fail(p, MP_BAD_REQUEST, NULL,
+			    "the headers of part %zu have a bare CR or LF; lines must end with CRLF",
+			    p->nparts);
+	}
+	if (hlen > 0 && (s[0] == ' ' || s[0] == '\t'))
+		return mp_fail(p, MP_BAD_REQUEST, NULL,
+		    "the headers of part %zu begin with a continuation line", p->nparts);
+	/* Unfold continuation lines in place. */
+	for (i = 0; i + 2 < hlen; i++)
+		if (s[i] == '\r' && (s[i + 2] == ' ' || s[i + 2] == '\t'))
+			s[i] = s[i + 1] = ' ';
+
+	memset(&d, 0, sizeof(d));
+	line = (char *)s;
+	hend = (char *)s + hlen;
+	while (line < hend) {
+		le = memchr(line, '\r', (size_t)(hend - line));	/* found: hlen ends in CRLF */
+		if (le == NULL)
+			le = hend;
+		colon = memchr(line, ':', (size_t)(le - line));
+		if (colon == NULL || colon == line)
+			return mp_fail(p, MP_BAD_REQUEST, NULL,
+			    "a header line of part %zu is not 'Name: value'", p->nparts);
+		for (v = line; v < colon; v++)
+			if (!mp_is_tchar((unsigned char)*v))
+				return mp_fail(p, MP_BAD_REQUEST, NULL,
+				    "a header name of part %zu is malformed", p->nparts);
+		if (colon - line == 19 && strncasecmp(line, "content-disposition", 19) == 0) {
+			if (d.seen)
+				return mp_fail(p, MP_BAD_REQUEST, NULL,
+				    "part %zu has two Content-Disposition headers", p->nparts);
+			d.seen = 1;
+			if (mp_disposition(colon + 1, (size_t)(le - colon - 1), &d, &why) == -1)
+				return mp_fail(p, MP_BAD_REQUEST, NULL, "part %zu is refused: %s",
+				    p->nparts, why);
+		}
+		/* Other headers (Content-Type...) count for nothing. */
+		line = le + 2;
+	}
+	p->start += hlen + 2;
+
+	if (!d.seen)
+		return mp_fail(p, MP_BAD_REQUEST, NULL,
+		    "part %zu has no Content-Disposition header, so it has no name", p->nparts);
+	if (!d.has_name || d.name_len == 0)
+		return mp_fail(p, MP_BAD_REQUEST, NULL, "part %zu has no name", p->nparts);
+	for (k = 0; k < nfields; k++) {
+		if (fields[k].name != NULL && d.name_len < sizeof(d.name) &&
+		    strlen(fields[k].name) == d.name_len &&
+		    memcmp(fields[k].name, d.name, d.name_len) == 0) {
+			f = &fields[k];
+			break;
+		}
+	}
+	mp_clean_copy(shown, sizeof(shown), d.name, strlen(d.name), '?');
+	if (f == NULL)
+		return mp_fail(p, MP_BAD_REQUEST, shown, "unknown field '%s'", shown);
+	if (f->seen)
+		return mp_fail(p, MP_BAD_REQUEST, f->name, "the field '%s' was sent twice", f->name);
+	f->seen = 1;
+	if (d.has_filename_star)
+		memcpy(f->filename, d.filename_star, sizeof(f->filename));
+	else if (d.has_filename)
+		memcpy(f->filename, d.filename, sizeof(f->filename));
+	if (f->fd < 0) {
+		p->vcap = f->max_len < MP_VALUE_FIRST ? f->max_len + 1 : MP_VALUE_FIRST;
+		if ((f->value = malloc(p->vcap)) == NULL)
+			return mp_fail(p, MP_NO_MEMORY, f->name,
+			    "the server ran out of memory reading the field '%s'", f->name);
+		f->value[0] = '\0';
+	}
+	*out = f;
+	return MP_OK;
+
+too_large:
+	/* A bare LF explains an endless header block better. */
+	if (mp_bare_lf(s, k))
+		goto bare_lf;
+	return mp_fail(p, MP_TOO_LARGE, NULL,
+	    "the headers of part %zu are over their limit of %s", p->nparts,
+	    mp_human(lim, sizeof(lim), p->max_header));
+bare_lf:
+	return mp_fail(p, MP_BAD_REQUEST, NULL,
+	    "the headers of part %zu have a bare LF; lines must end with CRLF", p->nparts);
+}
+
+enum mp_status
+multipart_parse(const char *content_type, mp_read_fn rd, void *ctx,
+    struct mp_field *fields, size_t nfields, const struct mp_limits *lim, struct mp_error *err)
+{
+	struct mp_parser p;
+	struct mp_field *f;
+	enum mp_delim kind;
+	enum mp_status st;
+	char boundary[MP_BOUNDARY_MAX + 1];
+	size_t i;
+	int n;
+
+	memset(&p, 0, sizeof(p));
+	p.rd = rd;
+	p.ctx = ctx;
+	p.err = err;
+	if (err != NULL) {
+		err->status = MP_OK;
+		err->field[0] = '\0';
+		err->message[0] = '\0';
+	}
+	for (i = 0; i < nfields; i++) {
+		fields[i].seen = 0;
+		fields[i].value = NULL;
+		fields[i].len = 0;
+		fields[i].filename[0] = '\0';
+	}
+	p.max_parts = (lim != NULL && lim->max_parts > 0) ? lim->max_parts : MP_DEFAULT_PARTS;
+	p.max_header = (lim != NULL && lim->max_header_bytes > 0) ?
+	    lim->max_header_bytes : MP_DEFAULT_HEADER;
+	if (p.max_header > MP_HEADER_CAP)
+		p.max_header = MP_HEADER_CAP;
+
+	if (rd == NULL || multipart_boundary(content_type, boundary, sizeof(boundary)) == -1) {
+		st = mp_fail(&p, MP_BAD_REQUEST, NULL,
+		    "the Content-Type must be multipart/form-data with a boundary of 1 to 70 characters");
+		goto out;
+	}
+	n = snprintf(p.delim, sizeof(p.delim), "\r\n--%s", boundary);
+	if (n < 0 || (size_t)n >= sizeof(p.delim)) {
+		st = mp_fail(&p, MP_BAD_REQUEST, NULL, "the boundary is too long");
+		goto out;
+	}
+	p.dlen = (size_t)n;
+	p.cap = p.max_header + 4 + MP_DELIM_MAX + MP_PAD_MAX + 64;
+	if (p.cap < MP_WINDOW_MIN)
+		p.cap = MP_WINDOW_MIN;
+	if ((p.buf = malloc(p.cap)) == NULL) {
+		st = mp_fail(&p, MP_NO_MEMORY, NULL, "the server ran out of memory");
+		goto out;
+	}
+	/* The body is read as if it began with CRLF (see the top). */
+	memcpy(p.buf, "\r\n", 2);
+	p.end = 2;
+
+	if ((st = mp_scan(&p, NULL, &kind)) != MP_OK)
+		goto out;
+	while (kind == MP_DELIM_PART) {
+		if (++p.nparts > p.max_parts) {
+			st = mp_fail(&p, MP_BAD_REQUEST, NULL,
+			    "the form has more than %zu parts", p.max_parts);
+			goto out;
+		}
+		f = NULL;
+		if ((st = mp_headers(&p, fields, nfields, &f)) != MP_OK)
+			goto out;
+		if ((st = mp_scan(&p, f, &kind)) != MP_OK)
+			goto out;
+	}
+	st = mp_drain(&p);
+out:
+	free(p.buf);
+	if (err != NULL)
+		err->status = st;
+	return st;
+}
+
+void
+multipart_fields_free(struct mp_field *fields, size_t nfields)
+{
+	size_t i;
+
+	for (i = 0; i < nfields; i++) {
+		free(fields[i].value);
+		fields[i].value = NULL;
+	}
+}
+
+/* Returns 1 when c may be in a boundary (RFC 2046 bchars). */
+static int
+mp_is_bchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c != '\0' && strchr("'()+_,-./:=? ", c) != NULL);
+}
+
+int
+multipart_boundary(const char *content_type, char *out, size_t outlen)
+{
+	const char *v, *e, *pn;
+	char val[MP_BOUNDARY_MAX + 2];
+	size_t pnlen, vlen, i, blen = 0;
+	int found = 0;
+
+	if (content_type == NULL || out == NULL || outlen == 0)
+		return -1;
+	v = content_type;
+	e = v + strlen(v);
+	v = mp_skip_ws(v, e);
+	if ((size_t)(e - v) < 19 || strncasecmp(v, "multipart/form-data", 19) != 0)
+		return -1;
+	v += 19;
+	for (;;) {
+		v = mp_skip_ws(v, e);
+		if (v == e)
+			break;
+		if (*v != ';')
+			return -1;
+		v = mp_skip_ws(v + 1, e);
+		if (v == e)
+			break;
+		for (pn = v; v < e && mp_is_tchar((unsigned char)*v) && *v != '='; v++)
+			;
+		pnlen = (size_t)(v - pn);
+		v = mp_skip_ws(v, e);
+		if (pnlen == 0 || v == e || *v != '=')
+			return -1;
+		v = mp_skip_ws(v + 1, e);
+		if (pnlen == 8 && strncasecmp(pn, "boundary", 8) == 0) {
+			if (found)
+				return -1;
+			if (mp_param_value(&v, e, val, sizeof(val), &vlen) == -1)
+				return -1;
+			if (vlen < 1 || vlen > MP_BOUNDARY_MAX || val[vlen - 1] == ' ')
+				return -1;
+			for (i = 0; i < vlen; i++)
+				if (!mp_is_bchar((unsigned char)val[i]))
+					return -1;
+			blen = vlen;
+			found = 1;
+		} else if (mp_param_value(&v, e, NULL, 0, &vlen) == -1)
+			return -1;
+	}
+	if (!found || blen + 1 > outlen)
+		return -1;
+	memcpy(out, val, blen + 1);
+	return 0;
+}

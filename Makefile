@@ -22,6 +22,7 @@ SAN_FLAGS = -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-point
 FUZZ_SECONDS ?= 60
 
 B = build
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 SHARED_SRC = $(wildcard shared/*.c)
 WEB_SRC    = fcgi/http.c fcgi/logs_api.c
 SHARED_OBJ = $(SHARED_SRC:%.c=$(B)/%.o)
@@ -54,18 +55,27 @@ $(B)/analyze_logs: $(B)/fcgi/analyze_logs.o $(WEB_OBJ) $(B)/libshared.a
 $(B)/hello_fcgi: $(B)/tests/bench/hello_fcgi.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# Unit programs, built with ASan and UBSan: one per module.
-$(B)/asan/%: tests/unit/%.c $(SHARED_SRC) $(WEB_SRC) tests/unit/unit.h
+# The library again under ASan and UBSan (and fuzzer coverage, which costs
+# nothing when not fuzzing), for the unit programs and the fuzz targets.
+SAN_OBJ = $(SHARED_SRC:%.c=$(B)/asan/%.o) $(WEB_SRC:%.c=$(B)/asan/%.o)
+$(B)/asan/%.o: %.c $(wildcard shared/*.h fcgi/*.h)
 	@mkdir -p $(dir $@)
-	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(SHARED_SRC) $(WEB_SRC) $(LIBS)
+	$(SAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(B)/asan/libshared.a: $(SAN_OBJ)
+	rm -f $@ && ar rcs $@ $^
 
-$(B)/asan/make_log_fixture: tests/unit/make_log_fixture.c $(SHARED_SRC)
+# Unit programs: one per module.
+$(B)/asan/%: tests/unit/%.c $(B)/asan/libshared.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(SHARED_SRC) $(LIBS)
+	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(B)/asan/libshared.a $(LIBS)
 
-$(B)/fuzz/%: tests/fuzz/%.c $(SHARED_SRC)
+$(B)/asan/make_log_fixture: tests/unit/make_log_fixture.c $(B)/asan/libshared.a
 	@mkdir -p $(dir $@)
-	$(SAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $< $(SHARED_SRC) $(LIBS)
+	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(B)/asan/libshared.a $(LIBS)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/asan/libshared.a
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $< $(B)/asan/libshared.a $(LIBS)
 
 deps:
 	@fcgi/deps.sh
@@ -76,22 +86,28 @@ runner-image: deps
 	@fcgi/ensure_dockerd.sh
 	@runner_image/build.sh --if-missing
 
-run: deps all
+run: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	fcgi/serve.sh
 
 # Unit programs under the sanitizers, and each fuzz corpus replayed once.
-unit: test-deps $(UNIT_BIN) $(FUZZ_BIN) $(B)/asan/make_log_fixture
+unit: test-deps
+	@$(MAKE) --no-print-directory -j$(NPROC) $(UNIT_BIN) $(FUZZ_BIN) $(B)/asan/make_log_fixture
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
 	@set -e; for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; echo "== $$f (corpus replay)"; \
 	  $$f -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>$(B)/fuzz/$$n.replay.log || \
 	  { cat $(B)/fuzz/$$n.replay.log; exit 1; }; done
 
 # Real servers, real dockerd, real SQLite: tests/integration (pytest).
-integration: test-deps all runner-image
+integration: test-deps runner-image
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@fcgi/ensure_dockerd.sh
 	/usr/bin/python3 -m pytest -q -n $${JOBS:-4} tests/integration
 
-test: unit integration
+# One after the other: each suite uses both cores itself.
+test:
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
 	@echo "make test: all suites passed"
 
 fuzz: test-deps $(FUZZ_BIN)

@@ -170,6 +170,22 @@ drop_job(struct run_ctx *c)
 	}
 }
 
+static int
+session_id_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < 1 || len > 64)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
 /* Refuses the request: the API's JSON error, nothing left on disk, one log
  * row with status "rejected". Returns what http_error returns. */
 static int
@@ -188,6 +204,10 @@ reject(struct run_ctx *c, int status, const char *code, const char *extra, const
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* A refusal belongs to the client's session when it sent a good one. */
+	if (c->f[F_SESSION].seen && c->f[F_SESSION].value != NULL &&
+	    session_id_valid(c->f[F_SESSION].value, c->f[F_SESSION].len))
+		memcpy(c->session_id, c->f[F_SESSION].value, c->f[F_SESSION].len + 1);
 	record_request(c);
 	c->rec.job_id = NULL;
 	c->rec.status = "rejected";
@@ -212,21 +232,6 @@ out:
 	return rc;
 }
 
-static int
-session_id_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len < 1 || len > 64)
-		return 0;
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
 
 /* Copies the bundled sample image into the job's input. Returns 0 or -1. */
 static int
@@ -585,7 +590,9 @@ run_handle(FCGX_Request *r)
 	c.f[F_IMAGE] = (struct mp_field){ .name = "image", .max_len = (size_t)cfg.image_bytes, .fd = -1 };
 	c.f[F_USE_SAMPLE] = (struct mp_field){ .name = "use_sample", .max_len = 8, .fd = -1 };
 	c.f[F_PARAMS] = (struct mp_field){ .name = "params", .max_len = (size_t)cfg.params_bytes, .fd = -1 };
-	c.f[F_SESSION] = (struct mp_field){ .name = "session_id", .max_len = 64, .fd = -1 };
+	/* Read past its 64 characters so that a long one gets the 400 of a
+	 * bad session_id, not a 413. */
+	c.f[F_SESSION] = (struct mp_field){ .name = "session_id", .max_len = 256, .fd = -1 };
 	c.f[F_PREVIOUS] = (struct mp_field){ .name = "previous_attempt_id", .max_len = 20, .fd = -1 };
 	c.f[F_PROMPT] = (struct mp_field){ .name = "user_prompt", .max_len = (size_t)cfg.prompt_bytes, .fd = -1 };
 	c.f[F_MODEL] = (struct mp_field){ .name = "ai_model", .max_len = (size_t)cfg.model_bytes, .fd = -1 };

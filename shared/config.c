@@ -67,7 +67,7 @@ static const struct setting {
 	  "largest image upload, bytes" },
 	{ "IMGSANDBOX_IMAGE_PIXELS", INT, I(image_pixels), "40000000", 1, 1000000000,
 	  "largest image, pixels (width x height)" },
-	{ "IMGSANDBOX_PARAMS_BYTES", INT, I(params_bytes), "16384", 2, 1048576,
+	{ "IMGSANDBOX_PARAMS_BYTES", INT, I(params_bytes), "16384", 2, 65536,
 	  "largest params field, bytes" },
 	{ "IMGSANDBOX_PROMPT_BYTES", INT, I(prompt_bytes), "8192", 0, 1048576,
 	  "largest user_prompt field, bytes" },

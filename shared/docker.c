@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,21 +67,35 @@ docker_client(void)
 }
 
 int
-docker_envp(const struct config *c, const char *params, size_t params_len, struct argv_buf *a)
+argv_add_ptr(struct argv_buf *a, char *s)
+{
+	if (a->overflow || a->n >= DOCKER_ARGV_MAX) {
+		a->overflow = 1;
+		return -1;
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+	return 0;
+}
+
+int
+docker_envp(const struct config *c, char *params_env, struct argv_buf *a)
 {
 	(void)c;
 	argv_add(a, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	argv_add(a, "%s", client_env_config);
 	if (client_env_host[0] != '\0')
 		argv_add(a, "%s", client_env_host);
-	if (params != NULL)
-		argv_add(a, "USER_PARAMS=%.*s", (int)params_len, params);
+	if (params_env != NULL)
+		argv_add_ptr(a, params_env);
 	return a->overflow ? -1 : 0;
 }
 
 int
 docker_run_argv(const struct config *c, const struct docker_job *j, struct argv_buf *a)
 {
+	int threads;
+
 	argv_add(a, "%s", client);
 	argv_add(a, "run");
 	argv_add(a, "--name=%s", j->name);
@@ -122,11 +137,16 @@ docker_run_argv(const struct config *c, const struct docker_job *j, struct argv_
 	argv_add(a, "--env=HOME=/tmp");
 	argv_add(a, "--env=MPLCONFIGDIR=/tmp");
 	argv_add(a, "--env=PYTHONDONTWRITEBYTECODE=1");
-	argv_add(a, "--env=OMP_NUM_THREADS=%s", c->cpus);
-	argv_add(a, "--env=OPENBLAS_NUM_THREADS=%s", c->cpus);
-	argv_add(a, "--env=MKL_NUM_THREADS=%s", c->cpus);
-	argv_add(a, "--env=NUMEXPR_NUM_THREADS=%s", c->cpus);
-	argv_add(a, "--env=OPENCV_FOR_THREADS_NUM=%s", c->cpus);
+	/* Thread pools sized to the CPU limit (a whole number, at least 1),
+	 * not to the host's cores. */
+	threads = (int)ceil(strtod(c->cpus, NULL));
+	if (threads < 1)
+		threads = 1;
+	argv_add(a, "--env=OMP_NUM_THREADS=%d", threads);
+	argv_add(a, "--env=OPENBLAS_NUM_THREADS=%d", threads);
+	argv_add(a, "--env=MKL_NUM_THREADS=%d", threads);
+	argv_add(a, "--env=NUMEXPR_NUM_THREADS=%d", threads);
+	argv_add(a, "--env=OPENCV_FOR_THREADS_NUM=%d", threads);
 	argv_add(a, "--env=USER_PARAMS");	/* value from the client's environment */
 	argv_add(a, "%s", c->image);
 	argv_add(a, "/usr/bin/python3");
@@ -150,7 +170,7 @@ docker_cmd(char *out, size_t outlen, int64_t timeout_ms, ...)
 	while ((arg = va_arg(ap, const char *)) != NULL)
 		argv_add(&a, "%s", arg);
 	va_end(ap);
-	if (a.overflow || docker_envp(NULL, NULL, 0, &env) < 0)
+	if (a.overflow || docker_envp(NULL, NULL, &env) < 0)
 		return -1;
 	rc = spawn_capture(client, a.v, env.v, timeout_ms, out, outlen, &code);
 	if (rc != 0)

@@ -45,10 +45,13 @@ struct docker_job {
  * when the argv did not fit. */
 int docker_run_argv(const struct config *c, const struct docker_job *job, struct argv_buf *a);
 
+/* Appends s itself (not a copy: it must outlive a). Returns 0 or -1. */
+int argv_add_ptr(struct argv_buf *a, char *s);
+
 /* The docker client's environment: PATH, DOCKER_CONFIG, DOCKER_HOST when
- * set, and USER_PARAMS=params when params is not NULL. Nothing else of the
- * service's own environment. Returns 0 or -1; strings live in a. */
-int docker_envp(const struct config *c, const char *params, size_t params_len, struct argv_buf *a);
+ * set, and params_env ("USER_PARAMS=...", kept by the caller) when not NULL.
+ * Nothing else of the service's own environment. Returns 0 or -1. */
+int docker_envp(const struct config *c, char *params_env, struct argv_buf *a);
 
 /* Initialises the module: resolves the client's path. Returns 0 or -1. */
 int docker_init(const struct config *c, const char *client_config_dir);

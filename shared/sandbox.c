@@ -180,6 +180,7 @@ docker_cold_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 	struct pollfd pfd[3];
 	struct child child = { .pid = -1, .pidfd = -1 };
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	char *params_env = NULL;
 	int64_t deadline, now;
 	int open_out = 1, open_err = 1, exited = 0, timed_out = 0, status = 0;
 	int oom = 0, code, rc = -1, n;
@@ -194,11 +195,17 @@ docker_cold_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 	dj.input_dir = job->input_dir;
 	dj.output_dir = job->output_dir;
 	dj.user = c->sandbox_user;
-	if (docker_run_argv(c, &dj, &argv) < 0 ||
-	    docker_envp(c, job->params ? job->params : "{}",
-	    job->params ? job->params_len : 2, &envp) < 0) {
+	/* USER_PARAMS reaches the container by name from the client's
+	 * environment: not on a command line anyone can read in ps. */
+	if (asprintf(&params_env, "USER_PARAMS=%.*s", job->params ? (int)job->params_len : 2,
+	    job->params ? job->params : "{}") < 0) {
+		params_env = NULL;
+		return -1;
+	}
+	if (docker_run_argv(c, &dj, &argv) < 0 || docker_envp(c, params_env, &envp) < 0) {
 		snprintf(res->message, sizeof(res->message), "the sandbox's command line is too long");
 		res->outcome = SANDBOX_FAILED;
+		free(params_env);
 		return 0;
 	}
 	if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -276,6 +283,7 @@ out:
 		if (err[i] >= 0)
 			close(err[i]);
 	}
+	free(params_env);
 	return rc;
 }
 

@@ -141,12 +141,12 @@ TEST(bad_settings_are_refused)
 TEST(client_environment_is_only_ours)
 {
 	struct argv_buf e = { .n = 0 };
-	char err[256];
+	char err[256], params[] = "USER_PARAMS={\"a\": 1}";
 
 	setenv("SECRET_TOKEN", "hunter2", 1);
 	CHECK_INT(config_load(err, sizeof(err)), 0);
 	(void)docker_init(&cfg, "/tmp/imgsandbox-docker-config");
-	CHECK_INT(docker_envp(&cfg, "{\"a\": 1}", 8, &e), 0);
+	CHECK_INT(docker_envp(&cfg, params, &e), 0);
 	CHECK(e.n >= 3 && e.n <= 4);
 	for (int i = 0; i < e.n; i++)
 		CHECK(strstr(e.v[i], "hunter2") == NULL);

@@ -73,6 +73,13 @@ $(B)/asan/make_log_fixture: tests/unit/make_log_fixture.c $(B)/asan/libshared.a
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(B)/asan/libshared.a $(LIBS)
 
+$(B)/asan/analyze_logs: fcgi/analyze_logs.c $(B)/asan/libshared.a
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(B)/asan/libshared.a $(LIBS)
+
+$(B)/bench_logdb: $(B)/bench/bench_logdb.o $(B)/libshared.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(B)/fuzz/%: tests/fuzz/%.c $(B)/asan/libshared.a
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $< $(B)/asan/libshared.a $(LIBS)
@@ -92,8 +99,10 @@ run: deps
 
 # Unit programs under the sanitizers, and each fuzz corpus replayed once.
 unit: test-deps
-	@$(MAKE) --no-print-directory -j$(NPROC) $(UNIT_BIN) $(FUZZ_BIN) $(B)/asan/make_log_fixture
+	@$(MAKE) --no-print-directory -j$(NPROC) $(UNIT_BIN) $(FUZZ_BIN) $(B)/asan/make_log_fixture \
+	  $(B)/asan/analyze_logs
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+	@tests/integration/test_cli.sh $(B)/asan/analyze_logs $(B)/asan/make_log_fixture
 	@set -e; for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; echo "== $$f (corpus replay)"; \
 	  $$f -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>$(B)/fuzz/$$n.replay.log || \
 	  { cat $(B)/fuzz/$$n.replay.log; exit 1; }; done

@@ -184,6 +184,7 @@ int
 main(int argc, char **argv)
 {
 	FCGX_Request req;
+	struct analyze_limits lim;
 	pthread_t reaper;
 	char err[512], ccfg[600];
 	unsigned long uid, gid;
@@ -237,6 +238,10 @@ main(int argc, char **argv)
 		die("libmagic's database could not be loaded (apt-get install libmagic1)");
 	if ((svc.db = logdb_open(cfg.db_path, err, sizeof(err))) == NULL)
 		die("the log database %s: %s", cfg.db_path, err);
+	lim.timeout_ms = cfg.timeout_ms;
+	lim.memory_bytes = cfg.memory_bytes;
+	lim.output_bytes = cfg.output_bytes;
+	logs_api_set_limits(&lim);	/* before any thread */
 	if (pthread_create(&reaper, NULL, reaper_main, NULL) != 0)
 		die("cannot start the reaper thread");
 	pthread_detach(reaper);

@@ -49,7 +49,8 @@ stop() {
   say "stopped"
 }
 trap stop EXIT
-trap 'exit 130' INT TERM
+interrupted=
+trap 'interrupted=1; exit 0' INT TERM
 
 docker=${IMGSANDBOX_DOCKER:-docker}
 if ! "$docker" version >/dev/null 2>&1; then
@@ -115,6 +116,9 @@ done
 curl -fsS -o /dev/null "http://$HOST:$PORT/" || { say "$SERVER did not come up; see $rundir"; exit 1; }
 say "ready: http://$HOST:$PORT/  ($SERVER, $RESPONDERS responders, data in $IMGSANDBOX_DATA; Ctrl-C stops)"
 # Until one of them ends, or we are told to stop.
-wait -n "${pids[@]}"
+wait -n "${pids[@]}" || true
+# Ctrl-C reaches the whole process group: the servers may end first.
+sleep 0.2
+[ -n "$interrupted" ] && exit 0
 say "a part of the service ended by itself; stopping the rest"
 exit 1

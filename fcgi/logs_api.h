@@ -1,0 +1,28 @@
+/*
+ * logs_api: GET /api/logs/... (see API.md), read-only JSON (and the plain
+ * text AI context) made by shared/analyze from the execution log.
+ */
+#ifndef LOGS_API_H
+#define LOGS_API_H
+
+#include <fcgiapp.h>
+
+#include "../shared/analyze.h"
+#include "../shared/logdb.h"
+
+/* Sets the sandbox limits the recommendations and the AI context quote
+ * (cfg.timeout_ms, cfg.memory_bytes, cfg.output_bytes). Call once at
+ * start-up, before any thread serves requests; until then the texts speak
+ * of "the time limit" without numbers. */
+void logs_api_set_limits(const struct analyze_limits *limits);
+
+/* Serves GET /api/logs/<rest>; rest is the path after "/api/logs/" (no
+ * query string), query is QUERY_STRING (may be ""). packages_file is the
+ * runner image's package list. Always writes a whole response (404
+ * {"error":{"code":"not_found",...}} for an unknown path/session/log, 400
+ * bad_request for bad query values, 405 for a method other than GET/HEAD).
+ * Returns 0, or -1 if the client went away. */
+int logs_api_handle(FCGX_Request *r, struct logdb *db, const char *method, const char *rest,
+    const char *query, const char *packages_file);
+
+#endif

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# test_cli.sh: the analyze_logs tool over real databases made by the real
+# write path (make_log_fixture calls logdb_insert). Builds nothing.
+#
+#   tests/integration/test_cli.sh ANALYZE_LOGS MAKE_LOG_FIXTURE
+#   (or ANALYZE_LOGS=... MAKE_LOG_FIXTURE=... tests/integration/test_cli.sh)
+#
+# IMGSANDBOX_PACKAGES may name the package list (default: the repository's
+# runner_image/packages.txt). Prints "N passed, M failed"; exits 1 on any
+# failure.
+set -u
+
+TOOL=${1:-${ANALYZE_LOGS:-}}
+FIXTURE=${2:-${MAKE_LOG_FIXTURE:-}}
+if [ -z "$TOOL" ] || [ -z "$FIXTURE" ] || [ ! -x "$TOOL" ] || [ ! -x "$FIXTURE" ]; then
+	echo "usage: $0 ANALYZE_LOGS MAKE_LOG_FIXTURE (built executables)" >&2
+	exit 2
+fi
+HERE=$(cd "$(dirname "$0")" && pwd)
+export IMGSANDBOX_PACKAGES=${IMGSANDBOX_PACKAGES:-$HERE/../../runner_image/packages.txt}
+# The limits the texts quote: fixed here so the checks do not depend on the
+# caller's environment.
+export IMGSANDBOX_TIMEOUT_MS=10000 IMGSANDBOX_MEMORY=1073741824 IMGSANDBOX_OUTPUT_BYTES=33554432
+unset IMGSANDBOX_DB IMGSANDBOX_DATA
+
+T=$(mktemp -d /tmp/test_cli.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# run NAME EXPECTED_STATUS ARGS...: runs the tool, keeps stdout in $T/out
+# and stderr in $T/err, checks the exit status.
+run() {
+	local name=$1 want=$2 got
+	shift 2
+	"$TOOL" "$@" >"$T/out" 2>"$T/err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then ok; else bad "$name: exit $got, expected $want ($(head -c 300 "$T/err"))"; fi
+}
+# has NAME TEXT [FILE]: the output (or FILE) holds TEXT (fixed string).
+has() {
+	if grep -qF -- "$2" "${3:-$T/out}"; then ok; else bad "$1: no '$2' in ${3:-output}: $(head -c 400 "${3:-$T/out}")"; fi
+}
+hasnt() {
+	if grep -qF -- "$2" "${3:-$T/out}"; then bad "$1: unexpected '$2'"; else ok; fi
+}
+# json_ok NAME FILE: FILE is valid JSON (checked when python3 is there).
+json_ok() {
+	if ! command -v python3 >/dev/null 2>&1; then ok; return; fi
+	if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$2" 2>/dev/null; then ok
+	else bad "$1: not valid JSON: $(head -c 300 "$2")"; fi
+}
+
+DB=$T/log.db
+
+# ---- Usage and a missing database -------------------------------------------
+run "no command" 2
+has "no command usage" "usage: analyze_logs" "$T/err"
+run "unknown command" 2 --db "$DB" frobnicate
+run "unknown option" 2 --db "$DB" --frob summary
+run "limit 0" 2 --db "$DB" --limit 0 unfixed
+run "limit 501" 2 --db "$DB" --limit 501 unfixed
+run "limit text" 2 --db "$DB" --limit ten unfixed
+run "before 0" 2 --db "$DB" --before 0 unfixed
+run "session without id" 2 --db "$DB" session
+run "bad session id" 2 --db "$DB" session 'a/b'
+run "bad log id" 2 --db "$DB" log x1
+run "extra argument" 2 --db "$DB" summary extra
+run "help" 0 --help
+has "help" "export [FILE]"
+run "missing database" 1 --db "$DB" summary
+has "missing database says so" "no database at $DB" "$T/err"
+if [ -e "$DB" ]; then bad "a read created the database"; else ok; fi
+
+# ---- The scripted session ---------------------------------------------------------
+if "$FIXTURE" "$DB" scenario >"$T/fixture" 2>"$T/fixture.err"; then ok; else bad "fixture: $(cat "$T/fixture.err")"; fi
+has "fixture ids" "3 s-demo 3 success" "$T/fixture"
+
+run "summary" 0 --db "$DB" summary
+has "summary runs" "runs              6 (16.7% succeeded)"
+has "summary fixed" "failures          5: 2 fixed later, 3 unfixed"
+has "summary sessions" "sessions          4: 4 with failures, 1 fixed, 3 unfixed"
+run "summary json" 0 --db "$DB" --json summary
+json_ok "summary json" "$T/out"
+has "summary json total" '"total":6,"successes":1,"failures":5'
+has "summary json sessions" '"sessions":{"total":4,"with_failures":4,"fixed":1,"unfixed":3'
+IMGSANDBOX_DB=$DB run "db from the environment" 0 --json summary
+has "env db" '"total":6'
+
+run "errors" 0 --db "$DB" errors
+has "errors categories" "Error categories (5 failures, 5 distinct patterns)"
+has "errors import" "import"
+has "errors pattern import" "No module named 'skimage2'"
+has "errors pattern attribute" "module 'PIL.Image' has no attribute 'ANTIALIAS'"
+run "errors json" 0 --db "$DB" --json errors
+json_ok "errors json" "$T/out"
+has "errors json category" '{"category":"import","count":1,"share":0.2,"fixed":1,"fix_rate":1'
+has "errors json attribute type" '"category":"attribute","type":"AttributeError","pattern":"module '"'"'PIL.Image'"'"' has no attribute '"'"'ANTIALIAS'"'"'"'
+
+run "recommendations" 0 --db "$DB" recommendations
+has "recommendations module" '`skimage2` is not installed in the sandbox'
+has "recommendations nearest" 'the nearest installed library is'
+has "recommendations antialias" "use Image.LANCZOS"
+has "recommendations learnt" "learnt:"
+has "recommendations timeout limit" "A run is stopped after 10 s"
+has "recommendations lessons" "Lessons from fixes seen in the log"
+run "recommendations json" 0 --db "$DB" --json recommendations
+json_ok "recommendations json" "$T/out"
+has "recommendations json nearest" 'the nearest installed library is imported with `from skimage import filters, color, io, exposure, morphology`'
+has "recommendations json rule" '"rule":"missing_module","category":"import","error_type":"ModuleNotFoundError"'
+has "recommendations json learnt" 'were fixed by adding `from skimage import filters`; removing `import skimage2`.'
+has "recommendations json attr lesson" 'were fixed by using `.LANCZOS` instead of `.ANTIALIAS`.'
+
+run "session" 0 --db "$DB" session s-demo
+has "session head" "Session s-demo: 3 attempts, last success; 2 failures fixed, 0 unfixed"
+has "session imports" "+from skimage import filters, -import skimage2"
+has "session fix 1" "attempt 1 (import, ModuleNotFoundError) fixed by attempt 3"
+has "session fix 2" "attempt 2 (attribute, AttributeError) fixed by attempt 3"
+run "session json" 0 --db "$DB" --json session s-demo
+json_ok "session json" "$T/out"
+has "session json fixes" '"failures_fixed":2,"failures_unfixed":0'
+has "session json imports" '"imports_added":["from skimage import filters"],"imports_removed":["import skimage2"]'
+run "session unknown" 1 --db "$DB" session s-nobody
+has "session unknown says so" "no such session" "$T/err"
+run "options after the command" 0 session s-demo --json --db "$DB"
+has "options after" '"session_id":"s-demo"'
+
+run "unfixed" 0 --db "$DB" unfixed
+has "unfixed lone" "s-lone"
+has "unfixed slow" "s-slow"
+has "unfixed refused" "s-refused"
+hasnt "unfixed demo" "s-demo"
+run "failures" 0 --db "$DB" failures
+has "failures demo" "s-demo"
+
+run "log" 0 --db "$DB" log 2
+has "log traceback parsed" "error                AttributeError (line 5)"
+has "log code" "Image.ANTIALIAS"
+run "log json" 0 --db "$DB" --json log 3
+json_ok "log json" "$T/out"
+has "log json timings" '"timings":{"run_ms":500}'
+run "log unknown" 1 --db "$DB" log 999
+
+run "context" 0 --db "$DB" context
+has "context paths" "/output/result.png"
+has "context input" "/input/image.png"
+has "context params" "USER_PARAMS"
+has "context limits" "10 s wall clock, 1024 MB of memory, 32 MB for the result file"
+has "context libraries" "import cv2"
+has "context lesson" "No module named 'skimage2'"
+has "context fixes" "Fixes that worked"
+size=$(wc -c <"$T/out")
+if [ "$size" -le 8192 ]; then ok; else bad "context is $size bytes"; fi
+hasnt "context skips refused" "unsupported_image"
+
+run "export lines" 0 --db "$DB" export
+lines=$(wc -l <"$T/out")
+if [ "$lines" -eq 6 ]; then ok; else bad "export: $lines lines, expected 6"; fi
+if [ "$(grep -c '^{"log_id":' "$T/out")" -eq 6 ]; then ok; else bad "export lines are not rows"; fi
+has "export whole rows" '"stderr":"Traceback (most recent call last):'
+run "export array" 0 --db "$DB" export "$T/all.json" --array
+json_ok "export array" "$T/all.json"
+if [ "$(head -c 1 "$T/all.json")" = "[" ]; then ok; else bad "export array does not start with ["; fi
+run "export to an impossible file" 1 --db "$DB" export "$T/no/such/dir/x.json"
+
+run "all" 0 --db "$DB" all
+has "all summary" "Summary"
+has "all patterns" "Most frequent error patterns"
+has "all recommendations" "Recommendations for script generation"
+has "all unfixed" "Unfixed failures, newest first (3 shown)"
+run "all json" 0 --db "$DB" --json all
+json_ok "all json" "$T/out"
+has "all json analysis" '{"analysis":{"summary":{"total":6'
+has "all json unfixed" '"unfixed":{"filter":"unfixed"'
+has "all json trend" '"trend":[{"day":'
+
+# ---- Paging over a bigger log ------------------------------------------------------
+DB2=$T/mixed.db
+"$FIXTURE" "$DB2" mixed 120 >/dev/null 2>"$T/fixture.err" && ok || bad "mixed fixture: $(cat "$T/fixture.err")"
+run "failures page" 0 --db "$DB2" --json --limit 5 failures
+has "page count" '"count":5'
+next=$(grep -o '"next_before":[0-9]*' "$T/out" | cut -d: -f2)
+if [ -n "$next" ]; then ok; else bad "no next_before"; fi
+run "next page" 0 --db "$DB2" --json --limit 5 --before "${next:-1}" failures
+has "next page count" '"count":5'
+first=$(grep -o '"log_id":[0-9]*' "$T/out" | head -1 | cut -d: -f2)
+if [ -n "$first" ] && [ "$first" -lt "${next:-0}" ]; then ok; else bad "next page starts at $first, not below $next"; fi
+run "unfixed mixed" 0 --db "$DB2" --json unfixed
+has "unfixed mixed none" '"count":0'
+
+# ---- Schema versions --------------------------------------------------------------
+run "migrate a current database" 0 --db "$DB" migrate
+has "migrate says" "schema version 2"
+run "migrate never creates" 1 --db "$T/none.db" migrate
+if [ -e "$T/none.db" ]; then bad "migrate created a database"; else ok; fi
+if command -v sqlite3 >/dev/null 2>&1; then
+	cp "$DB" "$T/old.db"
+	sqlite3 "$T/old.db" "PRAGMA user_version = 1" && ok || bad "sqlite3"
+	run "older database" 1 --db "$T/old.db" summary
+	has "older says so" "older than this build's 2" "$T/err"
+	sqlite3 "$T/old.db" "PRAGMA user_version = 3" && ok || bad "sqlite3"
+	run "newer database" 1 --db "$T/old.db" summary
+	has "newer says so" "newer than this build's 2" "$T/err"
+fi
+printf 'not a database, only text long enough to look like a header of one\n' >"$T/junk.db"
+run "not a database" 1 --db "$T/junk.db" summary
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

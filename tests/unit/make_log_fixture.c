@@ -1,0 +1,206 @@
+/*
+ * make_log_fixture: fills an execution log through the real write path
+ * (logdb_insert), for the command-line tool's tests.
+ *
+ *   make_log_fixture DB scenario     the scripted session "s-demo": a missing
+ *                                    module, a removed Pillow attribute, then
+ *                                    success; plus an unfixed no_output in
+ *                                    "s-lone", a timeout, and a refused request
+ *   make_log_fixture DB mixed N      N generated attempts (N <= 100000)
+ *
+ * Prints one line per attempt made: "log_id session attempt status".
+ * Exits 0, 1 when the database could not be written, 2 for bad usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../shared/log.h"
+#include "../../shared/logdb.h"
+
+static const char code_fail1[] =
+	"import numpy as np\n"
+	"from PIL import Image\n"
+	"import skimage2\n"
+	"img = Image.open(\"/input/image.png\")\n"
+	"img = img.resize((100, 100), Image.ANTIALIAS)\n"
+	"img.save(\"/output/result.png\")\n";
+static const char code_fail2[] =
+	"import numpy as np\n"
+	"from PIL import Image\n"
+	"from skimage import filters\n"
+	"img = Image.open(\"/input/image.png\")\n"
+	"img = img.resize((100, 100), Image.ANTIALIAS)\n"
+	"img.save(\"/output/result.png\")\n";
+static const char code_ok[] =
+	"import numpy as np\n"
+	"from PIL import Image\n"
+	"from skimage import filters\n"
+	"img = Image.open(\"/input/image.png\")\n"
+	"img = img.resize((100, 100), Image.LANCZOS)\n"
+	"img.save(\"/output/result.png\")\n";
+static const char code_noout[] =
+	"from PIL import Image\n"
+	"img = Image.open(\"/input/image.png\")\n"
+	"img.show()\n";
+
+static int
+add(struct logdb *db, struct run_record *r)
+{
+	int64_t id;
+	int attempt;
+
+	if (r->code != NULL && r->code_len == 0)
+		r->code_len = strlen(r->code);
+	if (r->exit_code == 0 && strcmp(r->status, "success") != 0)
+		r->exit_code = 1;
+	if (logdb_insert(db, r, &id, &attempt) < 0)
+		return -1;
+	printf("%lld %s %d %s\n", (long long)id, r->session_id, attempt, r->status);
+	return 0;
+}
+
+static int
+scenario(struct logdb *db)
+{
+	struct run_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.job_id = "00000000000000000000000000000001";
+	r.session_id = "s-demo";
+	r.code = code_fail1;
+	r.status = "error";
+	r.http_status = 200;
+	r.duration_ms = 310;
+	r.ai_model = "test-model";
+	r.user_prompt = "blur the image";
+	r.stderr_text = "Traceback (most recent call last):\n"
+	    "  File \"/code/main.py\", line 3, in <module>\n"
+	    "    import skimage2\n"
+	    "ModuleNotFoundError: No module named 'skimage2'\n";
+	r.error_type = "ModuleNotFoundError";
+	r.error_message = "No module named 'skimage2'";
+	r.error_line = 3;
+	r.traceback = r.stderr_text;
+	if (add(db, &r) < 0)
+		return -1;
+
+	memset(&r, 0, sizeof(r));
+	r.job_id = "00000000000000000000000000000002";
+	r.session_id = "s-demo";
+	r.code = code_fail2;
+	r.status = "error";
+	r.http_status = 200;
+	r.duration_ms = 420;
+	r.ai_model = "test-model";
+	/* No structured record: the store parses the traceback. */
+	r.stderr_text = "Traceback (most recent call last):\n"
+	    "  File \"/code/main.py\", line 5, in <module>\n"
+	    "    img = img.resize((100, 100), Image.ANTIALIAS)\n"
+	    "                                 ^^^^^^^^^^^^^^^\n"
+	    "AttributeError: module 'PIL.Image' has no attribute 'ANTIALIAS'\n";
+	if (add(db, &r) < 0)
+		return -1;
+
+	memset(&r, 0, sizeof(r));
+	r.job_id = "00000000000000000000000000000003";
+	r.session_id = "s-demo";
+	r.code = code_ok;
+	r.status = "success";
+	r.http_status = 200;
+	r.duration_ms = 512;
+	r.ai_model = "test-model";
+	r.image_type = "image/png";
+	r.image_bytes = 12345;
+	r.image_width = 640;
+	r.image_height = 480;
+	r.timings_json = "{\"run_ms\":500}";
+	if (add(db, &r) < 0)
+		return -1;
+
+	memset(&r, 0, sizeof(r));
+	r.job_id = "00000000000000000000000000000004";
+	r.session_id = "s-lone";
+	r.code = code_noout;
+	r.status = "no_output";
+	r.http_status = 200;
+	r.duration_ms = 150;
+	if (add(db, &r) < 0)
+		return -1;
+
+	memset(&r, 0, sizeof(r));
+	r.job_id = "00000000000000000000000000000005";
+	r.session_id = "s-slow";
+	r.code = "while True:\n    pass\n";
+	r.status = "timeout";
+	r.http_status = 200;
+	r.duration_ms = 10000;
+	if (add(db, &r) < 0)
+		return -1;
+
+	memset(&r, 0, sizeof(r));
+	r.session_id = "s-refused";
+	r.status = "rejected";
+	r.http_status = 415;
+	r.exit_code = -1;
+	r.reject_code = "unsupported_image";
+	r.reject_message = "the image is not PNG or JPEG";
+	return add(db, &r);
+}
+
+static int
+mixed(struct logdb *db, long n)
+{
+	static const char *const types[] = { "ModuleNotFoundError", "AttributeError", "KeyError",
+		"ValueError", "TypeError" };
+	static const char *const msgs[] = { "No module named 'cv3'",
+		"module 'PIL.Image' has no attribute 'ANTIALIAS'", "'width'",
+		"image has wrong mode", "Cannot handle this data type: (1, 1, 3), <f8" };
+	struct run_record r;
+	char sid[32], code[256];
+	long i;
+
+	for (i = 0; i < n; i++) {
+		memset(&r, 0, sizeof(r));
+		snprintf(sid, sizeof(sid), "m-%ld", i / 3);
+		snprintf(code, sizeof(code), "from PIL import Image\nprint(%ld)\n", i);
+		r.session_id = sid;
+		r.code = code;
+		r.http_status = 200;
+		r.duration_ms = 100 + (i * 37) % 900;
+		if (i % 3 == 2) {
+			r.status = "success";
+		} else {
+			r.status = "error";
+			r.error_type = types[i % 5];
+			r.error_message = msgs[i % 5];
+		}
+		if (add(db, &r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct logdb *db;
+	char err[512];
+	long n = 0;
+	int rc;
+
+	log_init(argv[0]);
+	if (argc < 3 || (strcmp(argv[2], "scenario") == 0 && argc != 3) ||
+	    (strcmp(argv[2], "mixed") == 0 && (argc != 4 || (n = strtol(argv[3], NULL, 10)) < 1 ||
+	    n > 100000)) || (strcmp(argv[2], "scenario") != 0 && strcmp(argv[2], "mixed") != 0)) {
+		fprintf(stderr, "usage: make_log_fixture DB scenario | make_log_fixture DB mixed N\n");
+		return 2;
+	}
+	if ((db = logdb_open(argv[1], err, sizeof(err))) == NULL) {
+		fprintf(stderr, "make_log_fixture: %s\n", err);
+		return 1;
+	}
+	rc = strcmp(argv[2], "scenario") == 0 ? scenario(db) : mixed(db, n);
+	logdb_close(db);
+	return rc < 0 ? 1 : 0;
+}

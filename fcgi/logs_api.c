@@ -141,7 +141,10 @@ logs_api_handle(FCGX_Request *r, struct logdb *db, const char *method, const cha
 {
 	struct analyze_env env = { packages_file, api_limits };
 	const struct route *rt = NULL;
+	/* st is filled by the call that makes doc: read it only after (an
+	 * argument list does not order its evaluations). */
 	enum analyze_status st = ANALYZE_OK;
+	cJSON *doc;
 	const char *arg = NULL;
 	struct query q;
 	char msg[160];
@@ -174,30 +177,36 @@ logs_api_handle(FCGX_Request *r, struct logdb *db, const char *method, const cha
 
 	switch (rt->e) {
 	case E_SUMMARY:
-		return answer(r, analyze_summary(db, &st), st, "summary");
+		doc = analyze_summary(db, &st);
+		return answer(r, doc, st, "summary");
 	case E_ANALYSIS:
-		return answer(r, analyze_analysis(db, &env, q.limit, &st), st, "analysis");
+		doc = analyze_analysis(db, &env, q.limit, &st);
+		return answer(r, doc, st, "analysis");
 	case E_FAILURES:
-		return answer(r, analyze_page(db, q.unfixed_only ? LOGDB_UNFIXED : LOGDB_FAILURES,
-		    q.before, q.limit, &st), st, "page");
+		doc = analyze_page(db, q.unfixed_only ? LOGDB_UNFIXED : LOGDB_FAILURES,
+		    q.before, q.limit, &st);
+		return answer(r, doc, st, "page");
 	case E_SUCCESSES:
-		return answer(r, analyze_page(db, LOGDB_SUCCESSES, q.before, q.limit, &st), st,
-		    "page");
+		doc = analyze_page(db, LOGDB_SUCCESSES, q.before, q.limit, &st);
+		return answer(r, doc, st, "page");
 	case E_PATTERNS:
-		return answer(r, analyze_error_patterns(db, q.limit, &st), st, "patterns");
+		doc = analyze_error_patterns(db, q.limit, &st);
+		return answer(r, doc, st, "patterns");
 	case E_RECOMMENDATIONS:
-		return answer(r, analyze_recommendations(db, &env, q.limit, &st), st,
-		    "recommendations");
+		doc = analyze_recommendations(db, &env, q.limit, &st);
+		return answer(r, doc, st, "recommendations");
 	case E_SESSION:
 		if (!analyze_valid_session_id(arg))
 			return http_error(r, 400, "bad_request",
 			    "a session id is 1 to 64 of A-Z a-z 0-9 _ -");
-		return answer(r, analyze_session(db, arg, &st), st, "session");
+		doc = analyze_session(db, arg, &st);
+		return answer(r, doc, st, "session");
 	case E_LOG:
 		if (parse_int_range(arg, 1, INT64_MAX, &id) < 0)
 			return http_error(r, 400, "bad_request",
 			    "a log id is a whole number from 1");
-		return answer(r, analyze_log(db, (int64_t)id, &st), st, "log");
+		doc = analyze_log(db, (int64_t)id, &st);
+		return answer(r, doc, st, "log");
 	case E_CONTEXT:
 		if ((text = analyze_context(db, &env, &n, &st)) == NULL)
 			return answer(r, NULL, st, "context");

@@ -493,6 +493,8 @@ run_job(struct run_ctx *c)
 		c->rec.traceback = json_str(error, "traceback");
 	}
 	/* Sanitised copies for the log: the streams may hold any bytes. */
+	timings = timings_json(c);
+	c->rec.timings_json = timings;
 	{
 		char *so = utf8_sanitize(out_text, out_len), *se = utf8_sanitize(err_text, err_len);
 		c->rec.stdout_text = so;
@@ -503,6 +505,7 @@ run_job(struct run_ctx *c)
 		free(se);
 	}
 	c->t[T_LOGGED] = now_ms();
+	free(timings);
 	timings = timings_json(c);
 
 	if ((root = cJSON_CreateObject()) == NULL)

@@ -43,6 +43,7 @@ class Service:
             "IMGSANDBOX_TIMEOUT_MS": "20000", "IMGSANDBOX_REAP_INTERVAL_S": "2",
         })
         env.update(env_extra or {})
+        self.env = env
         self.log = open(os.path.join(self.data, "serve.log"), "wb")
         self.proc = subprocess.Popen([os.path.join(ROOT, "fcgi", "serve.sh")], env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT,

@@ -1,3 +1,3 @@
-# expect: timeout
+# expect: timeout  limit: short
 while True:
     pass

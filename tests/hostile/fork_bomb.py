@@ -1,4 +1,4 @@
-# expect: error|timeout
+# expect: error|timeout  limit: short
 import os
 while True:
     os.fork()

@@ -133,6 +133,16 @@ def service(request):
 
 
 @pytest.fixture(scope="session", params=SERVERS)
+def hostile_service(request):
+    """For the hostile scripts: 256 MiB instead of 1 GiB. First-touch page
+    faults cost about 7 s per GiB on these VMs, so a 4 GiB allocation would
+    take most of a minute to reach a 1 GiB limit under a loaded test run."""
+    svc = Service(request.param, {"IMGSANDBOX_MEMORY": str(256 << 20)})
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture(scope="session", params=SERVERS)
 def short_service(request):
     svc = Service(request.param, {"IMGSANDBOX_TIMEOUT_MS": "3000"})
     yield svc

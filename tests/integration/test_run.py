@@ -113,9 +113,12 @@ def test_busy_loop_times_out_and_leaves_nothing(short_service):
     status, _, r = service.run("while True:\n    pass\n")
     elapsed = time.time() - t0
     assert status == 200 and r["status"] == "timeout", r
-    # 3 s limit (conftest), plus the kill and the removal.
-    assert elapsed < 3 + 4, elapsed
-    assert r["duration_ms"] >= 3000
+    # The 3 s limit (conftest) counts from the start of the container; the
+    # sandbox ends within a second of it, and the answer (kill, removal,
+    # log) follows within a few more even on a loaded machine.
+    t = r["timings"]
+    assert 3000 <= r["duration_ms"] < 3000 + 3000, r
+    assert elapsed - t["slot_wait_ms"] / 1000 < 3 + 4, (elapsed, t)
     assert containers_of(r["job_id"]) == []
     assert os.listdir(os.path.join(service.data, "jobs")) == []
 

@@ -34,7 +34,11 @@ FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 PROGRAMS   = $(B)/responder $(B)/supervise $(B)/analyze_logs $(B)/hello_fcgi
 
 .PHONY: all deps test-deps runner-image run test unit integration browser fuzz bench clean
-all: $(PROGRAMS)
+all: $(PROGRAMS) static/vendor/codemirror/codemirror.js
+
+# CodeMirror from Debian's libjs-codemirror, served by our own server.
+static/vendor/codemirror/codemirror.js: static/vendor.sh
+	static/vendor.sh
 
 $(B)/%.o: %.c $(wildcard shared/*.h fcgi/*.h)
 	@mkdir -p $(dir $@)
@@ -117,7 +121,15 @@ integration: test-deps runner-image
 test:
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory browser
 	@echo "make test: all suites passed"
+
+# Headless Chromium (Debian's) driven by playwright-core, through both servers;
+# screenshots of each step in build/artifacts/browser/.
+browser: test-deps runner-image
+	@$(MAKE) --no-print-directory -j$(NPROC) all
+	@fcgi/ensure_dockerd.sh
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && node run.mjs
 
 fuzz: test-deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; mkdir -p $(B)/fuzz/corpus-$$n; \
@@ -125,4 +137,4 @@ fuzz: test-deps $(FUZZ_BIN)
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus-$$n tests/fuzz/corpus/$$n; done
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) static/vendor

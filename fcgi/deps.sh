@@ -4,11 +4,15 @@
 # the exact command to run.
 set -euo pipefail
 run=(build-essential pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libmagic-dev
-     libmagic-mgc zlib1g-dev spawn-fcgi lighttpd nginx-light docker.io debootstrap curl)
+     libmagic-mgc zlib1g-dev spawn-fcgi lighttpd nginx-light docker.io debootstrap curl
+     libjs-codemirror)
 test=(clang libclang-rt-14-dev python3-pytest python3-pytest-xdist python3-pil
       python3-numpy sqlite3 chromium chromium-driver wrk)
 want=("${run[@]}")
 [ "${1:-}" = --test ] && want+=("${test[@]}")
+# The browser tests need Node.js 20 or later (playwright-core); Debian 12's
+# own is 18, so a newer one already installed is kept.
+if [ "${1:-}" = --test ] && ! command -v node >/dev/null; then want+=(nodejs npm); fi
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -6,10 +6,11 @@
  * text from the server or the person goes in through textContent. It works under
  * a strict CSP (script-src 'self', style-src 'self'): no inline script or style.
  *
- * Sections: constants, small helpers, storage, the code editor, parameters,
- * the input image, the request, showing the answer, running, start-up.
- * The editor is reached only through `editor` so that a richer one (CodeMirror)
- * can replace the textarea later without touching the rest.
+ * Sections: constants, small helpers, storage, the code editor (CodeMirror 5
+ * when static/vendor.sh copied it, else the plain textarea), examples,
+ * parameters, the input image, the request, showing the answer, the session's
+ * history, running, start-up.
+ * The rest of the page reaches the editor only through `editor`.
  */
 (function () {
   'use strict';
@@ -26,10 +27,14 @@
   var KEYS = {
     code: 'imgsandbox.code',
     session: 'imgsandbox.session_id',
-    previous: 'imgsandbox.previous_attempt_id'
+    previous: 'imgsandbox.previous_attempt_id',
+    open: 'imgsandbox.open' // code handed over by the dashboard (sessionStorage)
   };
 
   var RUN_URL = '/run';
+  var HEALTH_URL = '/api/health';
+  var SESSION_URL = '/api/logs/session/';
+  var LOG_URL = '/api/logs/log/';
   var SAMPLE_URL = '/sample.png';
   var SESSION_RE = /^[A-Za-z0-9_-]{1,64}$/;
   var INDENT = '    ';
@@ -52,6 +57,20 @@
     ''
   ].join('\n');
 
+  // The starter examples: static/examples/<file>, fetched when chosen.
+  var EXAMPLES = [
+    { title: 'Invert colours', about: 'Pillow · ImageOps.invert', code: DEFAULT_CODE, params: '{"strength": 1.0}' },
+    { title: 'Grayscale', about: 'Pillow · ImageOps.grayscale', file: 'grayscale.py',
+      params: '{"autocontrast": true, "cutoff": 1}' },
+    { title: 'Blur', about: 'Pillow · ImageFilter.GaussianBlur', file: 'blur.py', params: '{"radius": 6}' },
+    { title: 'Edges', about: 'OpenCV · cv2.Canny on BGR arrays', file: 'edges_opencv.py',
+      params: '{"low": 60, "high": 160}' },
+    { title: 'Threshold', about: 'scikit-image · filters.threshold_otsu', file: 'threshold_skimage.py',
+      params: '{"invert": false}' },
+    { title: 'Draw text', about: 'Pillow · ImageDraw and a TrueType font', file: 'draw_text.py',
+      params: '{"text": "Hello from the sandbox", "size": 36}' }
+  ];
+
   // What each status of a finished run means, in words (errors are built apart).
   var STATUS_TEXT = {
     timeout: 'Stopped: the script ran longer than the time limit',
@@ -60,8 +79,19 @@
     bad_output: 'The result is not a PNG image (or is too large)'
   };
 
+  // Short names of the statuses, for badges.
+  var STATUS_WORD = {
+    success: 'Success',
+    error: 'Error',
+    timeout: 'Timed out',
+    oom: 'Out of memory',
+    no_output: 'No result',
+    bad_output: 'Bad result',
+    rejected: 'Refused'
+  };
+
   var STATUS_HINT = {
-    error: 'Read the traceback below, fix the line it points at and run again.',
+    error: 'Read the traceback, fix the highlighted line and run again.',
     timeout: 'Make the script faster, or work on a smaller copy of the image (Image.thumbnail).',
     oom: 'Work on a smaller image, or use smaller arrays (uint8 rather than float64).',
     no_output: 'End the script with something like result.save("/output/result.png").',
@@ -93,6 +123,22 @@
     el.textContent = text == null ? '' : String(text);
   }
 
+  // A new element with a class and text (never markup).
+  function make(tag, className, text) {
+    var el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text != null) el.textContent = String(text);
+    return el;
+  }
+
+  function isObject(v) {
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+  }
+
+  function wholeNumber(v) {
+    return typeof v === 'number' && isFinite(v) && Math.floor(v) === v ? v : null;
+  }
+
   // Bytes as sent: multipart/form-data turns every line break into CRLF.
   function byteLength(text) {
     return new TextEncoder().encode(String(text).replace(/\r\n|\r|\n/g, '\r\n')).length;
@@ -115,12 +161,36 @@
     return (ms / 1000).toFixed(2) + ' s';
   }
 
+  function formatTime(iso) {
+    var d = new Date(iso);
+    if (!iso || isNaN(d.getTime())) return '';
+    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  }
+
   // Turns a message from the server into a sentence: capital first, full stop last.
   function sentence(text) {
     var s = String(text).trim();
     if (!s) return '';
     s = s.charAt(0).toUpperCase() + s.slice(1);
     return /[.!?…]$/.test(s) ? s : s + '.';
+  }
+
+  async function readJson(response) {
+    try {
+      var text = await response.text();
+      return text ? JSON.parse(text) : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function getJson(url) {
+    return fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } })
+      .then(function (response) {
+        return readJson(response).then(function (body) {
+          return { ok: response.ok, status: response.status, body: body };
+        });
+      });
   }
 
   /* ---------- Storage (may be unavailable: private modes, blocked cookies) ---------- */
@@ -153,9 +223,12 @@
     }
   }
 
-  /* ---------- The code editor (a textarea for now) ---------- */
+  /* ---------- The code editor ---------- */
 
-  var editor = {
+  // Every editor has: get(), set(text) (undoable), focus(), goToLine(n),
+  // markError(line, message), clearError(). The textarea one is the fallback.
+  var textareaEditor = {
+    kind: 'textarea',
     get: function () {
       return els.code.value;
     },
@@ -164,8 +237,33 @@
     },
     focus: function () {
       els.code.focus();
+    },
+    goToLine: function (line) {
+      var value = els.code.value;
+      var start = 0;
+      for (var i = 1; i < line && start !== -1; i++) {
+        start = value.indexOf('\n', start);
+        if (start !== -1) start += 1;
+      }
+      if (start === -1) start = value.length;
+      var end = lineEndOf(value, start);
+      els.code.focus();
+      els.code.setSelectionRange(start, end);
+    },
+    markError: function (line) {
+      els.code.classList.add('has-error');
+      els.code.setAttribute('aria-invalid', 'true');
+      els.code.dataset.errorLine = String(line);
+      return true;
+    },
+    clearError: function () {
+      els.code.classList.remove('has-error');
+      els.code.removeAttribute('aria-invalid');
+      delete els.code.dataset.errorLine;
     }
   };
+
+  var editor = textareaEditor;
 
   // Replaces [start, end) of a textarea, keeping the browser's undo history
   // where it can (execCommand), then selects [selStart, selEnd).
@@ -266,6 +364,158 @@
     if (e.key !== 'Shift') escapePressed = false;
   }
 
+  // CodeMirror 5 (static/vendor/codemirror), when it loaded with its Python
+  // mode. Returns an editor, or null to keep the textarea.
+  function makeCodeMirrorEditor() {
+    var CM = window.CodeMirror;
+    if (typeof CM !== 'function' || typeof CM.fromTextArea !== 'function' || !CM.modes || !CM.modes.python) {
+      return null;
+    }
+    var cm;
+    function run() {
+      requestRun();
+    }
+    try {
+      cm = CM.fromTextArea(els.code, {
+        mode: { name: 'python', version: 3, singleLineStringErrors: false },
+        lineNumbers: true,
+        indentUnit: 4,
+        tabSize: 4,
+        indentWithTabs: false,
+        smartIndent: true,
+        electricChars: true,
+        matchBrackets: true,
+        styleActiveLine: true,
+        lineWrapping: false,
+        inputStyle: 'contenteditable',
+        spellcheck: false,
+        autocorrect: false,
+        autocapitalize: false,
+        screenReaderLabel: 'Python code',
+        // Images dropped on the editor are the input image, not text.
+        allowDropFileTypes: ['text/plain', 'text/x-python', 'text/x-script.python'],
+        viewportMargin: 40,
+        extraKeys: {
+          'Tab': function (c) {
+            if (c.somethingSelected()) c.indentSelection('add');
+            else c.execCommand('insertSoftTab');
+          },
+          'Shift-Tab': function (c) {
+            c.indentSelection('subtract');
+          },
+          'Ctrl-Enter': run,
+          'Cmd-Enter': run,
+          'Ctrl-/': 'toggleComment',
+          'Cmd-/': 'toggleComment'
+        }
+      });
+    } catch (e) {
+      return null;
+    }
+
+    var input = cm.getInputField();
+    input.setAttribute('aria-describedby', 'code-hint');
+    input.setAttribute('aria-multiline', 'true');
+
+    // Esc, then Tab: the browser moves the focus (no keyboard trap).
+    cm.on('keydown', function (c, e) {
+      if (e.key === 'Escape') {
+        escapePressed = true;
+        return;
+      }
+      if (e.key === 'Tab' && escapePressed && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        escapePressed = false;
+        e.codemirrorIgnore = true;
+        return;
+      }
+      if (e.key !== 'Shift') escapePressed = false;
+    });
+    cm.on('blur', function () {
+      escapePressed = false;
+    });
+    cm.on('drop', function (c, e) {
+      if (hasImageFile(e.dataTransfer)) e.codemirrorIgnore = true; // the page takes it
+    });
+    cm.on('changes', function () {
+      clearErrorMarks();
+      saveCodeSoon();
+    });
+
+    // Follows the box when it is resized by its handle.
+    if (typeof ResizeObserver === 'function') {
+      var last = '';
+      new ResizeObserver(function () {
+        var size = cm.getWrapperElement().offsetWidth + 'x' + cm.getWrapperElement().offsetHeight;
+        if (size !== last) {
+          last = size;
+          cm.refresh();
+        }
+      }).observe(cm.getWrapperElement());
+    }
+
+    var marked = null; // {handle, mark, widget}
+
+    return {
+      kind: 'codemirror',
+      cm: cm,
+      get: function () {
+        return cm.getValue();
+      },
+      set: function (text) {
+        cm.operation(function () {
+          cm.replaceRange(text, CM.Pos(cm.firstLine(), 0), CM.Pos(cm.lastLine()), 'setValue');
+          cm.setCursor(CM.Pos(cm.firstLine(), 0));
+        });
+        cm.scrollTo(0, 0);
+      },
+      focus: function () {
+        cm.focus();
+      },
+      goToLine: function (line) {
+        var n = Math.min(Math.max(line - 1, cm.firstLine()), cm.lastLine());
+        var text = cm.getLine(n) || '';
+        cm.setCursor(CM.Pos(n, Math.max(0, text.search(/\S|$/))));
+        cm.scrollIntoView(null, 80);
+        cm.focus();
+      },
+      markError: function (line, message) {
+        this.clearError();
+        var n = line - 1;
+        if (n < cm.firstLine()) return false;
+        if (n > cm.lastLine()) n = cm.lastLine(); // a SyntaxError at the end of the file
+        var text = cm.getLine(n) || '';
+        var handle = cm.addLineClass(n, 'wrap', 'cm-error-line');
+        cm.addLineClass(handle, 'background', 'cm-error-line-bg');
+        cm.addLineClass(handle, 'gutter', 'cm-error-gutter');
+        var from = text.search(/\S/);
+        var mark = from === -1 ? null : cm.markText(CM.Pos(n, from), CM.Pos(n, text.replace(/\s+$/, '').length),
+          { className: 'cm-error-text' });
+        var widget = null;
+        if (message) {
+          var box = make('div', 'cm-error-widget');
+          box.appendChild(make('span', 'cm-error-widget-icon', '!')).setAttribute('aria-hidden', 'true');
+          box.appendChild(make('span', null, message));
+          widget = cm.addLineWidget(handle, box, { coverGutter: false, noHScroll: true });
+        }
+        marked = { handle: handle, mark: mark, widget: widget };
+        cm.scrollIntoView(CM.Pos(n, 0), 80);
+        return true;
+      },
+      clearError: function () {
+        if (!marked) return;
+        var m = marked;
+        marked = null;
+        cm.operation(function () {
+          cm.removeLineClass(m.handle, 'wrap', 'cm-error-line');
+          cm.removeLineClass(m.handle, 'background', 'cm-error-line-bg');
+          cm.removeLineClass(m.handle, 'gutter', 'cm-error-gutter');
+          if (m.mark) m.mark.clear();
+          if (m.widget) m.widget.clear();
+        });
+      }
+    };
+  }
+
   var saveTimer = null;
 
   function saveCodeSoon() {
@@ -287,6 +537,129 @@
   function resetCode() {
     editor.set(DEFAULT_CODE); // undoable with Ctrl+Z
     saveCodeNow();
+    editorNote('Restored the example script. Ctrl+Z brings your code back.');
+    editor.focus();
+  }
+
+  // Replaces the code (undoable) and says so.
+  function loadCode(code, note) {
+    editor.set(code);
+    clearErrorMarks();
+    saveCodeNow();
+    editorNote(note);
+  }
+
+  var noteTimer = null;
+
+  function editorNote(text) {
+    clearTimeout(noteTimer);
+    setText(els.editorNote, text || '');
+    if (text) noteTimer = setTimeout(function () { setText(els.editorNote, ''); }, 8000);
+  }
+
+  /* ---------- The error line in the editor ---------- */
+
+  var errorLine = null;
+
+  function clearErrorMarks() {
+    if (errorLine == null) return;
+    errorLine = null;
+    editor.clearError();
+  }
+
+  function markErrorLine(line, message) {
+    clearErrorMarks();
+    if (!Number.isInteger(line) || line < 1) return;
+    if (editor.markError(line, message)) errorLine = line;
+  }
+
+  /* ---------- Examples ---------- */
+
+  function buildExamplesMenu() {
+    EXAMPLES.forEach(function (ex, i) {
+      var li = make('li');
+      li.setAttribute('role', 'none');
+      var item = make('button', 'menu-item');
+      item.type = 'button';
+      item.setAttribute('role', 'menuitem');
+      item.tabIndex = -1;
+      item.dataset.index = String(i);
+      item.appendChild(make('span', 'menu-title', ex.title));
+      item.appendChild(make('span', 'menu-about', ex.about));
+      item.addEventListener('click', function () {
+        closeMenu(true);
+        chooseExample(ex);
+      });
+      li.appendChild(item);
+      els.examplesMenu.appendChild(li);
+    });
+  }
+
+  function menuItems() {
+    return Array.prototype.slice.call(els.examplesMenu.querySelectorAll('[role="menuitem"]'));
+  }
+
+  function openMenu(focusLast) {
+    show(els.examplesMenu, true);
+    els.examplesButton.setAttribute('aria-expanded', 'true');
+    var items = menuItems();
+    if (items.length) items[focusLast ? items.length - 1 : 0].focus();
+  }
+
+  function closeMenu(returnFocus) {
+    if (els.examplesMenu.hidden) return;
+    show(els.examplesMenu, false);
+    els.examplesButton.setAttribute('aria-expanded', 'false');
+    if (returnFocus) els.examplesButton.focus();
+  }
+
+  function onMenuButtonKeydown(e) {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      openMenu(e.key === 'ArrowUp');
+    }
+  }
+
+  function onMenuKeydown(e) {
+    var items = menuItems();
+    var i = items.indexOf(document.activeElement);
+    var next = null;
+    if (e.key === 'ArrowDown') next = items[(i + 1) % items.length];
+    else if (e.key === 'ArrowUp') next = items[(i - 1 + items.length) % items.length];
+    else if (e.key === 'Home') next = items[0];
+    else if (e.key === 'End') next = items[items.length - 1];
+    else if (e.key === 'Escape') {
+      e.preventDefault();
+      closeMenu(true);
+      return;
+    } else if (e.key === 'Tab') {
+      closeMenu(false);
+      return;
+    }
+    if (next) {
+      e.preventDefault();
+      next.focus();
+    }
+  }
+
+  async function chooseExample(ex) {
+    var code = ex.code;
+    if (code == null) {
+      editorNote('Loading the “' + ex.title + '” example…');
+      try {
+        var response = await fetch('examples/' + ex.file, { credentials: 'same-origin' });
+        if (!response.ok) throw new Error('HTTP ' + response.status);
+        code = await response.text();
+      } catch (e) {
+        editorNote('The “' + ex.title + '” example could not be loaded; check the connection and try again.');
+        return;
+      }
+    }
+    loadCode(code, 'Loaded the “' + ex.title + '” example. Ctrl+Z brings your code back.');
+    if (ex.params != null) {
+      els.params.value = ex.params;
+      validateParams();
+    }
     editor.focus();
   }
 
@@ -463,6 +836,7 @@
       show(img, !!url);
     });
     els.useSample.checked = !!source && source.kind === 'sample';
+    els.imageField.classList.toggle('has-image', !!source);
     if (!source) {
       setText(els.imageInfo, 'No image chosen. Choose a file, drop one here, or use the sample image.');
       setText(els.inputDims, '');
@@ -535,27 +909,102 @@
     }
   }
 
-  function onDragOver(e) {
-    if (!e.dataTransfer || Array.prototype.indexOf.call(e.dataTransfer.types, 'Files') === -1) return;
-    e.preventDefault();
-    e.dataTransfer.dropEffect = 'copy';
-    els.imageField.classList.add('dragging');
-  }
-
-  function onDragLeave() {
-    els.imageField.classList.remove('dragging');
-  }
-
-  function onDrop(e) {
-    els.imageField.classList.remove('dragging');
-    if (!e.dataTransfer || !e.dataTransfer.files || !e.dataTransfer.files.length) return;
-    e.preventDefault();
+  // Shows a file taken from a drop or a paste in the file control too.
+  function putInFileInput(file) {
     try {
-      els.imageInput.files = e.dataTransfer.files; // so the control shows the name
+      var dt = new DataTransfer();
+      dt.items.add(file);
+      els.imageInput.files = dt.files;
     } catch (err) {
       /* older browsers: the name is still shown in the preview line */
     }
-    chooseFile(e.dataTransfer.files[0]);
+  }
+
+  function hasFiles(dt) {
+    return !!dt && Array.prototype.indexOf.call(dt.types || [], 'Files') !== -1;
+  }
+
+  function isImageFile(file) {
+    return /^image\//.test(file.type) || /\.(png|jpe?g)$/i.test(file.name || '');
+  }
+
+  function hasImageFile(dt) {
+    if (!dt) return false;
+    if (dt.files && dt.files.length) return Array.prototype.some.call(dt.files, isImageFile);
+    if (dt.items && dt.items.length) {
+      return Array.prototype.some.call(dt.items, function (item) {
+        return item.kind === 'file' && /^image\//.test(item.type);
+      });
+    }
+    return false;
+  }
+
+  var dragDepth = 0;
+
+  function onDragEnter(e) {
+    if (!hasFiles(e.dataTransfer)) return;
+    dragDepth += 1;
+    els.imageField.classList.add('dragging');
+    document.body.classList.add('drag-active');
+  }
+
+  function onDragOver(e) {
+    if (!hasFiles(e.dataTransfer)) return;
+    e.preventDefault(); // else the browser opens the file instead of the page
+    e.dataTransfer.dropEffect = 'copy';
+  }
+
+  function endDrag() {
+    dragDepth = 0;
+    els.imageField.classList.remove('dragging');
+    document.body.classList.remove('drag-active');
+  }
+
+  function onDragLeave(e) {
+    if (!hasFiles(e.dataTransfer)) return;
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (dragDepth === 0) endDrag();
+  }
+
+  // A file dropped anywhere on the page is the input image, except text
+  // files dropped on the editor (CodeMirror inserts those).
+  function onDrop(e) {
+    endDrag();
+    var files = e.dataTransfer && e.dataTransfer.files;
+    if (!files || !files.length) return;
+    var inEditor = e.target && e.target.closest && e.target.closest('.CodeMirror');
+    if (inEditor && !isImageFile(files[0])) return;
+    e.preventDefault();
+    putInFileInput(files[0]);
+    chooseFile(files[0]);
+  }
+
+  // An image pasted anywhere on the page (a screenshot, a copied image).
+  function onPaste(e) {
+    var cd = e.clipboardData;
+    if (!cd) return;
+    var file = null;
+    if (cd.files && cd.files.length) {
+      file = Array.prototype.find.call(cd.files, isImageFile) || null;
+    }
+    if (!file && cd.items) {
+      Array.prototype.some.call(cd.items, function (item) {
+        if (item.kind === 'file' && /^image\//.test(item.type)) file = item.getAsFile();
+        return !!file;
+      });
+    }
+    if (!file) return; // text: the editor or the box pastes it
+    e.preventDefault();
+    if (!file.name || file.name === 'image.png' || file.name === 'blob') {
+      var ext = file.type === 'image/jpeg' ? 'jpg' : 'png';
+      try {
+        file = new File([file], 'pasted-image.' + ext, { type: file.type });
+      } catch (err) {
+        /* keep the original name */
+      }
+    }
+    putInFileInput(file);
+    chooseFile(file);
   }
 
   /* ---------- The request ---------- */
@@ -575,21 +1024,16 @@
     return form;
   }
 
-  function rememberAttempt(result) {
-    if (typeof result.session_id === 'string' && SESSION_RE.test(result.session_id)) {
-      save('sessionStorage', KEYS.session, result.session_id);
+  function rememberSession(body) {
+    if (body && typeof body.session_id === 'string' && SESSION_RE.test(body.session_id)) {
+      save('sessionStorage', KEYS.session, body.session_id);
     }
-    var failed = result.status !== 'success' && result.log_id != null && /^\d+$/.test(String(result.log_id));
-    save('sessionStorage', KEYS.previous, failed ? String(result.log_id) : null);
   }
 
-  async function readJson(response) {
-    try {
-      var text = await response.text();
-      return text ? JSON.parse(text) : null;
-    } catch (e) {
-      return null;
-    }
+  function rememberAttempt(result) {
+    rememberSession(result);
+    var failed = result.status !== 'success' && result.log_id != null && /^\d+$/.test(String(result.log_id));
+    save('sessionStorage', KEYS.previous, failed ? String(result.log_id) : null);
   }
 
   // Retry-After is either seconds or an HTTP date; returns whole seconds or null.
@@ -653,10 +1097,12 @@
     setText(els.error, '');
     setText(els.traceback, '');
     show(els.traceback, false);
+    show(els.errorGoto, false);
     show(els.errorBox, false);
     setText(els.stdout, '');
     setText(els.stderr, '');
     show(els.truncatedNote, false);
+    els.resultPanel.classList.remove('has-error', 'has-result');
   }
 
   function errorSummary(result) {
@@ -697,18 +1143,34 @@
     show(els.runMeta, parts.length > 0);
   }
 
+  var outputInfo = null; // {width, height, bytes} from the answer
+
   function showOutputImage(result) {
     var url = result.status === 'success' ? safeOutputUrl(result.url) : null;
     if (!url) return;
+    var out = isObject(result.output) ? result.output : {};
+    outputInfo = {
+      width: wholeNumber(out.width),
+      height: wholeNumber(out.height),
+      bytes: wholeNumber(out.bytes)
+    };
+    if (outputInfo.width && outputInfo.height) setText(els.resultDims, outputLabel(outputInfo.width, outputInfo.height));
     els.resultImg.src = url;
     show(els.resultImg, true);
     els.download.href = url;
     show(els.download, true);
+    els.resultPanel.classList.add('has-result');
+  }
+
+  function outputLabel(width, height) {
+    var text = formatDims(width, height);
+    if (outputInfo && outputInfo.bytes) text += ' · ' + formatBytes(outputInfo.bytes);
+    return text;
   }
 
   function onResultLoaded() {
     if (!els.resultImg.getAttribute('src')) return;
-    setText(els.resultDims, formatDims(els.resultImg.naturalWidth, els.resultImg.naturalHeight));
+    setText(els.resultDims, outputLabel(els.resultImg.naturalWidth, els.resultImg.naturalHeight));
   }
 
   function onResultFailed() {
@@ -717,20 +1179,33 @@
     setHint('The result image could not be loaded; it may have been removed already. Run the script again.');
   }
 
+  function errorMessageOf(err) {
+    var message = typeof err.message === 'string' && err.message ? ': ' + err.message : '';
+    return String(err.type || 'Error') + message;
+  }
+
   function showError(result) {
     var err = result.error && typeof result.error === 'object' ? result.error : null;
-    if (result.status !== 'error' && !err) return;
+    // A timeout or a missing result is said by the status and its hint; the
+    // box is for what the script raised.
+    if (result.status !== 'error' && !(err && typeof err.traceback === 'string' && err.traceback)) return;
     if (err) {
-      var line = Number.isInteger(err.line) && err.line > 0 ? ' (line ' + err.line + ')' : '';
-      var message = typeof err.message === 'string' && err.message ? ': ' + err.message : '';
-      setText(els.error, String(err.type || 'Error') + message + line);
+      var hasLine = Number.isInteger(err.line) && err.line > 0;
+      setText(els.error, errorMessageOf(err) + (hasLine ? ' (line ' + err.line + ')' : ''));
       var tb = typeof err.traceback === 'string' ? err.traceback : '';
       setText(els.traceback, tb);
       show(els.traceback, !!tb);
+      if (hasLine) {
+        setText(els.errorGoto, 'Go to line ' + err.line);
+        els.errorGoto.dataset.line = String(err.line);
+        markErrorLine(err.line, errorMessageOf(err));
+      }
+      show(els.errorGoto, hasLine);
     } else {
       setText(els.error, errorSummary(result) + '. See stderr below.');
     }
     show(els.errorBox, true);
+    els.resultPanel.classList.add('has-error');
   }
 
   function showStreams(result) {
@@ -754,27 +1229,193 @@
     setHint(refusal.hint);
   }
 
+  /* ---------- The session's history ---------- */
+
+  var localAttempts = []; // this page's runs, for when the server's history cannot be read
+  var historyToken = 0;
+
+  function str(v) {
+    return typeof v === 'string' ? v : '';
+  }
+
+  // The attempts of a session answer, in order, whatever its exact shape.
+  function normaliseAttempts(body) {
+    var list = Array.isArray(body) ? body : isObject(body) ? body.attempts || body.items || body.runs : null;
+    if (!Array.isArray(list)) return null;
+    return list.filter(isObject).map(function (a, i) {
+      var changes = isObject(a.changes) ? a.changes : null;
+      return {
+        id: wholeNumber(a.log_id) || wholeNumber(a.id),
+        attempt: wholeNumber(a.attempt) || i + 1,
+        status: str(a.status) || 'unknown',
+        time: str(a.created_at) || str(a.time) || str(a.timestamp),
+        duration: wholeNumber(a.duration_ms),
+        code: typeof a.code === 'string' ? a.code : null,
+        error: isObject(a.error) ? a.error : null,
+        reject: isObject(a.reject) ? a.reject : null,
+        fixedBy: wholeNumber(a.fixed_by),
+        changes: changes
+      };
+    });
+  }
+
+  function attemptDetail(a) {
+    if (a.status === 'success') return 'Saved a result';
+    if (a.status === 'rejected' && a.reject && a.reject.message) return sentence(a.reject.message);
+    if (a.error && a.error.type) {
+      var line = Number.isInteger(a.error.line) && a.error.line > 0 ? ' on line ' + a.error.line : '';
+      if (a.status === 'error') return a.error.type + line + (a.error.message ? ': ' + a.error.message : '');
+    }
+    return STATUS_TEXT[a.status] || STATUS_WORD[a.status] || a.status;
+  }
+
+  function changeSummary(a, byId) {
+    var parts = [];
+    var c = a.changes;
+    if (c) {
+      if (c.same_code === true) parts.push('same code');
+      else if (typeof c.lines_added === 'number' || typeof c.lines_removed === 'number') {
+        parts.push('+' + (c.lines_added || 0) + ' −' + (c.lines_removed || 0) + ' lines');
+      }
+      if (Array.isArray(c.imports_added) && c.imports_added.length) {
+        parts.push('added ' + c.imports_added.filter(function (x) { return typeof x === 'string'; }).join(', '));
+      }
+    }
+    if (a.fixedBy && byId[a.fixedBy]) parts.push('fixed by attempt ' + byId[a.fixedBy].attempt);
+    return parts.join(' · ');
+  }
+
+  function renderHistory(attempts, note) {
+    els.historyList.textContent = '';
+    var session = load('sessionStorage', KEYS.session);
+    if (!attempts.length) {
+      setText(els.historyInfo, note || 'Your attempts appear here: a failure, its fix, the success. ' +
+        'Choose one to bring its code back into the editor.');
+      return;
+    }
+    var byId = {};
+    attempts.forEach(function (a) { if (a.id) byId[a.id] = a; });
+    var fixes = attempts.filter(function (a) { return a.fixedBy; }).length;
+    var last = attempts[attempts.length - 1];
+    var info = attempts.length + (attempts.length === 1 ? ' attempt' : ' attempts') +
+      (fixes ? ', ' + fixes + (fixes === 1 ? ' failure fixed' : ' failures fixed') : '') +
+      '; the last one: ' + (STATUS_WORD[last.status] || last.status).toLowerCase() + '.';
+    if (session) info += ' Session ' + session.slice(0, 8) + '…';
+    setText(els.historyInfo, note ? note + ' ' + info : info);
+
+    attempts.forEach(function (a) {
+      var li = make('li', 'history-item status-' + a.status.replace(/[^a-z_]/g, ''));
+      var button = make('button', 'history-button');
+      button.type = 'button';
+      button.dataset.logId = a.id ? String(a.id) : '';
+      button.appendChild(make('span', 'visually-hidden', 'Bring back the code of '));
+      var head = make('span', 'history-head');
+      head.appendChild(make('span', 'history-title', 'Attempt ' + a.attempt));
+      head.appendChild(make('span', 'badge badge-' + (a.status === 'success' ? 'ok' : 'fail'),
+        STATUS_WORD[a.status] || a.status));
+      var time = make('time', 'history-time', formatTime(a.time));
+      if (a.time) time.dateTime = a.time;
+      head.appendChild(time);
+      if (a.duration != null) head.appendChild(make('span', 'history-duration', formatSeconds(a.duration)));
+      button.appendChild(head);
+      button.appendChild(make('span', 'history-detail', attemptDetail(a)));
+      var changes = changeSummary(a, byId);
+      if (changes) button.appendChild(make('span', 'history-changes', changes));
+      button.addEventListener('click', function () {
+        restoreAttempt(a);
+      });
+      li.appendChild(button);
+      els.historyList.appendChild(li);
+    });
+    els.historyList.scrollTop = els.historyList.scrollHeight;
+  }
+
+  async function refreshHistory() {
+    var token = ++historyToken;
+    var session = load('sessionStorage', KEYS.session);
+    if (!session || !SESSION_RE.test(session)) {
+      renderHistory([]);
+      return;
+    }
+    els.historyPanel.setAttribute('aria-busy', 'true');
+    var attempts = null;
+    var note = '';
+    try {
+      var got = await getJson(SESSION_URL + encodeURIComponent(session));
+      if (got.ok) attempts = normaliseAttempts(got.body);
+      else if (got.status === 404) attempts = [];
+      if (attempts == null) note = 'The server’s history could not be read; showing the runs of this page.';
+    } catch (e) {
+      note = 'The server could not be reached; showing the runs of this page.';
+    }
+    if (token !== historyToken) return;
+    els.historyPanel.removeAttribute('aria-busy');
+    if (attempts == null) attempts = localAttempts.slice();
+    renderHistory(attempts, note);
+  }
+
+  async function restoreAttempt(a) {
+    var code = a.code;
+    if (code == null && a.id) {
+      try {
+        var got = await getJson(LOG_URL + a.id);
+        if (got.ok && isObject(got.body) && typeof got.body.code === 'string') code = got.body.code;
+      } catch (e) {
+        code = null;
+      }
+    }
+    if (code == null) {
+      editorNote('The code of attempt ' + a.attempt + ' could not be loaded.');
+      return;
+    }
+    loadCode(code, 'Brought back the code of attempt ' + a.attempt + '. Ctrl+Z undoes it.');
+    if (a.error && Number.isInteger(a.error.line) && a.error.line > 0) {
+      markErrorLine(a.error.line, errorMessageOf(a.error));
+    }
+    editor.focus();
+  }
+
+  function newSession() {
+    save('sessionStorage', KEYS.session, null);
+    save('sessionStorage', KEYS.previous, null);
+    localAttempts = [];
+    historyToken++;
+    renderHistory([], 'A new session starts with your next run.');
+  }
+
   /* ---------- Running ---------- */
 
   var running = false;
   var startedAt = 0;
   var ticker = null;
+  var timeLimitMs = 10000; // from /api/health when it answers
 
   function tick() {
-    setText(els.elapsed, ((performance.now() - startedAt) / 1000).toFixed(1) + ' s');
+    var ms = performance.now() - startedAt;
+    setText(els.elapsed, (ms / 1000).toFixed(1) + ' s');
+    if (running) {
+      els.timeProgress.max = timeLimitMs;
+      els.timeProgress.value = Math.min(ms, timeLimitMs);
+    }
   }
 
   function startRunning() {
     running = true;
     startedAt = performance.now();
-    els.run.disabled = true;
+    els.run.setAttribute('aria-disabled', 'true');
+    els.run.classList.add('running');
+    setText(els.runLabel, 'Running…');
     els.form.setAttribute('aria-busy', 'true');
     els.progress.classList.add('running');
     setText(els.progressLabel, 'Running…');
+    setText(els.timeLimit, 'of ' + Math.round(timeLimitMs / 1000) + ' s');
+    show(els.timeLimit, true);
     show(els.progress, true);
+    show(els.timeProgress, true);
     tick();
     ticker = setInterval(tick, 100);
     clearResult();
+    clearErrorMarks();
     setStatus('Running the script…', 'busy');
   }
 
@@ -782,19 +1423,23 @@
     clearInterval(ticker);
     ticker = null;
     tick();
+    running = false;
     setText(els.progressLabel, 'Last run took');
+    show(els.timeLimit, false);
+    show(els.timeProgress, false);
     els.progress.classList.remove('running');
     els.form.removeAttribute('aria-busy');
-    els.run.disabled = false;
-    running = false;
+    els.run.removeAttribute('aria-disabled');
+    els.run.classList.remove('running');
+    setText(els.runLabel, 'Run');
   }
 
   // Problems to fix before sending anything; null when ready.
   function preflight(code, params) {
-    if (!code.trim()) return { message: 'Write some Python code first.', focus: els.code };
+    if (!code.trim()) return { message: 'Write some Python code first.', focus: editor };
     var size = byteLength(code);
     if (size > LIMITS.codeBytes) {
-      return { message: 'The code is too long (' + formatBytes(size) + '); the limit is 256 KiB.', focus: els.code };
+      return { message: 'The code is too long (' + formatBytes(size) + '); the limit is 256 KiB.', focus: editor };
     }
     if (!params.ok) return { message: 'Fix the parameters first: ' + params.message, focus: els.params };
     return null;
@@ -843,14 +1488,21 @@
     if (!response.ok) {
       var refusal = describeRefusal(response, body);
       if (refusal.code === 'bad_params') els.params.classList.add('invalid');
+      if (isObject(body)) rememberSession(body);
       showRefusal(refusal);
     } else if (!body || typeof body !== 'object' || typeof body.status !== 'string') {
       showRefusal({ message: 'The server sent an answer this page cannot read.', hint: 'Try again in a moment.' });
     } else {
       rememberAttempt(body);
+      localAttempts.push({
+        id: wholeNumber(body.log_id), attempt: wholeNumber(body.attempt) || localAttempts.length + 1,
+        status: body.status, time: new Date().toISOString(), duration: wholeNumber(body.duration_ms),
+        code: code, error: isObject(body.error) ? body.error : null, reject: null, fixedBy: null, changes: null
+      });
       showResult(body);
     }
     revealResult();
+    refreshHistory();
   }
 
   function requestRun() {
@@ -860,19 +1512,58 @@
     });
   }
 
+  /* ---------- The service's health ---------- */
+
+  async function checkHealth() {
+    var got;
+    try {
+      got = await getJson(HEALTH_URL);
+    } catch (e) {
+      setHealth('down', 'Server unreachable', 'The page could not reach the server.');
+      return;
+    }
+    var body = isObject(got.body) ? got.body : {};
+    if (typeof body.timeout_ms === 'number' && body.timeout_ms > 0) timeLimitMs = body.timeout_ms;
+    if (got.ok && body.ok === true) {
+      var slots = wholeNumber(body.slots);
+      setHealth('ok', 'Sandbox ready', (slots ? slots + ' runs at once, ' : '') +
+        Math.round(timeLimitMs / 1000) + ' s per run.');
+    } else if (got.status === 404) {
+      setHealth('unknown', 'Sandbox status unknown', '');
+    } else {
+      setHealth('down', 'Sandbox unavailable',
+        typeof body.message === 'string' && body.message ? sentence(body.message) : 'Runs will be refused until it is back.');
+    }
+  }
+
+  function setHealth(kind, text, detail) {
+    els.health.className = 'health health-' + kind;
+    setText(els.health, text);
+    if (detail) {
+      els.health.appendChild(make('span', 'visually-hidden', ': ' + detail));
+      els.health.title = detail;
+    }
+  }
+
   /* ---------- Start-up ---------- */
 
   function findElements() {
     [
-      ['form', 'run-form'], ['code', 'code'], ['resetCode', 'reset-code'], ['imageField', 'image-field'],
+      ['form', 'run-form'], ['code', 'code'], ['codeLabel', 'code-label'], ['resetCode', 'reset-code'],
+      ['imageField', 'image-field'],
       ['imageInput', 'image-input'], ['useSample', 'use-sample'], ['previewImg', 'preview-img'],
       ['imageInfo', 'image-info'], ['imageError', 'image-error'], ['params', 'params'],
-      ['paramsError', 'params-error'], ['run', 'run'], ['progress', 'progress'],
-      ['progressLabel', 'progress-label'], ['elapsed', 'elapsed'], ['resultPanel', 'result-panel'],
+      ['paramsError', 'params-error'], ['run', 'run'], ['runLabel', 'run-label'], ['progress', 'progress'],
+      ['progressLabel', 'progress-label'], ['elapsed', 'elapsed'], ['timeLimit', 'time-limit'],
+      ['timeProgress', 'time-progress'], ['resultPanel', 'result-panel'],
       ['status', 'status'], ['statusHint', 'status-hint'], ['runMeta', 'run-meta'], ['inputImg', 'input-img'],
       ['inputDims', 'input-dims'], ['resultImg', 'result-img'], ['resultDims', 'result-dims'],
       ['download', 'download'], ['errorBox', 'error-box'], ['error', 'error'], ['traceback', 'traceback'],
-      ['truncatedNote', 'truncated-note'], ['stdout', 'stdout'], ['stderr', 'stderr']
+      ['errorGoto', 'error-goto'],
+      ['truncatedNote', 'truncated-note'], ['stdout', 'stdout'], ['stderr', 'stderr'],
+      ['editorNote', 'editor-note'], ['examplesButton', 'examples-button'], ['examplesMenu', 'examples-menu'],
+      ['historyPanel', 'history-panel'], ['historyList', 'history-list'], ['historyInfo', 'history-info'],
+      ['historyRefresh', 'history-refresh'], ['newSession', 'new-session'], ['health', 'health']
     ].forEach(function (pair) {
       els[pair[0]] = $(pair[1]);
     });
@@ -883,40 +1574,98 @@
       e.preventDefault();
       requestRun();
     });
-    els.code.addEventListener('keydown', onCodeKeydown);
-    els.code.addEventListener('input', saveCodeSoon);
-    els.code.addEventListener('blur', function () { escapePressed = false; });
+    if (editor.kind === 'textarea') {
+      els.code.addEventListener('keydown', onCodeKeydown);
+      els.code.addEventListener('input', function () {
+        clearErrorMarks();
+        saveCodeSoon();
+      });
+      els.code.addEventListener('blur', function () { escapePressed = false; });
+    } else {
+      els.codeLabel.addEventListener('click', function (e) {
+        e.preventDefault();
+        editor.focus();
+      });
+    }
     els.resetCode.addEventListener('click', resetCode);
     els.params.addEventListener('input', validateParams);
-    els.params.addEventListener('keydown', function (e) {
-      if (isRunShortcut(e)) {
+    // Ctrl/Cmd+Enter runs from anywhere on the page (the editor handles its own).
+    document.addEventListener('keydown', function (e) {
+      if (isRunShortcut(e) && !e.defaultPrevented) {
         e.preventDefault();
         requestRun();
       }
     });
     els.imageInput.addEventListener('change', onFileInput);
     els.useSample.addEventListener('change', onSampleToggle);
-    els.imageField.addEventListener('dragover', onDragOver);
-    els.imageField.addEventListener('dragleave', onDragLeave);
-    els.imageField.addEventListener('drop', onDrop);
+    window.addEventListener('dragenter', onDragEnter);
+    window.addEventListener('dragover', onDragOver);
+    window.addEventListener('dragleave', onDragLeave);
+    window.addEventListener('drop', onDrop);
+    document.addEventListener('paste', onPaste);
     els.previewImg.addEventListener('load', onSampleLoaded);
     els.previewImg.addEventListener('error', onSampleFailed);
     els.resultImg.addEventListener('load', onResultLoaded);
     els.resultImg.addEventListener('error', onResultFailed);
+    els.errorGoto.addEventListener('click', function () {
+      var line = parseInt(els.errorGoto.dataset.line, 10);
+      if (line > 0) editor.goToLine(line);
+    });
+    els.examplesButton.addEventListener('click', function () {
+      if (els.examplesMenu.hidden) openMenu(false);
+      else closeMenu(false);
+    });
+    els.examplesButton.addEventListener('keydown', onMenuButtonKeydown);
+    els.examplesMenu.addEventListener('keydown', onMenuKeydown);
+    document.addEventListener('pointerdown', function (e) {
+      if (!els.examplesMenu.hidden && !e.target.closest('.menu')) closeMenu(false);
+    });
+    els.historyRefresh.addEventListener('click', refreshHistory);
+    els.newSession.addEventListener('click', newSession);
     window.addEventListener('pagehide', function () {
       if (saveTimer) saveCodeNow();
     });
   }
 
+  // Code handed over by the dashboard ("Open in the playground").
+  function takeHandedCode() {
+    var raw = load('sessionStorage', KEYS.open);
+    if (!raw) return;
+    save('sessionStorage', KEYS.open, null);
+    var data;
+    try {
+      data = JSON.parse(raw);
+    } catch (e) {
+      return;
+    }
+    if (!isObject(data) || typeof data.code !== 'string') return;
+    var id = wholeNumber(data.log_id);
+    loadCode(data.code, 'Opened the code of log entry ' + (id ? '#' + id + ' ' : '') +
+      'from the dashboard. Ctrl+Z brings your code back.');
+    if (Number.isInteger(data.line) && data.line > 0) {
+      markErrorLine(data.line, typeof data.message === 'string' ? data.message : '');
+    }
+  }
+
   function init() {
     findElements();
     restoreCode();
+    var cmEditor = makeCodeMirrorEditor();
+    if (cmEditor) editor = cmEditor;
+    document.body.classList.add(editor.kind === 'codemirror' ? 'editor-codemirror' : 'editor-plain');
+    buildExamplesMenu();
     bindEvents();
     validateParams();
     // The browser may restore a file or a tick from before a reload: honour it.
-    if (els.useSample.checked) onSampleToggle();
-    else if (els.imageInput.files && els.imageInput.files.length) onFileInput();
-    else renderSource();
+    // On a first visit the sample image is chosen, so that every example runs.
+    if (els.imageInput.files && els.imageInput.files.length) onFileInput();
+    else {
+      els.useSample.checked = true;
+      onSampleToggle();
+    }
+    takeHandedCode();
+    checkHealth();
+    refreshHistory();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

@@ -9,13 +9,19 @@
  * SIGTERM or SIGINT we stop them all and exit. Why not lighttpd's own
  * spawning: nginx has none, and one mechanism for both servers is one
  * thing to test.
+ *
+ * Signals are blocked and read from a signalfd, so a SIGTERM that arrives
+ * while children are being started is not lost. The responders stay in our
+ * process group: a kill of the group stops them with us.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,23 +33,65 @@
 
 extern char **environ;
 
-static volatile sig_atomic_t stopping;
+struct slot {
+	pid_t pid;		/* -1: to be started */
+	int64_t started;	/* ms, monotonic */
+	int64_t not_before;	/* ms: a restart waits for this */
+};
 
+/* Starts the responders that are missing and due. */
 static void
-on_stop(int sig)
+start_missing(struct slot *kids, int n, char **argv)
 {
-	(void)sig;
-	stopping = 1;
+	struct child c;
+	int64_t now = now_ms();
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (kids[i].pid > 0 || now < kids[i].not_before)
+			continue;
+		if (spawn_start_flags(argv[0], argv, environ, 0, 1, 2, SPAWN_SAME_SESSION, &c) < 0) {
+			log_warn("start %s", argv[0]);
+			kids[i].not_before = now + 1000;
+			continue;
+		}
+		close(c.pidfd);		/* reaped with waitpid below */
+		kids[i].pid = c.pid;
+		kids[i].started = now;
+	}
+}
+
+/* Reaps every child that ended; schedules its restart. */
+static void
+reap(struct slot *kids, int n, int stopping)
+{
+	int64_t now = now_ms();
+	int status, i;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < n; i++) {
+			if (kids[i].pid != pid)
+				continue;
+			kids[i].pid = -1;
+			/* A responder that cannot start must not spin. */
+			kids[i].not_before = now - kids[i].started < 1000 ? now + 1000 : now;
+			if (!stopping)
+				log_warnx("responder %ld ended (status %d); starting another",
+				    (long)pid, spawn_exit_code(status));
+		}
+	}
 }
 
 int
 main(int argc, char **argv)
 {
-	struct child kids[MAX_CHILDREN];
-	int64_t started[MAX_CHILDREN];
-	struct sigaction sa;
-	int n = 2, i, status, opt;
-	pid_t pid;
+	struct slot kids[MAX_CHILDREN];
+	struct signalfd_siginfo si;
+	struct pollfd pfd;
+	sigset_t mask;
+	int n = 2, i, opt, sfd, stopping = 0, alive;
+	int64_t deadline;
 
 	log_init(argv[0]);
 	while ((opt = getopt(argc, argv, "+n:")) != -1) {
@@ -53,48 +101,51 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		die("usage: supervise -n N RESPONDER [ARGS...]");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0)
+		die("signalfd failed");
 	signal(SIGPIPE, SIG_IGN);
 
 	for (i = 0; i < n; i++)
-		kids[i].pid = -1;
+		kids[i] = (struct slot){ .pid = -1, .started = 0, .not_before = 0 };
 	while (!stopping) {
-		for (i = 0; i < n && !stopping; i++) {
-			if (kids[i].pid > 0)
-				continue;
-			if (spawn_start(argv[optind], argv + optind, environ, 0, 1, 2, &kids[i]) < 0) {
-				log_warn("start %s", argv[optind]);
-				kids[i].pid = -1;
-				continue;
-			}
-			close(kids[i].pidfd);	/* waited for with waitpid below */
-			kids[i].pidfd = -1;
-			started[i] = now_ms();
-		}
-		pid = waitpid(-1, &status, 0);
-		if (pid < 0) {
-			if (errno != EINTR)
-				sleep(1);
+		start_missing(kids, n, argv + optind);
+		pfd = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		/* Wake at least once a second for restarts that wait. */
+		if (poll(&pfd, 1, 1000) <= 0)
 			continue;
-		}
-		for (i = 0; i < n; i++) {
-			if (kids[i].pid != pid)
-				continue;
-			kids[i].pid = -1;
-			if (!stopping)
-				log_warnx("responder %ld ended (status %d); starting another",
-				    (long)pid, spawn_exit_code(status));
-			if (now_ms() - started[i] < 1000)
-				sleep(1);	/* a responder that cannot start: do not spin */
-		}
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGCHLD)
+			reap(kids, n, 0);
+		else
+			stopping = 1;
 	}
+	/* Stop the responders, then wait for them (SIGKILL after 10 s). */
 	for (i = 0; i < n; i++)
 		if (kids[i].pid > 0)
 			kill(kids[i].pid, SIGTERM);
-	while (wait(NULL) > 0 || errno == EINTR)
-		;
+	deadline = now_ms() + 10000;
+	for (;;) {
+		reap(kids, n, 1);
+		for (alive = 0, i = 0; i < n; i++)
+			alive += kids[i].pid > 0;
+		if (alive == 0)
+			break;
+		if (now_ms() > deadline) {
+			for (i = 0; i < n; i++)
+				if (kids[i].pid > 0)
+					kill(kids[i].pid, SIGKILL);
+			deadline = now_ms() + 10000;
+		}
+		pfd = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		if (poll(&pfd, 1, 200) > 0)
+			(void)!read(sfd, &si, sizeof(si));
+	}
 	return 0;
 }

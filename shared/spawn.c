@@ -27,6 +27,13 @@ int
 spawn_start(const char *path, char *const argv[], char *const envp[],
     int in, int out, int err, struct child *c)
 {
+	return spawn_start_flags(path, argv, envp, in, out, err, 0, c);
+}
+
+int
+spawn_start_flags(const char *path, char *const argv[], char *const envp[],
+    int in, int out, int err, int flags, struct child *c)
+{
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
@@ -52,7 +59,8 @@ spawn_start(const char *path, char *const argv[], char *const envp[],
 		rc = posix_spawnattr_setsigdefault(&attr, &all);
 	if (rc == 0)
 		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-		    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+		    POSIX_SPAWN_SETSIGDEF |
+		    ((flags & SPAWN_SAME_SESSION) ? 0 : POSIX_SPAWN_SETSID));
 	for (i = 0; rc == 0 && i < 3; i++) {
 		if (fds[i] >= 0)
 			rc = posix_spawn_file_actions_adddup2(&fa, fds[i], i);

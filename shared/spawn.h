@@ -17,10 +17,18 @@ struct child {
 };
 
 /* Starts path with argv/envp; in/out/err are descriptors for the child's
- * 0/1/2, or -1 for /dev/null. Returns 0 and fills *c, or -1 with errno.
- * The caller waits with spawn_wait() (which closes pidfd). */
+ * 0/1/2, or -1 for /dev/null. The child gets a session of its own (a
+ * terminal's Ctrl-C or a group kill aimed at us does not reach it).
+ * Returns 0 and fills *c, or -1 with errno. The caller waits with
+ * spawn_wait() (which closes pidfd). */
 int spawn_start(const char *path, char *const argv[], char *const envp[],
     int in, int out, int err, struct child *c);
+
+/* The same, with flags: SPAWN_SAME_SESSION keeps the child in our session
+ * and process group (a supervisor's children, stopped with it). */
+#define SPAWN_SAME_SESSION 1
+int spawn_start_flags(const char *path, char *const argv[], char *const envp[],
+    int in, int out, int err, int flags, struct child *c);
 
 /* Waits until the child exits or the monotonic clock passes deadline_ms
  * (see now_ms; -1: no deadline). Returns 0 with *status filled and the

@@ -187,3 +187,33 @@ def test_twenty_at_once_end_in_result_or_429(crowded):
             assert b["status"] == "no_output" and "ok" in b["stdout"]
     # Every one logged, once.
     assert rows(crowded, "session_id = ?", (session,)) == 20
+
+
+def service_pids(data):
+    """Every process whose environment names this service's data folder."""
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            env = open("/proc/%s/environ" % p, "rb").read()
+        except OSError:
+            continue
+        if ("IMGSANDBOX_DATA=" + data + "\0").encode() in env:
+            pids.append(int(p))
+    return pids
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_sigterm_to_serve_stops_everything(server):
+    svc = Service(server, responders=3)
+    try:
+        assert len(service_pids(svc.data)) >= 5     # serve.sh, supervise, 3 responders, server
+        os.kill(svc.proc.pid, signal.SIGTERM)       # serve.sh alone, not its group
+        svc.proc.wait(30)
+        deadline = time.time() + 15
+        while time.time() < deadline and service_pids(svc.data):
+            time.sleep(0.2)
+        assert service_pids(svc.data) == []
+    finally:
+        svc.stop()

@@ -136,5 +136,13 @@ fuzz: test-deps $(FUZZ_BIN)
 	  echo "== $$f for $(FUZZ_SECONDS) s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus-$$n tests/fuzz/corpus/$$n; done
 
+# Latency next to docker-direct and the chroot floor, throughput, API reads
+# next to a hello-world responder, memory, and the log database at 1e6 rows;
+# a markdown table on stdout and in build/bench/. About 10 minutes.
+bench: test-deps runner-image
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(B)/bench_logdb
+	@fcgi/ensure_dockerd.sh
+	bench/run.sh
+
 clean:
 	rm -rf $(B) static/vendor

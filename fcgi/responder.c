@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -124,6 +125,35 @@ reaper_main(void *arg)
 	return NULL;
 }
 
+/* For `make bench`: prints the docker run argv the sandbox would use for a
+ * job folder (code/, input/, output/), NUL-separated, so the baseline runs
+ * exactly our flags without a second copy of them. */
+static int
+print_docker_argv(const char *instance, const char *job_id, const char *dir)
+{
+	struct argv_buf a = { .n = 0 };
+	struct docker_job j;
+	char name[128], code[1024], input[1024], output[1024];
+	int i;
+
+	if (docker_init(&cfg, "/nonexistent") < 0 && cfg.docker_bin[0] == '\0')
+		return 1;
+	if (snprintf(name, sizeof(name), "imgsandbox-%s", job_id) >= (int)sizeof(name) ||
+	    snprintf(code, sizeof(code), "%s/code", dir) >= (int)sizeof(code) ||
+	    snprintf(input, sizeof(input), "%s/input", dir) >= (int)sizeof(input) ||
+	    snprintf(output, sizeof(output), "%s/output", dir) >= (int)sizeof(output))
+		die("arguments too long");
+	j = (struct docker_job){ .name = name, .job_id = job_id, .instance = instance,
+	    .deadline_epoch = (int64_t)time(NULL) + (cfg.timeout_ms + 999) / 1000,
+	    .code_dir = code, .input_dir = input, .output_dir = output,
+	    .user = cfg.sandbox_user };
+	if (docker_run_argv(&cfg, &j, &a) < 0)
+		die("the argv did not fit");
+	for (i = 0; i < a.n; i++)
+		fwrite(a.v[i], 1, strlen(a.v[i]) + 1, stdout);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int
 health(FCGX_Request *r)
 {
@@ -204,8 +234,11 @@ main(int argc, char **argv)
 			die("%s", err);
 		return 0;
 	}
+	if (argc == 5 && strcmp(argv[1], "--docker-argv") == 0)
+		return print_docker_argv(argv[2], argv[3], argv[4]);
 	if (argc > 1)
-		die("usage: responder [--settings | --check] (run under spawn-fcgi)");
+		die("usage: responder [--settings | --check | --docker-argv INSTANCE JOB_ID JOB_DIR]"
+		    " (run under spawn-fcgi)");
 
 	if (make_dirs(cfg.data_dir, 0755) < 0 || make_dirs(cfg.outputs_dir, 0755) < 0)
 		die("cannot create %s or %s: %s", cfg.data_dir, cfg.outputs_dir, strerror(errno));

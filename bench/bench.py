@@ -253,8 +253,8 @@ def make_job_dir(parent, job, uid, gid):
 
 
 class DirectPath:
-    """`docker run` with the flags of shared/docker.c docker_run_argv
-    (copied here flag for flag: keep the two in step), then `docker rm
+    """`docker run` with the argv of shared/docker.c docker_run_argv
+    (printed by `responder --docker-argv`: one copy of the flags), then `docker rm
     --force --volumes`, as the responder does; each timed from the client's
     start to its exit, with the client's stdout and stderr on pipes."""
 
@@ -283,112 +283,6 @@ class DirectPath:
                                                      if k.startswith("IMGSANDBOX_")}))
         a = out.stdout.decode().split("\0")[:-1]
         assert a[2] == "--name=" + name, a[:3]
-        return a
-
-    def one(self, keep):
-        status, doc, ms = post_run(self.url, self.body, self.ctype)
-        if status != 200 or not doc or doc.get("status") != "success":
-            die("%s %s: answered %s: %s" % (self.name, self.job, status,
-                json.dumps(doc)[:600] if doc else "(not JSON)"))
-        if keep:
-            self.walls.append(ms)
-            self.timings.append(doc.get("timings") or {})
-
-    def close(self):
-        pass
-
-    def doc(self):
-        return {"kind": "latency", "name": self.name, "job": self.job,
-                "wall_ms": self.walls, "timings": self.timings}
-
-
-def settings():
-    """The responder's settings (with this environment), as a dict."""
-    out = subprocess.run([os.path.join(BUILD, "responder"), "--settings"],
-                         capture_output=True, text=True, check=True).stdout
-    s = {}
-    for line in out.splitlines():
-        m = re.match(r"^(IMGSANDBOX_[A-Z_]+)=(.*)$", line)
-        if m:
-            s[m.group(1)] = m.group(2)
-    if os.geteuid() != 0 and "IMGSANDBOX_USER" not in os.environ:
-        s["IMGSANDBOX_USER"] = "%d:%d" % (os.getuid(), os.getgid())  # as the responder
-    return s
-
-
-def make_job_dir(parent, job, uid, gid):
-    """A job folder laid out as shared/jobs.c makes it."""
-    code, image = job_files(job)
-    d = tempfile.mkdtemp(prefix="job-", dir=parent)
-    os.chmod(d, 0o711)
-    for sub in ("code", "input"):
-        os.mkdir(os.path.join(d, sub), 0o755)
-    os.mkdir(os.path.join(d, "output"), 0o700)
-    try:
-        os.chown(os.path.join(d, "output"), uid, gid)
-    except PermissionError:  # not root: as jobs.c, writable by anyone
-        os.chmod(os.path.join(d, "output"), 0o777)
-    p = os.path.join(d, "code", "main.py")
-    with open(p, "w") as f:
-        f.write(code)
-    os.chmod(p, 0o444)
-    p = os.path.join(d, "input", "image.png")
-    with open(p, "wb") as f:
-        f.write(image if image is not None else b"")
-    os.chmod(p, 0o644)
-    return d
-
-
-class DirectPath:
-    """`docker run` with the flags of shared/docker.c docker_run_argv
-    (copied here flag for flag: keep the two in step), then `docker rm
-    --force --volumes`, as the responder does; each timed from the client's
-    start to its exit, with the client's stdout and stderr on pipes."""
-
-    def __init__(self, job, s):
-        self.job, self.s = job, s
-        self.uid, self.gid = (int(v) for v in s["IMGSANDBOX_USER"].split(":"))
-        self.work = tempfile.mkdtemp(prefix="direct-", dir=os.environ.get("BENCH_TMP"))
-        os.chmod(self.work, 0o755)
-        conf = os.path.join(self.work, "docker-config")
-        os.mkdir(conf, 0o700)
-        self.instance = os.environ.get("BENCH_DIRECT_INSTANCE", "bench-direct-%d" % os.getpid())
-        self.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "DOCKER_CONFIG": conf, "USER_PARAMS": "{}"}  # as docker_envp, no params
-        if s.get("IMGSANDBOX_DOCKER_HOST"):
-            self.env["DOCKER_HOST"] = s["IMGSANDBOX_DOCKER_HOST"]
-        self.client = shutil.which(s["IMGSANDBOX_DOCKER"]) or s["IMGSANDBOX_DOCKER"]
-        self.timeout_s = int(s["IMGSANDBOX_TIMEOUT_MS"]) / 1000
-        self.run_ms, self.rm_ms = [], []
-
-    def argv(self, name, jid, d):
-        s = self.s
-        cpus, mem = s["IMGSANDBOX_CPUS"], s["IMGSANDBOX_MEMORY"]
-        nofile, fsize = s["IMGSANDBOX_NOFILE"], s["IMGSANDBOX_OUTPUT_BYTES"]
-        a = [self.client, "run", "--name=" + name,
-             "--label=imgsandbox.instance=" + self.instance,
-             "--label=imgsandbox.job=" + jid,
-             "--label=imgsandbox.deadline=%d" % int(time.time() + self.timeout_s + 0.999),
-             "--network=none", "--read-only", "--cap-drop=ALL",
-             "--security-opt=no-new-privileges", "--ipc=none",
-             "--user=" + s["IMGSANDBOX_USER"]]
-        if s.get("IMGSANDBOX_RUNTIME"):
-            a.append("--runtime=" + s["IMGSANDBOX_RUNTIME"])
-        a += ["--cpus=" + cpus, "--memory=" + mem, "--memory-swap=" + mem,
-              "--pids-limit=" + s["IMGSANDBOX_PIDS"],
-              "--ulimit=nofile=%s:%s" % (nofile, nofile),
-              "--ulimit=fsize=%s:%s" % (fsize, fsize), "--ulimit=core=0:0",
-              "--tmpfs=/tmp:rw,size=%s,noexec,nosuid,nodev,mode=1777" % s["IMGSANDBOX_TMP_BYTES"],
-              "--log-driver=none", "--pull=never",
-              "--mount=type=bind,src=%s/code,dst=/code,readonly" % d,
-              "--mount=type=bind,src=%s/input,dst=/input,readonly" % d,
-              "--mount=type=bind,src=%s/output,dst=/output" % d,
-              "--workdir=/tmp", "--env=HOME=/tmp", "--env=MPLCONFIGDIR=/tmp",
-              "--env=PYTHONDONTWRITEBYTECODE=1"]
-        for v in ("OMP", "OPENBLAS", "MKL", "NUMEXPR"):
-            a.append("--env=%s_NUM_THREADS=%s" % (v, cpus))
-        a += ["--env=OPENCV_FOR_THREADS_NUM=" + cpus, "--env=USER_PARAMS",
-              s["IMGSANDBOX_IMAGE"], "/usr/bin/python3", "-I", "/opt/imgsandbox/entry.py"]
         return a
 
     def one(self, keep):

@@ -249,8 +249,8 @@ if part latency; then
   alive $SERVERS
   out "### /run latency, one request at a time (client wall clock, ms)" ""
   table latency
-  out "" "ours/docker-direct: our p50 over the same \`docker run\` argv (flags copied from" \
-    "shared/docker.c into bench/bench.py) plus \`docker rm\`, run by hand. ours/chroot-floor: over" \
+  out "" "ours/docker-direct: our p50 over the same \`docker run\` argv (printed by" \
+    "\`responder --docker-argv\`) plus \`docker rm\`, run by hand. ours/chroot-floor: over" \
     "\`python3 -I entry.py\` on the same script and files in a chroot of the runner's rootfs." ""
   out "### Where the time of one run goes (p50 of each step of \"timings\", ms)" ""
   table steps

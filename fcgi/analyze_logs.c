@@ -25,6 +25,7 @@
 #include "../shared/json_out.h"
 #include "../shared/log.h"
 #include "../shared/logdb.h"
+#include "http.h"
 
 #define EXIT_NODB 1
 #define EXIT_USAGE 2
@@ -648,23 +649,6 @@ report_failed(enum analyze_status st, const char *what, const char *arg)
 	return 1;
 }
 
-/* Parses a decimal integer in [min, max]. Returns 0 and *out, or -1. */
-static int
-parse_number(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s == '\0' || !(*s == '-' || (*s >= '0' && *s <= '9')))
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Opens the log for the command. Returns the handle, or NULL after saying
  * why (the exit status is then EXIT_NODB). */
 static struct logdb *
@@ -732,13 +716,13 @@ main(int argc, char **argv)
 			json = 1;
 			break;
 		case 'l':
-			if (parse_number(optarg, 1, ANALYZE_LIMIT_MAX, &v) < 0)
+			if (parse_int_range(optarg, 1, ANALYZE_LIMIT_MAX, &v) < 0)
 				usage_error("--limit must be a whole number from 1 to %d",
 				    ANALYZE_LIMIT_MAX);
 			limit = (int)v;
 			break;
 		case 'b':
-			if (parse_number(optarg, 1, INT64_MAX, &v) < 0)
+			if (parse_int_range(optarg, 1, INT64_MAX, &v) < 0)
 				usage_error("--before must be a log id (a whole number from 1)");
 			before = v;
 			break;
@@ -772,7 +756,7 @@ main(int argc, char **argv)
 		usage_error("%s needs an argument", cmd == C_SESSION ? "session" : "log");
 	if (cmd == C_SESSION && !analyze_valid_session_id(arg))
 		usage_error("a session id is 1 to 64 of A-Z a-z 0-9 _ -: %s", arg);
-	if (cmd == C_LOG && parse_number(arg, 1, INT64_MAX, &v) < 0)
+	if (cmd == C_LOG && parse_int_range(arg, 1, INT64_MAX, &v) < 0)
 		usage_error("a log id is a whole number from 1: %s", arg);
 
 	/* The same settings as the responder: paths and limits. */

@@ -33,23 +33,27 @@
 #include "http.h"
 #include "service.h"
 
-/* The sandbox's error record on stderr (runner_image/entry.py). */
+/* The sandbox's records on stderr (runner_image/entry.py): the error, and
+ * when the script started and ended. Both untrusted. */
+#define RECORD_PREFIX "\x1eIMGSANDBOX"
 #define RECORD_MARK "\x1eIMGSANDBOX "
+#define TIME_MARK "\x1eIMGSANDBOX-TIME "
 
 /* The fields of the form, in the order of the table below. */
 enum { F_CODE, F_IMAGE, F_USE_SAMPLE, F_PARAMS, F_SESSION, F_PREVIOUS, F_PROMPT,
 	F_MODEL, F_COUNT };
 
 /* Timestamps of one request, ms of the monotonic clock. */
-enum { T_START, T_PARSED, T_CHECKED, T_JOB, T_SLOT, T_SANDBOX_START, T_SANDBOX_END,
+enum { T_START, T_JOB, T_PARSED, T_CHECKED, T_SLOT, T_SANDBOX_START, T_SANDBOX_END,
 	T_REMOVED, T_RESULT, T_LOGGED, T_COUNT };
-/* Each is the time from the step before: parse (the form read and
- * written), checks (fields, image), job (the folder and code), slot_wait,
- * prepare (the sandbox made ready), sandbox (container start, script and
- * exit), remove (the container removed), result (checked and published),
- * log (the row written). */
+/* Each is the time from the step before: job (the job folder made), parse
+ * (the form read, the image written), checks (fields, image, code
+ * written), slot_wait, prepare (the sandbox made ready), sandbox (container
+ * start, script and exit; split by the script's own record into
+ * container_start_ms, script_ms and container_exit_ms), remove (the
+ * container removed), result (checked and published), log (the row). */
 static const char *const timing_names[T_COUNT] = {
-	NULL, "parse_ms", "checks_ms", "job_ms", "slot_wait_ms", "prepare_ms",
+	NULL, "job_ms", "parse_ms", "checks_ms", "slot_wait_ms", "prepare_ms",
 	"sandbox_ms", "remove_ms", "result_ms", "log_ms",
 };
 
@@ -65,6 +69,7 @@ struct run_ctx {
 	char session_id[65];
 	long long previous;
 	int64_t t[T_COUNT];
+	int64_t script_start_ms, script_ms, script_exit_ms;	/* from the time record */
 	struct run_record rec;
 };
 
@@ -116,6 +121,13 @@ timings_json(const struct run_ctx *c)
 
 	if (o == NULL)
 		return NULL;
+	/* The sandbox's time split by the script's own record: the container's
+	 * start (engine and interpreter), the script, the container's exit. */
+	if (c->script_start_ms > 0) {
+		cJSON_AddNumberToObject(o, "container_start_ms", (double)c->script_start_ms);
+		cJSON_AddNumberToObject(o, "script_ms", (double)c->script_ms);
+		cJSON_AddNumberToObject(o, "container_exit_ms", (double)c->script_exit_ms);
+	}
 	for (i = 1; i < T_COUNT; i++) {
 		if (c->t[i] == 0 || c->t[i - 1] == 0)
 			continue;
@@ -269,30 +281,37 @@ out:
 	return rc;
 }
 
+/* Finds the last record line with mark in buf and parses its JSON. Returns
+ * the object (the caller deletes it), or NULL when there is none. */
+static cJSON *
+last_record(const char *buf, size_t len, const char *mark)
+{
+	const char *found = NULL, *p, *end;
+	size_t mlen = strlen(mark);
+
+	for (p = buf; p + mlen <= buf + len; p++) {
+		p = memmem(p, (size_t)(buf + len - p), mark, mlen);
+		if (p == NULL)
+			break;
+		found = p;
+	}
+	if (found == NULL)
+		return NULL;
+	p = found + mlen;
+	end = memchr(p, '\n', (size_t)(buf + len - p));
+	return cJSON_ParseWithLength(p, (size_t)((end ? end : buf + len) - p));
+}
+
 /* The error object of a failed run: from the sandbox's record when there
  * is one (untrusted: every field checked), else from the exit status. */
 static cJSON *
 error_from_record(const char *tail, size_t tail_len, int exit_code)
 {
-	const char *mark = NULL, *p, *end;
-	cJSON *rec = NULL, *err, *v;
-	size_t mlen = strlen(RECORD_MARK);
+	cJSON *rec, *err, *v;
 
-	for (p = tail; p + mlen <= tail + tail_len; p++) {
-		p = memmem(p, (size_t)(tail + tail_len - p), RECORD_MARK, mlen);
-		if (p == NULL)
-			break;
-		mark = p;
-	}
 	if ((err = cJSON_CreateObject()) == NULL)
 		return NULL;
-	if (mark != NULL) {
-		p = mark + mlen;
-		end = memchr(p, '\n', (size_t)(tail + tail_len - p));
-		if (end == NULL)
-			end = tail + tail_len;
-		rec = cJSON_ParseWithLength(p, (size_t)(end - p));
-	}
+	rec = last_record(tail, tail_len, RECORD_MARK);
 	if (rec != NULL && cJSON_IsObject(rec) &&
 	    cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(rec, "type")) &&
 	    strlen(v->valuestring) > 0 && strlen(v->valuestring) < 128) {
@@ -328,20 +347,49 @@ error_from_record(const char *tail, size_t tail_len, int exit_code)
 	return err;
 }
 
-/* Removes the record line(s) from the stderr shown to people. */
+/* Removes the record lines (and the newline put before each) from the
+ * stderr shown to people. */
 static void
 strip_record(char *s, size_t *len)
 {
-	size_t mlen = strlen(RECORD_MARK);
+	size_t mlen = strlen(RECORD_PREFIX);
 	char *p, *end;
 
-	while ((p = memmem(s, *len, RECORD_MARK, mlen)) != NULL) {
+	while ((p = memmem(s, *len, RECORD_PREFIX, mlen)) != NULL) {
 		end = memchr(p, '\n', (size_t)(s + *len - p));
 		end = end ? end + 1 : s + *len;
+		if (p > s && p[-1] == '\n')
+			p--;
 		memmove(p, end, (size_t)(s + *len - end));
 		*len -= (size_t)(end - p);
 		s[*len] = '\0';
 	}
+}
+
+/* Splits the sandbox's time with its time record: the record's clock is
+ * the host's real-time clock (one kernel), but its values come from the
+ * script, so they are used only when they fall inside the run. */
+static void
+split_sandbox_time(struct run_ctx *c, const struct sandbox_result *res, const char *tail,
+    size_t len)
+{
+	cJSON *rec = last_record(tail, len, TIME_MARK), *a, *b;
+	double start, end;
+
+	if (rec != NULL && cJSON_IsNumber(a = cJSON_GetObjectItemCaseSensitive(rec, "start")) &&
+	    cJSON_IsNumber(b = cJSON_GetObjectItemCaseSensitive(rec, "end"))) {
+		start = a->valuedouble * 1000.0;
+		end = b->valuedouble * 1000.0;
+		if (start >= (double)res->start_real_ms && start <= end &&
+		    end <= (double)res->end_real_ms) {
+			c->script_start_ms = (int64_t)(start - (double)res->start_real_ms);
+			if (c->script_start_ms < 1)
+				c->script_start_ms = 1;
+			c->script_ms = (int64_t)(end - start);
+			c->script_exit_ms = res->end_real_ms - (int64_t)end;
+		}
+	}
+	cJSON_Delete(rec);
 }
 
 static cJSON *
@@ -384,7 +432,6 @@ run_job(struct run_ctx *c)
 	int attempt = 0;
 	cJSON *root = NULL, *error = NULL, *v;
 
-	c->t[T_JOB] = now_ms();
 	slot = slot_acquire(svc.slots_dir, (int)cfg.slots, cfg.slot_wait_ms);
 	if (slot == -2)
 		return reject(c, 429, "busy", "Retry-After: 2\r\n", "every sandbox is busy "
@@ -436,6 +483,7 @@ run_job(struct run_ctx *c)
 	tail = stream_tail(&res.err, &tail_len);
 	if (out_text == NULL || err_text == NULL || tail == NULL)
 		goto oom;
+	split_sandbox_time(c, &res, tail, tail_len);
 	strip_record(err_text, &err_len);
 
 	switch (res.outcome) {
@@ -634,6 +682,7 @@ run_handle(FCGX_Request *r)
 		goto out;
 	}
 	c.have_job = 1;
+	c.t[T_JOB] = now_ms();
 	c.image_fd = open(c.job.image_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (c.image_fd < 0) {
 		log_warn("open %s", c.job.image_path);

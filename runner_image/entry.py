@@ -6,9 +6,15 @@ stderr and followed by one record line
 
     \x1eIMGSANDBOX {"type": ..., "message": ..., "line": ..., "traceback": ...}
 
-that the responder parses. The script runs in this same interpreter and can
-forge or suppress that record, so the responder treats it as untrusted input:
-it only ever describes the script's own run.
+that the responder parses. Every run ends with a second record,
+
+    \x1eIMGSANDBOX-TIME {"start": <unix s>, "end": <unix s>}
+
+when the script started and ended, so that the responder can tell the
+container's start and exit from the script's own time. The script runs in
+this same interpreter and can forge or suppress either record, so the
+responder treats them as untrusted input: they only ever describe the
+script's own run.
 
 A cold run (`python3 entry.py`) and a warm sandbox (a future pool that loads
 the imaging libraries first, then waits for one job) use this same file.
@@ -17,10 +23,12 @@ import json
 import os
 import runpy
 import sys
+import time
 import traceback
 
 CODE = "/code/main.py"
 MARK = "\x1eIMGSANDBOX "
+TIME_MARK = "\x1eIMGSANDBOX-TIME "
 LIMIT = 8000  # bytes of message / traceback carried in the record
 
 
@@ -54,7 +62,15 @@ def _record(exc):
     }
 
 
+def _exit(code, start):
+    """Writes the time record and ends the process with code."""
+    rec = json.dumps({"start": start, "end": time.time()})
+    _write_all(2, ("\n" + TIME_MARK + rec + "\n").encode())
+    os._exit(code)
+
+
 def main(job_params=None):
+    start = time.time()
     if job_params is not None:
         os.environ["USER_PARAMS"] = job_params
     sys.argv = [CODE]
@@ -70,7 +86,7 @@ def main(job_params=None):
         elif not isinstance(code, int):
             print(code, file=sys.stderr)
             code = 1
-        os._exit(code & 0xFF)
+        _exit(code & 0xFF, start)
     except BaseException as e:  # KeyboardInterrupt, MemoryError and the rest
         try:
             text, rec = _record(e)
@@ -86,13 +102,13 @@ def main(job_params=None):
         except BaseException:
             pass
         _write_all(2, data)
-        os._exit(1)
+        _exit(1, start)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except BaseException:
-        os._exit(1)
-    os._exit(0)
+        _exit(1, start)
+    _exit(0, start)
 
 
 def _write_all(fd, data):

@@ -36,6 +36,16 @@ struct sandbox {
 
 static int stream_init(struct stream_capture *s, size_t cap, size_t min_tail);
 
+/* Milliseconds of CLOCK_REALTIME. */
+static int64_t
+real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 stream_add(struct stream_capture *s, const char *buf, size_t n)
 {
@@ -211,6 +221,7 @@ docker_cold_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 	if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0)
 		goto out;
 	res->start_ms = now_ms();
+	res->start_real_ms = real_ms();
 	deadline = res->start_ms + job->timeout_ms;
 	if (spawn_start(argv.v[0], argv.v, envp.v, -1, out[1], err[1], &child) < 0) {
 		log_warn("spawn %s", argv.v[0]);
@@ -264,6 +275,7 @@ docker_cold_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 		status = 0;
 	}
 	res->end_ms = now_ms();
+	res->end_real_ms = real_ms();
 	res->exit_code = exited ? spawn_exit_code(status) : -1;
 	if (timed_out) {
 		res->outcome = SANDBOX_TIMEOUT;

@@ -49,6 +49,8 @@ struct sandbox_result {
 	int exit_code;			/* the script's, 128+n for signal n; -1 if none */
 	struct stream_capture out, err;
 	int64_t start_ms, end_ms;	/* monotonic: the engine asked, the run over */
+	int64_t start_real_ms, end_real_ms;	/* the same on the real-time clock, which
+					 * the sandbox shares (for its own records) */
 	char message[512];		/* for UNAVAILABLE and FAILED: a sentence */
 };
 

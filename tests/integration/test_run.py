@@ -39,6 +39,11 @@ def test_invert_sample(service):
     assert r["url"] == "/outputs/%s/result.png" % r["job_id"]
     assert "inverted (640, 480)" in r["stdout"]
     assert isinstance(r["log_id"], int) and r["attempt"] >= 1
+    # The sandbox's time, split by the script's own record.
+    t = r["timings"]
+    assert t["container_start_ms"] + t["script_ms"] + t["container_exit_ms"] <= t["sandbox_ms"] + 2
+    assert t["script_ms"] > 0 and t["container_start_ms"] > 0
+    assert r["stderr"] == ""
     out = np.asarray(fetch_png(service, r["url"]).convert("RGB"), dtype=np.int16)
     src = np.asarray(Image.open(SAMPLE).convert("RGB"), dtype=np.int16)
     assert out.shape == src.shape
@@ -90,7 +95,7 @@ def test_exception_gives_type_message_line(service):
     assert "undefined_name" in e["message"]
     assert e["line"] == 3
     assert 'File "/code/main.py", line 3' in e["traceback"]
-    assert "IMGSANDBOX" not in r["stderr"]
+    assert "IMGSANDBOX" not in r["stderr"] and "\x1e" not in r["stderr"]
     assert "NameError" in r["stderr"]
 
 

@@ -72,6 +72,13 @@ void sandbox_release(struct sandbox *sb);
 
 void sandbox_result_free(struct sandbox_result *res);
 
+/* A capture of at most cap bytes (half head, half tail), its tail ring at
+ * least min_tail bytes. Returns 0, or -1 when memory ran out. */
+int stream_init(struct stream_capture *s, size_t cap, size_t min_tail);
+/* Counts n more bytes of the stream and keeps what the head and tail hold. */
+void stream_add(struct stream_capture *s, const char *buf, size_t n);
+void stream_free(struct stream_capture *s);
+
 /* Returns a malloc'd copy of what the stream kept: everything when it fit,
  * else its head, a line saying how much was left out, and its tail. *len
  * gets the length; *truncated is set when bytes were left out. NULL when

@@ -149,8 +149,8 @@ def short_service(request):
     svc.stop()
 
 
-def containers_of(svc_or_job):
-    """Names of containers (running or not) whose job label is the given id."""
-    out = subprocess.run(["docker", "ps", "-a", "--filter", "label=imgsandbox.job=" + svc_or_job,
+def containers_of(job_id):
+    """Names of containers (running or not) whose job label is job_id."""
+    out = subprocess.run(["docker", "ps", "-a", "--filter", "label=imgsandbox.job=" + job_id,
                           "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
     return [l for l in out.stdout.split() if l]

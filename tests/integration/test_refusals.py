@@ -94,3 +94,25 @@ def test_page_has_csp(service):
     assert "script-src 'self'" in csp and "default-src 'self'" in csp
     assert headers.get("X-Content-Type-Options") == "nosniff"
     assert b"<script" in body
+
+
+def test_outputs_never_follow_a_link(service):
+    # A link planted in the outputs folder (the responder never makes one)
+    # must not be followed by the web server.
+    job = "f" * 32
+    d = os.path.join(service.data, "outputs", job)
+    os.makedirs(d)
+    os.symlink("/etc/passwd", os.path.join(d, "result.png"))
+    linked = os.path.join(service.data, "outputs", "e" * 32)
+    os.symlink(d, linked)
+    try:
+        status, _, body = service.request("GET", "/outputs/%s/result.png" % job)
+        assert status in (403, 404), status
+        assert b"root:" not in body
+        status, _, body = service.request("GET", "/outputs/%s/result.png" % ("e" * 32))
+        assert status in (403, 404), status
+        assert b"root:" not in body
+    finally:
+        os.unlink(linked)
+        os.unlink(os.path.join(d, "result.png"))
+        os.rmdir(d)

@@ -46,40 +46,68 @@ TEST(json_stays_valid_with_hostile_bytes)
 	free(text);
 }
 
-static struct stream_capture
-capture(size_t cap, size_t min_tail)
+TEST(stream_fits_whole)
 {
 	struct stream_capture s;
-
-	memset(&s, 0, sizeof(s));
-	s.head_cap = cap / 2;
-	s.tail_cap = cap - cap / 2 > min_tail ? cap - cap / 2 : min_tail;
-	s.head = malloc(s.head_cap);
-	s.tail = malloc(s.tail_cap);
-	return s;
-}
-
-TEST(stream_keeps_head_and_tail)
-{
-	/* The sandbox's own capture, driven through sandbox_result. */
-	struct stream_capture s = capture(16, 0);
 	char *t;
 	size_t len;
 	int trunc;
 
-	/* Mimic stream_add through the public text functions: fill by hand. */
-	memcpy(s.head, "ABCDEFGH", 8);
-	s.head_len = 8;
-	memcpy(s.tail, "stuvwxyz", 8);
-	s.tail_pos = 8 + 100;	/* the ring wrapped: its start is at 108 % 8 = 4 */
-	s.total = 8 + 100 + 8;
+	CHECK_INT(stream_init(&s, 16, 0), 0);
+	stream_add(&s, "hello, ", 7);
+	stream_add(&s, "world!\n", 7);
+	t = stream_text(&s, &len, &trunc);
+	CHECK_STR(t, "hello, world!\n");
+	CHECK_INT(len, 14);
+	CHECK(!trunc);
+	free(t);
+	stream_free(&s);
+}
+
+TEST(stream_keeps_head_and_tail)
+{
+	struct stream_capture s;
+	char *t, buf[3];
+	size_t len;
+	int trunc, i;
+
+	/* 16 bytes kept: the first 8 and the last 8 of 1000 bytes fed in
+	 * pieces of 3, so the ring wraps many times. */
+	CHECK_INT(stream_init(&s, 16, 0), 0);
+	for (i = 0; i < 1000; i += 3) {
+		int n = 1000 - i < 3 ? 1000 - i : 3;
+		for (int k = 0; k < n; k++)
+			buf[k] = (char)('a' + (i + k) % 26);
+		stream_add(&s, buf, (size_t)n);
+	}
+	CHECK_INT(s.total, 1000);
 	t = stream_text(&s, &len, &trunc);
 	CHECK(trunc);
-	CHECK(strncmp(t, "ABCDEFGH\n[... 100 bytes not kept ...]\n", 38) == 0);
-	CHECK_INT(len, 8 + strlen("\n[... 100 bytes not kept ...]\n") + 8);
+	/* bytes 0..7 are a..h; bytes 992..999 are (992 % 26 = 4) e..l */
+	CHECK_STR(t, "abcdefgh\n[... 984 bytes not kept ...]\nefghijkl");
 	free(t);
-	free(s.head);
-	free(s.tail);
+	stream_free(&s);
+}
+
+TEST(stream_tail_is_bigger_for_records)
+{
+	struct stream_capture s;
+	char *t;
+	size_t len;
+	int trunc;
+
+	/* stderr keeps a bigger tail (for the error record) than it shows. */
+	CHECK_INT(stream_init(&s, 8, 32), 0);
+	stream_add(&s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEF", 42);
+	t = stream_tail(&s, &len);
+	CHECK_INT(len, 32);
+	CHECK_STR(t, "abcdefghijklmnopqrstuvwxyzABCDEF");
+	free(t);
+	t = stream_text(&s, &len, &trunc);
+	CHECK(trunc);
+	CHECK_STR(t, "0123\n[... 34 bytes not kept ...]\nCDEF");
+	free(t);
+	stream_free(&s);
 }
 
 TEST(query_strings)
@@ -112,7 +140,9 @@ main(void)
 {
 	RUN(utf8_sanitize);
 	RUN(json_stays_valid_with_hostile_bytes);
+	RUN(stream_fits_whole);
 	RUN(stream_keeps_head_and_tail);
+	RUN(stream_tail_is_bigger_for_records);
 	RUN(query_strings);
 	return unit_done("text");
 }

@@ -77,9 +77,10 @@ def test_client_hangup_is_still_run_and_logged(service):
 def responder_pids(service):
     out = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout
     procs = [l.split(None, 2) for l in out.splitlines()[1:]]
-    sup = [p[0] for p in procs if "supervise" in p[2] and
-           open("/proc/%s/environ" % p[0], "rb").read().find(
-               ("IMGSANDBOX_DATA=" + service.data).encode()) >= 0]
+    # Other workers' services start and stop meanwhile: a process may be gone
+    # by the time its environment is read.
+    mine = set(service_pids(service.data))
+    sup = [p[0] for p in procs if "supervise" in p[2] and int(p[0]) in mine]
     assert len(sup) == 1, sup
     return sorted(int(p[0]) for p in procs if p[1] == sup[0])
 

@@ -119,11 +119,12 @@ def test_busy_loop_times_out_and_leaves_nothing(short_service):
     elapsed = time.time() - t0
     assert status == 200 and r["status"] == "timeout", r
     # The 3 s limit (conftest) counts from the start of the container; the
-    # sandbox ends within a second of it, and the answer (kill, removal,
-    # log) follows within a few more even on a loaded machine.
+    # sandbox ends soon after it, and the answer (kill, removal, log)
+    # follows; the margins allow for a machine loaded by the other workers,
+    # and are still far below the service's 20 s or an endless loop.
     t = r["timings"]
-    assert 3000 <= r["duration_ms"] < 3000 + 3000, r
-    assert elapsed - t["slot_wait_ms"] / 1000 < 3 + 4, (elapsed, t)
+    assert 3000 <= r["duration_ms"] < 3000 + 5000, r
+    assert elapsed - t["slot_wait_ms"] / 1000 < 3 + 9, (elapsed, t)
     assert containers_of(r["job_id"]) == []
     assert os.listdir(os.path.join(service.data, "jobs")) == []
 

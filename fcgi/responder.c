@@ -10,6 +10,11 @@
  *
  * A reaper thread removes leftover containers of this service and results
  * past their retention, at start-up and every IMGSANDBOX_REAP_INTERVAL_S.
+ *
+ * With IMGSANDBOX_WARM=n the process keeps n sandboxes started ahead and
+ * starts the next ones between requests. SIGTERM or SIGINT, read by a thread
+ * of its own, lets a request in progress finish, removes the warm
+ * sandboxes and ends the process.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +44,10 @@
 
 struct service svc;
 static char reaper_lock[600];
+
+/* The request thread and the signal thread: the pool is used under it. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static int in_request, stopping;
 
 /* fds 0-2 must be open, or a later open() would take their place. Under
  * spawn-fcgi, 0 is the listening socket and stays. */
@@ -103,11 +112,36 @@ housekeeping(void)
 		/* A job folder lives for one request; one much older than
 		 * the time limit belongs to a responder that died. */
 		k = jobs_sweep(svc.jobs_dir, cfg.timeout_ms / 1000 + 600);
+		/* A warm sandbox's folder lives until its job is done, or
+		 * its container is replaced or reaped. */
+		k += jobs_sweep(svc.sandboxes_dir, cfg.warm_idle_s + cfg.reap_grace_s +
+		    cfg.timeout_ms / 1000 + 600);
 		if (n > 0 || m > 0 || k > 0)
 			log_info("housekeeping: %d containers, %d results, %d job folders removed",
 			    n > 0 ? n : 0, m, k);
 	}
 	close(fd);
+}
+
+/* Waits for SIGTERM or SIGINT (blocked in every thread). Between requests
+ * it ends the process at once; during one, the request thread ends it when
+ * the request is done. Either way the warm sandboxes are removed first. */
+static void *
+signal_main(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+
+	while (sigwait(set, &sig) != 0)
+		;
+	pthread_mutex_lock(&pool_lock);
+	stopping = 1;
+	if (!in_request) {
+		sandbox_pool_drain(svc.pool);
+		_exit(0);
+	}
+	pthread_mutex_unlock(&pool_lock);
+	return NULL;
 }
 
 static void *
@@ -215,7 +249,8 @@ main(int argc, char **argv)
 {
 	FCGX_Request req;
 	struct analyze_limits lim;
-	pthread_t reaper;
+	pthread_t reaper, sigthread;
+	sigset_t stop_set;
 	char err[512], ccfg[600];
 	unsigned long uid, gid;
 	char *end;
@@ -244,10 +279,13 @@ main(int argc, char **argv)
 		die("cannot create %s or %s: %s", cfg.data_dir, cfg.outputs_dir, strerror(errno));
 	if (snprintf(svc.jobs_dir, sizeof(svc.jobs_dir), "%s/jobs", cfg.data_dir) >= (int)sizeof(svc.jobs_dir) ||
 	    snprintf(svc.slots_dir, sizeof(svc.slots_dir), "%s/slots", cfg.data_dir) >= (int)sizeof(svc.slots_dir) ||
+	    snprintf(svc.sandboxes_dir, sizeof(svc.sandboxes_dir), "%s/sandboxes", cfg.data_dir) >=
+	    (int)sizeof(svc.sandboxes_dir) ||
 	    snprintf(ccfg, sizeof(ccfg), "%s/docker-client", cfg.data_dir) >= (int)sizeof(ccfg) ||
 	    snprintf(reaper_lock, sizeof(reaper_lock), "%s/housekeeping.lock", cfg.data_dir) >= (int)sizeof(reaper_lock))
 		die("IMGSANDBOX_DATA is too long");
 	if (make_dirs(svc.jobs_dir, 0711) < 0 || make_dirs(svc.slots_dir, 0700) < 0 ||
+	    make_dirs(svc.sandboxes_dir, 0711) < 0 ||
 	    make_dirs(ccfg, 0700) < 0)
 		die("cannot create folders under %s: %s", cfg.data_dir, strerror(errno));
 	make_instance(cfg.data_dir, svc.instance, sizeof(svc.instance));
@@ -275,6 +313,18 @@ main(int argc, char **argv)
 	lim.memory_bytes = cfg.memory_bytes;
 	lim.output_bytes = cfg.output_bytes;
 	logs_api_set_limits(&lim);	/* before any thread */
+	if ((svc.pool = sandbox_pool_new(&cfg, svc.instance, svc.sandboxes_dir,
+	    svc.sandbox_uid, svc.sandbox_gid)) == NULL)
+		die("out of memory");
+	/* SIGTERM and SIGINT go to signal_main only; children get an empty
+	 * mask from spawn. */
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGTERM);
+	sigaddset(&stop_set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &stop_set, NULL) != 0 ||
+	    pthread_create(&sigthread, NULL, signal_main, &stop_set) != 0)
+		die("cannot start the signal thread");
+	pthread_detach(sigthread);
 	if (pthread_create(&reaper, NULL, reaper_main, NULL) != 0)
 		die("cannot start the reaper thread");
 	pthread_detach(reaper);
@@ -285,10 +335,25 @@ main(int argc, char **argv)
 		die("FCGX_InitRequest failed");
 	log_info("ready: instance %s, %lld slots, sandbox user %s, image %s",
 	    svc.instance, (long long)cfg.slots, cfg.sandbox_user, cfg.image);
+	sandbox_pool_fill(svc.pool);
 	while (FCGX_Accept_r(&req) >= 0) {
+		pthread_mutex_lock(&pool_lock);
+		in_request = 1;
+		pthread_mutex_unlock(&pool_lock);
 		handle(&req);
 		FCGX_Finish_r(&req);
+		pthread_mutex_lock(&pool_lock);
+		in_request = 0;
+		if (stopping) {
+			sandbox_pool_drain(svc.pool);
+			_exit(0);
+		}
+		/* The next warm sandbox starts now, between requests. */
+		sandbox_pool_fill(svc.pool);
+		pthread_mutex_unlock(&pool_lock);
 	}
+	pthread_mutex_lock(&pool_lock);
+	sandbox_pool_drain(svc.pool);
 	logdb_close(svc.db);
 	return 0;
 }

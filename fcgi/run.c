@@ -71,6 +71,7 @@ struct run_ctx {
 	int64_t t[T_COUNT];
 	int64_t script_start_ms, script_ms, script_exit_ms;	/* from the time record */
 	struct run_record rec;
+	const char *sandbox_kind;	/* the backend that ran it */
 };
 
 struct body_reader {
@@ -453,7 +454,7 @@ run_job(struct run_ctx *c)
 		sj.params_len = c->f[F_PARAMS].len;
 	}
 	sj.timeout_ms = cfg.timeout_ms;
-	if ((sb = sandbox_prepare(&cfg, svc.instance)) == NULL) {
+	if ((sb = sandbox_pool_take(svc.pool)) == NULL) {
 		slot_release(slot);
 		return reject(c, 503, "sandbox_unavailable", NULL, "the server is out of memory");
 	}
@@ -464,6 +465,7 @@ run_job(struct run_ctx *c)
 		return reject(c, 503, "sandbox_unavailable", NULL,
 		    "the sandbox could not be started on this server");
 	}
+	c->sandbox_kind = sandbox_kind(sb);
 	c->t[T_SANDBOX_START] = res.start_ms;
 	c->t[T_SANDBOX_END] = res.end_ms;
 	/* The container must be gone before the answer: remove it now. */
@@ -601,6 +603,7 @@ run_job(struct run_ctx *c)
 	}
 	if (timings != NULL)
 		cJSON_AddRawToObject(root, "timings", timings);
+	cJSON_AddStringToObject(root, "sandbox", c->sandbox_kind);
 	rc = http_json(c->r, 200, root, NULL);
 	goto out;
 oom:

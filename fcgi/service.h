@@ -9,12 +9,15 @@
 #include <fcgiapp.h>
 
 #include "../shared/logdb.h"
+#include "../shared/sandbox.h"
 
 struct service {
 	struct logdb *db;
 	char instance[32];	/* labels this service's containers */
 	char jobs_dir[512];
 	char slots_dir[512];
+	char sandboxes_dir[512];	/* folders of warm sandboxes */
+	struct sandbox_pool *pool;	/* this process's warm sandboxes */
 	uid_t sandbox_uid;
 	gid_t sandbox_gid;
 };

@@ -16,9 +16,14 @@ this same interpreter and can forge or suppress either record, so the
 responder treats them as untrusted input: they only ever describe the
 script's own run.
 
-A cold run (`python3 entry.py`) and a warm sandbox (a future pool that loads
-the imaging libraries first, then waits for one job) use this same file.
+A cold run (`python3 entry.py`) and a warm sandbox (`python3 entry.py
+--warm`: started ahead, it imports the modules of IMGSANDBOX_PRELOAD, then
+waits for exactly one job on stdin) use this same file. The job is one line
+of JSON, {"params": "<USER_PARAMS>"}; by then /code and /input hold the
+job's files. End of input before a job ends the sandbox quietly (the pool
+let it go unused).
 """
+import importlib
 import json
 import os
 import runpy
@@ -120,5 +125,27 @@ def _write_all(fd, data):
         data = data[n:]
 
 
+def warm():
+    for name in os.environ.get("IMGSANDBOX_PRELOAD", "").split(","):
+        if name.strip():
+            try:
+                importlib.import_module(name.strip())
+            except Exception:  # a missing module is the script's to find
+                pass
+    line = sys.stdin.buffer.readline()
+    if not line.endswith(b"\n"):
+        os._exit(0)  # no job: the sandbox was let go
+    job = json.loads(line)
+    # The script's stdin is empty, as in a cold run.
+    fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(fd, 0)
+    os.close(fd)
+    sys.stdin = open(0, closefd=False)
+    main(job_params=job.get("params", "{}"))
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--warm"]:
+        warm()
+    else:
+        main()

@@ -44,7 +44,7 @@ static const struct setting {
 	{ "IMGSANDBOX_USER", STR, S(sandbox_user), "10001:10001", 0, 0,
 	  "uid:gid the script runs as inside the sandbox (never 0)" },
 	{ "IMGSANDBOX_TIMEOUT_MS", INT, I(timeout_ms), "10000", 500, 3600000,
-	  "wall-clock limit of one run, from the start of the container, in ms" },
+	  "wall-clock limit of one run, from the start of the container (warm: from the hand-off), in ms" },
 	{ "IMGSANDBOX_MEMORY", INT, I(memory_bytes), "1073741824", 16777216, 68719476736LL,
 	  "memory of one sandbox (--memory = --memory-swap), bytes" },
 	{ "IMGSANDBOX_CPUS", STR, S(cpus), "1", 0, 0,
@@ -83,6 +83,12 @@ static const struct setting {
 	  "how often leftover containers and old results are looked for, seconds" },
 	{ "IMGSANDBOX_REAP_GRACE_S", INT, I(reap_grace_s), "30", 0, 3600,
 	  "a container this long past its deadline belongs to a dead responder and is removed, seconds" },
+	{ "IMGSANDBOX_WARM", INT, I(warm), "0", 0, 16,
+	  "warm sandboxes each responder keeps started ahead, each handed one job (0: every run starts a container)" },
+	{ "IMGSANDBOX_WARM_IDLE_S", INT, I(warm_idle_s), "600", 5, 86400,
+	  "a warm sandbox unused this long is replaced by a fresh one, seconds" },
+	{ "IMGSANDBOX_PRELOAD", STR, S(preload), "numpy,PIL.Image,PIL.ImageFilter,PIL.ImageOps,PIL.ImageDraw", 0, 0,
+	  "modules a warm sandbox imports before it is handed its job, comma-separated" },
 #undef S
 #undef I
 };
@@ -141,6 +147,11 @@ config_load(char *err, size_t errlen)
 	}
 	if (strspn(cfg.cpus, "0123456789.") != strlen(cfg.cpus) || cfg.cpus[0] == '\0') {
 		snprintf(err, errlen, "IMGSANDBOX_CPUS=%s: expected a number such as 1 or 0.5", cfg.cpus);
+		return -1;
+	}
+	if (strspn(cfg.preload, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,") !=
+	    strlen(cfg.preload)) {
+		snprintf(err, errlen, "IMGSANDBOX_PRELOAD: expected module names separated by commas");
 		return -1;
 	}
 	return 0;

@@ -26,7 +26,7 @@ struct config {
 	char runtime[64];		/* --runtime (e.g. runsc for gVisor); "" = the engine's default */
 	char sandbox_user[32];		/* uid:gid inside the sandbox */
 	/* Limits of one run */
-	int64_t timeout_ms;		/* wall clock, from the start of docker run */
+	int64_t timeout_ms;		/* wall clock, from the start of docker run or the hand-off */
 	int64_t memory_bytes;		/* --memory and --memory-swap */
 	char cpus[16];			/* --cpus */
 	int64_t pids;			/* --pids-limit */
@@ -48,6 +48,10 @@ struct config {
 	int64_t retention_s;		/* published results older than this are removed */
 	int64_t reap_interval_s;	/* how often leftovers are looked for */
 	int64_t reap_grace_s;		/* a container this long past its deadline is a leftover */
+	/* Warm sandboxes */
+	int64_t warm;			/* started ahead, per responder (0: every run starts cold) */
+	int64_t warm_idle_s;		/* a warm sandbox older than this is replaced, not used */
+	char preload[256];		/* modules a warm sandbox imports before its job */
 };
 
 extern struct config cfg;

@@ -147,11 +147,18 @@ docker_run_argv(const struct config *c, const struct docker_job *j, struct argv_
 	argv_add(a, "--env=MKL_NUM_THREADS=%d", threads);
 	argv_add(a, "--env=NUMEXPR_NUM_THREADS=%d", threads);
 	argv_add(a, "--env=OPENCV_FOR_THREADS_NUM=%d", threads);
-	argv_add(a, "--env=USER_PARAMS");	/* value from the client's environment */
+	if (j->warm) {
+		argv_add(a, "--env=IMGSANDBOX_PRELOAD=%s", c->preload);
+		argv_add(a, "--interactive");	/* the job comes on stdin */
+	} else {
+		argv_add(a, "--env=USER_PARAMS");	/* value from the client's environment */
+	}
 	argv_add(a, "%s", c->image);
 	argv_add(a, "/usr/bin/python3");
 	argv_add(a, "-I");
 	argv_add(a, "/opt/imgsandbox/entry.py");
+	if (j->warm)
+		argv_add(a, "--warm");
 	return a->overflow ? -1 : 0;
 }
 

@@ -37,6 +37,9 @@ struct docker_job {
 	const char *input_dir;
 	const char *output_dir;
 	const char *user;		/* uid:gid */
+	int warm;			/* a warm sandbox: started ahead with stdin open, it
+					 * imports c->preload and waits for its job there
+					 * (USER_PARAMS comes with the job, not the argv) */
 };
 
 /* Builds the whole `docker run` argv for job under the limits of c. The

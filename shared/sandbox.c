@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,7 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "docker.h"
+#include "jobs.h"
 #include "log.h"
 #include "sandbox.h"
 #include "spawn.h"
@@ -32,6 +36,11 @@ struct sandbox {
 	char name[64];		/* the container's name, once it has one */
 	int used;		/* a sandbox takes one job */
 	int started;		/* a container may exist */
+	/* docker-warm: started ahead on folders of its own */
+	struct job dirs;
+	struct child child;	/* the attached client */
+	int in_fd, out_fd, err_fd;	/* our ends of its stdin, stdout, stderr */
+	int64_t created_ms;
 };
 
 /* Milliseconds of CLOCK_REALTIME. */
@@ -178,22 +187,116 @@ engine_failure(const struct sandbox *sb, const struct stream_capture *err, char 
 	return SANDBOX_FAILED;
 }
 
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* A running sandbox: the client, our ends of its pipes, what is left to
+ * write to its stdin. */
+struct watch {
+	struct child *child;
+	int out, err;		/* -1 once at EOF */
+	int in;			/* -1: nothing (more) to write */
+	const char *in_buf;
+	size_t in_len;
+};
+
+/* Reads the client's stdout and stderr into res, writes what is left of
+ * w->in_buf to its stdin, until the client exits and both streams end. At
+ * deadline the container (not the client: its death would leave the
+ * container running) is killed. Sets res->exit_code and the outcome. */
+static void
+watch_run(struct sandbox *sb, struct watch *w, int64_t deadline, struct sandbox_result *res)
+{
+	struct pollfd pfd[4];
+	int64_t now;
+	int exited = 0, timed_out = 0, status = 0, oom = 0, code, n;
+	ssize_t k;
+
+	while (!exited || w->out >= 0 || w->err >= 0) {
+		now = now_ms();
+		if (!timed_out && now >= deadline) {
+			timed_out = 1;
+			docker_kill(sb->name);
+			deadline = now_ms() + KILL_GRACE_MS;
+			continue;
+		}
+		if (timed_out && now >= deadline) {
+			log_warnx("container %s: the client did not end after the kill", sb->name);
+			break;
+		}
+		n = 0;
+		if (w->out >= 0)
+			pfd[n++] = (struct pollfd){ .fd = w->out, .events = POLLIN };
+		if (w->err >= 0)
+			pfd[n++] = (struct pollfd){ .fd = w->err, .events = POLLIN };
+		if (w->in >= 0)
+			pfd[n++] = (struct pollfd){ .fd = w->in, .events = POLLOUT };
+		if (!exited)
+			pfd[n++] = (struct pollfd){ .fd = w->child->pidfd, .events = POLLIN };
+		if (poll(pfd, (nfds_t)n, (int)(deadline - now)) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (pfd[i].fd == w->out) {
+				if (drain(w->out, &res->out) <= 0)
+					close_fd(&w->out);
+			} else if (pfd[i].fd == w->err) {
+				if (drain(w->err, &res->err) <= 0)
+					close_fd(&w->err);
+			} else if (pfd[i].fd == w->in) {
+				k = write(w->in, w->in_buf, w->in_len);
+				if (k > 0) {
+					w->in_buf += k;
+					w->in_len -= (size_t)k;
+				}
+				/* All written (stdin then ends), or the reader is gone. */
+				if (w->in_len == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+					close_fd(&w->in);
+			} else if (pfd[i].fd == w->child->pidfd && spawn_wait(w->child, 0, &status) == 0) {
+				exited = 1;
+			}
+		}
+	}
+	if (!exited) {
+		spawn_kill(w->child, SIGKILL);
+		status = 0;
+	}
+	res->end_ms = now_ms();
+	res->end_real_ms = real_ms();
+	res->exit_code = exited ? spawn_exit_code(status) : -1;
+	if (timed_out) {
+		res->outcome = SANDBOX_TIMEOUT;
+	} else if (res->exit_code == 125) {
+		res->outcome = engine_failure(sb, &res->err, res->message, sizeof(res->message));
+	} else if (res->exit_code == 137 &&
+	    docker_inspect_state(sb->name, &oom, &code) == 0 && oom) {
+		res->outcome = SANDBOX_OOM;
+	} else {
+		res->outcome = SANDBOX_EXITED;
+	}
+}
+
 static int
 docker_cold_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbox_result *res)
 {
 	const struct config *c = sb->cfg;
 	struct argv_buf argv = { .n = 0 }, envp = { .n = 0 };
 	struct docker_job dj;
-	struct pollfd pfd[3];
 	struct child child = { .pid = -1, .pidfd = -1 };
+	struct watch w;
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	char *params_env = NULL;
-	int64_t deadline, now;
-	int open_out = 1, open_err = 1, exited = 0, timed_out = 0, status = 0;
-	int oom = 0, code, rc = -1, n;
+	int rc = -1;
 
 	if (snprintf(sb->name, sizeof(sb->name), "imgsandbox-%s", job->id) >= (int)sizeof(sb->name))
 		return -1;
+	memset(&dj, 0, sizeof(dj));
 	dj.name = sb->name;
 	dj.job_id = job->id;
 	dj.instance = sb->instance;
@@ -219,7 +322,6 @@ docker_cold_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 		goto out;
 	res->start_ms = now_ms();
 	res->start_real_ms = real_ms();
-	deadline = res->start_ms + job->timeout_ms;
 	if (spawn_start(argv.v[0], argv.v, envp.v, -1, out[1], err[1], &child) < 0) {
 		log_warn("spawn %s", argv.v[0]);
 		snprintf(res->message, sizeof(res->message), "the docker client %s could not "
@@ -232,58 +334,11 @@ docker_cold_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 	close(out[1]);
 	close(err[1]);
 	out[1] = err[1] = -1;
-
-	while (!exited || open_out || open_err) {
-		now = now_ms();
-		if (!timed_out && now >= deadline) {
-			/* Kill the container, not the client: the client's
-			 * death would leave the container running. */
-			timed_out = 1;
-			docker_kill(sb->name);
-			deadline = now_ms() + KILL_GRACE_MS;
-			continue;
-		}
-		if (timed_out && now >= deadline) {
-			log_warnx("container %s: the client did not end after the kill", sb->name);
-			break;
-		}
-		n = 0;
-		if (open_out)
-			pfd[n++] = (struct pollfd){ .fd = out[0], .events = POLLIN };
-		if (open_err)
-			pfd[n++] = (struct pollfd){ .fd = err[0], .events = POLLIN };
-		if (!exited)
-			pfd[n++] = (struct pollfd){ .fd = child.pidfd, .events = POLLIN };
-		if (poll(pfd, (nfds_t)n, (int)(deadline - now)) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < n; i++) {
-			if (pfd[i].revents == 0)
-				continue;
-			if (pfd[i].fd == out[0] && drain(out[0], &res->out) <= 0)
-				open_out = 0;
-			else if (pfd[i].fd == err[0] && drain(err[0], &res->err) <= 0)
-				open_err = 0;
-			else if (pfd[i].fd == child.pidfd && spawn_wait(&child, 0, &status) == 0)
-				exited = 1;
-		}
-	}
-	if (!exited) {
-		spawn_kill(&child, SIGKILL);
-		status = 0;
-	}
-	res->end_ms = now_ms();
-	res->end_real_ms = real_ms();
-	res->exit_code = exited ? spawn_exit_code(status) : -1;
-	if (timed_out) {
-		res->outcome = SANDBOX_TIMEOUT;
-	} else if (res->exit_code == 125) {
-		res->outcome = engine_failure(sb, &res->err, res->message, sizeof(res->message));
-	} else if (res->exit_code == 137 &&
-	    docker_inspect_state(sb->name, &oom, &code) == 0 && oom) {
-		res->outcome = SANDBOX_OOM;
-	} else {
-		res->outcome = SANDBOX_EXITED;
-	}
+	w = (struct watch){ .child = &child, .out = out[0], .err = err[0], .in = -1 };
+	out[0] = err[0] = -1;	/* watch_run closes them */
+	watch_run(sb, &w, res->start_ms + job->timeout_ms, res);
+	close_fd(&w.out);
+	close_fd(&w.err);
 	rc = 0;
 out:
 	for (int i = 0; i < 2; i++) {
@@ -307,6 +362,286 @@ static const struct sandbox_backend docker_cold = {
 	"docker-cold", docker_cold_run, docker_cold_release,
 };
 
+/*
+ * docker-warm: the container is started ahead (warm_start) on folders of
+ * its own, with stdin open; entry.py --warm imports the preloaded modules
+ * and waits there. Handing it a job moves the job's files into its folders
+ * (a rename on the same filesystem), writes one JSON line to its stdin and
+ * closes it; its output folder is moved back to the job's afterwards. One
+ * job per container, removed after it like a cold one.
+ */
+
+/* Moves every entry of folder from into folder to (same filesystem).
+ * Returns 0, or -1 with errno. */
+static int
+move_entries(const char *from, const char *to)
+{
+	char a[1024], b[1024];
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if ((d = opendir(from)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (snprintf(a, sizeof(a), "%s/%s", from, de->d_name) >= (int)sizeof(a) ||
+		    snprintf(b, sizeof(b), "%s/%s", to, de->d_name) >= (int)sizeof(b) ||
+		    rename(a, b) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The job line: {"params": "..."} and a newline. malloc'd, or NULL. */
+static char *
+job_line(const struct sandbox_job *job, size_t *len)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *params, *text = NULL, *line = NULL;
+
+	params = strndup(job->params ? job->params : "{}", job->params ? job->params_len : 2);
+	if (o != NULL && params != NULL && cJSON_AddStringToObject(o, "params", params) != NULL)
+		text = cJSON_PrintUnformatted(o);
+	if (text != NULL && asprintf(&line, "%s\n", text) < 0)
+		line = NULL;
+	if (line != NULL)
+		*len = strlen(line);
+	cJSON_free(text);
+	cJSON_Delete(o);
+	free(params);
+	return line;
+}
+
+static int
+docker_warm_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbox_result *res)
+{
+	struct watch w;
+	char *line;
+	size_t len = 0;
+
+	if (move_entries(job->code_dir, sb->dirs.code_dir) < 0 ||
+	    move_entries(job->input_dir, sb->dirs.input_dir) < 0) {
+		log_warn("moving job %s into sandbox %s", job->id, sb->dirs.id);
+		snprintf(res->message, sizeof(res->message), "the job's files could not be "
+		    "handed to the sandbox: %s", strerror(errno));
+		res->outcome = SANDBOX_FAILED;
+		return 0;
+	}
+	if ((line = job_line(job, &len)) == NULL)
+		return -1;
+	res->start_ms = now_ms();
+	res->start_real_ms = real_ms();
+	w = (struct watch){ .child = &sb->child, .out = sb->out_fd, .err = sb->err_fd,
+	    .in = sb->in_fd, .in_buf = line, .in_len = len };
+	sb->out_fd = sb->err_fd = sb->in_fd = -1;	/* watch_run owns them now */
+	watch_run(sb, &w, res->start_ms + job->timeout_ms, res);
+	close_fd(&w.out);
+	close_fd(&w.err);
+	close_fd(&w.in);
+	free(line);
+	/* What the script left in /output, where the caller looks for it. */
+	if (rename(sb->dirs.output_dir, job->output_dir) < 0)
+		log_warn("moving the output of sandbox %s to job %s", sb->dirs.id, job->id);
+	return 0;
+}
+
+static void
+docker_warm_release(struct sandbox *sb)
+{
+	int status;
+
+	/* An unused sandbox ends by itself at the end of its stdin; wait for
+	 * that before removing it, or a container still being created would
+	 * come up after the removal. (A used one's client is gone already.) */
+	close_fd(&sb->in_fd);
+	if (sb->child.pid > 0 && spawn_wait(&sb->child, now_ms() + KILL_GRACE_MS, &status) != 0)
+		spawn_kill(&sb->child, SIGKILL);
+	close_fd(&sb->out_fd);
+	close_fd(&sb->err_fd);
+	if (docker_rm(sb->name) < 0)
+		log_warnx("container %s could not be removed now; the reaper will", sb->name);
+	remove_tree(sb->dirs.dir);
+}
+
+static const struct sandbox_backend docker_warm = {
+	"docker-warm", docker_warm_run, docker_warm_release,
+};
+
+/* Starts a warm sandbox under root (its folders) and returns it; the
+ * container starts in the background. NULL when it could not be started
+ * (logged). */
+static struct sandbox *
+warm_start(const struct config *c, const char *instance, const char *root, uid_t uid, gid_t gid)
+{
+	struct argv_buf argv = { .n = 0 }, envp = { .n = 0 };
+	struct docker_job dj;
+	struct sandbox *sb;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+
+	if ((sb = calloc(1, sizeof(*sb))) == NULL)
+		return NULL;
+	sb->backend = &docker_warm;
+	sb->cfg = c;
+	sb->in_fd = sb->out_fd = sb->err_fd = -1;
+	sb->child = (struct child){ .pid = -1, .pidfd = -1 };
+	snprintf(sb->instance, sizeof(sb->instance), "%s", instance);
+	if (job_create(root, uid, gid, &sb->dirs) < 0) {
+		log_warn("warm sandbox: folders in %s", root);
+		free(sb);
+		return NULL;
+	}
+	snprintf(sb->name, sizeof(sb->name), "imgsandbox-%s", sb->dirs.id);
+	memset(&dj, 0, sizeof(dj));
+	dj.name = sb->name;
+	dj.job_id = sb->dirs.id;
+	dj.instance = sb->instance;
+	/* Past this the reaper may remove it: the pool replaces it at
+	 * warm_idle_s, and a job handed at the last moment has its time. */
+	dj.deadline_epoch = (int64_t)time(NULL) + c->warm_idle_s + (c->timeout_ms + 999) / 1000;
+	dj.code_dir = sb->dirs.code_dir;
+	dj.input_dir = sb->dirs.input_dir;
+	dj.output_dir = sb->dirs.output_dir;
+	dj.user = c->sandbox_user;
+	dj.warm = 1;
+	if (docker_run_argv(c, &dj, &argv) < 0 || docker_envp(c, NULL, &envp) < 0) {
+		log_warnx("warm sandbox: the command line is too long");
+		goto fail;
+	}
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		goto fail;
+	/* Our ends do not block; the client's are ordinary. */
+	if (fcntl(in[1], F_SETFL, O_NONBLOCK) < 0 || fcntl(out[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(err[0], F_SETFL, O_NONBLOCK) < 0)
+		goto fail;
+	if (spawn_start(argv.v[0], argv.v, envp.v, in[0], out[1], err[1], &sb->child) < 0) {
+		log_warn("warm sandbox: spawn %s", argv.v[0]);
+		goto fail;
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	sb->in_fd = in[1];
+	sb->out_fd = out[0];
+	sb->err_fd = err[0];
+	sb->started = 1;
+	sb->created_ms = now_ms();
+	return sb;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
+	remove_tree(sb->dirs.dir);
+	free(sb);
+	return NULL;
+}
+
+/* Whether the warm sandbox's client still runs (it has not failed to start
+ * or been reaped). */
+static int
+warm_alive(struct sandbox *sb)
+{
+	struct pollfd p = { .fd = sb->child.pidfd, .events = POLLIN };
+
+	return sb->child.pidfd >= 0 && poll(&p, 1, 0) == 0;
+}
+
+struct sandbox_pool {
+	const struct config *cfg;
+	char instance[64];
+	char root[512];
+	uid_t uid;
+	gid_t gid;
+	int size, n;
+	struct sandbox *ready[16];
+	struct sandbox *retired[16];	/* to be released between requests */
+	int nretired;
+	int64_t retry_ms;	/* after a failed start, no new one before this */
+};
+
+struct sandbox_pool *
+sandbox_pool_new(const struct config *c, const char *instance, const char *root,
+    uid_t uid, gid_t gid)
+{
+	struct sandbox_pool *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->cfg = c;
+	p->size = c->warm < 16 ? (int)c->warm : 16;
+	p->uid = uid;
+	p->gid = gid;
+	snprintf(p->instance, sizeof(p->instance), "%s", instance);
+	if (snprintf(p->root, sizeof(p->root), "%s", root) >= (int)sizeof(p->root)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int
+sandbox_pool_fill(struct sandbox_pool *p)
+{
+	struct sandbox *sb;
+	int started = 0;
+
+	if (p == NULL)
+		return 0;
+	while (p->nretired > 0)
+		sandbox_release(p->retired[--p->nretired]);
+	if (now_ms() < p->retry_ms)
+		return 0;
+	while (p->n < p->size) {
+		if ((sb = warm_start(p->cfg, p->instance, p->root, p->uid, p->gid)) == NULL) {
+			p->retry_ms = now_ms() + 5000;
+			break;
+		}
+		p->ready[p->n++] = sb;
+		started++;
+	}
+	return started;
+}
+
+struct sandbox *
+sandbox_pool_take(struct sandbox_pool *p)
+{
+	struct sandbox *sb;
+
+	while (p->n > 0) {
+		/* The oldest first: it has had the most time to get ready. */
+		sb = p->ready[0];
+		memmove(p->ready, p->ready + 1, (size_t)(p->n - 1) * sizeof(p->ready[0]));
+		p->n--;
+		if (warm_alive(sb) && now_ms() - sb->created_ms < p->cfg->warm_idle_s * 1000)
+			return sb;
+		/* Failed to start, reaped, or idle too long: released after
+		 * this request, not during it. */
+		if (p->nretired < (int)(sizeof(p->retired) / sizeof(p->retired[0])))
+			p->retired[p->nretired++] = sb;
+		else
+			sandbox_release(sb);
+	}
+	return sandbox_prepare(p->cfg, p->instance);
+}
+
+void
+sandbox_pool_drain(struct sandbox_pool *p)
+{
+	while (p != NULL && p->n > 0)
+		sandbox_release(p->ready[--p->n]);
+	while (p != NULL && p->nretired > 0)
+		sandbox_release(p->retired[--p->nretired]);
+}
+
 struct sandbox *
 sandbox_prepare(const struct config *c, const char *instance)
 {
@@ -318,6 +653,12 @@ sandbox_prepare(const struct config *c, const char *instance)
 	sb->cfg = c;
 	snprintf(sb->instance, sizeof(sb->instance), "%s", instance);
 	return sb;
+}
+
+const char *
+sandbox_kind(const struct sandbox *sb)
+{
+	return sb->backend->name;
 }
 
 int

@@ -3,8 +3,10 @@
  * sandbox and handing it a job are separate steps, so that a backend can
  * prepare ahead (a warm pool: a container started with Python and the
  * imaging libraries loaded, handed exactly one job) without changing the
- * callers. The backend today is "docker-cold": prepare only builds the
- * container's name and labels; run starts it with the job.
+ * callers. Two backends: "docker-cold" (prepare builds nothing; run starts
+ * the container with the job) and "docker-warm" (a pool starts containers
+ * ahead on folders of their own; run moves the job's files in and hands the
+ * job over on stdin). Either way a container takes one job and is removed.
  *
  * Knows nothing of HTTP or SQLite.
  */
@@ -13,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -69,6 +72,25 @@ int sandbox_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 
 /* Removes whatever is left of sb (the container) and frees it. */
 void sandbox_release(struct sandbox *sb);
+
+/* "docker-cold" or "docker-warm". */
+const char *sandbox_kind(const struct sandbox *sb);
+
+/* A process's warm sandboxes: c->warm of them, started ahead on folders
+ * under root (output/ owned by uid:gid, as for a job), each handed one job.
+ * Not thread-safe: one thread uses a pool. NULL when out of memory. */
+struct sandbox_pool *sandbox_pool_new(const struct config *c, const char *instance,
+    const char *root, uid_t uid, gid_t gid);
+/* Releases the sandboxes take() found dead or too old, then starts
+ * sandboxes until the pool is full; returns at once (the containers
+ * start in the background). After a failed start it waits 5 s before
+ * trying again. Returns how many were started. */
+int sandbox_pool_fill(struct sandbox_pool *p);
+/* A sandbox for one job: the oldest warm one still alive and younger than
+ * c->warm_idle_s, else a cold one. NULL when out of memory. */
+struct sandbox *sandbox_pool_take(struct sandbox_pool *p);
+/* Releases (removes) every warm sandbox the pool holds or has retired. */
+void sandbox_pool_drain(struct sandbox_pool *p);
 
 void sandbox_result_free(struct sandbox_result *res);
 

@@ -132,21 +132,50 @@ def service(request):
     svc.stop()
 
 
-@pytest.fixture(scope="session", params=SERVERS)
+# The sandbox suites run against each server with cold containers, and
+# against lighttpd with a warm sandbox per responder (IMGSANDBOX_WARM=1):
+# both backends must hold the same line.
+VARIANTS = {"lighttpd": ("lighttpd", {}), "nginx": ("nginx", {}),
+            "warm": ("lighttpd", {"IMGSANDBOX_WARM": "1"})}
+
+
+def variant_service(name, env):
+    server, extra = VARIANTS[name]
+    return Service(server, dict(extra, **env))
+
+
+@pytest.fixture(scope="session", params=list(VARIANTS))
 def hostile_service(request):
     """For the hostile scripts: 256 MiB instead of 1 GiB. First-touch page
     faults cost about 7 s per GiB on these VMs, so a 4 GiB allocation would
     take most of a minute to reach a 1 GiB limit under a loaded test run."""
-    svc = Service(request.param, {"IMGSANDBOX_MEMORY": str(256 << 20)})
+    svc = variant_service(request.param, {"IMGSANDBOX_MEMORY": str(256 << 20)})
     yield svc
     svc.stop()
 
 
-@pytest.fixture(scope="session", params=SERVERS)
+@pytest.fixture(scope="session", params=list(VARIANTS))
 def short_service(request):
-    svc = Service(request.param, {"IMGSANDBOX_TIMEOUT_MS": "3000"})
+    svc = variant_service(request.param, {"IMGSANDBOX_TIMEOUT_MS": "3000"})
     yield svc
     svc.stop()
+
+
+def instance_of(service):
+    return open(os.path.join(service.data, "instance")).read().strip()
+
+
+def leftover_containers(service):
+    """This service's containers (running or not), less the warm sandboxes
+    waiting in its pools (each has its folder in DATA/sandboxes/, made
+    before its container and removed after it)."""
+    out = subprocess.run(["docker", "ps", "-a", "--filter",
+                          "label=imgsandbox.instance=" + instance_of(service),
+                          "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
+    names = out.stdout.split()
+    root = os.path.join(service.data, "sandboxes")
+    waiting = set(os.listdir(root)) if os.path.isdir(root) else set()
+    return [n for n in names if n[len("imgsandbox-"):] not in waiting]
 
 
 def containers_of(job_id):

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, leftover_containers
 
 HOSTILE = sorted(glob.glob(os.path.join(ROOT, "tests", "hostile", "*.py")))
 
@@ -20,14 +20,6 @@ def expectation(path):
     assert m, "%s: first line must be '# expect: ...'" % path
     wants = [w.strip() for w in (m.group(2) or "").split("|") if w.strip()]
     return m.group(1).split("|"), wants, bool(m.group(3))
-
-
-def our_containers(service):
-    instance = open(os.path.join(service.data, "instance")).read().strip()
-    out = subprocess.run(["docker", "ps", "-a", "-q", "--filter",
-                          "label=imgsandbox.instance=" + instance],
-                         capture_output=True, text=True, check=True)
-    return out.stdout.split()
 
 
 def outputs_hold_only_results(service):
@@ -75,7 +67,7 @@ def check_hostile(service, script):
     assert len(r["stdout"].encode()) <= 65536 + 200
     assert len(r["stderr"].encode()) <= 65536 + 200
     # The host after it.
-    assert our_containers(service) == []
+    assert leftover_containers(service) == []
     assert os.listdir(os.path.join(service.data, "jobs")) == []
     outputs_hold_only_results(service)
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout

@@ -9,7 +9,7 @@ import time
 from PIL import Image
 import numpy as np
 
-from conftest import ROOT, containers_of
+from conftest import ROOT, containers_of, leftover_containers
 
 SAMPLE = os.path.join(ROOT, "static", "sample.png")
 
@@ -125,7 +125,7 @@ def test_busy_loop_times_out_and_leaves_nothing(short_service):
     t = r["timings"]
     assert 3000 <= r["duration_ms"] < 3000 + 5000, r
     assert elapsed - t["slot_wait_ms"] / 1000 < 3 + 9, (elapsed, t)
-    assert containers_of(r["job_id"]) == []
+    assert leftover_containers(service) == []
     assert os.listdir(os.path.join(service.data, "jobs")) == []
 
 

@@ -628,6 +628,9 @@ def ratio(a, b):
     return "%.2fx" % (a / b) if a and b else "n/a"
 
 
+PATH_LABELS = {"warm": "lighttpd, warm sandbox (IMGSANDBOX_WARM=1)"}
+
+
 def table_latency(docs):
     jobs = [("trivial", "trivial (64x64 PNG)"), ("blur", "blur (2048x2048, Pillow)")]
     lat = {(d["name"], d["job"]): d for d in docs if d["kind"] == "latency"}
@@ -646,7 +649,7 @@ def table_latency(docs):
                 continue
             w = x["wall_ms"]
             print("| %s | POST /run via %s | %d | %s | %s | %s | %s |" % (
-                label, s, len(w), ms(pct(w, 50)), ms(pct(w, 95)),
+                label, PATH_LABELS.get(s, s), len(w), ms(pct(w, 50)), ms(pct(w, 95)),
                 ratio(pct(w, 50), d50), ratio(pct(w, 50), f50)))
         if dd:
             print("| %s | `docker run` + `docker rm`, same flags, by hand | %d | %s | %s | 1.00x | %s |" % (

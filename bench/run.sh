@@ -11,7 +11,7 @@
 #   BENCH_RUNS=20            timed /run requests per job and path (after BENCH_WARMUP=1)
 #   BENCH_SECONDS=10         length of each parallel-load step
 #   BENCH_CLIENTS="1 2 4 8"  parallel clients per load step
-#   BENCH_LOAD_SERVERS="lighttpd nginx"
+#   BENCH_LOAD_SERVERS="lighttpd nginx warm"   (warm: lighttpd with IMGSANDBOX_WARM=1)
 #   BENCH_SLOT_WAIT_MS=200   IMGSANDBOX_SLOT_WAIT_MS of the extra service for the 429 rows
 #   BENCH_BUSY_CLIENTS=8     clients of the 429 row(s) ("" skips them; "4 8" for two rows)
 #   BENCH_LOG_ROWS=20000     rows put in each service's log before it starts (API reads)
@@ -33,7 +33,7 @@ BENCH=$root/bench/bench.py
 BENCH_RUNS=${BENCH_RUNS:-20}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_CLIENTS=${BENCH_CLIENTS:-1 2 4 8}
-BENCH_LOAD_SERVERS=${BENCH_LOAD_SERVERS:-lighttpd nginx}
+BENCH_LOAD_SERVERS=${BENCH_LOAD_SERVERS:-lighttpd nginx warm}
 BENCH_SLOT_WAIT_MS=${BENCH_SLOT_WAIT_MS:-200}
 BENCH_BUSY_CLIENTS=${BENCH_BUSY_CLIENTS-8}
 BENCH_LOG_ROWS=${BENCH_LOG_ROWS:-20000}
@@ -238,15 +238,21 @@ if part latency || part load || part api || part mem; then
     ! part mem || $PY "$BENCH" mem "$(eval echo \$pid_$s)" "$s" idle "$res/mem-$s.json"
   done
 fi
+# The same behind lighttpd with a warm sandbox per responder (IMGSANDBOX_WARM=1).
+if part latency || { part load && case " $BENCH_LOAD_SERVERS " in *" warm "*) true;; *) false;; esac; }; then
+  start_service warm lighttpd IMGSANDBOX_WARM=1
+  server_warm=lighttpd
+fi
 
 # --- 1. latency, 2. steps ----------------------------------------------------------
 if part latency; then
   say "latency: $BENCH_RUNS rounds per job (+$BENCH_WARMUP warm-up), the paths in turn"
   for job in trivial blur; do
     $PY "$BENCH" compare "$job" "$BENCH_RUNS" "$res" \
-      "lighttpd=http://127.0.0.1:$port_lighttpd" "nginx=http://127.0.0.1:$port_nginx"
+      "lighttpd=http://127.0.0.1:$port_lighttpd" "nginx=http://127.0.0.1:$port_nginx" \
+      "warm=http://127.0.0.1:$port_warm"
   done
-  alive $SERVERS
+  alive $SERVERS warm
   out "### /run latency, one request at a time (client wall clock, ms)" ""
   table latency
   out "" "ours/docker-direct: our p50 over the same \`docker run\` argv (printed by" \
@@ -265,7 +271,7 @@ if part load; then
         "$res/load-$s-$c.json"
     done
   done
-  alive $SERVERS
+  alive $BENCH_LOAD_SERVERS
   if part mem; then
     for s in $SERVERS; do
       $PY "$BENCH" mem "$(eval echo \$pid_$s)" "$s" end "$res/mem-$s.json"

@@ -20,8 +20,8 @@ SAMPLE = os.path.join(ROOT, "static", "sample.png")
 
 @pytest.fixture(scope="module")
 def warm():
-    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "1", "IMGSANDBOX_TIMEOUT_MS": "3000",
-                               "IMGSANDBOX_MEMORY": str(256 << 20)}, responders=1)
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "1", "IMGSANDBOX_MEMORY": str(256 << 20)},
+                  responders=1)
     yield svc
     svc.stop()
 
@@ -113,21 +113,21 @@ def test_error_line_and_type_from_a_warm_sandbox(warm):
     assert "IMGSANDBOX" not in r["stderr"]
 
 
-def test_time_limit_counts_from_the_hand_off(warm):
-    # The container has been up for a while: a limit counted from its start
-    # would end this script early.
-    wait_for_pool(warm)
-    time.sleep(2)
-    t0 = time.time()
-    _, _, r = warm.run("import time\ntime.sleep(2)\nprint('slept')\n")
-    assert r["sandbox"] == "docker-warm" and r["status"] == "no_output", r
-    assert "slept" in r["stdout"]
-    wait_for_pool(warm)
-    _, _, r = warm.run("while True:\n    pass\n")
-    assert r["status"] == "timeout" and r["sandbox"] == "docker-warm", r
-    assert 3000 <= r["duration_ms"] < 3000 + 5000
-    assert time.time() - t0 < 2 + 3 + 20
-    assert leftover_containers(warm) == []
+def test_time_limit_counts_from_the_hand_off():
+    # A 3 s limit, and a container up for longer than that before its job:
+    # a limit counted from the container's start would stop this script.
+    # (The busy-loop and hostile timed suites run warm too: the limit ends
+    # a script that runs past it.)
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "1", "IMGSANDBOX_TIMEOUT_MS": "3000"},
+                  responders=1)
+    try:
+        wait_for_pool(svc)
+        time.sleep(4)
+        _, _, r = svc.run("import time\ntime.sleep(1)\nprint('slept')\n")
+        assert r["sandbox"] == "docker-warm" and r["status"] == "no_output", r
+        assert "slept" in r["stdout"]
+    finally:
+        svc.stop()
 
 
 def test_out_of_memory_in_a_warm_sandbox(warm):

@@ -167,6 +167,37 @@ TEST(argv_overflow_is_an_error)
 	CHECK(a.v[a.n] == NULL);
 }
 
+/* A warm sandbox's argv: every flag of a cold one, the same order, plus
+ * stdin and the preload list; the params come with the job, not the argv. */
+TEST(warm_argv_is_the_cold_one_with_stdin)
+{
+	struct argv_buf cold = { .n = 0 }, warm = { .n = 0 };
+	struct docker_job j = job();
+	char err[256];
+	int i, k = 0;
+
+	setenv("IMGSANDBOX_PRELOAD", "numpy,cv2", 1);
+	CHECK_INT(config_load(err, sizeof(err)), 0);
+	CHECK_INT(docker_run_argv(&cfg, &j, &cold), 0);
+	j.warm = 1;
+	CHECK_INT(docker_run_argv(&cfg, &j, &warm), 0);
+	unsetenv("IMGSANDBOX_PRELOAD");
+	CHECK(has(&warm, "--interactive"));
+	CHECK(has(&warm, "--env=IMGSANDBOX_PRELOAD=numpy,cv2"));
+	CHECK(!has(&warm, "--env=USER_PARAMS"));
+	CHECK(!has(&cold, "--interactive"));
+	CHECK_STR(warm.v[warm.n - 1], "--warm");
+	/* Every cold argument but USER_PARAMS is in the warm argv, in order. */
+	for (i = 0; i < cold.n; i++) {
+		if (strcmp(cold.v[i], "--env=USER_PARAMS") == 0)
+			continue;
+		while (k < warm.n && strcmp(warm.v[k], cold.v[i]) != 0)
+			k++;
+		CHECK(k < warm.n);
+	}
+	CHECK(index_of(&warm, "--interactive") < index_of(&warm, cfg.image));
+}
+
 int
 main(void)
 {
@@ -175,5 +206,6 @@ main(void)
 	RUN(bad_settings_are_refused);
 	RUN(client_environment_is_only_ours);
 	RUN(argv_overflow_is_an_error);
+	RUN(warm_argv_is_the_cold_one_with_stdin);
 	return unit_done("docker");
 }

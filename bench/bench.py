@@ -445,6 +445,11 @@ def cmd_compare(job, runs, outdir, services):
             k = i % len(paths)
             for name, p in paths[k:] + paths[:k]:
                 p.one(i >= warm)
+                if name == "warm":
+                    # Its responder starts the next warm container right
+                    # after answering; let that start end before another
+                    # path is timed (the load part measures back-to-back).
+                    time.sleep(float(os.environ.get("BENCH_WARM_SETTLE_S", "1.5")))
             if i >= warm and (i - warm + 1) % 5 == 0:
                 say("%s: %d of %d rounds" % (job, i - warm + 1, runs))
     finally:

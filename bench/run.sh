@@ -18,6 +18,7 @@
 #   BENCH_LOGDB_ROWS=        rows for build/bench_logdb (its default: 1e6), BENCH_LOGDB_TIMEOUT=400
 #   BENCH_WRK_SECONDS=5 BENCH_WRK_CONNS=8 BENCH_WRK_THREADS=2
 #   BENCH_PARTS="latency load api mem logdb"   a subset runs only those parts
+#   BENCH_WARM_SETTLE_S=1.5  pause after each warm request (its next container starts)
 #   BENCH_KEEP=1             keep the temp folder (logs, JSON) for a look afterwards
 #   BENCH_FLOOR=0            skip the chroot floor
 #   BENCH_QUIET_WAIT=30      seconds to wait, at most, before starting, for other containers

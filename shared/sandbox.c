@@ -20,6 +20,8 @@
 
 /* After a kill, how long the client gets to notice before it is killed. */
 #define KILL_GRACE_MS 10000
+/* ... and how often the kill is sent again meanwhile. */
+#define KILL_RETRY_MS 1000
 /* The tail of stderr is at least this big: the error record lives there. */
 #define MIN_TAIL 65536
 
@@ -213,7 +215,7 @@ static void
 watch_run(struct sandbox *sb, struct watch *w, int64_t deadline, struct sandbox_result *res)
 {
 	struct pollfd pfd[4];
-	int64_t now;
+	int64_t now, next_kill = 0, wake;
 	int exited = 0, timed_out = 0, status = 0, oom = 0, code, n;
 	ssize_t k;
 
@@ -221,14 +223,21 @@ watch_run(struct sandbox *sb, struct watch *w, int64_t deadline, struct sandbox_
 		now = now_ms();
 		if (!timed_out && now >= deadline) {
 			timed_out = 1;
-			docker_kill(sb->name);
-			deadline = now_ms() + KILL_GRACE_MS;
-			continue;
+			deadline = now + KILL_GRACE_MS;
 		}
 		if (timed_out && now >= deadline) {
 			log_warnx("container %s: the client did not end after the kill", sb->name);
 			break;
 		}
+		/* Again each second until the client ends: a container still
+		 * being created when the first kill came (a loaded engine)
+		 * would otherwise start and run on. */
+		if (timed_out && !exited && now >= next_kill) {
+			docker_kill(sb->name);
+			next_kill = now_ms() + KILL_RETRY_MS;
+			continue;
+		}
+		wake = timed_out && !exited && next_kill < deadline ? next_kill : deadline;
 		n = 0;
 		if (w->out >= 0)
 			pfd[n++] = (struct pollfd){ .fd = w->out, .events = POLLIN };
@@ -238,7 +247,7 @@ watch_run(struct sandbox *sb, struct watch *w, int64_t deadline, struct sandbox_
 			pfd[n++] = (struct pollfd){ .fd = w->in, .events = POLLOUT };
 		if (!exited)
 			pfd[n++] = (struct pollfd){ .fd = w->child->pidfd, .events = POLLIN };
-		if (poll(pfd, (nfds_t)n, (int)(deadline - now)) < 0 && errno != EINTR)
+		if (poll(pfd, (nfds_t)n, (int)(wake > now ? wake - now : 0)) < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {
 			if (pfd[i].revents == 0)

@@ -462,17 +462,22 @@ docker_warm_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 static void
 docker_warm_release(struct sandbox *sb)
 {
-	int status;
+	int status, removed, waited;
 
-	/* An unused sandbox ends by itself at the end of its stdin; wait for
-	 * that before removing it, or a container still being created would
-	 * come up after the removal. (A used one's client is gone already.) */
+	/* The end of its stdin ends an unused sandbox's script; the removal
+	 * ends the container at once. A container still being created when
+	 * the removal came starts after it, sees the end of its stdin and
+	 * ends: the client is waited for and the removal done again. (A used
+	 * sandbox's client is gone already: one removal.) */
 	close_fd(&sb->in_fd);
-	if (sb->child.pid > 0 && spawn_wait(&sb->child, now_ms() + KILL_GRACE_MS, &status) != 0)
+	removed = docker_rm(sb->name) == 0;
+	waited = sb->child.pid <= 0 ||
+	    spawn_wait(&sb->child, now_ms() + KILL_GRACE_MS, &status) == 0;
+	if (!waited)
 		spawn_kill(&sb->child, SIGKILL);
 	close_fd(&sb->out_fd);
 	close_fd(&sb->err_fd);
-	if (docker_rm(sb->name) < 0)
+	if ((!removed || !waited) && docker_rm(sb->name) < 0 && !removed)
 		log_warnx("container %s could not be removed now; the reaper will", sb->name);
 	remove_tree(sb->dirs.dir);
 }

@@ -18,7 +18,8 @@ script's own run.
 
 A cold run (`python3 entry.py`) and a warm sandbox (`python3 entry.py
 --warm`: started ahead, it imports the modules of IMGSANDBOX_PRELOAD, then
-waits for exactly one job on stdin) use this same file. The job is one line
+waits for exactly one job on stdin) use this same file. A warm sandbox
+writes one line, \x1eIMGSANDBOX-READY, on stdout when it is ready. The job is one line
 of JSON, {"params": "<USER_PARAMS>"}; by then /code and /input hold the
 job's files. End of input before a job ends the sandbox quietly (the pool
 let it go unused).
@@ -34,6 +35,7 @@ import traceback
 CODE = "/code/main.py"
 MARK = "\x1eIMGSANDBOX "
 TIME_MARK = "\x1eIMGSANDBOX-TIME "
+READY = "\x1eIMGSANDBOX-READY\n"
 LIMIT = 8000  # bytes of message / traceback carried in the record
 
 
@@ -132,6 +134,9 @@ def warm():
                 importlib.import_module(name.strip())
             except Exception:  # a missing module is the script's to find
                 pass
+    # Ready: the pool hands jobs to sandboxes that said so (and reads this
+    # line before the job's output begins).
+    _write_all(1, READY.encode())
     line = sys.stdin.buffer.readline()
     if not line.endswith(b"\n"):
         os._exit(0)  # no job: the sandbox was let go

@@ -22,6 +22,9 @@
 #define KILL_GRACE_MS 10000
 /* ... and how often the kill is sent again meanwhile. */
 #define KILL_RETRY_MS 1000
+/* How long a job waits for a warm sandbox still starting (or the limit,
+ * when that is longer). */
+#define WARM_START_MS 30000
 /* The tail of stderr is at least this big: the error record lives there. */
 #define MIN_TAIL 65536
 
@@ -43,6 +46,10 @@ struct sandbox {
 	struct child child;	/* the attached client */
 	int in_fd, out_fd, err_fd;	/* our ends of its stdin, stdout, stderr */
 	int64_t created_ms;
+	int ready;		/* its ready line has been read */
+	int released;		/* container, client and folders are gone */
+	char seen[64];		/* the last bytes it printed before that */
+	size_t seen_len;
 };
 
 /* Milliseconds of CLOCK_REALTIME. */
@@ -426,13 +433,88 @@ job_line(const struct sandbox_job *job, size_t *len)
 	return line;
 }
 
+#define READY_LINE "\x1eIMGSANDBOX-READY\n"
+
+/* Reads what a warm sandbox printed before its job (nothing, or an
+ * import's warning) until its ready line, waiting until deadline_ms at
+ * most (-1: only what is there now). Returns 1 when it is ready, 0 when
+ * not yet, -1 when its client ended. */
+static int
+warm_ready(struct sandbox *sb, int64_t deadline_ms)
+{
+	struct pollfd p[2];
+	char buf[512];
+	int64_t left;
+	size_t keep, take;
+	ssize_t n;
+	int r;
+
+	while (!sb->ready) {
+		left = deadline_ms < 0 ? 0 : deadline_ms - now_ms();
+		p[0] = (struct pollfd){ .fd = sb->out_fd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = sb->child.pidfd, .events = POLLIN };
+		r = poll(p, 2, left > 0 ? (int)left : 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 0;
+		if (p[0].revents != 0) {
+			n = read(sb->out_fd, buf, sizeof(buf));
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n <= 0)
+				return -1;
+			/* Keep the last bytes: the line may come in pieces. */
+			take = (size_t)n < sizeof(sb->seen) - 1 ? (size_t)n : sizeof(sb->seen) - 1;
+			keep = sb->seen_len + take < sizeof(sb->seen) - 1 ? sb->seen_len :
+			    sizeof(sb->seen) - 1 - take;
+			memmove(sb->seen, sb->seen + sb->seen_len - keep, keep);
+			memcpy(sb->seen + keep, buf + (size_t)n - take, take);
+			sb->seen_len = keep + take;
+			sb->seen[sb->seen_len] = '\0';
+			if (memmem(sb->seen, sb->seen_len, READY_LINE, strlen(READY_LINE)) != NULL)
+				sb->ready = 1;
+		} else if (p[1].revents != 0) {
+			return -1;
+		}
+	}
+	return 1;
+}
+
 static int
 docker_warm_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbox_result *res)
 {
 	struct watch w;
 	char *line;
 	size_t len = 0;
+	int r, status;
 
+	/* The limit is the script's: counted from the hand-off to a ready
+	 * sandbox. Waiting for one still starting (a loaded engine) is
+	 * bounded too, and counts as preparing it. */
+	res->start_ms = now_ms();
+	r = warm_ready(sb, res->start_ms + (job->timeout_ms > WARM_START_MS ?
+	    job->timeout_ms : WARM_START_MS));
+	res->start_ms = now_ms();
+	res->start_real_ms = real_ms();
+	if (r != 1) {
+		res->end_ms = res->start_ms;
+		res->end_real_ms = res->start_real_ms;
+		if (r < 0 && spawn_wait(&sb->child, now_ms() + 2000, &status) == 0 &&
+		    spawn_exit_code(status) == 125) {
+			for (int k = 0; k < 64 && drain(sb->err_fd, &res->err) > 0; k++)
+				;
+			res->outcome = engine_failure(sb, &res->err, res->message, sizeof(res->message));
+			return 0;
+		}
+		snprintf(res->message, sizeof(res->message), r < 0 ?
+		    "the warm sandbox ended before its job; try again" :
+		    "the sandbox did not start within %.1f s: the container engine is "
+		    "overloaded; try again", (job->timeout_ms > WARM_START_MS ?
+		    job->timeout_ms : WARM_START_MS) / 1000.0);
+		res->outcome = SANDBOX_FAILED;
+		return 0;
+	}
 	if (move_entries(job->code_dir, sb->dirs.code_dir) < 0 ||
 	    move_entries(job->input_dir, sb->dirs.input_dir) < 0) {
 		log_warn("moving job %s into sandbox %s", job->id, sb->dirs.id);
@@ -443,12 +525,10 @@ docker_warm_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 	}
 	if ((line = job_line(job, &len)) == NULL)
 		return -1;
-	res->start_ms = now_ms();
-	res->start_real_ms = real_ms();
 	w = (struct watch){ .child = &sb->child, .out = sb->out_fd, .err = sb->err_fd,
 	    .in = sb->in_fd, .in_buf = line, .in_len = len };
 	sb->out_fd = sb->err_fd = sb->in_fd = -1;	/* watch_run owns them now */
-	watch_run(sb, &w, res->start_ms + job->timeout_ms, res);
+	watch_run(sb, &w, now_ms() + job->timeout_ms, res);
 	close_fd(&w.out);
 	close_fd(&w.err);
 	close_fd(&w.in);
@@ -459,27 +539,56 @@ docker_warm_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 	return 0;
 }
 
+/* Removes warm sandboxes: their containers, clients and folders, all at
+ * once, by deadline_ms. Closing stdin ends an unused sandbox's script,
+ * but only once its imports are done; a removal ends a container at once,
+ * but only one that exists already (and `docker rm --force` says nothing
+ * of one that does not). So the removal is repeated while the client
+ * runs (a container still being created is removed as soon as it exists;
+ * the client then ends), and done once more after the client has ended.
+ * A used sandbox's client is gone already: one removal. */
+static void
+warm_release_all(struct sandbox **v, int n, int64_t deadline_ms)
+{
+	int left, status, i;
+
+	for (i = 0; i < n; i++)
+		close_fd(&v[i]->in_fd);
+	for (;;) {
+		left = 0;
+		for (i = 0; i < n; i++) {
+			if (v[i]->released)
+				continue;
+			if (v[i]->child.pid > 0)
+				spawn_wait(&v[i]->child, 0, &status);
+			if (docker_rm(v[i]->name) == 0 && v[i]->child.pid <= 0)
+				v[i]->released = 1;
+			else
+				left++;
+		}
+		if (left == 0 || now_ms() >= deadline_ms)
+			break;
+		usleep(100000);
+	}
+	for (i = 0; i < n; i++) {
+		if (!v[i]->released) {
+			spawn_kill(&v[i]->child, SIGKILL);
+			if (docker_rm(v[i]->name) < 0)
+				log_warnx("container %s could not be removed now; the reaper will",
+				    v[i]->name);
+			v[i]->released = 1;
+		}
+		close_fd(&v[i]->out_fd);
+		close_fd(&v[i]->err_fd);
+		remove_tree(v[i]->dirs.dir);
+	}
+}
+
 static void
 docker_warm_release(struct sandbox *sb)
 {
-	int status, removed, waited;
-
-	/* The end of its stdin ends an unused sandbox's script; the removal
-	 * ends the container at once. A container still being created when
-	 * the removal came starts after it, sees the end of its stdin and
-	 * ends: the client is waited for and the removal done again. (A used
-	 * sandbox's client is gone already: one removal.) */
-	close_fd(&sb->in_fd);
-	removed = docker_rm(sb->name) == 0;
-	waited = sb->child.pid <= 0 ||
-	    spawn_wait(&sb->child, now_ms() + KILL_GRACE_MS, &status) == 0;
-	if (!waited)
-		spawn_kill(&sb->child, SIGKILL);
-	close_fd(&sb->out_fd);
-	close_fd(&sb->err_fd);
-	if ((!removed || !waited) && docker_rm(sb->name) < 0 && !removed)
-		log_warnx("container %s could not be removed now; the reaper will", sb->name);
-	remove_tree(sb->dirs.dir);
+	if (!sb->released)
+		warm_release_all(&sb, 1, now_ms() + KILL_GRACE_MS);
 }
 
 static const struct sandbox_backend docker_warm = {
@@ -610,8 +719,11 @@ sandbox_pool_fill(struct sandbox_pool *p)
 
 	if (p == NULL)
 		return 0;
-	while (p->nretired > 0)
-		sandbox_release(p->retired[--p->nretired]);
+	if (p->nretired > 0) {
+		warm_release_all(p->retired, p->nretired, now_ms() + KILL_GRACE_MS);
+		while (p->nretired > 0)
+			sandbox_release(p->retired[--p->nretired]);
+	}
 	if (now_ms() < p->retry_ms)
 		return 0;
 	while (p->n < p->size) {
@@ -629,11 +741,17 @@ struct sandbox *
 sandbox_pool_take(struct sandbox_pool *p)
 {
 	struct sandbox *sb;
+	int i;
 
 	while (p->n > 0) {
-		/* The oldest first: it has had the most time to get ready. */
-		sb = p->ready[0];
-		memmove(p->ready, p->ready + 1, (size_t)(p->n - 1) * sizeof(p->ready[0]));
+		/* A ready one if there is one, else the oldest: it has had
+		 * the most time to get ready. */
+		for (i = 0; i < p->n - 1 && warm_ready(p->ready[i], -1) != 1; i++)
+			;
+		if (warm_ready(p->ready[i], -1) != 1)
+			i = 0;
+		sb = p->ready[i];
+		memmove(p->ready + i, p->ready + i + 1, (size_t)(p->n - i - 1) * sizeof(p->ready[0]));
 		p->n--;
 		if (warm_alive(sb) && now_ms() - sb->created_ms < p->cfg->warm_idle_s * 1000)
 			return sb;
@@ -650,10 +768,20 @@ sandbox_pool_take(struct sandbox_pool *p)
 void
 sandbox_pool_drain(struct sandbox_pool *p)
 {
-	while (p != NULL && p->n > 0)
-		sandbox_release(p->ready[--p->n]);
-	while (p != NULL && p->nretired > 0)
-		sandbox_release(p->retired[--p->nretired]);
+	struct sandbox *all[32];
+	int n = 0, i;
+
+	if (p == NULL)
+		return;
+	while (p->n > 0)
+		all[n++] = p->ready[--p->n];
+	while (p->nretired > 0)
+		all[n++] = p->retired[--p->nretired];
+	/* All at once: a stopping responder has supervise's 10 s. */
+	for (i = 0; i < n; i += 16)
+		warm_release_all(all + i, n - i < 16 ? n - i : 16, now_ms() + 8000);
+	for (i = 0; i < n; i++)
+		sandbox_release(all[i]);
 }
 
 struct sandbox *

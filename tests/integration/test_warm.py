@@ -64,6 +64,9 @@ def test_warm_run_is_handed_files_params_and_publishes(warm):
     assert status == 200 and r["status"] == "success", r
     assert r["sandbox"] == "docker-warm"
     assert "params {'k': [1, 'é']} stdin empty True" in r["stdout"]
+    # Its ready line was read before the hand-off: the output is the script's.
+    assert r["stdout"].startswith("params") and "IMGSANDBOX" not in r["stdout"]
+    assert r["timings"]["container_start_ms"] < 5000
     with urlopen(warm, r["url"]) as body:
         out = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"), dtype=np.int16)
     src = np.asarray(Image.open(SAMPLE).convert("RGB"), dtype=np.int16)

@@ -121,12 +121,14 @@ def test_busy_loop_times_out_and_leaves_nothing(short_service):
     # The 3 s limit (conftest) counts from the start of the container (warm:
     # from the hand-off); the sandbox ends soon after it, and the answer
     # (kill, removal, log) follows; the margins allow for a machine loaded
-    # by the other workers, and are still far below an endless loop.
+    # by the other workers (a container that starts late is killed as soon
+    # as it exists; the client is given 10 s after the limit). Whether the
+    # container is gone is checked below.
     t = r["timings"]
-    assert 3000 <= r["duration_ms"] < 3000 + 5000, r
+    assert 3000 <= r["duration_ms"] < 3000 + 12000, r
     # A warm sandbox still starting is waited for before the hand-off
     # (prepare); the limit counts from there.
-    assert elapsed - (t["slot_wait_ms"] + t["prepare_ms"]) / 1000 < 3 + 9, (elapsed, t)
+    assert elapsed - (t["slot_wait_ms"] + t["prepare_ms"]) / 1000 < 3 + 16, (elapsed, t)
     assert leftover_containers(service) == []
     assert os.listdir(os.path.join(service.data, "jobs")) == []
 

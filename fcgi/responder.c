@@ -335,7 +335,9 @@ main(int argc, char **argv)
 		die("FCGX_InitRequest failed");
 	log_info("ready: instance %s, %lld slots, sandbox user %s, image %s",
 	    svc.instance, (long long)cfg.slots, cfg.sandbox_user, cfg.image);
+	pthread_mutex_lock(&pool_lock);		/* the signal thread runs already */
 	sandbox_pool_fill(svc.pool);
+	pthread_mutex_unlock(&pool_lock);
 	while (FCGX_Accept_r(&req) >= 0) {
 		pthread_mutex_lock(&pool_lock);
 		in_request = 1;

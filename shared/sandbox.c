@@ -487,14 +487,14 @@ docker_warm_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 	struct watch w;
 	char *line;
 	size_t len = 0;
+	int64_t wait_ms;
 	int r, status;
 
 	/* The limit is the script's: counted from the hand-off to a ready
 	 * sandbox. Waiting for one still starting (a loaded engine) is
 	 * bounded too, and counts as preparing it. */
-	res->start_ms = now_ms();
-	r = warm_ready(sb, res->start_ms + (job->timeout_ms > WARM_START_MS ?
-	    job->timeout_ms : WARM_START_MS));
+	wait_ms = job->timeout_ms > WARM_START_MS ? job->timeout_ms : WARM_START_MS;
+	r = warm_ready(sb, now_ms() + wait_ms);
 	res->start_ms = now_ms();
 	res->start_real_ms = real_ms();
 	if (r != 1) {
@@ -510,8 +510,7 @@ docker_warm_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 		snprintf(res->message, sizeof(res->message), r < 0 ?
 		    "the warm sandbox ended before its job; try again" :
 		    "the sandbox did not start within %.1f s: the container engine is "
-		    "overloaded; try again", (job->timeout_ms > WARM_START_MS ?
-		    job->timeout_ms : WARM_START_MS) / 1000.0);
+		    "overloaded; try again", wait_ms / 1000.0);
 		res->outcome = SANDBOX_FAILED;
 		return 0;
 	}
@@ -561,10 +560,18 @@ warm_release_all(struct sandbox **v, int n, int64_t deadline_ms)
 				continue;
 			if (v[i]->child.pid > 0)
 				spawn_wait(&v[i]->child, 0, &status);
-			if (docker_rm(v[i]->name) == 0 && v[i]->child.pid <= 0)
-				v[i]->released = 1;
-			else
+			if (v[i]->child.pid > 0) {
+				(void)docker_rm(v[i]->name);
 				left++;
+				continue;
+			}
+			/* The client has ended: the container exists now or
+			 * never will. One removal; what fails (the engine is
+			 * gone) is the reaper's. */
+			if (docker_rm(v[i]->name) < 0)
+				log_warnx("container %s could not be removed now; the reaper will",
+				    v[i]->name);
+			v[i]->released = 1;
 		}
 		if (left == 0 || now_ms() >= deadline_ms)
 			break;

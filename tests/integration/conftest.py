@@ -139,11 +139,13 @@ VARIANTS = {"lighttpd": ("lighttpd", {}), "nginx": ("nginx", {}),
             "warm": ("lighttpd", {"IMGSANDBOX_WARM": "1"})}
 
 
-def variant_service(name, env):
+def variant_service(name, env, responders=None):
     server, extra = VARIANTS[name]
     # Two responders for warm: two sandboxes waiting, not three, on an
     # engine the parallel suite keeps busy.
-    return Service(server, dict(extra, **env), responders=2 if name == "warm" else 3)
+    if responders is None:
+        responders = 2 if name == "warm" else 3
+    return Service(server, dict(extra, **env), responders=responders)
 
 
 @pytest.fixture(scope="session", params=list(VARIANTS))

@@ -187,3 +187,46 @@ def test_settings_are_checked():
     p = subprocess.run([os.path.join(ROOT, "build", "responder"), "--settings"], env=env,
                        capture_output=True, text=True)
     assert p.returncode != 0 and "IMGSANDBOX_WARM" in p.stderr
+
+
+def test_a_killed_responders_sandbox_is_reaped():
+    # SIGKILL gives the responder no time to remove its pool: the reaper
+    # removes the container once its deadline (WARM_IDLE_S + the limit) and
+    # grace have passed, as the README says.
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "1", "IMGSANDBOX_WARM_IDLE_S": "5",
+                               "IMGSANDBOX_TIMEOUT_MS": "3000", "IMGSANDBOX_REAP_GRACE_S": "1",
+                               "IMGSANDBOX_REAP_INTERVAL_S": "1"}, responders=1)
+    try:
+        wait_for_pool(svc)
+        orphan = "imgsandbox-" + waiting(svc)[0]
+        for pid in responder_pids(svc):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + 40
+        names = [orphan]
+        while time.time() < deadline and orphan in names:
+            names = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"],
+                                   capture_output=True, text=True, check=True).stdout.split()
+            time.sleep(0.5)
+        assert orphan not in names
+        # The restarted responder has a pool of its own, and serves.
+        _, _, r = svc.run("print('after')\n")
+        assert "after" in r["stdout"], r
+    finally:
+        svc.stop()
+
+
+def responder_pids(service):
+    """The responders of this service: processes running build/responder
+    whose environment names its data folder."""
+    pids = []
+    for p in os.listdir("/proc"):
+        try:
+            cmd = open("/proc/%s/cmdline" % p, "rb").read()
+            env = open("/proc/%s/environ" % p, "rb").read()
+        except OSError:
+            continue
+        if cmd.startswith(os.path.join(ROOT, "build", "responder").encode()) and \
+                ("IMGSANDBOX_DATA=" + service.data + "\0").encode() in env:
+            pids.append(int(p))
+    assert pids
+    return pids

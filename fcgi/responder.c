@@ -38,6 +38,7 @@
 #include "../shared/log.h"
 #include "../shared/logdb.h"
 #include "../shared/sandbox.h"
+#include "../shared/text.h"
 #include "http.h"
 #include "logs_api.h"
 #include "service.h"
@@ -68,16 +69,10 @@ static void
 make_instance(const char *data_dir, char *out, size_t len)
 {
 	char real[4096];
-	const char *p;
-	uint64_t h = 1469598103934665603ULL;
 
 	if (realpath(data_dir, real) == NULL)
 		snprintf(real, sizeof(real), "%s", data_dir);
-	for (p = real; *p != '\0'; p++) {
-		h ^= (unsigned char)*p;
-		h *= 1099511628211ULL;
-	}
-	snprintf(out, len, "%016llx", (unsigned long long)h);
+	snprintf(out, len, "%016llx", (unsigned long long)hash_fnv1a64(real, strlen(real)));
 }
 
 /* DATA/instance names this service's containers for operators and tests

@@ -19,7 +19,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "../shared/clock.h"
 #include "../shared/config.h"
+#include "../shared/files.h"
 #include "../shared/image_check.h"
 #include "../shared/jobs.h"
 #include "../shared/json_out.h"
@@ -30,6 +32,7 @@
 #include "../shared/sandbox.h"
 #include "../shared/slots.h"
 #include "../shared/spawn.h"
+#include "../shared/text.h"
 #include "http.h"
 #include "service.h"
 
@@ -100,19 +103,6 @@ body_read(void *ctx, void *buf, size_t len)
 }
 
 /* A person's size: "12.3 MB", "256 KiB". */
-static void
-human_size(char *out, size_t len, long long bytes)
-{
-	if (bytes >= 1048576 && bytes % 1048576 == 0)
-		snprintf(out, len, "%lld MiB", bytes / 1048576);
-	else if (bytes >= 1024 && bytes % 1024 == 0)
-		snprintf(out, len, "%lld KiB", bytes / 1024);
-	else if (bytes >= 1000000)
-		snprintf(out, len, "%.1f MB", bytes / 1e6);
-	else
-		snprintf(out, len, "%lld bytes", bytes);
-}
-
 static char *
 timings_json(const struct run_ctx *c)
 {
@@ -183,22 +173,6 @@ drop_job(struct run_ctx *c)
 	}
 }
 
-static int
-session_id_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len < 1 || len > 64)
-		return 0;
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 /* Refuses the request: the API's JSON error, nothing left on disk, one log
  * row with status "rejected". Returns what http_error returns. */
 static int
@@ -250,34 +224,13 @@ out:
 static int
 use_sample_image(struct run_ctx *c)
 {
-	char buf[65536];
-	ssize_t n, w, off;
-	int in, rc = -1;
+	int in, rc;
 
 	if ((in = open(cfg.sample_image, O_RDONLY | O_CLOEXEC)) < 0) {
 		log_warn("open %s", cfg.sample_image);
 		return -1;
 	}
-	for (;;) {
-		n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		for (off = 0; off < n; off += w) {
-			w = write(c->image_fd, buf + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			if (w <= 0)
-				goto out;
-		}
-	}
-	rc = 0;
-out:
+	rc = file_copy_fd(in, c->image_fd, -1) < 0 ? -1 : 0;
 	close(in);
 	return rc;
 }
@@ -442,7 +395,7 @@ run_job(struct run_ctx *c)
 		return reject(c, 503, "sandbox_unavailable", NULL,
 		    "the service cannot take sandbox slots in %s", svc.slots_dir);
 	}
-	c->t[T_SLOT] = now_ms();
+	c->t[T_SLOT] = clock_mono_ms();
 
 	memset(&sj, 0, sizeof(sj));
 	sj.id = c->job.id;
@@ -471,7 +424,7 @@ run_job(struct run_ctx *c)
 	/* The container must be gone before the answer: remove it now. */
 	sandbox_release(sb);
 	slot_release(slot);
-	c->t[T_REMOVED] = now_ms();
+	c->t[T_REMOVED] = clock_mono_ms();
 
 	if (res.outcome == SANDBOX_UNAVAILABLE || res.outcome == SANDBOX_FAILED) {
 		log_warnx("job %s: %s", c->job.id, res.message);
@@ -525,7 +478,7 @@ run_job(struct run_ctx *c)
 		}
 		break;
 	}
-	c->t[T_RESULT] = now_ms();
+	c->t[T_RESULT] = clock_mono_ms();
 
 	record_request(c);
 	c->rec.status = status;
@@ -554,7 +507,7 @@ run_job(struct run_ctx *c)
 		free(so);
 		free(se);
 	}
-	c->t[T_LOGGED] = now_ms();
+	c->t[T_LOGGED] = clock_mono_ms();
 	free(timings);
 	timings = timings_json(c);
 
@@ -635,10 +588,10 @@ run_handle(FCGX_Request *r)
 	memset(&c, 0, sizeof(c));
 	c.r = r;
 	c.image_fd = -1;
-	c.t[T_START] = now_ms();
+	c.t[T_START] = clock_mono_ms();
 	c.rec.exit_code = -1;
 	if (job_new_id(c.session_id) < 0) {
-		snprintf(c.session_id, sizeof(c.session_id), "s%lld", (long long)now_ms());
+		snprintf(c.session_id, sizeof(c.session_id), "s%lld", (long long)clock_mono_ms());
 	}
 	c.f[F_CODE] = (struct mp_field){ .name = "code", .max_len = (size_t)cfg.code_bytes, .fd = -1 };
 	c.f[F_IMAGE] = (struct mp_field){ .name = "image", .max_len = (size_t)cfg.image_bytes, .fd = -1 };
@@ -670,10 +623,8 @@ run_handle(FCGX_Request *r)
 	}
 	if (length > cfg.body_bytes) {
 		/* Refused before a byte of the body is read. */
-		human_size(sz1, sizeof(sz1), length);
-		human_size(sz2, sizeof(sz2), cfg.body_bytes);
 		rc = reject(&c, 413, "too_large", NULL, "the request is %s; the limit is %s",
-		    sz1, sz2);
+		    size_words(sz1, sizeof(sz1), length), size_words(sz2, sizeof(sz2), cfg.body_bytes));
 		goto out;
 	}
 
@@ -685,7 +636,7 @@ run_handle(FCGX_Request *r)
 		goto out;
 	}
 	c.have_job = 1;
-	c.t[T_JOB] = now_ms();
+	c.t[T_JOB] = clock_mono_ms();
 	c.image_fd = open(c.job.image_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (c.image_fd < 0) {
 		log_warn("open %s", c.job.image_path);
@@ -707,7 +658,7 @@ run_handle(FCGX_Request *r)
 			rc = reject(&c, 400, "bad_request", NULL, "%s", perr.message);
 		goto out;
 	}
-	c.t[T_PARSED] = now_ms();
+	c.t[T_PARSED] = clock_mono_ms();
 
 	/* session_id first, so that every later refusal is in its session. */
 	if (c.f[F_SESSION].seen) {
@@ -792,7 +743,7 @@ run_handle(FCGX_Request *r)
 		rc = reject(&c, 503, "sandbox_unavailable", NULL, "the server cannot write job files");
 		goto out;
 	}
-	c.t[T_CHECKED] = now_ms();
+	c.t[T_CHECKED] = clock_mono_ms();
 	rc = run_job(&c);
 out:
 	drop_job(&c);

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../shared/clock.h"
 #include "../shared/log.h"
 #include "../shared/spawn.h"
 
@@ -44,7 +45,7 @@ static void
 start_missing(struct slot *kids, int n, char **argv)
 {
 	struct child c;
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 	int i;
 
 	for (i = 0; i < n; i++) {
@@ -65,7 +66,7 @@ start_missing(struct slot *kids, int n, char **argv)
 static void
 reap(struct slot *kids, int n, int stopping)
 {
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 	int status, i;
 	pid_t pid;
 
@@ -130,18 +131,18 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (kids[i].pid > 0)
 			kill(kids[i].pid, SIGTERM);
-	deadline = now_ms() + 10000;
+	deadline = clock_mono_ms() + 10000;
 	for (;;) {
 		reap(kids, n, 1);
 		for (alive = 0, i = 0; i < n; i++)
 			alive += kids[i].pid > 0;
 		if (alive == 0)
 			break;
-		if (now_ms() > deadline) {
+		if (clock_mono_ms() > deadline) {
 			for (i = 0; i < n; i++)
 				if (kids[i].pid > 0)
 					kill(kids[i].pid, SIGKILL);
-			deadline = now_ms() + 10000;
+			deadline = clock_mono_ms() + 10000;
 		}
 		pfd = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		if (poll(&pfd, 1, 200) > 0)

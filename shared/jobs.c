@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "jobs.h"
 #include "log.h"
 
@@ -38,29 +39,6 @@ job_new_id(char out[JOB_ID_LEN + 1])
 	return 0;
 }
 
-int
-make_dirs(const char *path, mode_t mode)
-{
-	char tmp[1024], *p;
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(tmp, path, len + 1);
-	for (p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
 
 static int
 path_join(char *out, size_t outlen, const char *a, const char *b)
@@ -108,83 +86,17 @@ int
 job_write_code(const struct job *j, const char *code, size_t len)
 {
 	char path[600];
-	size_t off = 0;
-	ssize_t n;
 	int fd;
 
 	if (path_join(path, sizeof(path), j->code_dir, "main.py") < 0)
 		return -1;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444)) < 0)
 		return -1;
-	while (off < len) {
-		n = write(fd, code + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)n;
+	if (file_write_all(fd, code, len) < 0) {
+		close(fd);
+		return -1;
 	}
 	return close(fd);
-}
-
-/* Removes everything below the open folder dfd (which it closes). */
-static int
-remove_below(int dfd, int depth)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd, rc = 0;
-
-	if (depth > 64 || (d = fdopendir(dfd)) == NULL) {
-		close(dfd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			continue;
-		if (errno != EISDIR && errno != EPERM) {
-			rc = -1;
-			continue;
-		}
-		/* A folder: make it ours to empty (we may own it but not have
-		 * rights in it), then empty and remove it. */
-		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			(void)!fchmodat(dirfd(d), de->d_name, 0700, 0);
-			fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (fd < 0 || remove_below(fd, depth + 1) < 0)
-			rc = -1;
-		if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
-			rc = -1;
-	}
-	closedir(d);
-	return rc;
-}
-
-int
-remove_tree(const char *path)
-{
-	int fd;
-
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		if (unlink(path) == 0)
-			return 0;
-		log_warn("remove %s", path);
-		return -1;
-	}
-	if (remove_below(fd, 0) < 0 || rmdir(path) < 0) {
-		log_warn("remove %s", path);
-		return -1;
-	}
-	return 0;
 }
 
 int

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "files.h"	/* remove_tree, make_dirs */
+
 #define JOB_ID_LEN 32	/* hex characters of 128 random bits */
 
 struct job {
@@ -36,15 +38,8 @@ int job_create(const char *jobs_root, uid_t uid, gid_t gid, struct job *j);
 /* Writes code[0..len) to code/main.py (0444). Returns 0 or -1. */
 int job_write_code(const struct job *j, const char *code, size_t len);
 
-/* Removes path and everything below it without following any link.
- * Returns 0, or -1 if something could not be removed (logged). */
-int remove_tree(const char *path);
-
 /* Removes entries of dir (job folders or published results) whose mtime is
  * older than max_age_s. Returns how many were removed. */
 int jobs_sweep(const char *dir, int64_t max_age_s);
-
-/* mkdir -p with mode for the last component. Returns 0 or -1. */
-int make_dirs(const char *path, mode_t mode);
 
 #endif

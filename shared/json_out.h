@@ -10,9 +10,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
-/* Returns a malloc'd NUL-terminated valid-UTF-8 copy of s[0..len), or NULL
- * on allocation failure. The caller frees it. */
-char *utf8_sanitize(const char *s, size_t len);
+#include "text.h"	/* utf8_sanitize */
 
 /* Adds s[0..len) to obj under name as a string made valid UTF-8; s NULL adds
  * null. Returns the item or NULL when memory ran out. */

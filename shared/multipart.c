@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "multipart.h"
+#include "text.h"
 
 #define MP_BOUNDARY_MAX		70
 #define MP_DELIM_MAX		(4 + MP_BOUNDARY_MAX)	/* CRLF "--" boundary */
@@ -64,64 +65,6 @@ struct mp_disposition {
 	char	 filename_star[256];
 };
 
-/* Length of the UTF-8 sequence at s (1..4) if it is valid and complete in
- * avail bytes (no overlongs, surrogates or > U+10FFFF), else 0. */
-static size_t
-mp_utf8_seq(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return (avail >= 2 && (s[1] & 0xC0) == 0x80) ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if (avail < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
-			return 0;
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if (avail < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-		    (s[3] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-/* Copies src[0..n) into dst (dstlen > 0) as printable valid UTF-8: control
- * bytes and invalid sequences become bad, and the copy is cut at a character
- * boundary so that it fits. dst is always NUL-terminated. */
-static void
-mp_clean_copy(char *dst, size_t dstlen, const char *src, size_t n, char bad)
-{
-	const unsigned char *s = (const unsigned char *)src;
-	size_t i = 0, o = 0, k;
-
-	if (dstlen == 0)
-		return;
-	while (i < n) {
-		k = mp_utf8_seq(s + i, n - i);
-		if (k == 0 || (k == 1 && (s[i] < 0x20 || s[i] == 0x7F))) {
-			if (o + 1 >= dstlen)
-				break;
-			dst[o++] = bad;
-			i++;
-			continue;
-		}
-		if (o + k >= dstlen)
-			break;
-		memcpy(dst + o, s + i, k);
-		o += k;
-		i += k;
-	}
-	dst[o] = '\0';
-}
-
 /* Records an error in p->err (field may be NULL) and returns st. */
 static enum mp_status
 mp_fail(struct mp_parser *p, enum mp_status st, const char *field, const char *fmt, ...)
@@ -137,7 +80,7 @@ mp_fail(struct mp_parser *p, enum mp_status st, const char *field, const char *f
 		return st;
 	p->err->status = st;
 	if (field != NULL)
-		mp_clean_copy(p->err->field, sizeof(p->err->field), field,
+		text_clean_copy(p->err->field, sizeof(p->err->field), field,
 		    strlen(field), '?');
 	else
 		p->err->field[0] = '\0';
@@ -516,7 +459,7 @@ mp_decode_ext(const char *v, size_t n, char *out, size_t outsz)
 			raw[o++] = (char)c;
 		}
 	}
-	mp_clean_copy(out, outsz, raw, o, '_');
+	text_clean_copy(out, outsz, raw, o, '_');
 	return 0;
 }
 
@@ -568,7 +511,7 @@ mp_disposition(const char *v, size_t n, struct mp_disposition *d, const char **w
 		} else if (pnlen == 8 && strncasecmp(pn, "filename", 8) == 0) {
 			if (mp_param_value(&v, e, tmp, sizeof(tmp), &vlen) == -1)
 				goto bad;
-			mp_clean_copy(d->filename, sizeof(d->filename), tmp, strlen(tmp), '_');
+			text_clean_copy(d->filename, sizeof(d->filename), tmp, strlen(tmp), '_');
 			d->has_filename = 1;
 		} else if (pnlen == 9 && strncasecmp(pn, "filename*", 9) == 0) {
 			if (mp_param_value(&v, e, tmp, sizeof(tmp), &vlen) == -1)
@@ -711,7 +654,7 @@ mp_headers(struct mp_parser *p, struct mp_field *fields, size_t nfields,
 			break;
 		}
 	}
-	mp_clean_copy(shown, sizeof(shown), d.name, strlen(d.name), '?');
+	text_clean_copy(shown, sizeof(shown), d.name, strlen(d.name), '?');
 	if (f == NULL)
 		return mp_fail(p, MP_BAD_REQUEST, shown, "unknown field '%s'", shown);
 	if (f->seen)

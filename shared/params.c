@@ -14,60 +14,8 @@
 #include <cjson/cJSON.h>
 
 #include "params.h"
+#include "text.h"
 
-/* Index of the first byte of s[0..len) that does not start a valid UTF-8
- * sequence, or len when all of it is valid. */
-static size_t
-utf8_bad_at(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-	unsigned char c;
-
-	while (i < len) {
-		c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			if (len - i < 2 || (s[i + 1] & 0xC0) != 0x80)
-				return i;
-			i += 2;
-			continue;
-		}
-		if (c >= 0xE0 && c <= 0xEF) {
-			if (len - i < 3 || (s[i + 1] & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80)
-				return i;
-			if (c == 0xE0 && s[i + 1] < 0xA0)
-				return i;	/* overlong */
-			if (c == 0xED && s[i + 1] >= 0xA0)
-				return i;	/* surrogate */
-			i += 3;
-			continue;
-		}
-		if (c >= 0xF0 && c <= 0xF4) {
-			if (len - i < 4 || (s[i + 1] & 0xC0) != 0x80 ||
-			    (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80)
-				return i;
-			if (c == 0xF0 && s[i + 1] < 0x90)
-				return i;	/* overlong */
-			if (c == 0xF4 && s[i + 1] >= 0x90)
-				return i;	/* above U+10FFFF */
-			i += 4;
-			continue;
-		}
-		return i;	/* continuation byte, C0, C1, F5..FF */
-	}
-	return len;
-}
-
-int
-utf8_valid(const char *s, size_t len)
-{
-	if (s == NULL)
-		return len == 0;
-	return utf8_bad_at((const unsigned char *)s, len) == len;
-}
 
 /* Writes a message into msg (NULL or msglen 0: nothing). A message cut to
  * fit is still a message, so only a failed vsnprintf matters. */
@@ -247,7 +195,7 @@ params_check(const char *s, size_t len, char *msg, size_t msglen)
 		params_msg(msg, msglen, "params is missing");
 		return -1;
 	}
-	if ((at = utf8_bad_at(u, len)) != len) {
+	if ((at = utf8_bad_at(s, len)) != len) {
 		params_msg(msg, msglen, "params is not valid UTF-8 (at byte %zu)", at + 1);
 		goto out;
 	}

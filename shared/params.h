@@ -1,6 +1,6 @@
 /*
  * params: the check of the `params` form field (a JSON object passed
- * verbatim to the script), and the strict UTF-8 check used for `code` too.
+ * verbatim to the script).
  */
 #ifndef PARAMS_H
 #define PARAMS_H
@@ -19,10 +19,5 @@
  * (msg set to ""), or -1 with a sentence for a person in msg (may be NULL).
  */
 int params_check(const char *s, size_t len, char *msg, size_t msglen);
-
-/* Returns 1 when s[0..len) is valid UTF-8 (strict: no overlong forms, no
- * surrogates, nothing above U+10FFFF, no truncated sequence), else 0. U+0000
- * is valid UTF-8: callers that cannot take NUL bytes check for them. */
-int utf8_valid(const char *s, size_t len);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "image_check.h"
 #include "log.h"
+#include "files.h"
 #include "result_check.h"
 
 /* The result may be a large image; its byte cap is what bounds it. */
@@ -33,41 +34,20 @@ file_kind(mode_t m)
 static int
 copy_to_new(int in, const char *path, uint64_t size)
 {
-	char buf[65536];
-	uint64_t done = 0;
-	ssize_t n, w, off;
 	int out;
 
 	if ((out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
 		return -1;
-	if (lseek(in, 0, SEEK_SET) < 0)
-		goto fail;
-	while (done < size) {
-		n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		for (off = 0; off < n; off += w) {
-			w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			if (w <= 0)
-				goto fail;
-		}
-		done += (uint64_t)n;
+	if (lseek(in, 0, SEEK_SET) < 0 || file_copy_fd(in, out, (int64_t)size) != (int64_t)size) {
+		close(out);
+		unlink(path);
+		return -1;
 	}
 	if (close(out) < 0) {
 		unlink(path);
 		return -1;
 	}
 	return 0;
-fail:
-	close(out);
-	unlink(path);
-	return -1;
 }
 
 enum result_status

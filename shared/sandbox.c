@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "sandbox.h"
+#include "clock.h"
 #include "spawn.h"
 
 /* After a kill, how long the client gets to notice before it is killed. */
@@ -51,16 +52,6 @@ struct sandbox {
 	char seen[64];		/* the last bytes it printed before that */
 	size_t seen_len;
 };
-
-/* Milliseconds of CLOCK_REALTIME. */
-static int64_t
-real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 stream_add(struct stream_capture *s, const char *buf, size_t n)
@@ -227,7 +218,7 @@ watch_run(struct sandbox *sb, struct watch *w, int64_t deadline, struct sandbox_
 	ssize_t k;
 
 	while (!exited || w->out >= 0 || w->err >= 0) {
-		now = now_ms();
+		now = clock_mono_ms();
 		if (!timed_out && now >= deadline) {
 			timed_out = 1;
 			deadline = now + KILL_GRACE_MS;
@@ -241,7 +232,7 @@ watch_run(struct sandbox *sb, struct watch *w, int64_t deadline, struct sandbox_
 		 * would otherwise start and run on. */
 		if (timed_out && !exited && now >= next_kill) {
 			docker_kill(sb->name);
-			next_kill = now_ms() + KILL_RETRY_MS;
+			next_kill = clock_mono_ms() + KILL_RETRY_MS;
 			continue;
 		}
 		wake = timed_out && !exited && next_kill < deadline ? next_kill : deadline;
@@ -283,8 +274,8 @@ watch_run(struct sandbox *sb, struct watch *w, int64_t deadline, struct sandbox_
 		spawn_kill(w->child, SIGKILL);
 		status = 0;
 	}
-	res->end_ms = now_ms();
-	res->end_real_ms = real_ms();
+	res->end_ms = clock_mono_ms();
+	res->end_real_ms = clock_real_ms();
 	res->exit_code = exited ? spawn_exit_code(status) : -1;
 	if (timed_out) {
 		res->outcome = SANDBOX_TIMEOUT;
@@ -336,8 +327,8 @@ docker_cold_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 	}
 	if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0)
 		goto out;
-	res->start_ms = now_ms();
-	res->start_real_ms = real_ms();
+	res->start_ms = clock_mono_ms();
+	res->start_real_ms = clock_real_ms();
 	if (spawn_start(argv.v[0], argv.v, envp.v, -1, out[1], err[1], &child) < 0) {
 		log_warn("spawn %s", argv.v[0]);
 		snprintf(res->message, sizeof(res->message), "the docker client %s could not "
@@ -450,7 +441,7 @@ warm_ready(struct sandbox *sb, int64_t deadline_ms)
 	int r;
 
 	while (!sb->ready) {
-		left = deadline_ms < 0 ? 0 : deadline_ms - now_ms();
+		left = deadline_ms < 0 ? 0 : deadline_ms - clock_mono_ms();
 		p[0] = (struct pollfd){ .fd = sb->out_fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = sb->child.pidfd, .events = POLLIN };
 		r = poll(p, 2, left > 0 ? (int)left : 0);
@@ -494,13 +485,13 @@ docker_warm_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 	 * sandbox. Waiting for one still starting (a loaded engine) is
 	 * bounded too, and counts as preparing it. */
 	wait_ms = job->timeout_ms > WARM_START_MS ? job->timeout_ms : WARM_START_MS;
-	r = warm_ready(sb, now_ms() + wait_ms);
-	res->start_ms = now_ms();
-	res->start_real_ms = real_ms();
+	r = warm_ready(sb, clock_mono_ms() + wait_ms);
+	res->start_ms = clock_mono_ms();
+	res->start_real_ms = clock_real_ms();
 	if (r != 1) {
 		res->end_ms = res->start_ms;
 		res->end_real_ms = res->start_real_ms;
-		if (r < 0 && spawn_wait(&sb->child, now_ms() + 2000, &status) == 0 &&
+		if (r < 0 && spawn_wait(&sb->child, clock_mono_ms() + 2000, &status) == 0 &&
 		    spawn_exit_code(status) == 125) {
 			for (int k = 0; k < 64 && drain(sb->err_fd, &res->err) > 0; k++)
 				;
@@ -527,7 +518,7 @@ docker_warm_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbo
 	w = (struct watch){ .child = &sb->child, .out = sb->out_fd, .err = sb->err_fd,
 	    .in = sb->in_fd, .in_buf = line, .in_len = len };
 	sb->out_fd = sb->err_fd = sb->in_fd = -1;	/* watch_run owns them now */
-	watch_run(sb, &w, now_ms() + job->timeout_ms, res);
+	watch_run(sb, &w, clock_mono_ms() + job->timeout_ms, res);
 	close_fd(&w.out);
 	close_fd(&w.err);
 	close_fd(&w.in);
@@ -573,7 +564,7 @@ warm_release_all(struct sandbox **v, int n, int64_t deadline_ms)
 				    v[i]->name);
 			v[i]->released = 1;
 		}
-		if (left == 0 || now_ms() >= deadline_ms)
+		if (left == 0 || clock_mono_ms() >= deadline_ms)
 			break;
 		usleep(100000);
 	}
@@ -595,7 +586,7 @@ static void
 docker_warm_release(struct sandbox *sb)
 {
 	if (!sb->released)
-		warm_release_all(&sb, 1, now_ms() + KILL_GRACE_MS);
+		warm_release_all(&sb, 1, clock_mono_ms() + KILL_GRACE_MS);
 }
 
 static const struct sandbox_backend docker_warm = {
@@ -659,7 +650,7 @@ warm_start(const struct config *c, const char *instance, const char *root, uid_t
 	sb->out_fd = out[0];
 	sb->err_fd = err[0];
 	sb->started = 1;
-	sb->created_ms = now_ms();
+	sb->created_ms = clock_mono_ms();
 	return sb;
 fail:
 	for (int i = 0; i < 2; i++) {
@@ -727,15 +718,15 @@ sandbox_pool_fill(struct sandbox_pool *p)
 	if (p == NULL)
 		return 0;
 	if (p->nretired > 0) {
-		warm_release_all(p->retired, p->nretired, now_ms() + KILL_GRACE_MS);
+		warm_release_all(p->retired, p->nretired, clock_mono_ms() + KILL_GRACE_MS);
 		while (p->nretired > 0)
 			sandbox_release(p->retired[--p->nretired]);
 	}
-	if (now_ms() < p->retry_ms)
+	if (clock_mono_ms() < p->retry_ms)
 		return 0;
 	while (p->n < p->size) {
 		if ((sb = warm_start(p->cfg, p->instance, p->root, p->uid, p->gid)) == NULL) {
-			p->retry_ms = now_ms() + 5000;
+			p->retry_ms = clock_mono_ms() + 5000;
 			break;
 		}
 		p->ready[p->n++] = sb;
@@ -760,7 +751,7 @@ sandbox_pool_take(struct sandbox_pool *p)
 		sb = p->ready[i];
 		memmove(p->ready + i, p->ready + i + 1, (size_t)(p->n - i - 1) * sizeof(p->ready[0]));
 		p->n--;
-		if (warm_alive(sb) && now_ms() - sb->created_ms < p->cfg->warm_idle_s * 1000)
+		if (warm_alive(sb) && clock_mono_ms() - sb->created_ms < p->cfg->warm_idle_s * 1000)
 			return sb;
 		/* Failed to start, reaped, or idle too long: released after
 		 * this request, not during it. */
@@ -786,7 +777,7 @@ sandbox_pool_drain(struct sandbox_pool *p)
 		all[n++] = p->retired[--p->nretired];
 	/* All at once: a stopping responder has supervise's 10 s. */
 	for (i = 0; i < n; i += 16)
-		warm_release_all(all + i, n - i < 16 ? n - i : 16, now_ms() + 8000);
+		warm_release_all(all + i, n - i < 16 ? n - i : 16, clock_mono_ms() + 8000);
 	for (i = 0; i < n; i++)
 		sandbox_release(all[i]);
 }

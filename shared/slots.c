@@ -7,12 +7,13 @@
 #include <unistd.h>
 
 #include "slots.h"
+#include "clock.h"
 #include "spawn.h"
 
 int
 slot_acquire(const char *dir, int n, int64_t wait_ms)
 {
-	int64_t deadline = now_ms() + wait_ms;
+	int64_t deadline = clock_mono_ms() + wait_ms;
 	struct timespec pause = { 0, 25 * 1000 * 1000 };
 	char path[512];
 	int i, fd, start;
@@ -34,7 +35,7 @@ slot_acquire(const char *dir, int n, int64_t wait_ms)
 			if (errno != EWOULDBLOCK)
 				return -1;
 		}
-		if (now_ms() >= deadline)
+		if (clock_mono_ms() >= deadline)
 			return -2;
 		nanosleep(&pause, NULL);
 	}

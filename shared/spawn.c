@@ -12,16 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "spawn.h"
 
-int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 spawn_start(const char *path, char *const argv[], char *const envp[],
@@ -104,7 +97,7 @@ spawn_wait(struct child *c, int64_t deadline_ms, int *status)
 	if (c->pid <= 0)
 		return -1;
 	for (;;) {
-		left = deadline_ms < 0 ? -1 : deadline_ms - now_ms();
+		left = deadline_ms < 0 ? -1 : deadline_ms - clock_mono_ms();
 		if (deadline_ms >= 0 && left < 0)
 			left = 0;
 		rc = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
@@ -155,7 +148,7 @@ spawn_capture(const char *path, char *const argv[], char *const envp[],
 	struct child c;
 	char drop[4096];
 	size_t used = 0;
-	int64_t deadline = now_ms() + timeout_ms, left;
+	int64_t deadline = clock_mono_ms() + timeout_ms, left;
 	int p[2], status, rc;
 	ssize_t n;
 
@@ -172,7 +165,7 @@ spawn_capture(const char *path, char *const argv[], char *const envp[],
 	pfd.fd = p[0];
 	pfd.events = POLLIN;
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - clock_mono_ms();
 		if (left <= 0)
 			break;
 		rc = poll(&pfd, 1, (int)left);

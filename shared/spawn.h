@@ -31,7 +31,7 @@ int spawn_start_flags(const char *path, char *const argv[], char *const envp[],
     int in, int out, int err, int flags, struct child *c);
 
 /* Waits until the child exits or the monotonic clock passes deadline_ms
- * (see now_ms; -1: no deadline). Returns 0 with *status filled and the
+ * (see clock_mono_ms; -1: no deadline). Returns 0 with *status filled and the
  * child reaped, 1 on timeout (the child still runs), -1 on error. */
 int spawn_wait(struct child *c, int64_t deadline_ms, int *status);
 
@@ -47,9 +47,6 @@ int spawn_exit_code(int status);
  * Returns 0 with *exit_code set, 1 on timeout, -1 on error. */
 int spawn_capture(const char *path, char *const argv[], char *const envp[],
     int64_t timeout_ms, char *out, size_t outlen, int *exit_code);
-
-/* Milliseconds of CLOCK_MONOTONIC. */
-int64_t now_ms(void);
 
 /* Finds name in the PATH directories (name with a slash is taken as is).
  * Returns 0 and the absolute path in out, or -1. */

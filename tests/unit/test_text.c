@@ -7,7 +7,9 @@
 
 #include "../../fcgi/http.h"
 #include "../../shared/json_out.h"
+#include "../../shared/clock.h"
 #include "../../shared/sandbox.h"
+#include "../../shared/text.h"
 #include "unit.h"
 
 TEST(utf8_sanitize)
@@ -135,9 +137,66 @@ TEST(query_strings)
 	CHECK_INT(parse_int_range("99999999999999999999", 1, 500, &n), -1);
 }
 
+TEST(sizes_in_one_unit_system)
+{
+	char b[32];
+
+	CHECK_STR(size_words(b, sizeof(b), 0), "0 bytes");
+	CHECK_STR(size_words(b, sizeof(b), 1023), "1023 bytes");
+	CHECK_STR(size_words(b, sizeof(b), 1024), "1 KiB");
+	CHECK_STR(size_words(b, sizeof(b), 262144), "256 KiB");
+	CHECK_STR(size_words(b, sizeof(b), 11534336), "11 MiB");
+	CHECK_STR(size_words(b, sizeof(b), 1572864), "1.5 MiB");
+	CHECK_STR(size_words(b, sizeof(b), 1073741824), "1 GiB");
+}
+
+TEST(terminal_text_has_no_controls)
+{
+	char out[64];
+
+	/* ESC, BEL, CSI as C1 (U+009B), DEL; tab and newline too (one line). */
+	text_clean_copy(out, sizeof(out), "a\x1b[31mb\x07" "c\xc2\x9b" "2Jd\x7f\te\nf", 19, '?');
+	CHECK_STR(out, "a?[31mb?c?2Jd??e?f");
+	/* Invalid bytes, and a cut on a character boundary. */
+	text_clean_copy(out, 5, "\xff\xc3\xa9\xc3\xa9", 5, '?');
+	CHECK_STR(out, "?\xc3\xa9");
+	CHECK(text_is_control((const unsigned char *)"\xc2\x85", 2));
+	CHECK(!text_is_control((const unsigned char *)"\xc2\xa0", 2));
+}
+
+TEST(session_ids_and_utf8_checks)
+{
+	CHECK(session_id_valid("abc_DEF-019", 11));
+	CHECK(!session_id_valid("", 0));
+	CHECK(!session_id_valid("a/b", 3));
+	CHECK(session_id_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 64));
+	CHECK(!session_id_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 65));
+	CHECK_INT(utf8_bad_at("ab\xc3\xa9\xff", 5), 4);
+	CHECK(utf8_valid("caf\xc3\xa9", 5));
+	CHECK(!utf8_valid("\xed\xa0\x80", 3));	/* a surrogate */
+	CHECK(hash_fnv1a64("", 0) == 14695981039346656037ULL);
+	CHECK(hash_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cULL);
+}
+
+TEST(clock_iso8601)
+{
+	char t[CLOCK_ISO_MAX];
+
+	clock_iso8601(0, t);
+	CHECK_STR(t, "1970-01-01T00:00:00.000Z");
+	clock_iso8601(1738367999999LL, t);
+	CHECK_STR(t, "2025-01-31T23:59:59.999Z");
+	CHECK(clock_real_ms() > 1738367999999LL);
+	CHECK(clock_mono_ms() > 0);
+}
+
 int
 main(void)
 {
+	RUN(sizes_in_one_unit_system);
+	RUN(terminal_text_has_no_controls);
+	RUN(session_ids_and_utf8_checks);
+	RUN(clock_iso8601);
 	RUN(utf8_sanitize);
 	RUN(json_stays_valid_with_hostile_bytes);
 	RUN(stream_fits_whole);

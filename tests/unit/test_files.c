@@ -1,0 +1,112 @@
+/* files: whole writes and copies, mkdir -p, and the removal of a tree of
+ * any shape (deeper than any recursion limit, with folders its owner may
+ * not read or write, and links that must not be followed). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../shared/files.h"
+#include "unit.h"
+
+static char root[256];
+
+static void
+fresh_root(void)
+{
+	snprintf(root, sizeof(root), "/tmp/test_files.XXXXXX");
+	if (mkdtemp(root) == NULL)
+		abort();
+}
+
+TEST(remove_a_tree_deeper_than_any_stack)
+{
+	char path[300];
+	int fd, i, depth = 0;
+
+	fresh_root();
+	/* 3000 levels, built with openat so no path is ever long. */
+	fd = open(root, O_RDONLY | O_DIRECTORY);
+	for (i = 0; i < 3000 && fd >= 0; i++) {
+		int next;
+		if (mkdirat(fd, "d", 0755) < 0 || (next = openat(fd, "d", O_RDONLY | O_DIRECTORY)) < 0)
+			break;
+		close(fd);
+		fd = next;
+		depth++;
+	}
+	CHECK_INT(depth, 3000);
+	/* A file at the bottom and a folder its owner may not read. */
+	if (fd >= 0) {
+		int f = openat(fd, "bottom.txt", O_WRONLY | O_CREAT, 0600);
+		CHECK(f >= 0);
+		if (f >= 0)
+			close(f);
+		CHECK_INT(mkdirat(fd, "closed", 0755), 0);
+		CHECK_INT(mkdirat(fd, "closed/inner", 0755), 0);
+		CHECK_INT(fchmodat(fd, "closed", 0, 0), 0);
+		close(fd);
+	}
+	CHECK_INT(remove_tree(root), 0);
+	CHECK(access(root, F_OK) < 0 && errno == ENOENT);
+	snprintf(path, sizeof(path), "%s", root);
+	CHECK_INT(remove_tree(path), 0);	/* a missing path is done already */
+}
+
+TEST(remove_does_not_follow_links)
+{
+	char outside[256], path[600];
+	int f;
+
+	fresh_root();
+	snprintf(outside, sizeof(outside), "/tmp/test_files_outside.XXXXXX");
+	CHECK(mkdtemp(outside) != NULL);
+	snprintf(path, sizeof(path), "%s/keep.txt", outside);
+	f = open(path, O_WRONLY | O_CREAT, 0600);
+	CHECK(f >= 0);
+	if (f >= 0)
+		close(f);
+	snprintf(path, sizeof(path), "%s/link", root);
+	CHECK_INT(symlink(outside, path), 0);
+	CHECK_INT(remove_tree(root), 0);
+	snprintf(path, sizeof(path), "%s/keep.txt", outside);
+	CHECK_INT(access(path, F_OK), 0);
+	CHECK_INT(remove_tree(outside), 0);
+}
+
+TEST(write_and_copy)
+{
+	char path[300], buf[16];
+	int p[2], f;
+
+	fresh_root();
+	snprintf(path, sizeof(path), "%s/a", root);
+	f = open(path, O_RDWR | O_CREAT, 0600);
+	CHECK_INT(file_write_all(f, "hello world", 11), 0);
+	CHECK(lseek(f, 0, SEEK_SET) == 0);
+	CHECK(pipe(p) == 0);
+	CHECK_INT(file_copy_fd(f, p[1], 5), 5);		/* bounded */
+	CHECK_INT(file_copy_fd(f, p[1], -1), 6);	/* the rest */
+	close(p[1]);
+	CHECK_INT(read(p[0], buf, sizeof(buf)), 11);
+	CHECK(memcmp(buf, "hello world", 11) == 0);
+	close(p[0]);
+	close(f);
+	snprintf(path, sizeof(path), "%s/x/y/z", root);
+	CHECK_INT(make_dirs(path, 0700), 0);
+	CHECK_INT(make_dirs(path, 0700), 0);		/* there already */
+	CHECK_INT(remove_tree(root), 0);
+}
+
+int
+main(void)
+{
+	RUN(remove_a_tree_deeper_than_any_stack);
+	RUN(remove_does_not_follow_links);
+	RUN(write_and_copy);
+	return unit_done("files");
+}

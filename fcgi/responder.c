@@ -205,6 +205,28 @@ health(FCGX_Request *r)
 }
 
 static void
+add_limit(const char *key, int64_t value, void *arg)
+{
+	cJSON_AddNumberToObject(arg, key, (double)value);
+}
+
+/* GET /api/limits: the limits of a request and of a run, from the one
+ * table of settings, for the page (which checks before it sends). */
+static int
+limits(FCGX_Request *r)
+{
+	cJSON *root;
+	int rc;
+
+	if ((root = cJSON_CreateObject()) == NULL)
+		return http_error(r, 500, "internal", "out of memory");
+	config_foreach_public(add_limit, root);
+	rc = http_json(r, 200, root, NULL);
+	cJSON_Delete(root);
+	return rc;
+}
+
+static void
 handle(FCGX_Request *r)
 {
 	const char *uri = FCGX_GetParam("REQUEST_URI", r->envp);
@@ -234,6 +256,8 @@ handle(FCGX_Request *r)
 		logs_api_handle(r, svc.db, method, path + 10, query, cfg.packages_file);
 	else if (strcmp(path, "/api/health") == 0)
 		health(r);
+	else if (strcmp(path, "/api/limits") == 0)
+		limits(r);
 	else
 		http_error(r, 404, "not_found", "no such path: the service answers /run "
 		    "and /api/logs/...");

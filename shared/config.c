@@ -10,6 +10,8 @@
 struct config cfg;
 
 enum kind { STR, INT };
+/* Flags: PUB settings are shown to the page (GET /api/limits). */
+#define PUB 1
 
 /* The one table of settings. Sizes are in bytes, times as named. */
 static const struct setting {
@@ -20,75 +22,76 @@ static const struct setting {
 	const char *def;
 	long long min, max;	/* INT: the range */
 	const char *help;
+	int flags;
 } settings[] = {
 #define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define I(f) offsetof(struct config, f), 0
 	{ "IMGSANDBOX_DATA", STR, S(data_dir), "./var", 0, 0,
-	  "folder for jobs/, slots/ and the database (created if missing)" },
+	  "folder for jobs/, slots/ and the database (created if missing)", 0 },
 	{ "IMGSANDBOX_OUTPUTS", STR, S(outputs_dir), "", 0, 0,
-	  "folder of published results, served as /outputs/ (default: DATA/outputs)" },
+	  "folder of published results, served as /outputs/ (default: DATA/outputs)", 0 },
 	{ "IMGSANDBOX_DB", STR, S(db_path), "", 0, 0,
-	  "the execution log, an SQLite file (default: DATA/log.db)" },
+	  "the execution log, an SQLite file (default: DATA/log.db)", 0 },
 	{ "IMGSANDBOX_SAMPLE", STR, S(sample_image), "./static/sample.png", 0, 0,
-	  "the sample image sent with use_sample=1" },
+	  "the sample image sent with use_sample=1", 0 },
 	{ "IMGSANDBOX_PACKAGES", STR, S(packages_file), "./runner_image/packages.txt", 0, 0,
-	  "the runner image's package list (what the sandbox has installed)" },
+	  "the runner image's package list (what the sandbox has installed)", 0 },
 	{ "IMGSANDBOX_DOCKER", STR, S(docker_bin), "docker", 0, 0,
-	  "the docker client (looked up in PATH when it has no slash)" },
+	  "the docker client (looked up in PATH when it has no slash)", 0 },
 	{ "IMGSANDBOX_DOCKER_HOST", STR, S(docker_host), "", 0, 0,
-	  "DOCKER_HOST for the client, e.g. unix:///run/user/1000/docker.sock for a rootless engine" },
+	  "DOCKER_HOST for the client, e.g. unix:///run/user/1000/docker.sock for a rootless engine", 0 },
 	{ "IMGSANDBOX_IMAGE", STR, S(image), "imgsandbox-runner:latest", 0, 0,
-	  "the runner image (built by runner_image/build.sh)" },
+	  "the runner image (built by runner_image/build.sh)", 0 },
 	{ "IMGSANDBOX_RUNTIME", STR, S(runtime), "", 0, 0,
-	  "OCI runtime for the sandbox, e.g. runsc for gVisor (default: the engine's)" },
+	  "OCI runtime for the sandbox, e.g. runsc for gVisor (default: the engine's)", 0 },
 	{ "IMGSANDBOX_USER", STR, S(sandbox_user), "10001:10001", 0, 0,
-	  "uid:gid the script runs as inside the sandbox (never 0)" },
+	  "uid:gid the script runs as inside the sandbox (never 0)", 0 },
 	{ "IMGSANDBOX_TIMEOUT_MS", INT, I(timeout_ms), "10000", 500, 3600000,
-	  "wall-clock limit of one run, from the start of the container (warm: from the hand-off), in ms" },
+	  "wall-clock limit of one run, from the start of the container (warm: from the hand-off), in ms", PUB },
 	{ "IMGSANDBOX_MEMORY", INT, I(memory_bytes), "1073741824", 16777216, 68719476736LL,
-	  "memory of one sandbox (--memory = --memory-swap), bytes" },
+	  "memory of one sandbox (--memory = --memory-swap), bytes", PUB },
 	{ "IMGSANDBOX_CPUS", STR, S(cpus), "1", 0, 0,
-	  "CPUs of one sandbox (--cpus); thread counts are pinned to it" },
+	  "CPUs of one sandbox (--cpus); thread counts are pinned to it", 0 },
 	{ "IMGSANDBOX_PIDS", INT, I(pids), "64", 8, 4096,
-	  "processes and threads in one sandbox (--pids-limit)" },
+	  "processes and threads in one sandbox (--pids-limit)", 0 },
 	{ "IMGSANDBOX_TMP_BYTES", INT, I(tmp_bytes), "67108864", 1048576, 4294967296LL,
-	  "size of the sandbox's /tmp (a tmpfs), bytes" },
+	  "size of the sandbox's /tmp (a tmpfs), bytes", 0 },
 	{ "IMGSANDBOX_OUTPUT_BYTES", INT, I(output_bytes), "33554432", 65536, 1073741824,
-	  "largest file the script may write (RLIMIT_FSIZE) and largest result, bytes" },
+	  "largest file the script may write (RLIMIT_FSIZE) and largest result, bytes", PUB },
 	{ "IMGSANDBOX_NOFILE", INT, I(nofile), "256", 32, 65536,
-	  "open files in the sandbox (RLIMIT_NOFILE)" },
+	  "open files in the sandbox (RLIMIT_NOFILE)", 0 },
 	{ "IMGSANDBOX_STREAM_BYTES", INT, I(stream_bytes), "65536", 1024, 16777216,
-	  "stdout and stderr kept of one run, each, bytes (the rest is counted and dropped)" },
+	  "stdout and stderr kept of one run, each, bytes (the rest is counted and dropped)", PUB },
 	{ "IMGSANDBOX_BODY_BYTES", INT, I(body_bytes), "11534336", 4096, 1073741824,
-	  "largest POST /run body, bytes (the web servers are set a little above it)" },
+	  "largest POST /run body, bytes (the web servers are set a little above it)", PUB },
 	{ "IMGSANDBOX_CODE_BYTES", INT, I(code_bytes), "262144", 1, 16777216,
-	  "largest code field, bytes" },
+	  "largest code field, bytes", PUB },
 	{ "IMGSANDBOX_IMAGE_BYTES", INT, I(image_bytes), "10485760", 1024, 1073741824,
-	  "largest image upload, bytes" },
+	  "largest image upload, bytes", PUB },
 	{ "IMGSANDBOX_IMAGE_PIXELS", INT, I(image_pixels), "40000000", 1, 1000000000,
-	  "largest image, pixels (width x height)" },
+	  "largest image, pixels (width x height)", PUB },
 	{ "IMGSANDBOX_PARAMS_BYTES", INT, I(params_bytes), "16384", 2, 65536,
-	  "largest params field, bytes" },
+	  "largest params field, bytes", PUB },
 	{ "IMGSANDBOX_PROMPT_BYTES", INT, I(prompt_bytes), "8192", 0, 1048576,
-	  "largest user_prompt field, bytes" },
+	  "largest user_prompt field, bytes", PUB },
 	{ "IMGSANDBOX_MODEL_BYTES", INT, I(model_bytes), "128", 0, 4096,
-	  "largest ai_model field, bytes" },
+	  "largest ai_model field, bytes", PUB },
 	{ "IMGSANDBOX_SLOTS", INT, I(slots), "0", 0, 1024,
-	  "sandboxes at once on this host, shared by every responder (0: the number of CPUs)" },
+	  "sandboxes at once on this host, shared by every responder (0: the number of CPUs)", 0 },
 	{ "IMGSANDBOX_SLOT_WAIT_MS", INT, I(slot_wait_ms), "2000", 0, 600000,
-	  "how long a request waits for a free slot before it gets 429" },
+	  "how long a request waits for a free slot before it gets 429", 0 },
 	{ "IMGSANDBOX_RETENTION_S", INT, I(retention_s), "86400", 60, 31536000,
-	  "published results older than this are removed, seconds" },
+	  "published results older than this are removed, seconds", 0 },
 	{ "IMGSANDBOX_REAP_INTERVAL_S", INT, I(reap_interval_s), "60", 1, 86400,
-	  "how often leftover containers and old results are looked for, seconds" },
+	  "how often leftover containers and old results are looked for, seconds", 0 },
 	{ "IMGSANDBOX_REAP_GRACE_S", INT, I(reap_grace_s), "30", 0, 3600,
-	  "a container this long past its deadline belongs to a dead responder and is removed, seconds" },
+	  "a container this long past its deadline belongs to a dead responder and is removed, seconds", 0 },
 	{ "IMGSANDBOX_WARM", INT, I(warm), "0", 0, 16,
-	  "warm sandboxes each responder keeps started ahead, each handed one job (0: every run starts a container)" },
+	  "warm sandboxes each responder keeps started ahead, each handed one job (0: every run starts a container)", 0 },
 	{ "IMGSANDBOX_WARM_IDLE_S", INT, I(warm_idle_s), "600", 5, 86400,
-	  "a warm sandbox unused this long is replaced by a fresh one, seconds" },
+	  "a warm sandbox unused this long is replaced by a fresh one, seconds", 0 },
 	{ "IMGSANDBOX_PRELOAD", STR, S(preload), "numpy,PIL.Image,PIL.ImageFilter,PIL.ImageOps,PIL.ImageDraw", 0, 0,
-	  "modules a warm sandbox imports before it is handed its job, comma-separated" },
+	  "modules a warm sandbox imports before it is handed its job, comma-separated", 0 },
 #undef S
 #undef I
 };
@@ -155,6 +158,26 @@ config_load(char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+void
+config_foreach_public(void (*fn)(const char *key, int64_t value, void *arg), void *arg)
+{
+	const struct setting *s;
+	char key[64];
+	size_t i, k;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		s = &settings[i];
+		if (!(s->flags & PUB) || s->kind != INT)
+			continue;
+		/* IMGSANDBOX_CODE_BYTES -> code_bytes */
+		for (k = 0; s->env[11 + k] != '\0' && k < sizeof(key) - 1; k++)
+			key[k] = (char)(s->env[11 + k] >= 'A' && s->env[11 + k] <= 'Z' ?
+			    s->env[11 + k] - 'A' + 'a' : s->env[11 + k]);
+		key[k] = '\0';
+		fn(key, *(const int64_t *)(const void *)((const char *)&cfg + s->off), arg);
+	}
 }
 
 void

@@ -59,6 +59,10 @@ extern struct config cfg;
 /* Fills cfg from the defaults and the environment. Returns 0, or -1 with a
  * message naming the bad variable in err. */
 int config_load(char *err, size_t errlen);
+/* Calls fn for each setting a page may know (the limits of a request and of
+ * a run), keyed by its name without the prefix in lower case
+ * ("code_bytes", "timeout_ms"). */
+void config_foreach_public(void (*fn)(const char *key, int64_t value, void *arg), void *arg);
 /* Prints every setting: variable, value, meaning (for --settings). */
 void config_print(FILE *fp);
 

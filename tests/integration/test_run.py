@@ -4,6 +4,7 @@ import io
 import json
 import os
 import sqlite3
+import subprocess
 import time
 
 from PIL import Image
@@ -166,3 +167,17 @@ def test_every_run_is_logged(service):
     row = db.execute("SELECT status, session_id, job_id FROM runs WHERE id = ?",
                      (r["log_id"],)).fetchone()
     assert row == ("no_output", "logtest-" + service.server, r["job_id"])
+
+
+def test_limits_come_from_the_one_table(service):
+    """The page reads the limits from here rather than keeping a copy."""
+    status, lim = service.get_json("/api/limits")
+    assert status == 200
+    settings = subprocess.run([os.path.join(ROOT, "build", "responder"), "--settings"],
+                              capture_output=True, text=True, check=True, env=service.env).stdout
+    table = dict(l.split("=", 1) for l in settings.splitlines() if l.startswith("IMGSANDBOX_"))
+    for key in ("code_bytes", "image_bytes", "image_pixels", "params_bytes", "timeout_ms",
+                "memory_bytes", "output_bytes", "body_bytes"):
+        assert lim[key] == int(table["IMGSANDBOX_" + key.upper()]), key
+    assert lim["timeout_ms"] == 20000      # this service's own setting
+    assert "db" not in lim and "data" not in lim

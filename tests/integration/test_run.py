@@ -177,7 +177,7 @@ def test_limits_come_from_the_one_table(service):
                               capture_output=True, text=True, check=True, env=service.env).stdout
     table = dict(l.split("=", 1) for l in settings.splitlines() if l.startswith("IMGSANDBOX_"))
     for key in ("code_bytes", "image_bytes", "image_pixels", "params_bytes", "timeout_ms",
-                "memory_bytes", "output_bytes", "body_bytes"):
+                "memory", "output_bytes", "body_bytes"):
         assert lim[key] == int(table["IMGSANDBOX_" + key.upper()]), key
     assert lim["timeout_ms"] == 20000      # this service's own setting
     assert "db" not in lim and "data" not in lim

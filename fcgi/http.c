@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../shared/json_out.h"
 #include "http.h"
 
 static const char *
@@ -74,25 +75,43 @@ http_json(FCGX_Request *r, int status, const cJSON *body, const char *extra)
 	return rc;
 }
 
+static int
+http_verror(FCGX_Request *r, int status, const char *code, const char *extra,
+    const char *fmt, va_list ap)
+{
+	char msg[512];
+	cJSON *root;
+	int rc = -1;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);	/* a cut message is still a message */
+	if ((root = json_error_body(code, msg)) != NULL)
+		rc = http_json(r, status, root, extra);
+	cJSON_Delete(root);
+	return rc;
+}
+
 int
 http_error(FCGX_Request *r, int status, const char *code, const char *fmt, ...)
 {
-	char msg[512];
-	cJSON *root, *err;
 	va_list ap;
-	int rc = -1;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);	/* a cut message is still a message */
+	rc = http_verror(r, status, code, NULL, fmt, ap);
 	va_end(ap);
-	if ((root = cJSON_CreateObject()) == NULL ||
-	    (err = cJSON_AddObjectToObject(root, "error")) == NULL ||
-	    cJSON_AddStringToObject(err, "code", code) == NULL ||
-	    cJSON_AddStringToObject(err, "message", msg) == NULL)
-		goto out;
-	rc = http_json(r, status, root, NULL);
-out:
-	cJSON_Delete(root);
+	return rc;
+}
+
+int
+http_error_with(FCGX_Request *r, int status, const char *code, const char *extra,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = http_verror(r, status, code, extra, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 
@@ -144,21 +163,5 @@ http_query_get(const char *query, const char *name, char *out, size_t outlen)
 		}
 		p = *end ? end + 1 : end;
 	}
-	return 0;
-}
-
-int
-parse_int_range(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s == '\0' || !(*s == '-' || (*s >= '0' && *s <= '9')))
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
 	return 0;
 }

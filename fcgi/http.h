@@ -9,6 +9,8 @@
 #include <fcgiapp.h>
 #include <cjson/cJSON.h>
 
+#include "../shared/text.h"	/* parse_int_range */
+
 /* Writes a whole answer: status line, Content-Type application/json,
  * Cache-Control no-store, extra (NULL, or header lines each ending "\r\n"),
  * and body rendered compactly. Returns 0, or -1 if the client is gone. */
@@ -19,6 +21,11 @@ int http_json(FCGX_Request *r, int status, const cJSON *body, const char *extra)
 int http_error(FCGX_Request *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The same with extra header lines (NULL, or lines each ending "\r\n"),
+ * such as Allow or Retry-After. */
+int http_error_with(FCGX_Request *r, int status, const char *code, const char *extra,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Writes status, Content-Type ctype and body[0..len). Returns as http_json. */
 int http_body(FCGX_Request *r, int status, const char *ctype, const char *body, size_t len);
 
@@ -26,9 +33,5 @@ int http_body(FCGX_Request *r, int status, const char *ctype, const char *body, 
  * out. Returns 1 when found, 0 when absent, -1 when the value is malformed
  * or does not fit in outlen (NUL included). */
 int http_query_get(const char *query, const char *name, char *out, size_t outlen);
-
-/* Parses a decimal integer in [min, max] (strtonum-style). Returns 0 and sets
- * *out, or -1. */
-int parse_int_range(const char *s, long long min, long long max, long long *out);
 
 #endif

@@ -33,3 +33,18 @@ json_render(const cJSON *obj)
 {
 	return cJSON_PrintUnformatted(obj);
 }
+
+cJSON *
+json_error_body(const char *code, const char *message)
+{
+	cJSON *root, *err;
+
+	if ((root = cJSON_CreateObject()) == NULL ||
+	    (err = cJSON_AddObjectToObject(root, "error")) == NULL ||
+	    cJSON_AddStringToObject(err, "code", code) == NULL ||
+	    json_add_text(err, "message", message, strlen(message)) == NULL) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}

@@ -52,6 +52,10 @@ char *size_words(char *out, size_t outlen, int64_t bytes);
 #define SESSION_ID_MAX 64
 int session_id_valid(const char *s, size_t len);
 
+/* Parses a decimal integer in [min, max] (strtonum-style: the whole string,
+ * no sign but '-', no spaces). Returns 0 and sets *out, or -1. */
+int parse_int_range(const char *s, long long min, long long max, long long *out);
+
 /* 64-bit FNV-1a of s[0..n). */
 uint64_t hash_fnv1a64(const void *s, size_t n);
 

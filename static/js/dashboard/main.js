@@ -1,0 +1,119 @@
+/*
+ * The dashboard (static/dashboard.html): what the execution log says, read
+ * from GET /api/logs/* (shared/API.md; fcgi/logs_api.c and shared/analyze.c
+ * for the fields). Every figure the server has (totals, success rate,
+ * outcomes, fix rates, the trend by day) is shown as the server gives it.
+ *
+ * Same rules as the playground: no innerHTML, every text through
+ * textContent, no inline style (the CSP has style-src 'self'); the chart is
+ * built with createElementNS. Every field is read defensively: a missing one
+ * leaves a dash, never an exception. This module loads the data and wires:
+ *   totals.js             the KPI cards and the outcomes by status
+ *   trend.js, chart.js    the success rate over time, drawn in SVG
+ *   patterns.js, recommendations.js, unfixed.js   the lists
+ *   log-dialog.js         one log entry in a dialog
+ *   context.js            the AI context and its copy button
+ */
+
+import { isObject, num, setText, str } from '../dom.js';
+import { formatWhen } from '../format.js';
+import { getJson, getText } from '../http.js';
+import { CONTEXT_URL, showContext, startContext } from './context.js';
+import { els, findDashboardElements } from './els.js';
+import { startLogDialog } from './log-dialog.js';
+import { apiProblem, clearMessages, emptyState, showMessage } from './messages.js';
+import { renderPatterns } from './patterns.js';
+import { renderRecommendations } from './recommendations.js';
+import { renderKpis, renderOutcomes } from './totals.js';
+import { hasTrendData, renderTrend, setTrendData, startTrend } from './trend.js';
+import { showUnfixed, startUnfixed, UNFIXED_URL } from './unfixed.js';
+
+const API = '/api/logs/';
+const RECENT_ROWS = 500; // the most a page of the log holds
+
+// Everything the dashboard shows, fetched at once.
+async function fetchAll() {
+  const got = await Promise.all([
+    getJson(API + 'analysis?limit=10'),
+    getJson(API + 'successes?limit=' + RECENT_ROWS),
+    getJson(API + 'failures?limit=' + RECENT_ROWS),
+    getJson(UNFIXED_URL),
+    getText(CONTEXT_URL)
+  ]);
+  return { analysis: got[0], successes: got[1], failures: got[2], unfixed: got[3], context: got[4] };
+}
+
+// The summary's figures and the analysis's lists; returns the analysis, or null.
+function showAnalysis(got) {
+  if (got.ok && isObject(got.body)) {
+    renderKpis(got.body.summary);
+    renderOutcomes(got.body.summary);
+    renderPatterns(got.body.error_patterns || got.body.patterns);
+    renderRecommendations(got.body.recommendations);
+    return got.body;
+  }
+  showMessage(apiProblem(got, 'The analysis'));
+  renderKpis(null);
+  renderOutcomes(null);
+  renderPatterns([]);
+  renderRecommendations([]);
+  emptyState(els.patternsEmpty, 'Not available.');
+  emptyState(els.recsEmpty, 'Not available.');
+  return null;
+}
+
+// The recent pages for the chart: {successes, failures, complete}, or null.
+function recentPages(all) {
+  const s = all.successes;
+  const f = all.failures;
+  if (s.ok && f.ok) {
+    return { successes: s.body, failures: f.body, complete: !num(s.body.next_before) && !num(f.body.next_before) };
+  }
+  if (!all.analysis.ok) showMessage(apiProblem(s.ok ? f : s, 'The recent runs'));
+  return null;
+}
+
+async function loadAll() {
+  clearMessages();
+  els.refresh.disabled = true;
+  document.body.setAttribute('aria-busy', 'true');
+  setText(els.updated, 'Loading…');
+  const all = await fetchAll();
+  const analysis = showAnalysis(all.analysis);
+  const summary = analysis && isObject(analysis.summary) ? analysis.summary : null;
+  setTrendData(analysis, recentPages(all));
+  showUnfixed(all.unfixed, summary);
+  showContext(all.context);
+  document.body.removeAttribute('aria-busy');
+  els.refresh.disabled = false;
+  setText(els.updated, 'Updated at ' + new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) +
+    (summary && str(summary.first_at) ? ' · log since ' + formatWhen(summary.first_at) : ''));
+}
+
+// The chart follows its box (a phone turned, a window resized).
+function followChartWidth() {
+  if (typeof ResizeObserver !== 'function') return;
+  let lastWidth = 0;
+  let pending = null;
+  new ResizeObserver(function () {
+    const w = els.trendChart.clientWidth;
+    if (Math.abs(w - lastWidth) < 8 || !hasTrendData()) return;
+    lastWidth = w;
+    clearTimeout(pending);
+    pending = setTimeout(renderTrend, 120);
+  }).observe(els.trendChart);
+}
+
+function init() {
+  findDashboardElements();
+  els.refresh.addEventListener('click', loadAll);
+  startTrend();
+  startUnfixed();
+  startContext();
+  startLogDialog();
+  followChartWidth();
+  loadAll();
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+else init();

@@ -1,0 +1,30 @@
+/*
+ * The playground's elements (static/index.html), found once at start-up.
+ */
+
+import { findElements } from '../dom.js';
+
+export const els = {};
+
+const IDS = [
+  ['form', 'run-form'], ['code', 'code'], ['codeLabel', 'code-label'], ['resetCode', 'reset-code'],
+  ['imageField', 'image-field'],
+  ['imageInput', 'image-input'], ['useSample', 'use-sample'], ['previewImg', 'preview-img'],
+  ['imageInfo', 'image-info'], ['imageError', 'image-error'], ['imageLimitBytes', 'image-limit-bytes'],
+  ['imageLimitPixels', 'image-limit-pixels'], ['params', 'params'],
+  ['paramsError', 'params-error'], ['run', 'run'], ['runLabel', 'run-label'], ['progress', 'progress'],
+  ['progressLabel', 'progress-label'], ['elapsed', 'elapsed'], ['timeLimit', 'time-limit'],
+  ['timeProgress', 'time-progress'], ['resultPanel', 'result-panel'],
+  ['status', 'status'], ['statusHint', 'status-hint'], ['runMeta', 'run-meta'], ['inputImg', 'input-img'],
+  ['inputDims', 'input-dims'], ['resultImg', 'result-img'], ['resultDims', 'result-dims'],
+  ['download', 'download'], ['errorBox', 'error-box'], ['error', 'error'], ['traceback', 'traceback'],
+  ['errorGoto', 'error-goto'],
+  ['truncatedNote', 'truncated-note'], ['stdout', 'stdout'], ['stderr', 'stderr'],
+  ['editorNote', 'editor-note'], ['examplesButton', 'examples-button'], ['examplesMenu', 'examples-menu'],
+  ['historyPanel', 'history-panel'], ['historyList', 'history-list'], ['historyInfo', 'history-info'],
+  ['historyRefresh', 'history-refresh'], ['newSession', 'new-session'], ['health', 'health']
+];
+
+export function findPlaygroundElements() {
+  findElements(els, IDS);
+}

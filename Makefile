@@ -31,7 +31,9 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-PROGRAMS   = $(B)/responder $(B)/supervise $(B)/analyze_logs $(B)/hello_fcgi
+PROGRAMS   = $(B)/responder $(B)/supervise $(B)/warmpool $(B)/analyze_logs $(B)/hello_fcgi
+RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_form.c \
+             fcgi/run_answer.c fcgi/status_api.c fcgi/housekeeping.c)
 
 .PHONY: all deps test-deps runner-image run test unit integration browser fuzz bench clean
 all: $(PROGRAMS) static/vendor/codemirror/codemirror.js
@@ -47,7 +49,10 @@ $(B)/%.o: %.c $(wildcard shared/*.h fcgi/*.h)
 $(B)/libshared.a: $(SHARED_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/responder: $(B)/fcgi/responder.o $(B)/fcgi/run.o $(WEB_OBJ) $(B)/libshared.a
+$(B)/responder: $(RESPONDER_OBJ) $(WEB_OBJ) $(B)/libshared.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/warmpool: $(B)/fcgi/warmpool.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/supervise: $(B)/fcgi/supervise.o $(B)/libshared.a

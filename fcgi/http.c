@@ -12,9 +12,12 @@ reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 202: return "Accepted";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
+	case 403: return "Forbidden";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 411: return "Length Required";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
@@ -164,4 +167,42 @@ http_query_get(const char *query, const char *name, char *out, size_t outlen)
 		p = *end ? end + 1 : end;
 	}
 	return 0;
+}
+
+int
+http_sse_begin(FCGX_Request *r)
+{
+	static const char head[] = "Status: 200 OK\r\nContent-Type: text/event-stream\r\n"
+	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+	    "X-Accel-Buffering: no\r\n\r\n";
+
+	if (FCGX_PutStr(head, (int)sizeof(head) - 1, r->out) != (int)sizeof(head) - 1)
+		return -1;
+	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
+}
+
+int
+http_sse_event(FCGX_Request *r, const char *event, const cJSON *data)
+{
+	char head[64], *text;
+	int n, rc = -1;
+
+	/* Compact JSON has no newline: one data line. */
+	if ((text = cJSON_PrintUnformatted(data)) == NULL)
+		return -1;
+	n = snprintf(head, sizeof(head), "event: %s\ndata: ", event);
+	if (n > 0 && (size_t)n < sizeof(head) && FCGX_PutStr(head, n, r->out) == n &&
+	    FCGX_PutStr(text, (int)strlen(text), r->out) == (int)strlen(text) &&
+	    FCGX_PutStr("\n\n", 2, r->out) == 2 && FCGX_FFlush(r->out) == 0)
+		rc = 0;
+	free(text);
+	return rc;
+}
+
+int
+http_sse_ping(FCGX_Request *r)
+{
+	if (FCGX_PutStr(": ping\n\n", 8, r->out) != 8)
+		return -1;
+	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
 }

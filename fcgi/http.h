@@ -29,6 +29,19 @@ int http_error_with(FCGX_Request *r, int status, const char *code, const char *e
 /* Writes status, Content-Type ctype and body[0..len). Returns as http_json. */
 int http_body(FCGX_Request *r, int status, const char *ctype, const char *body, size_t len);
 
+/* An event stream (text/event-stream): the head, unbuffered through every
+ * server (X-Accel-Buffering: no for nginx; the others are configured).
+ * Returns 0, or -1 if the client is gone. */
+int http_sse_begin(FCGX_Request *r);
+
+/* One event, "event: name" and "data: <data as compact JSON>", flushed.
+ * Returns 0, or -1 if the client is gone. */
+int http_sse_event(FCGX_Request *r, const char *event, const cJSON *data);
+
+/* A comment line, flushed: keeps the stream alive and finds a client that
+ * left. Returns 0, or -1 if the client is gone. */
+int http_sse_ping(FCGX_Request *r);
+
 /* Finds name in a query string (a=1&b=2) and copies its %-decoded value to
  * out. Returns 1 when found, 0 when absent, -1 when the value is malformed
  * or does not fit in outlen (NUL included). */

@@ -19,7 +19,7 @@ START_DOCKERD=${START_DOCKERD:-auto}
 say() { printf 'serve: %s\n' "$*" >&2; }
 case $SERVER in lighttpd|nginx) ;; *) say "SERVER must be lighttpd or nginx"; exit 2;; esac
 case $PORT in ''|*[!0-9]*) say "PORT must be a number"; exit 2;; esac
-for b in responder supervise; do
+for b in responder supervise warmpool; do
   [ -x "$BUILD/$b" ] || { say "$BUILD/$b is missing: run 'make' first"; exit 1; }
 done
 
@@ -32,9 +32,13 @@ rundir=$IMGSANDBOX_DATA/run-$SERVER-$PORT
 rm -rf "$rundir"
 mkdir -p "$rundir"
 sock=$rundir/fcgi.sock
-body=$("$BUILD/responder" --settings | sed -n 's/^IMGSANDBOX_BODY_BYTES=//p')
-timeout_ms=$("$BUILD/responder" --settings | sed -n 's/^IMGSANDBOX_TIMEOUT_MS=//p')
-wait_ms=$("$BUILD/responder" --settings | sed -n 's/^IMGSANDBOX_SLOT_WAIT_MS=//p')
+settings=$("$BUILD/responder" --settings) || { say "the settings are wrong (see above)"; exit 2; }
+setting() { printf '%s\n' "$settings" | sed -n "s/^IMGSANDBOX_$1=//p"; }
+body=$(setting BODY_BYTES)
+timeout_ms=$(setting TIMEOUT_MS)
+wait_ms=$(setting SLOT_WAIT_MS)
+warm=$(setting WARM)
+image=$(setting IMAGE)
 
 pids=()
 dockerd_pid=
@@ -65,8 +69,18 @@ if ! "$docker" version >/dev/null 2>&1; then
   fi
 fi
 
-# The runner image, when it is missing or its sources changed.
-DOCKER=$docker "$root/runner_image/build.sh" --if-missing || say "warning: the runner image could not be built; runs will get 503"
+# The runner image, when it is missing or its sources changed (ours only: an
+# image named in IMGSANDBOX_IMAGE is the operator's to build).
+if [ -z "${IMGSANDBOX_IMAGE:-}" ]; then
+  DOCKER=$docker RUNNER_IMAGE=$image "$root/runner_image/build.sh" --if-missing ||
+    say "warning: the runner image could not be built; runs will get 503"
+fi
+
+# The host's warm sandboxes: one keeper, kept alive by supervise.
+if [ "$warm" -gt 0 ]; then
+  "$BUILD/supervise" -n 1 "$BUILD/warmpool" </dev/null 2>>"$rundir/warmpool.log" &
+  pids+=($!)
+fi
 
 # The responders: spawn-fcgi makes the socket, supervise keeps them alive.
 spawn-fcgi -n -s "$sock" -M 0660 -- "$BUILD/supervise" -n "$RESPONDERS" "$BUILD/responder" \

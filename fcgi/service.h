@@ -16,16 +16,37 @@ struct service {
 	char instance[32];	/* labels this service's containers */
 	char jobs_dir[512];
 	char slots_dir[512];
-	char sandboxes_dir[512];	/* folders of warm sandboxes */
-	struct sandbox_pool *pool;	/* this process's warm sandboxes */
-	uid_t sandbox_uid;
-	gid_t sandbox_gid;
+	char pool_socket[512];	/* the host's warm pool keeper (fcgi/warmpool.c) */
 };
 
 extern struct service svc;
 
-/* POST /run (run.c). Always writes a whole answer. Returns 0, or -1 when
- * the client went away (the run is logged all the same). */
-int run_handle(FCGX_Request *r);
+/* What a request leaves to do after its answer is out: a sandbox to
+ * remove, the slot it holds until then, the job folder. */
+struct after_answer {
+	struct sandbox *sb;
+	int slot;		/* -1: none */
+	char job_dir[512];	/* "": none */
+};
+
+/* POST /run (run.c). Always writes a whole answer, and fills after with
+ * what is left to do once the answer is out. Returns 0, or -1 when the
+ * client went away (the run is logged all the same). */
+int run_handle(FCGX_Request *r, struct after_answer *after);
+
+/* Removes the sandbox, frees the slot and removes the job folder that
+ * run_handle left in after, and clears it. */
+void run_after_answer(struct after_answer *after);
+
+/* GET /api/health, GET /api/limits, DELETE /api/jobs/<id> (status_api.c);
+ * rest is the path after "/api/". Returns 0, or -1 if the client left. */
+int status_api_handle(FCGX_Request *r, const char *method, const char *rest);
+
+/* For `make bench`: prints the docker run argv of a job folder (code/,
+ * input/), NUL-separated, so the baseline runs exactly our flags. */
+int status_print_docker_argv(const char *instance, const char *job_id, const char *dir);
+
+/* Starts the housekeeping thread (housekeeping.c). */
+void housekeeping_start(void);
 
 #endif

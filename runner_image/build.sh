@@ -5,11 +5,13 @@
 #      takes seconds, and a changed list builds a new one);
 #   2. `docker import` of that tree as the base image imgsandbox-base:<key>;
 #   3. a small layer on top (Dockerfile) with entry.py and packages.txt,
-#      tagged $RUNNER_IMAGE (default imgsandbox-runner:latest).
+#      tagged $RUNNER_IMAGE (default imgsandbox-runner:proto2: the tag names the
+#      version of the record protocol entry.py speaks, so a responder never
+#      runs an image whose records it cannot read).
 # Usage: runner_image/build.sh [--if-missing]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-IMAGE=${RUNNER_IMAGE:-imgsandbox-runner:latest}
+IMAGE=${RUNNER_IMAGE:-imgsandbox-runner:proto2}
 CACHE=${RUNNER_CACHE:-/var/cache/imgsandbox}
 DOCKER=${DOCKER:-docker}
 SUITE=${DEBIAN_SUITE:-bookworm}

@@ -1,42 +1,77 @@
 """In-sandbox entry point: runs /code/main.py as __main__.
 
-Everything the user's script prints goes to stdout/stderr as usual. When the
-script raises, the traceback (trimmed to the user's frames) is printed to
-stderr and followed by one record line
+This is one half of the sandbox's record protocol; the other half, which
+reads it, is shared/sbproto.c. Everything the user's script prints goes to
+stdout/stderr as usual. Around it this file writes records, each starting
+with \\x1e (record separator) and IMGSANDBOX-:
 
-    \x1eIMGSANDBOX {"type": ..., "message": ..., "line": ..., "traceback": ...}
+  stderr  \\x1eIMGSANDBOX-START {"t": <unix s>}        the script starts
+  stderr  \\x1eIMGSANDBOX-ERROR {"type", "message", "line", "traceback"}
+                                                      it raised (after the
+                                                      trimmed traceback text)
+  stderr  \\x1eIMGSANDBOX-END {"start", "end", "exit"}  it ended, with its
+                                                      exit status
+  stdout  \\x1eIMGSANDBOX-END {"files": [...], "skipped": n} and then the
+          bytes of each file, one after the other: the images the script
+          left directly in /output (at most MAX_FILES, result.png first),
+          each {"name", "bytes"} or, when it is not a regular file,
+          {"name", "kind": "symlink" | "folder" | "fifo" | "other"}.
+          Sent only when the script ended with status 0; else "files": [].
 
-that the responder parses. Every run ends with a second record,
+Before the END records every other process of the sandbox is killed and
+reaped (this is PID 1 of the container's PID namespace): what a detached
+child would write later never reaches the result, and the answer can go as
+soon as both END records are read, without waiting for the container to
+exit. /output is a size-capped tmpfs of the container's own, so the files
+leave the sandbox only this way.
 
-    \x1eIMGSANDBOX-TIME {"start": <unix s>, "end": <unix s>}
-
-when the script started and ended, so that the responder can tell the
-container's start and exit from the script's own time. The script runs in
-this same interpreter and can forge or suppress either record, so the
-responder treats them as untrusted input: they only ever describe the
-script's own run.
+The script runs in this same interpreter and can forge, break or suppress
+any record, so the responder treats them as untrusted input: they only
+ever describe the script's own run.
 
 A cold run (`python3 entry.py`) and a warm sandbox (`python3 entry.py
 --warm`: started ahead, it imports the modules of IMGSANDBOX_PRELOAD, then
 waits for exactly one job on stdin) use this same file. A warm sandbox
-writes one line, \x1eIMGSANDBOX-READY, on stdout when it is ready. The job is one line
-of JSON, {"params": "<USER_PARAMS>"}; by then /code and /input hold the
-job's files. End of input before a job ends the sandbox quietly (the pool
-let it go unused).
+writes \\x1eIMGSANDBOX-READY and a newline on stdout when it is ready. The
+job is one line of JSON, {"params": "<USER_PARAMS>"}; by then /code and
+/input hold the job's files. End of input before a job ends the sandbox
+quietly (the pool let it go unused).
 """
 import importlib
 import json
 import os
+import re
 import runpy
+import signal
+import stat
 import sys
 import time
 import traceback
 
 CODE = "/code/main.py"
-MARK = "\x1eIMGSANDBOX "
-TIME_MARK = "\x1eIMGSANDBOX-TIME "
-READY = "\x1eIMGSANDBOX-READY\n"
-LIMIT = 8000  # bytes of message / traceback carried in the record
+OUTPUT = "/output"
+PREFIX = "\x1eIMGSANDBOX-"
+READY = PREFIX + "READY\n"
+LIMIT = 8000  # characters of message / traceback carried in the record
+MAX_FILES = 8
+NAME = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def _write_all(fd, data):
+    while data:
+        try:
+            n = os.write(fd, data)
+        except InterruptedError:
+            continue
+        except OSError:
+            return False
+        data = data[n:]
+    return True
+
+
+def _record(fd, kind, obj):
+    _write_all(fd, (PREFIX + kind + " " + json.dumps(obj) + "\n").encode("utf-8", "replace"))
 
 
 def _user_frames(tb):
@@ -46,7 +81,7 @@ def _user_frames(tb):
     return tb
 
 
-def _record(exc):
+def _describe(exc):
     line = None
     if isinstance(exc, SyntaxError) and exc.filename == CODE:
         line = exc.lineno
@@ -69,11 +104,94 @@ def _record(exc):
     }
 
 
-def _exit(code, start):
-    """Writes the time record and ends the process with code."""
-    rec = json.dumps({"start": start, "end": time.time()})
-    _write_all(2, ("\n" + TIME_MARK + rec + "\n").encode())
+def _others_gone():
+    """Kills every other process of the sandbox and reaps them, so that
+    nothing writes to /output or to our streams after the script's end."""
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+
+def _kind(mode):
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    return "other"
+
+
+def _images():
+    """The images directly in /output, result.png first, at most MAX_FILES:
+    (header entries, open descriptors of the regular ones, skipped)."""
+    try:
+        names = sorted(os.listdir(OUTPUT))
+    except OSError:
+        return [], [], 0
+    names = [n for n in names if NAME.match(n) and n.lower().endswith(IMAGE_SUFFIXES)]
+    if "result.png" in names:
+        names.remove("result.png")
+        names.insert(0, "result.png")
+    skipped = max(0, len(names) - MAX_FILES)
+    entries, fds = [], []
+    for name in names[:MAX_FILES]:
+        path = os.path.join(OUTPUT, name)
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode):
+                entries.append({"name": name, "kind": _kind(st.st_mode)})
+                continue
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            size = os.fstat(fd).st_size
+        except OSError:
+            entries.append({"name": name, "kind": "other"})
+            continue
+        entries.append({"name": name, "bytes": size})
+        fds.append((fd, size))
+    return entries, fds, skipped
+
+
+def _send_images(code):
+    entries, fds, skipped = _images() if code == 0 else ([], [], 0)
+    if not _write_all(1, (PREFIX + "END " + json.dumps({"files": entries, "skipped": skipped})
+                          + "\n").encode()):
+        return
+    for fd, size in fds:
+        left = size
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:  # it shrank: pad, and the check will say it is damaged
+                chunk = b"\0" * min(left, 1 << 20)
+            if not _write_all(1, chunk):
+                return
+            left -= len(chunk)
+        os.close(fd)
+
+
+def _end(code, start):
+    """The script's end: every other process gone, then the files and the
+    END records, then this process (the container) ends."""
+    _others_gone()
+    _send_images(code)
+    _record(2, "END", {"start": start, "end": time.time(), "exit": code})
     os._exit(code)
+
+
+def _flush():
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except BaseException:
+            pass
 
 
 def main(job_params=None):
@@ -82,49 +200,30 @@ def main(job_params=None):
         os.environ["USER_PARAMS"] = job_params
     sys.argv = [CODE]
     sys.path.insert(0, "/code")
+    _record(2, "START", {"t": start})
     try:
         runpy.run_path(CODE, run_name="__main__")
     except SystemExit as e:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _flush()
         code = e.code
         if code is None:
             code = 0
         elif not isinstance(code, int):
             print(code, file=sys.stderr)
+            _flush()
             code = 1
-        _exit(code & 0xFF, start)
+        _end(code & 0xFF, start)
     except BaseException as e:  # KeyboardInterrupt, MemoryError and the rest
         try:
-            text, rec = _record(e)
+            text, rec = _describe(e)
         except BaseException:
             text, rec = "", {"type": type(e).__name__, "message": "", "line": None, "traceback": ""}
-        try:
-            sys.stdout.flush()
-        except BaseException:
-            pass
-        data = (text + "\n" + MARK + json.dumps(rec) + "\n").encode("utf-8", "replace")
-        try:
-            sys.stderr.flush()
-        except BaseException:
-            pass
-        _write_all(2, data)
-        _exit(1, start)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BaseException:
-        _exit(1, start)
-    _exit(0, start)
-
-
-def _write_all(fd, data):
-    while data:
-        try:
-            n = os.write(fd, data)
-        except OSError:
-            return
-        data = data[n:]
+        _flush()
+        _write_all(2, text.encode("utf-8", "replace"))
+        _record(2, "ERROR", rec)
+        _end(1, start)
+    _flush()
+    _end(0, start)
 
 
 def warm():
@@ -134,6 +233,14 @@ def warm():
                 importlib.import_module(name.strip())
             except Exception:  # a missing module is the script's to find
                 pass
+    # Pillow loads its format plugins at the first open or save (25 ms):
+    # do it here, as the script would.
+    pil = sys.modules.get("PIL.Image")
+    if pil is not None:
+        try:
+            pil.init()
+        except Exception:
+            pass
     # Ready: the pool hands jobs to sandboxes that said so (and reads this
     # line before the job's output begins).
     _write_all(1, READY.encode())

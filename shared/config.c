@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "text.h"
 
 struct config cfg;
 
@@ -40,10 +41,12 @@ static const struct setting {
 	  "the docker client (looked up in PATH when it has no slash)", 0 },
 	{ "IMGSANDBOX_DOCKER_HOST", STR, S(docker_host), "", 0, 0,
 	  "DOCKER_HOST for the client, e.g. unix:///run/user/1000/docker.sock for a rootless engine", 0 },
-	{ "IMGSANDBOX_IMAGE", STR, S(image), "imgsandbox-runner:latest", 0, 0,
+	{ "IMGSANDBOX_IMAGE", STR, S(image), "imgsandbox-runner:proto2", 0, 0,
 	  "the runner image (built by runner_image/build.sh)", 0 },
 	{ "IMGSANDBOX_RUNTIME", STR, S(runtime), "", 0, 0,
 	  "OCI runtime for the sandbox, e.g. runsc for gVisor (default: the engine's)", 0 },
+	{ "IMGSANDBOX_INSTANCE", STR, S(instance), "", 0, 0,
+	  "the label of this service's containers, [a-z0-9-]{1,31} (default: a hash of DATA's real path)", 0 },
 	{ "IMGSANDBOX_USER", STR, S(sandbox_user), "10001:10001", 0, 0,
 	  "uid:gid the script runs as inside the sandbox (never 0)", 0 },
 	{ "IMGSANDBOX_TIMEOUT_MS", INT, I(timeout_ms), "10000", 500, 3600000,
@@ -64,6 +67,8 @@ static const struct setting {
 	  "stdout and stderr kept of one run, each, bytes (the rest is counted and dropped)", PUB },
 	{ "IMGSANDBOX_BODY_BYTES", INT, I(body_bytes), "11534336", 4096, 1073741824,
 	  "largest POST /run body, bytes (the web servers are set a little above it)", PUB },
+	{ "IMGSANDBOX_BODY_TIMEOUT_MS", INT, I(body_timeout_ms), "20000", 1000, 3600000,
+	  "the whole POST /run body must arrive within this, ms (a client that trickles it gets 408)", 0 },
 	{ "IMGSANDBOX_CODE_BYTES", INT, I(code_bytes), "262144", 1, 16777216,
 	  "largest code field, bytes", PUB },
 	{ "IMGSANDBOX_IMAGE_BYTES", INT, I(image_bytes), "10485760", 1024, 1073741824,
@@ -86,8 +91,10 @@ static const struct setting {
 	  "how often leftover containers and old results are looked for, seconds", 0 },
 	{ "IMGSANDBOX_REAP_GRACE_S", INT, I(reap_grace_s), "30", 0, 3600,
 	  "a container this long past its deadline belongs to a dead responder and is removed, seconds", 0 },
-	{ "IMGSANDBOX_WARM", INT, I(warm), "0", 0, 16,
-	  "warm sandboxes each responder keeps started ahead, each handed one job (0: every run starts a container)", 0 },
+	{ "IMGSANDBOX_URL_PREFIX", STR, S(url_prefix), "", 0, 0,
+	  "put before /outputs/ in result URLs, e.g. /h1 behind a front for several hosts", 0 },
+	{ "IMGSANDBOX_WARM", INT, I(warm), "-1", -1, 64,
+	  "warm sandboxes the host keeps started ahead, each handed one job (-1: as many as the slots; 0: every run starts a container)", 0 },
 	{ "IMGSANDBOX_WARM_IDLE_S", INT, I(warm_idle_s), "600", 5, 86400,
 	  "a warm sandbox unused this long is replaced by a fresh one, seconds", 0 },
 	{ "IMGSANDBOX_PRELOAD", STR, S(preload), "numpy,PIL.Image,PIL.ImageFilter,PIL.ImageOps,PIL.ImageDraw", 0, 0,
@@ -101,7 +108,7 @@ config_load(char *err, size_t errlen)
 {
 	const struct setting *s;
 	const char *v;
-	char *end;
+	char *end, extra;
 	long long n;
 	size_t i;
 
@@ -143,9 +150,24 @@ config_load(char *err, size_t errlen)
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		cfg.slots = ncpu > 0 ? ncpu : 1;
 	}
-	if (strncmp(cfg.sandbox_user, "0:", 2) == 0 || strcmp(cfg.sandbox_user, "0") == 0 ||
-	    strncmp(cfg.sandbox_user, "root", 4) == 0) {
-		snprintf(err, errlen, "IMGSANDBOX_USER must not be root");
+	if (cfg.warm < 0)
+		cfg.warm = cfg.slots;
+	if (cfg.url_prefix[0] != '\0' && (cfg.url_prefix[0] != '/' ||
+	    strspn(cfg.url_prefix, "/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+	    strlen(cfg.url_prefix) || cfg.url_prefix[strlen(cfg.url_prefix) - 1] == '/')) {
+		snprintf(err, errlen, "IMGSANDBOX_URL_PREFIX=%s: expected a path such as /h1", cfg.url_prefix);
+		return -1;
+	}
+	if (sscanf(cfg.sandbox_user, "%u:%u%c", &cfg.sandbox_uid, &cfg.sandbox_gid, &extra) != 2 ||
+	    strspn(cfg.sandbox_user, "0123456789:") != strlen(cfg.sandbox_user) ||
+	    cfg.sandbox_uid == 0 || cfg.sandbox_gid == 0) {
+		snprintf(err, errlen, "IMGSANDBOX_USER=%s: expected uid:gid in numbers, never root",
+		    cfg.sandbox_user);
+		return -1;
+	}
+	if (strspn(cfg.instance, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(cfg.instance)) {
+		snprintf(err, errlen, "IMGSANDBOX_INSTANCE=%s: expected lower-case letters, digits and '-'",
+		    cfg.instance);
 		return -1;
 	}
 	if (strspn(cfg.cpus, "0123456789.") != strlen(cfg.cpus) || cfg.cpus[0] == '\0') {
@@ -178,6 +200,20 @@ config_foreach_public(void (*fn)(const char *key, int64_t value, void *arg), voi
 		key[k] = '\0';
 		fn(key, *(const int64_t *)(const void *)((const char *)&cfg + s->off), arg);
 	}
+}
+
+void
+config_instance(char *out, size_t len)
+{
+	char real[4096];
+
+	if (cfg.instance[0] != '\0') {
+		snprintf(out, len, "%s", cfg.instance);
+		return;
+	}
+	if (realpath(cfg.data_dir, real) == NULL)
+		snprintf(real, sizeof(real), "%s", cfg.data_dir);
+	snprintf(out, len, "%016llx", (unsigned long long)hash_fnv1a64(real, strlen(real)));
 }
 
 void

@@ -25,6 +25,8 @@ struct config {
 	char image[128];		/* the runner image */
 	char runtime[64];		/* --runtime (e.g. runsc for gVisor); "" = the engine's default */
 	char sandbox_user[32];		/* uid:gid inside the sandbox */
+	unsigned sandbox_uid, sandbox_gid;	/* ... parsed */
+	char instance[32];		/* labels this service's containers ("": from DATA) */
 	/* Limits of one run */
 	int64_t timeout_ms;		/* wall clock, from the start of docker run or the hand-off */
 	int64_t memory_bytes;		/* --memory and --memory-swap */
@@ -36,6 +38,7 @@ struct config {
 	int64_t stream_bytes;		/* stdout and stderr kept, each */
 	/* Limits of a request */
 	int64_t body_bytes;		/* the whole POST body */
+	int64_t body_timeout_ms;	/* the whole body must arrive within this */
 	int64_t code_bytes;
 	int64_t image_bytes;
 	int64_t image_pixels;
@@ -48,8 +51,9 @@ struct config {
 	int64_t retention_s;		/* published results older than this are removed */
 	int64_t reap_interval_s;	/* how often leftovers are looked for */
 	int64_t reap_grace_s;		/* a container this long past its deadline is a leftover */
+	char url_prefix[64];		/* before /outputs/ in result URLs ("" or "/h1") */
 	/* Warm sandboxes */
-	int64_t warm;			/* started ahead, per responder (0: every run starts cold) */
+	int64_t warm;			/* kept started ahead on this host (-1: as many as the slots) */
 	int64_t warm_idle_s;		/* a warm sandbox older than this is replaced, not used */
 	char preload[256];		/* modules a warm sandbox imports before its job */
 };
@@ -63,6 +67,11 @@ int config_load(char *err, size_t errlen);
  * a run), keyed by its name without the prefix in lower case
  * ("code_bytes", "timeout_ms"). */
 void config_foreach_public(void (*fn)(const char *key, int64_t value, void *arg), void *arg);
+/* The label of this service's containers: IMGSANDBOX_INSTANCE, else a
+ * hash of the data folder's real path (two services on one engine leave
+ * each other alone). */
+void config_instance(char *out, size_t len);
+
 /* Prints every setting: variable, value, meaning (for --settings). */
 void config_print(FILE *fp);
 

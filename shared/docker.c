@@ -91,6 +91,23 @@ docker_envp(const struct config *c, char *params_env, struct argv_buf *a)
 	return a->overflow ? -1 : 0;
 }
 
+void
+docker_job_fill(struct docker_job *j, const struct config *c, const char *instance,
+    const char *id, const char *code_dir, const char *input_dir, int64_t deadline_epoch,
+    int warm, char *name)
+{
+	snprintf(name, 64, "imgsandbox-%.32s", id);
+	memset(j, 0, sizeof(*j));
+	j->name = name;
+	j->job_id = id;
+	j->instance = instance;
+	j->deadline_epoch = deadline_epoch;
+	j->code_dir = code_dir;
+	j->input_dir = input_dir;
+	j->user = c->sandbox_user;
+	j->warm = warm;
+}
+
 int
 docker_run_argv(const struct config *c, const struct docker_job *j, struct argv_buf *a)
 {
@@ -131,7 +148,12 @@ docker_run_argv(const struct config *c, const struct docker_job *j, struct argv_
 	/* Files */
 	argv_add(a, "--mount=type=bind,src=%s,dst=/code,readonly", j->code_dir);
 	argv_add(a, "--mount=type=bind,src=%s,dst=/input,readonly", j->input_dir);
-	argv_add(a, "--mount=type=bind,src=%s,dst=/output", j->output_dir);
+	/* The only place the script may write that outlives it: a tmpfs of
+	 * the container's own, capped in total by the kernel (ENOSPC past
+	 * it), never executable; its images leave through the record
+	 * protocol at the script's end, and it is gone with the container. */
+	argv_add(a, "--tmpfs=/output:rw,size=%lld,noexec,nosuid,nodev,mode=1777",
+	    (long long)c->output_bytes);
 	argv_add(a, "--workdir=/tmp");
 	/* Environment: only this. */
 	argv_add(a, "--env=HOME=/tmp");

@@ -33,14 +33,20 @@ struct docker_job {
 	const char *job_id;
 	const char *instance;		/* label value that tells this service's containers */
 	int64_t deadline_epoch;		/* label: after this (unix s) the reaper may remove it */
-	const char *code_dir;		/* host folders, absolute */
+	const char *code_dir;		/* host folders, absolute, read-only inside */
 	const char *input_dir;
-	const char *output_dir;
 	const char *user;		/* uid:gid */
 	int warm;			/* a warm sandbox: started ahead with stdin open, it
 					 * imports c->preload and waits for its job there
 					 * (USER_PARAMS comes with the job, not the argv) */
 };
+
+/* Fills j for a sandbox named imgsandbox-<id> (name: its buffer, at least
+ * 64 bytes) on the folders code_dir and input_dir, under the settings of c,
+ * removable by the reaper after deadline_epoch. warm: started ahead. */
+void docker_job_fill(struct docker_job *j, const struct config *c, const char *instance,
+    const char *id, const char *code_dir, const char *input_dir, int64_t deadline_epoch,
+    int warm, char *name);
 
 /* Builds the whole `docker run` argv for job under the limits of c. The
  * container's environment is only what is listed here (USER_PARAMS comes

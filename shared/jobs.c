@@ -53,29 +53,24 @@ path_join(char *out, size_t outlen, const char *a, const char *b)
 }
 
 int
-job_create(const char *jobs_root, uid_t uid, gid_t gid, struct job *j)
+job_create(const char *jobs_root, struct job *j)
 {
 	if (job_new_id(j->id) < 0)
 		return -1;
 	if (path_join(j->dir, sizeof(j->dir), jobs_root, j->id) < 0 ||
 	    path_join(j->code_dir, sizeof(j->code_dir), j->dir, "code") < 0 ||
 	    path_join(j->input_dir, sizeof(j->input_dir), j->dir, "input") < 0 ||
-	    path_join(j->output_dir, sizeof(j->output_dir), j->dir, "output") < 0 ||
+	    path_join(j->cancel_path, sizeof(j->cancel_path), j->dir, "cancel") < 0 ||
 	    path_join(j->image_path, sizeof(j->image_path), j->input_dir, "image.png") < 0)
 		return -1;
-	/* 0711: the sandbox's user may pass through, not list. A new id
-	 * that already exists means the CSPRNG failed: refuse. */
-	if (mkdir(j->dir, 0711) < 0)
+	/* The sandbox sees code/ and input/ through bind mounts (it needs
+	 * no way through the folders above), read-only; nothing of the host
+	 * is writable inside. A new id that already exists means the CSPRNG
+	 * failed: refuse. */
+	if (mkdir(j->dir, 0700) < 0)
 		return -1;
-	if (mkdir(j->code_dir, 0755) < 0 || mkdir(j->input_dir, 0755) < 0 ||
-	    mkdir(j->output_dir, 0700) < 0)
+	if (mkdir(j->code_dir, 0755) < 0 || mkdir(j->input_dir, 0755) < 0)
 		goto fail;
-	if (chown(j->output_dir, uid, gid) < 0) {
-		/* Not root: the sandbox's user cannot own it, so it must be
-		 * writable by anyone (the job folder above is not listable). */
-		if (chmod(j->output_dir, 0777) < 0)
-			goto fail;
-	}
 	return 0;
 fail:
 	remove_tree(j->dir);
@@ -125,4 +120,33 @@ jobs_sweep(const char *dir, int64_t max_age_s)
 	}
 	closedir(d);
 	return n;
+}
+
+int
+job_cancel_listen(const struct job *j)
+{
+	if (mkfifo(j->cancel_path, 0600) < 0)
+		return -1;
+	return open(j->cancel_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+}
+
+int
+job_cancel(const char *jobs_root, const char *id)
+{
+	char path[600];
+	struct stat st;
+	int fd;
+
+	if (strlen(id) != JOB_ID_LEN || strspn(id, "0123456789abcdef") != JOB_ID_LEN ||
+	    snprintf(path, sizeof(path), "%s/%s/cancel", jobs_root, id) >= (int)sizeof(path))
+		return 0;
+	/* O_NONBLOCK: ENXIO when nobody listens (the run is over). */
+	if ((fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT || errno == ENXIO ? 0 : -1;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || write(fd, "x", 1) != 1) {
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	return 1;
 }

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "../../shared/params.h"
+#include "../../shared/text.h"
 
 /* Reference: decodes each sequence and checks the code point's range. */
 static int

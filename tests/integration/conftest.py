@@ -36,7 +36,7 @@ class Service:
         self.base = "http://127.0.0.1:%d" % self.port
         self.data = tempfile.mkdtemp(prefix="imgsandbox-test-%s-" % server)
         self.db = os.path.join(self.data, "log.db")
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
         env.update({
             "PORT": str(self.port), "SERVER": server, "START_DOCKERD": "no",
             "RESPONDERS": str(responders), "IMGSANDBOX_DATA": self.data,
@@ -165,25 +165,47 @@ def short_service(request):
     svc.stop()
 
 
+def docker(*args):
+    """Runs the docker client; its stdout. Without PYTEST_CURRENT_TEST in
+    the environment: a test id with a 100 KB parameter would not fit."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    return subprocess.run(["docker"] + list(args), capture_output=True, text=True, check=True,
+                          env=env).stdout
+
+
 def instance_of(service):
     return open(os.path.join(service.data, "instance")).read().strip()
 
 
 def leftover_containers(service):
     """This service's containers (running or not), less the warm sandboxes
-    waiting in its pools (each has its folder in DATA/sandboxes/, made
-    before its container and removed after it)."""
-    out = subprocess.run(["docker", "ps", "-a", "--filter",
-                          "label=imgsandbox.instance=" + instance_of(service),
-                          "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
-    names = out.stdout.split()
+    waiting in the host's pool (each has its folder DATA/sandboxes/<id>,
+    made before its container; a responder that takes one renames it to
+    <id>.in-use, and removes it after the container)."""
+    names = docker("ps", "-a", "--filter", "label=imgsandbox.instance=" + instance_of(service),
+                   "--format", "{{.Names}}").split()
     root = os.path.join(service.data, "sandboxes")
-    waiting = set(os.listdir(root)) if os.path.isdir(root) else set()
+    waiting = set(n for n in os.listdir(root) if "." not in n) if os.path.isdir(root) else set()
     return [n for n in names if n[len("imgsandbox-"):] not in waiting]
+
+
+def settled(service, timeout=15):
+    """Waits until the host holds nothing of finished runs: no job folder,
+    no container but the warm ones waiting. The answer goes before the
+    container is removed (the slot is held until it is), so a check made
+    right after an answer must wait for that. Returns True when settled."""
+    deadline = time.time() + timeout
+    while True:
+        jobs = os.listdir(os.path.join(service.data, "jobs"))
+        if jobs == [] and leftover_containers(service) == []:
+            return True
+        if time.time() > deadline:
+            print("not settled:", jobs, leftover_containers(service))
+            return False
+        time.sleep(0.1)
 
 
 def containers_of(job_id):
     """Names of containers (running or not) whose job label is job_id."""
-    out = subprocess.run(["docker", "ps", "-a", "--filter", "label=imgsandbox.job=" + job_id,
-                          "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
-    return [l for l in out.stdout.split() if l]
+    return docker("ps", "-a", "--filter", "label=imgsandbox.job=" + job_id,
+                  "--format", "{{.Names}}").split()

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import SERVERS, VARIANTS, Service, encode_multipart, variant_service
+from conftest import (SERVERS, VARIANTS, Service, encode_multipart, leftover_containers,
+                      variant_service)
 
 
 def rows(service, where="1", args=()):
@@ -38,6 +39,9 @@ def test_engine_down_is_503_naming_the_fix(broken_engine):
     assert status == 503, r
     assert r["error"]["code"] == "sandbox_unavailable"
     assert "engine" in r["error"]["message"] and "start" in r["error"]["message"]
+    deadline = time.time() + 15   # removed once the (never started) container is settled
+    while os.listdir(os.path.join(broken_engine.data, "jobs")) and time.time() < deadline:
+        time.sleep(0.1)
     assert os.listdir(os.path.join(broken_engine.data, "jobs")) == []
     assert rows(broken_engine, "status = 'rejected'") == 1
     # Twice: the second run meets the pool's next doomed sandbox, and is
@@ -60,8 +64,15 @@ def test_missing_image_is_503_naming_the_command(missing_image):
     status, _, r = missing_image.run("print(1)")
     assert status == 503, r
     assert "make runner-image" in r["error"]["message"]
+    # Health is checked in the background (a request starts no process):
+    # the state is at most a few seconds old.
+    deadline = time.time() + 15
     status, body = missing_image.get_json("/api/health")
-    assert status == 503 and "make runner-image" in body["message"]
+    while "checked_ms_ago" not in body and time.time() < deadline:
+        time.sleep(0.2)
+        status, body = missing_image.get_json("/api/health")
+    assert status == 503 and "make runner-image" in body["message"], body
+    assert body["checked_ms_ago"] < 10000
 
 
 def test_client_hangup_is_still_run_and_logged(service):
@@ -88,7 +99,7 @@ def responder_pids(service):
     # Other workers' services start and stop meanwhile: a process may be gone
     # by the time its environment is read.
     mine = set(service_pids(service.data))
-    sup = [p[0] for p in procs if "supervise" in p[2] and int(p[0]) in mine]
+    sup = [p[0] for p in procs if "supervise" in p[2] and "responder" in p[2] and int(p[0]) in mine]
     assert len(sup) == 1, sup
     return sorted(int(p[0]) for p in procs if p[1] == sup[0])
 
@@ -121,8 +132,7 @@ def test_killed_responder_is_restarted_and_its_container_reaped(reaping):
     # Any state: on a loaded engine the container may still be being
     # created, or already killed at its 3 s limit, when we look.
     while time.time() < deadline and not names:
-        names = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "label=imgsandbox.instance=" + instance],
-                               capture_output=True, text=True).stdout.split()
+        names = leftover_containers(svc)
         time.sleep(0.1)
     assert names, "the run never made a container"
     for pid in before:
@@ -137,8 +147,7 @@ def test_killed_responder_is_restarted_and_its_container_reaped(reaping):
     deadline = time.time() + 30
     left = names
     while time.time() < deadline and left:
-        left = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "label=imgsandbox.instance=" + instance],
-                              capture_output=True, text=True).stdout.split()
+        left = leftover_containers(svc)
         time.sleep(0.5)
     assert left == []
     # The new responders answer runs (a 3-second limit on a loaded machine

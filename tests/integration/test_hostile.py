@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, leftover_containers
+from conftest import ROOT, leftover_containers, settled
 
 HOSTILE = sorted(glob.glob(os.path.join(ROOT, "tests", "hostile", "*.py")))
 
@@ -67,8 +67,7 @@ def check_hostile(service, script):
     assert len(r["stdout"].encode()) <= 65536 + 200
     assert len(r["stderr"].encode()) <= 65536 + 200
     # The host after it.
-    assert leftover_containers(service) == []
-    assert os.listdir(os.path.join(service.data, "jobs")) == []
+    assert settled(service)
     outputs_hold_only_results(service)
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert "sleep " + mark not in ps

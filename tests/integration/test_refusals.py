@@ -6,7 +6,7 @@ import os
 import socket
 import sqlite3
 
-from conftest import encode_multipart
+from conftest import encode_multipart, settled
 
 
 def rejected_rows(service):
@@ -19,7 +19,7 @@ def check_refusal(service, status, body, want_status, want_code):
     doc = json.loads(body)
     assert doc["error"]["code"] == want_code
     assert len(doc["error"]["message"]) > 10
-    assert os.listdir(os.path.join(service.data, "jobs")) == []
+    assert settled(service)
     return doc
 
 

@@ -15,7 +15,7 @@ import struct
 import pytest
 from PIL import Image
 
-from conftest import encode_multipart
+from conftest import encode_multipart, settled
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -48,7 +48,7 @@ def refused(service, fields, want_status, want_code, boundary=None):
     assert doc["error"]["code"] == want_code, doc
     msg = doc["error"]["message"]
     assert len(msg) > 15 and "{" not in msg, msg
-    assert os.listdir(os.path.join(service.data, "jobs")) == []
+    assert settled(service)
     assert outputs(service) == before_out
     assert count(service, "status = 'rejected'") == before_rows + 1
     return msg
@@ -259,4 +259,4 @@ def test_body_cut_off_mid_part_is_logged_and_leaves_nothing(service):
     while time.time() < deadline and count(service, "session_id = ?", (session,)) == 0:
         time.sleep(0.2)
     assert count(service, "session_id = ? AND status = 'rejected'", (session,)) == 1
-    assert os.listdir(os.path.join(service.data, "jobs")) == []
+    assert settled(service)

@@ -35,7 +35,6 @@ job(void)
 		.deadline_epoch = 1700000000,
 		.code_dir = "/data/jobs/x/code",
 		.input_dir = "/data/jobs/x/input",
-		.output_dir = "/data/jobs/x/output",
 		.user = "10001:10001",
 	};
 	return j;
@@ -78,7 +77,9 @@ TEST(every_hardening_flag)
 	CHECK(has(&a, "--label=imgsandbox.deadline=1700000000"));
 	CHECK(has(&a, "--mount=type=bind,src=/data/jobs/x/code,dst=/code,readonly"));
 	CHECK(has(&a, "--mount=type=bind,src=/data/jobs/x/input,dst=/input,readonly"));
-	CHECK(has(&a, "--mount=type=bind,src=/data/jobs/x/output,dst=/output"));
+	CHECK(has(&a, "--tmpfs=/output:rw,size=33554432,noexec,nosuid,nodev,mode=1777"));
+	for (int i = 0; i < a.n; i++)	/* nothing of the host is writable inside */
+		CHECK(strncmp(a.v[i], "--mount=", 8) != 0 || strstr(a.v[i], ",readonly") != NULL);
 	/* No way to weaken the sandbox slipped in. */
 	for (int i = 0; i < a.n; i++) {
 		CHECK(strstr(a.v[i], "privileged") == NULL);
@@ -90,7 +91,7 @@ TEST(every_hardening_flag)
 	for (int i = 0; i < a.n; i++)
 		CHECK(strncmp(a.v[i], "--runtime", 9) != 0);
 	/* The image, then the entry point, last. */
-	CHECK_INT(index_of(&a, "imgsandbox-runner:latest"), a.n - 4);
+	CHECK_INT(index_of(&a, "imgsandbox-runner:proto2"), a.n - 4);
 	CHECK_STR(a.v[a.n - 1], "/opt/imgsandbox/entry.py");
 	CHECK(a.v[a.n] == NULL);
 }

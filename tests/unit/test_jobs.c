@@ -45,29 +45,44 @@ TEST(job_folder_and_removal)
 	fd = open(path, O_WRONLY | O_CREAT, 0644);
 	CHECK(fd >= 0);
 	close(fd);
-	CHECK_INT(job_create(root, getuid(), getgid(), &j), 0);
+	CHECK_INT(job_create(root, &j), 0);
 	CHECK_INT(stat(j.dir, &st), 0);
-	CHECK_INT(st.st_mode & 0777, 0711);
-	CHECK_INT(stat(j.output_dir, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0700);
+	CHECK_INT(stat(j.code_dir, &st), 0);
 	CHECK(S_ISDIR(st.st_mode));
 	CHECK_INT(job_write_code(&j, "print(1)\n", 9), 0);
-	/* What a script might leave: a link to outside, a locked-up folder. */
-	snprintf(path, sizeof(path), "%s/link", j.output_dir);
+	snprintf(path, sizeof(path), "%s/main.py", j.code_dir);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0444);
+	snprintf(path, sizeof(path), "%s/link", j.input_dir);
 	CHECK_INT(symlink(root, path), 0);
-	snprintf(path, sizeof(path), "%s/locked", j.output_dir);
-	CHECK_INT(mkdir(path, 0700), 0);
-	snprintf(path, sizeof(path), "%s/locked/file", j.output_dir);
-	fd = open(path, O_WRONLY | O_CREAT, 0600);
-	CHECK(fd >= 0);
-	close(fd);
-	snprintf(path, sizeof(path), "%s/locked", j.output_dir);
-	CHECK_INT(chmod(path, 0), 0);
 	CHECK_INT(remove_tree(j.dir), 0);
 	CHECK(access(j.dir, F_OK) != 0);
 	snprintf(path, sizeof(path), "%s/precious", root);
 	CHECK_INT(access(path, F_OK), 0);
 	CHECK_INT(remove_tree(root), 0);
 	CHECK(access(root, F_OK) != 0);
+}
+
+TEST(cancel_reaches_a_run_in_progress_only)
+{
+	char root[] = "/tmp/imgsandbox-unit-XXXXXX", buf[4];
+	struct job j;
+	int fd;
+
+	CHECK(mkdtemp(root) != NULL);
+	CHECK_INT(job_create(root, &j), 0);
+	CHECK_INT(job_cancel(root, j.id), 0);		/* nothing listens yet */
+	fd = job_cancel_listen(&j);
+	CHECK(fd >= 0);
+	CHECK(read(fd, buf, 1) <= 0);			/* nothing to read */
+	CHECK_INT(job_cancel(root, j.id), 1);
+	CHECK_INT(read(fd, buf, 1), 1);
+	CHECK_INT(job_cancel(root, "../../etc/passwd"), 0);	/* not an id */
+	CHECK_INT(job_cancel(root, "0123456789abcdef0123456789abcdef"), 0);	/* unknown */
+	close(fd);
+	CHECK_INT(job_cancel(root, j.id), 0);		/* the run is over */
+	CHECK_INT(remove_tree(root), 0);
 }
 
 TEST(sweep_removes_only_old_entries)
@@ -92,6 +107,7 @@ main(void)
 {
 	RUN(ids_are_128_bit_hex_and_distinct);
 	RUN(job_folder_and_removal);
+	RUN(cancel_reaches_a_run_in_progress_only);
 	RUN(sweep_removes_only_old_entries);
 	return unit_done("jobs");
 }

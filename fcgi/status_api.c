@@ -1,0 +1,159 @@
+/*
+ * status_api: the small endpoints of the service's own state.
+ *
+ *   GET    /api/health       the engine, the image, the warm pool: from the
+ *                            state files housekeeping and the pool keeper
+ *                            keep fresh (no process is started here)
+ *   GET    /api/limits       the limits of a request and of a run
+ *   DELETE /api/jobs/<id>    stops a run in progress (202; 404 when it is
+ *                            unknown or over)
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../shared/clock.h"
+#include "../shared/config.h"
+#include "../shared/docker.h"
+#include "../shared/jobs.h"
+#include "../shared/log.h"
+#include "http.h"
+#include "service.h"
+
+/* Reads DATA/state/name (at most 4 KiB) as JSON. Returns it, or NULL. */
+static cJSON *
+read_state(const char *name)
+{
+	char path[700], buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/state/%s", cfg.data_dir, name) >= (int)sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return cJSON_Parse(buf);
+}
+
+static int
+health(FCGX_Request *r)
+{
+	cJSON *root, *state = read_state("health.json"), *pool = read_state("warmpool.json");
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(state, "engine_ok");
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(state, "checked_at_ms");
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(state, "message");
+	int good = cJSON_IsTrue(ok), rc;
+
+	if ((root = cJSON_CreateObject()) == NULL) {
+		cJSON_Delete(state);
+		cJSON_Delete(pool);
+		return http_error(r, 500, "internal", "out of memory");
+	}
+	cJSON_AddBoolToObject(root, "ok", good);
+	cJSON_AddStringToObject(root, "image", cfg.image);
+	cJSON_AddNumberToObject(root, "slots", (double)cfg.slots);
+	cJSON_AddNumberToObject(root, "timeout_ms", (double)cfg.timeout_ms);
+	if (cJSON_IsNumber(at))
+		cJSON_AddNumberToObject(root, "checked_ms_ago",
+		    (double)(clock_real_ms() - (int64_t)at->valuedouble));
+	if (state == NULL)
+		cJSON_AddStringToObject(root, "message", "the service has not checked the engine yet");
+	else if (!good && cJSON_IsString(msg))
+		cJSON_AddStringToObject(root, "message", msg->valuestring);
+	if (pool != NULL)
+		cJSON_AddItemToObject(root, "warm", pool);
+	rc = http_json(r, good ? 200 : 503, root, NULL);
+	cJSON_Delete(root);
+	cJSON_Delete(state);
+	return rc;
+}
+
+static void
+add_limit(const char *key, int64_t value, void *arg)
+{
+	cJSON_AddNumberToObject(arg, key, (double)value);
+}
+
+/* GET /api/limits: the limits of a request and of a run, from the one
+ * table of settings, for the page (which checks before it sends). */
+static int
+limits(FCGX_Request *r)
+{
+	cJSON *root;
+	int rc;
+
+	if ((root = cJSON_CreateObject()) == NULL)
+		return http_error(r, 500, "internal", "out of memory");
+	config_foreach_public(add_limit, root);
+	cJSON_AddNumberToObject(root, "output_files", SBPROTO_MAX_FILES);
+	rc = http_json(r, 200, root, NULL);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* DELETE /api/jobs/<id>: whoever holds a job id (128 random bits) may stop
+ * its run; the run's own responder kills the container and answers
+ * "cancelled". */
+static int
+cancel_job(FCGX_Request *r, const char *id)
+{
+	switch (job_cancel(svc.jobs_dir, id)) {
+	case 1:
+		return http_body(r, 202, "application/json", "{\"cancelled\":true}", 18);
+	case 0:
+		return http_error(r, 404, "not_found", "no run in progress has that job id");
+	default:
+		log_warn("cancel job %.32s", id);
+		return http_error(r, 500, "internal", "the run could not be told to stop");
+	}
+}
+
+int
+status_api_handle(FCGX_Request *r, const char *method, const char *rest)
+{
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+	if (strcmp(rest, "health") == 0 || strcmp(rest, "limits") == 0) {
+		if (!get)
+			return http_error_with(r, 405, "method_not_allowed", "Allow: GET, HEAD\r\n",
+			    "use GET");
+		return rest[0] == 'h' ? health(r) : limits(r);
+	}
+	if (strncmp(rest, "jobs/", 5) == 0) {
+		if (strcmp(method, "DELETE") != 0)
+			return http_error_with(r, 405, "method_not_allowed", "Allow: DELETE\r\n",
+			    "DELETE /api/jobs/<job_id> stops a run in progress");
+		return cancel_job(r, rest + 5);
+	}
+	return http_error(r, 404, "not_found", "no such endpoint: /api/%.64s", rest);
+}
+
+int
+status_print_docker_argv(const char *instance, const char *job_id, const char *dir)
+{
+	struct argv_buf a = { .n = 0 };
+	struct docker_job j;
+	char name[64], code[1024], input[1024];
+	int i;
+
+	if (docker_init(&cfg, "/nonexistent") < 0 && cfg.docker_bin[0] == '\0')
+		return 1;
+	if (snprintf(code, sizeof(code), "%s/code", dir) >= (int)sizeof(code) ||
+	    snprintf(input, sizeof(input), "%s/input", dir) >= (int)sizeof(input))
+		die("arguments too long");
+	docker_job_fill(&j, &cfg, instance, job_id, code, input,
+	    (int64_t)time(NULL) + (cfg.timeout_ms + 999) / 1000, 0, name);
+	if (docker_run_argv(&cfg, &j, &a) < 0)
+		die("the argv did not fit");
+	for (i = 0; i < a.n; i++)
+		fwrite(a.v[i], 1, strlen(a.v[i]) + 1, stdout);
+	return fflush(stdout) == 0 ? 0 : 1;
+}

@@ -1,0 +1,301 @@
+"""Warm sandboxes, the host's (fcgi/warmpool.c), through the real server and
+dockerd: started ahead with the imaging libraries loaded, each handed exactly
+one job, on by default, shared by every responder, refilled in the
+background; and the answer at the script's end, with the container removed
+after it while its slot is held. The hostile and timeout suites also run
+against a service with a pool of one (conftest's "warm" variant)."""
+import fcntl
+import io
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, Service, docker, instance_of, leftover_containers, settled
+
+SAMPLE = os.path.join(ROOT, "static", "sample.png")
+
+
+@pytest.fixture(scope="module")
+def warm():
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "1", "IMGSANDBOX_MEMORY": str(256 << 20)},
+                  responders=2)
+    yield svc
+    svc.stop()
+
+
+def waiting(service):
+    """The pool's sandboxes not handed out (DATA/sandboxes/<id>)."""
+    root = os.path.join(service.data, "sandboxes")
+    return sorted(n for n in os.listdir(root) if "." not in n) if os.path.isdir(root) else []
+
+
+def running(service):
+    return docker("ps", "--filter", "label=imgsandbox.instance=" + instance_of(service),
+                  "--format", "{{.Names}}").split()
+
+
+def pool_state(service):
+    import json
+    try:
+        return json.load(open(os.path.join(service.data, "state", "warmpool.json")))
+    except (OSError, ValueError):
+        return {}
+
+
+def wait_for_pool(service, n=1, timeout=40):
+    """Until the pool holds n ready sandboxes whose containers run."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        w = waiting(service)
+        if len(w) == n and pool_state(service).get("ready") == n and \
+                all("imgsandbox-" + x in running(service) for x in w):
+            return
+        time.sleep(0.2)
+    raise AssertionError(("pool not ready", waiting(service), running(service), pool_state(service)))
+
+
+INVERT = """\
+import json, os, sys
+from PIL import Image, ImageOps
+p = json.loads(os.environ["USER_PARAMS"])
+print("params", p, "stdin empty", sys.stdin.read() == "")
+img = Image.open("/input/image.png").convert("RGB")
+ImageOps.invert(img).save("/output/result.png")
+"""
+
+
+def test_warm_run_is_handed_files_params_and_publishes(warm):
+    wait_for_pool(warm)
+    before = waiting(warm)
+    status, _, r = warm.run(INVERT, use_sample=True, params={"k": [1, "é"]})
+    assert status == 200 and r["status"] == "success", r
+    assert r["sandbox"] == "docker-warm"
+    assert "params {'k': [1, 'é']} stdin empty True" in r["stdout"]
+    # Its ready line was read before the hand-off: the output is the script's.
+    assert r["stdout"].startswith("params") and "IMGSANDBOX" not in r["stdout"]
+    status, _, body = warm.request("GET", r["url"])
+    assert status == 200
+    out = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"), dtype=np.int16)
+    src = np.asarray(Image.open(SAMPLE).convert("RGB"), dtype=np.int16)
+    assert np.array_equal(out, 255 - src)
+    # The sandbox it used is gone, container and folder; the job folder too.
+    assert settled(warm)
+    assert before[0] not in waiting(warm)
+    assert "imgsandbox-" + before[0] not in running(warm)
+    # The pool starts the next one by itself.
+    wait_for_pool(warm)
+
+
+def test_each_job_gets_a_fresh_sandbox(warm):
+    code = """\
+import os, socket
+print("host", socket.gethostname(), "marker", os.path.exists("/tmp/marker"))
+open("/tmp/marker", "w").write("x")
+"""
+    hosts = []
+    for _ in range(2):
+        wait_for_pool(warm)
+        _, _, r = warm.run(code)
+        assert r["sandbox"] == "docker-warm" and r["status"] == "no_output", r
+        assert "marker False" in r["stdout"], r["stdout"]
+        hosts.append(r["stdout"].split()[1])
+    assert hosts[0] != hosts[1]
+
+
+def test_error_line_and_type_from_a_warm_sandbox(warm):
+    wait_for_pool(warm)
+    _, _, r = warm.run("import numpy as np\nx = 1\nnp.zeros(3)[7]\n")
+    assert r["sandbox"] == "docker-warm" and r["status"] == "error", r
+    assert r["error"]["type"] == "IndexError" and r["error"]["line"] == 3
+    assert "IMGSANDBOX" not in r["stderr"]
+
+
+def test_out_of_memory_in_a_warm_sandbox(warm):
+    wait_for_pool(warm)
+    _, _, r = warm.run("b = bytearray(1 << 30)\nb[::4096] = b'x' * (1 << 18)\n")
+    assert r["sandbox"] == "docker-warm" and r["status"] in ("oom", "error"), r
+    if r["status"] == "error":
+        assert r["error"]["type"] == "MemoryError"
+    else:
+        assert r["error"]["type"] == "OutOfMemory"
+    assert settled(warm)
+
+
+def test_a_dead_warm_sandbox_is_replaced(warm):
+    wait_for_pool(warm)
+    gone = waiting(warm)[0]
+    docker("rm", "--force", "imgsandbox-" + gone)
+    status, _, r = warm.run("print('still served')\n")
+    assert status == 200 and "still served" in r["stdout"], r
+    # The keeper saw it die, removed its folder and started another.
+    wait_for_pool(warm)
+    assert gone not in waiting(warm)
+    assert settled(warm)
+
+
+DETACHED = """\
+import os, time
+from PIL import Image
+Image.new("RGB", (4, 4), (0, 255, 0)).save("/output/result.png")
+if os.fork() == 0:
+    os.setsid()
+    time.sleep(0.5)
+    Image.new("RGB", (4, 4), (255, 0, 0)).save("/output/result.png")
+    print("child wrote", flush=True)
+    os._exit(0)
+print("main done")
+"""
+
+
+def pixel(service, url):
+    status, _, body = service.request("GET", url)
+    assert status == 200
+    return Image.open(io.BytesIO(body)).convert("RGB").getpixel((0, 0))
+
+
+@pytest.mark.parametrize("warmth", ["warm", "cold"])
+def test_the_answer_is_the_script_end_and_a_child_cannot_reach_past_it(warmth):
+    """The answer goes at the script's end: the image published is the one
+    then, a detached child's later writes and prints go nowhere (its
+    container's other processes die at the end), the next job is its own,
+    and the slot is not free before the container is gone."""
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "1" if warmth == "warm" else "0",
+                               "IMGSANDBOX_SLOTS": "1"}, responders=2)
+    try:
+        if warmth == "warm":
+            wait_for_pool(svc)
+        t0 = time.time()
+        status, _, r = svc.run(DETACHED)
+        answered = time.time() - t0
+        assert status == 200 and r["status"] == "success", r
+        assert r["sandbox"] == "docker-" + warmth
+        assert "main done" in r["stdout"] and "child wrote" not in r["stdout"]
+        # The slot: whenever it can be taken, the container is gone.
+        slot = os.path.join(svc.data, "slots", "slot-0")
+        fd = os.open(slot, os.O_RDWR)
+        deadline = time.time() + 15
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                assert time.time() < deadline, "the slot was never freed"
+                time.sleep(0.005)
+                continue
+            left = leftover_containers(svc)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            assert left == [], ("the slot was free with the container still there", left)
+            break
+        os.close(fd)
+        time.sleep(0.8)   # past the child's writes, had it lived
+        assert pixel(svc, r["url"]) == (0, 255, 0)
+        if warmth == "warm":
+            wait_for_pool(svc)
+        _, _, r2 = svc.run("from PIL import Image\n"
+                           "Image.new('RGB', (4, 4), (0, 0, 255)).save('/output/result.png')\n")
+        assert r2["status"] == "success" and "child wrote" not in r2["stdout"], r2
+        assert pixel(svc, r2["url"]) == (0, 0, 255)
+        assert settled(svc)
+        print("answered in %.3f s" % answered)
+    finally:
+        svc.stop()
+
+
+def test_warm_by_default_one_pool_per_host():
+    """make run's defaults: warm sandboxes on, as many as the slots, shared by
+    every responder (not a pool per responder), refilled while idle."""
+    svc = Service("nginx", {"IMGSANDBOX_SLOTS": "2"}, responders=4)
+    try:
+        wait_for_pool(svc, n=2)
+        assert len(running(svc)) == 2          # 4 responders, one pool of 2
+        _, _, r = svc.run("print('hi')\n")
+        assert r["sandbox"] == "docker-warm", r
+        # Refilled with no request coming.
+        wait_for_pool(svc, n=2)
+        assert len(running(svc)) == 2
+    finally:
+        svc.stop()
+
+
+def test_time_limit_counts_from_the_hand_off():
+    # A 3 s limit, and a container up for longer than that before its job:
+    # a limit counted from the container's start would stop this script.
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "1", "IMGSANDBOX_TIMEOUT_MS": "3000"},
+                  responders=1)
+    try:
+        wait_for_pool(svc)
+        time.sleep(4)
+        _, _, r = svc.run("import time\ntime.sleep(1)\nprint('slept')\n")
+        assert r["sandbox"] == "docker-warm" and r["status"] == "no_output", r
+        assert "slept" in r["stdout"]
+    finally:
+        svc.stop()
+
+
+def test_idle_sandboxes_are_replaced_and_sigterm_removes_the_pool():
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "2", "IMGSANDBOX_WARM_IDLE_S": "5"},
+                  responders=2)
+    try:
+        wait_for_pool(svc, n=2)
+        first = set(waiting(svc))
+        deadline = time.time() + 30
+        while time.time() < deadline and set(waiting(svc)) & first:
+            time.sleep(0.5)
+        assert not (set(waiting(svc)) & first), "the idle sandboxes were never replaced"
+        wait_for_pool(svc, n=2)
+    finally:
+        svc.stop()
+    assert leftover_containers(svc) == [] and running(svc) == []
+    assert waiting(svc) == []
+
+
+def responder_pids(service):
+    from test_faults import service_pids
+    out = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout
+    procs = [l.split(None, 2) for l in out.splitlines()[1:]]
+    mine = set(service_pids(service.data))
+    sup = [p[0] for p in procs if "supervise" in p[2] and "responder" in p[2] and int(p[0]) in mine]
+    assert len(sup) == 1, sup
+    return sorted(int(p[0]) for p in procs if p[1] == sup[0])
+
+
+def test_a_killed_responders_sandbox_is_removed_by_the_keeper():
+    """A responder killed mid-run leaves its warm container running; the
+    keeper sees the responder's connection close with the container still
+    there and removes it at once (not at its deadline, minutes away)."""
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "1", "IMGSANDBOX_TIMEOUT_MS": "60000"},
+                  responders=1)
+    try:
+        wait_for_pool(svc)
+        t = threading.Thread(target=lambda: svc.post_form([("code", "while True:\n    pass\n")]))
+        t.daemon = True
+        t.start()
+        deadline = time.time() + 20
+        while time.time() < deadline and not leftover_containers(svc):
+            time.sleep(0.1)
+        busy = leftover_containers(svc)
+        assert busy, "the run never took a sandbox"
+        for pid in responder_pids(svc):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + 15
+        while time.time() < deadline and set(busy) & set(running(svc)):
+            time.sleep(0.2)
+        assert not set(busy) & set(running(svc)), "the orphan container still runs"
+    finally:
+        svc.stop()
+
+
+def test_settings_are_checked():
+    for bad in ({"IMGSANDBOX_WARM": "-2"}, {"IMGSANDBOX_WARM": "65"}, {"IMGSANDBOX_WARM": "x"},
+                {"IMGSANDBOX_USER": "0:0"}, {"IMGSANDBOX_INSTANCE": "Bad Label"},
+                {"IMGSANDBOX_URL_PREFIX": "h1/"}):
+        env = dict(os.environ, **bad)
+        p = subprocess.run([os.path.join(ROOT, "build", "responder"), "--settings"], env=env,
+                           capture_output=True, text=True)
+        assert p.returncode != 0, bad
+        assert list(bad)[0] in p.stderr, p.stderr

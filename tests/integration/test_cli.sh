@@ -148,7 +148,7 @@ run "context" 0 --db "$DB" context
 has "context paths" "/output/result.png"
 has "context input" "/input/image.png"
 has "context params" "USER_PARAMS"
-has "context limits" "10 s wall clock, 1024 MB of memory, 32 MB for the result file"
+has "context limits" "10 s wall clock, 1 GiB of memory, 32 MiB for the result file"
 has "context libraries" "import cv2"
 has "context lesson" "No module named 'skimage2'"
 has "context fixes" "Fixes that worked"

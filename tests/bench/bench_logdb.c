@@ -22,9 +22,12 @@
 
 #include <sqlite3.h>
 
-#include "../shared/analyze.h"
-#include "../shared/log.h"
-#include "../shared/logdb.h"
+#include "../../shared/advice.h"
+#include "../../shared/ai_context.h"
+#include "../../shared/log.h"
+#include "../../shared/logdb.h"
+#include "../../shared/report_rows.h"
+#include "../../shared/reports.h"
 
 #define BATCH 1000
 #define REPEAT 7		/* timed runs of each operation; the median is shown */
@@ -327,47 +330,47 @@ static const char *const targets[OP_COUNT] = {
 struct ctx {
 	struct logdb *db;
 	sqlite3 *raw;
-	struct analyze_env env;
+	struct report_env env;
 	int64_t deep_before;
 	char session[24];
 };
 
-/* Runs op once through analyze. Returns 0 or -1. */
+/* Runs op once through the reports. Returns 0 or -1. */
 static int
 run_ours(struct ctx *c, enum op op)
 {
-	enum analyze_status st;
+	enum report_status st;
 	cJSON *doc = NULL;
 	char *text = NULL, *s;
 	size_t len;
 
 	switch (op) {
 	case OP_SUMMARY:
-		doc = analyze_summary(c->db, &st);
+		doc = report_summary(c->db, &st);
 		break;
 	case OP_ANALYSIS:
-		doc = analyze_analysis(c->db, &c->env, 50, &st);
+		doc = report_analysis(c->db, &c->env, 50, &st);
 		break;
 	case OP_PATTERNS:
-		doc = analyze_error_patterns(c->db, 50, &st);
+		doc = report_error_patterns(c->db, 50, &st);
 		break;
 	case OP_RECOMMENDATIONS:
-		doc = analyze_recommendations(c->db, &c->env, 50, &st);
+		doc = advice_recommendations(c->db, &c->env, 50, &st);
 		break;
 	case OP_PAGE:
-		doc = analyze_page(c->db, LOGDB_FAILURES, 0, 50, &st);
+		doc = report_page(c->db, LOGDB_FAILURES, 0, 50, &st);
 		break;
 	case OP_PAGE_DEEP:
-		doc = analyze_page(c->db, LOGDB_FAILURES, c->deep_before, 50, &st);
+		doc = report_page(c->db, LOGDB_FAILURES, c->deep_before, 50, &st);
 		break;
 	case OP_UNFIXED:
-		doc = analyze_page(c->db, LOGDB_UNFIXED, 0, 50, &st);
+		doc = report_page(c->db, LOGDB_UNFIXED, 0, 50, &st);
 		break;
 	case OP_SESSION:
-		doc = analyze_session(c->db, c->session, &st);
+		doc = report_session(c->db, c->session, &st);
 		break;
 	case OP_CONTEXT:
-		text = analyze_context(c->db, &c->env, &len, &st);
+		text = ai_context(c->db, &c->env, &len, &st);
 		free(text);
 		return text ? 0 : -1;
 	default:

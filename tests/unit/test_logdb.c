@@ -108,14 +108,15 @@ TEST(wal_and_busy_timeout)
 		CHECK(0);
 		return;
 	}
-	if (sqlite3_prepare_v2(db->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
+	/* Each PRAGMA must answer a row: no row is a failure, not a pass. */
+	CHECK_INT(sqlite3_prepare_v2(db->db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+	CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(db->db, "PRAGMA busy_timeout", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		CHECK_INT(sqlite3_column_int(st, 0), LOGDB_BUSY_TIMEOUT_MS);
+	CHECK_INT(sqlite3_prepare_v2(db->db, "PRAGMA busy_timeout", -1, &st, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(st, 0), LOGDB_BUSY_TIMEOUT_MS);
 	sqlite3_finalize(st);
 	logdb_close(db);
 }

@@ -193,6 +193,28 @@ if [ -n "$first" ] && [ "$first" -lt "${next:-0}" ]; then ok; else bad "next pag
 run "unfixed mixed" 0 --db "$DB2" --json unfixed
 has "unfixed mixed none" '"count":0'
 
+# ---- Terminal escapes a script wrote --------------------------------------------
+# No control character reaches the terminal: not C0 (ESC, BEL), not C1 (the
+# one-byte CSI U+009B, NEL U+0085, DCS U+0090), in tables, texts or a whole log.
+DB3=$T/controls.db
+"$FIXTURE" "$DB3" controls >/dev/null 2>"$T/fixture.err" && ok || bad "controls fixture: $(cat "$T/fixture.err")"
+# noctl NAME: the output holds no C0 but newline and tab, no DEL, no C1.
+noctl() {
+	if LC_ALL=C grep -qP '[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]' "$T/out"; then
+		bad "$1: a control character reached the terminal: $(od -c "$T/out" | head -5)"
+	else ok; fi
+}
+for cmd in "log 1" "session s-ctl" "failures" "errors" "recommendations" "context" "all"; do
+	# shellcheck disable=SC2086
+	run "controls $cmd" 0 --db "$DB3" $cmd
+	noctl "controls $cmd"
+done
+run "controls log" 0 --db "$DB3" log 1
+has "controls shown as ?" "bad ?]0;title? ?31m value"
+has "controls prompt" "make ?1m it"
+run "controls json" 0 --db "$DB3" --json log 1
+json_ok "controls json" "$T/out"
+
 # ---- Schema versions --------------------------------------------------------------
 run "migrate a current database" 0 --db "$DB" migrate
 has "migrate says" "schema version 2"

@@ -58,7 +58,8 @@ $(B)/warmpool: $(B)/fcgi/warmpool.o $(B)/libshared.a
 $(B)/supervise: $(B)/fcgi/supervise.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/analyze_logs: $(B)/fcgi/analyze_logs.o $(WEB_OBJ) $(B)/libshared.a
+# The tool needs no web code: its reports and their table are in shared/.
+$(B)/analyze_logs: $(B)/fcgi/analyze_logs.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/hello_fcgi: $(B)/tests/bench/hello_fcgi.o
@@ -86,7 +87,7 @@ $(B)/asan/analyze_logs: fcgi/analyze_logs.c $(B)/asan/libshared.a
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(B)/asan/libshared.a $(LIBS)
 
-$(B)/bench_logdb: $(B)/bench/bench_logdb.o $(B)/libshared.a
+$(B)/bench_logdb: $(B)/tests/bench/bench_logdb.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/fuzz/%: tests/fuzz/%.c $(B)/asan/libshared.a

@@ -1,53 +1,40 @@
 /*
  * analyze_logs: the execution log's analysis in a terminal, over the same
- * database and the same shared/analyze code as GET /api/logs/... . Every
- * table is printed from the JSON document the API serves (--json prints
- * that document), so the two never disagree on a figure.
+ * database and the same reports as GET /api/logs/... : the commands are
+ * rows of the one table of reports (shared/report_table.h). Every table is
+ * printed from the JSON document the API serves (--json prints that
+ * document), so the two never disagree on a figure.
  *
  * Exit status: 0 done, 1 no database / cannot read it / no such session or
  * log, 2 bad usage or settings.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include "../shared/analyze.h"
 #include "../shared/config.h"
 #include "../shared/json_out.h"
 #include "../shared/log.h"
 #include "../shared/logdb.h"
-#include "http.h"
+#include "../shared/report_table.h"
+#include "../shared/term.h"
 
 #define EXIT_NODB 1
 #define EXIT_USAGE 2
-#define CELL_MAX 60		/* characters shown of one table cell */
-#define WRAP 96			/* columns of wrapped advice */
 
-static const char usage_text[] =
+static const char usage_head[] =
 	"usage: analyze_logs [--db PATH] [--json] [--limit N] [--before ID] COMMAND [ARG]\n"
 	"\n"
-	"commands (each the same figures as GET /api/logs/...):\n"
-	"  summary            totals, outcomes, fixes, durations      (summary)\n"
-	"  errors             error categories and patterns           (error-patterns)\n"
-	"  recommendations    advice for script generation, lessons   (recommendations)\n"
-	"  unfixed            failures no later attempt fixed         (failures?unfixed_only=true)\n"
-	"  failures           recent failures                         (failures)\n"
-	"  session ID         a session's attempts, changes and fixes (session/ID)\n"
-	"  log ID             one attempt, whole                      (log/ID)\n"
-	"  context            the plain-text context for an AI prompt (ai-context)\n"
-	"  export [FILE]      every row as JSON lines (--array: one JSON array) to FILE or stdout\n"
-	"  all                summary, errors, recommendations, unfixed\n"
-	"                     (--json: {\"analysis\": <analysis>, \"unfixed\": <unfixed page>})\n"
-	"  migrate            bring an older database to this build's schema (opens it read-write)\n"
+	"commands (each the same figures as GET /api/logs/...):\n";
+static const char usage_migrate[] =
+	"  migrate            bring an older database to this build's schema (opens it read-write)\n";
+static const char usage_options[] =
 	"\n"
 	"options:\n"
 	"  --db PATH    the execution log (default: $IMGSANDBOX_DB, else $IMGSANDBOX_DATA/log.db,\n"
@@ -57,56 +44,39 @@ static const char usage_text[] =
 	"  --before ID  failures/unfixed: the page of rows older than log ID\n"
 	"  --array      export: one JSON array instead of JSON lines\n";
 
+/* Writes the help: the commands from the table of reports, and migrate. */
 static void
-usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-usage_error(const char *fmt, ...)
+usage(FILE *fp)
 {
-	va_list ap;
+	const struct report *r;
+	const char *p;
+	size_t i;
 
-	fprintf(stderr, "analyze_logs: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n\n%s", usage_text);
-	exit(EXIT_USAGE);
-}
-
-/* ---- Printing text a script may have written ----------------------------- */
-
-/* Writes s to fp with control characters (terminal escapes) shown as '?';
- * newlines and tabs are kept when keep_lines, else become spaces. */
-static void
-put_clean(FILE *fp, const char *s, int keep_lines)
-{
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c == '\n' || c == '\t') && keep_lines)
-			fputc(c, fp);
-		else if (c == '\n' || c == '\t' || c == '\r')
-			fputc(' ', fp);
-		else if (c < 0x20 || c == 0x7f)
-			fputc('?', fp);
-		else
-			fputc(c, fp);
+	fputs(usage_head, fp);
+	for (i = 0; i < REPORT_COUNT; i++) {
+		r = &report_table[i];
+		if (r->command == NULL)
+			continue;
+		if (r->same_as != NULL) {
+			fprintf(fp, "  %-19s%-40s(%s)\n", r->usage, r->about, r->same_as);
+			continue;
+		}
+		fprintf(fp, "  %-19s", r->usage);
+		for (p = r->about; *p != '\0'; p++) {
+			if (*p == '\n')
+				fprintf(fp, "\n%21s", "");	/* a second line, under the first */
+			else
+				fputc(*p, fp);
+		}
+		fputc('\n', fp);
 	}
-}
-
-/* Characters (code points) of a UTF-8 string. */
-static size_t
-width(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
+	fputs(usage_migrate, fp);
+	fputs(usage_options, fp);
 }
 
 /* ---- JSON access ------------------------------------------------------------ */
 
+/* Returns the member name of o, or NULL. */
 static const cJSON *
 get(const cJSON *o, const char *name)
 {
@@ -122,6 +92,7 @@ gs(const cJSON *o, const char *name)
 	return cJSON_IsString(x) && x->valuestring ? x->valuestring : "";
 }
 
+/* The number at name, or 0. */
 static double
 gn(const cJSON *o, const char *name)
 {
@@ -130,6 +101,7 @@ gn(const cJSON *o, const char *name)
 	return cJSON_IsNumber(x) ? x->valuedouble : 0;
 }
 
+/* Returns 1 when o has no member name, or it is null. */
 static int
 is_null(const cJSON *o, const char *name)
 {
@@ -152,6 +124,7 @@ fmt_num(const cJSON *o, const char *name)
 	return buf[k];
 }
 
+/* Formats a rate as a percentage ("12.5%") into a static ring of buffers. */
 static const char *
 fmt_pct(double rate)
 {
@@ -163,165 +136,9 @@ fmt_pct(double rate)
 	return buf[k];
 }
 
-/* ---- Tables ---------------------------------------------------------------------- */
+/* ---- The reports as tables ------------------------------------------------------------ */
 
-#define COLS_MAX 10
-
-struct table {
-	size_t ncol, nrows, cap;
-	const char *head[COLS_MAX];
-	int right[COLS_MAX];
-	char **cell;		/* nrows * ncol strings, owned */
-};
-
-/* Starts a table; heads ending in '>' are right-aligned (the '>' is not shown). */
-static void
-table_init(struct table *t, size_t ncol, const char *const *heads)
-{
-	size_t i;
-
-	memset(t, 0, sizeof(*t));
-	t->ncol = ncol < COLS_MAX ? ncol : COLS_MAX;
-	for (i = 0; i < t->ncol; i++) {
-		t->head[i] = heads[i];
-		t->right[i] = heads[i][0] != '\0' && heads[i][strlen(heads[i]) - 1] == '>';
-	}
-}
-
-/* Copies s into a cell: one line, at most CELL_MAX characters. */
-static char *
-cell_dup(const char *s)
-{
-	size_t n = 0, chars = 0, i;
-	char *c;
-
-	if (s == NULL)
-		s = "";
-	if ((c = malloc(strlen(s) + 4)) == NULL)
-		return NULL;
-	for (i = 0; s[i] != '\0'; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if ((ch & 0xC0) != 0x80 && ++chars > CELL_MAX) {
-			memcpy(c + n, "\xe2\x80\xa6", 3);	/* ... */
-			n += 3;
-			break;
-		}
-		c[n++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
-	}
-	c[n] = '\0';
-	return c;
-}
-
-/* Adds a row of ncol strings. Returns 0 or -1 (out of memory). */
-static int
-table_row(struct table *t, const char *const *cells)
-{
-	size_t i;
-	char **v;
-
-	if (t->nrows == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 16;
-		if ((v = realloc(t->cell, ncap * t->ncol * sizeof(*v))) == NULL)
-			return -1;
-		t->cell = v;
-		t->cap = ncap;
-	}
-	for (i = 0; i < t->ncol; i++)
-		if ((t->cell[t->nrows * t->ncol + i] = cell_dup(cells[i])) == NULL) {
-			while (i-- > 0)
-				free(t->cell[t->nrows * t->ncol + i]);
-			return -1;
-		}
-	t->nrows++;
-	return 0;
-}
-
-/* Prints the table with aligned columns and frees it. */
-static void
-table_print(struct table *t, FILE *fp)
-{
-	size_t w[COLS_MAX], i, j, k, hw;
-	const char *s;
-
-	for (j = 0; j < t->ncol; j++) {
-		w[j] = width(t->head[j]) - (size_t)t->right[j];
-		for (i = 0; i < t->nrows; i++)
-			if (width(t->cell[i * t->ncol + j]) > w[j])
-				w[j] = width(t->cell[i * t->ncol + j]);
-	}
-	for (j = 0; j < t->ncol; j++) {
-		hw = width(t->head[j]) - (size_t)t->right[j];
-		if (t->right[j])
-			for (k = hw; k < w[j]; k++)
-				fputc(' ', fp);
-		fwrite(t->head[j], 1, strlen(t->head[j]) - (size_t)t->right[j], fp);
-		if (j + 1 < t->ncol)
-			for (k = t->right[j] ? w[j] : hw; k < w[j] + 2; k++)
-				fputc(' ', fp);
-	}
-	fputc('\n', fp);
-	for (i = 0; i < t->nrows; i++) {
-		for (j = 0; j < t->ncol; j++) {
-			s = t->cell[i * t->ncol + j];
-			if (t->right[j])
-				for (k = width(s); k < w[j]; k++)
-					fputc(' ', fp);
-			fputs(s, fp);
-			if (j + 1 < t->ncol)
-				for (k = t->right[j] ? w[j] : width(s); k < w[j] + 2; k++)
-					fputc(' ', fp);
-		}
-		fputc('\n', fp);
-	}
-	for (i = 0; i < t->nrows * t->ncol; i++)
-		free(t->cell[i]);
-	free(t->cell);
-	memset(t, 0, sizeof(*t));
-}
-
-/* Prints text wrapped at WRAP columns, each line after the first indented. */
-static void
-print_wrapped(FILE *fp, const char *first, const char *text, size_t indent)
-{
-	size_t col, wl, i;
-	const char *p = text, *w;
-
-	fputs(first, fp);
-	col = width(first);
-	while (*p != '\0') {
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		for (w = p; *w != '\0' && *w != ' '; w++)
-			;
-		wl = 0;
-		for (i = 0; p + i < w; i++)
-			if (((unsigned char)p[i] & 0xC0) != 0x80)
-				wl++;
-		if (col > indent && col + 1 + wl > WRAP) {
-			fputc('\n', fp);
-			for (col = 0; col < indent; col++)
-				fputc(' ', fp);
-		} else if (col > indent || (col == indent && p != text && col > width(first))) {
-			fputc(' ', fp);
-			col++;
-		}
-		{
-			char *piece = strndup(p, (size_t)(w - p));
-			if (piece != NULL) {
-				put_clean(fp, piece, 0);
-				free(piece);
-			}
-		}
-		col += wl;
-		p = w;
-	}
-	fputc('\n', fp);
-}
-
-/* ---- The reports as tables ----------------------------------------------------------- */
-
+/* Prints the summary document s. */
 static void
 print_summary(const cJSON *s, FILE *fp)
 {
@@ -335,7 +152,7 @@ print_summary(const cJSON *s, FILE *fp)
 	cJSON_ArrayForEach(x, by)
 		if (cJSON_IsNumber(x)) {
 			snprintf(line, sizeof(line), "    %-15s %.0f\n", x->string, x->valuedouble);
-			put_clean(fp, line, 1);
+			term_put(fp, line, 1);
 		}
 	fprintf(fp, "  failures          %s: %s fixed later, %s unfixed (fix rate %s)\n",
 	    fmt_num(s, "failures"), fmt_num(s, "failures_fixed"), fmt_num(s, "failures_unfixed"),
@@ -351,45 +168,48 @@ print_summary(const cJSON *s, FILE *fp)
 	    is_null(s, "last_at") ? "-" : gs(s, "last_at"));
 }
 
+/* Prints the categories array as a table. */
 static void
 print_categories(const cJSON *cats, FILE *fp)
 {
 	static const char *const heads[] = { "CATEGORY", "COUNT>", "SHARE>", "FIXED>",
 		"FIX RATE>", "EXAMPLE>", "LAST SEEN" };
-	struct table t;
+	struct term_table t;
 	const cJSON *c;
 	char ex[32];
 
-	table_init(&t, 7, heads);
+	term_table_init(&t, 7, heads);
 	cJSON_ArrayForEach(c, cats) {
 		snprintf(ex, sizeof(ex), "#%s", fmt_num(c, "example_log_id"));
 		const char *row[] = { gs(c, "category"), fmt_num(c, "count"),
 			fmt_pct(gn(c, "share")), fmt_num(c, "fixed"), fmt_pct(gn(c, "fix_rate")), ex,
 			gs(c, "last_seen") };
-		table_row(&t, row);
+		term_table_row(&t, row);
 	}
-	table_print(&t, fp);
+	term_table_print(&t, fp);
 }
 
+/* Prints the error patterns array as a table. */
 static void
 print_patterns(const cJSON *pats, FILE *fp)
 {
 	static const char *const heads[] = { "COUNT>", "FIXED>", "CATEGORY", "TYPE", "PATTERN",
 		"EXAMPLE>" };
-	struct table t;
+	struct term_table t;
 	const cJSON *p;
 	char ex[32];
 
-	table_init(&t, 6, heads);
+	term_table_init(&t, 6, heads);
 	cJSON_ArrayForEach(p, pats) {
 		snprintf(ex, sizeof(ex), "#%s", fmt_num(p, "example_log_id"));
 		const char *row[] = { fmt_num(p, "count"), fmt_num(p, "fixed"), gs(p, "category"),
 			gs(p, "type"), gs(p, "pattern"), ex };
-		table_row(&t, row);
+		term_table_row(&t, row);
 	}
-	table_print(&t, fp);
+	term_table_print(&t, fp);
 }
 
+/* Prints the error-patterns document: categories, then patterns. */
 static void
 print_errors(const cJSON *doc, FILE *fp)
 {
@@ -400,8 +220,9 @@ print_errors(const cJSON *doc, FILE *fp)
 	print_patterns(get(doc, "patterns"), fp);
 }
 
+/* Prints recommendations and lessons (arrays of the API's documents). */
 static void
-print_recommendations(const cJSON *recs, const cJSON *lessons, FILE *fp)
+print_advice(const cJSON *recs, const cJSON *lessons, FILE *fp)
 {
 	const cJSON *r, *x;
 	char head[512];
@@ -412,22 +233,22 @@ print_recommendations(const cJSON *recs, const cJSON *lessons, FILE *fp)
 		snprintf(head, sizeof(head), "%2d. [%s] %s%s%.0f\xc3\x97, %s fixed later, e.g. log #%s",
 		    ++i, gs(r, "category"), gs(r, "error_type"), *gs(r, "error_type") ? ", " : "",
 		    gn(r, "count"), fmt_pct(gn(r, "fix_rate")), fmt_num(r, "example_log_id"));
-		put_clean(fp, head, 0);
+		term_put(fp, head, 0);
 		fputc('\n', fp);
 		cJSON_ArrayForEach(x, get(r, "patterns"))
 			if (cJSON_IsString(x))
-				print_wrapped(fp, "    pattern: ", x->valuestring, 13);
-		print_wrapped(fp, "    advice:  ", gs(r, "advice"), 13);
+				term_wrapped(fp, "    pattern: ", x->valuestring, 13);
+		term_wrapped(fp, "    advice:  ", gs(r, "advice"), 13);
 		cJSON_ArrayForEach(x, get(r, "learnt"))
 			if (cJSON_IsString(x))
-				print_wrapped(fp, "    learnt:  ", x->valuestring, 13);
+				term_wrapped(fp, "    learnt:  ", x->valuestring, 13);
 	}
 	if (i == 0)
 		fprintf(fp, "  (no failures logged)\n");
 	if (lessons != NULL && cJSON_GetArraySize(lessons) > 0) {
 		fprintf(fp, "\nLessons from fixes seen in the log\n");
 		cJSON_ArrayForEach(x, lessons)
-			print_wrapped(fp, "  - ", gs(x, "advice"), 4);
+			term_wrapped(fp, "  - ", gs(x, "advice"), 4);
 	}
 }
 
@@ -444,12 +265,13 @@ error_words(const cJSON *run, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", gs(run, "pattern"));
 }
 
+/* Prints a page document of rows under title, with how to see older ones. */
 static void
 print_page(const cJSON *doc, const char *title, FILE *fp)
 {
 	static const char *const heads[] = { "LOG>", "TIME", "SESSION", "#>", "STATUS",
 		"CATEGORY", "ERROR" };
-	struct table t;
+	struct term_table t;
 	const cJSON *r;
 	char err[512];
 
@@ -457,14 +279,14 @@ print_page(const cJSON *doc, const char *title, FILE *fp)
 	if (!is_null(doc, "next_before"))
 		fprintf(fp, "; older ones: --before %s", fmt_num(doc, "next_before"));
 	fprintf(fp, ")\n");
-	table_init(&t, 7, heads);
+	term_table_init(&t, 7, heads);
 	cJSON_ArrayForEach(r, get(doc, "items")) {
 		error_words(r, err, sizeof(err));
 		const char *row[] = { fmt_num(r, "log_id"), gs(r, "created_at"), gs(r, "session_id"),
 			fmt_num(r, "attempt"), gs(r, "status"), gs(r, "category"), err };
-		table_row(&t, row);
+		term_table_row(&t, row);
 	}
-	table_print(&t, fp);
+	term_table_print(&t, fp);
 }
 
 /* "+a, -b" of an array of strings, into out. */
@@ -484,12 +306,14 @@ join_list(const cJSON *a, const char *sign, char *out, size_t outlen)
 	}
 }
 
+/* Prints a session document: its attempts with what changed, its fixes, its
+ * unfixed failures. */
 static void
 print_session(const cJSON *doc, FILE *fp)
 {
 	static const char *const heads[] = { "#>", "LOG>", "STATUS", "CATEGORY", "ERROR",
 		"+LINES>", "-LINES>", "IMPORTS" };
-	struct table t;
+	struct term_table t;
 	const cJSON *r, *c;
 	char err[512], imports[512], la[16], lr[16], line[1024];
 
@@ -498,8 +322,8 @@ print_session(const cJSON *doc, FILE *fp)
 	    cJSON_IsTrue(get(doc, "truncated")) ? " (first ones shown)" : "",
 	    gs(doc, "last_status"), fmt_num(doc, "failures_fixed"),
 	    fmt_num(doc, "failures_unfixed"));
-	put_clean(fp, line, 1);
-	table_init(&t, 8, heads);
+	term_put(fp, line, 1);
+	term_table_init(&t, 8, heads);
 	cJSON_ArrayForEach(r, get(doc, "attempts")) {
 		c = get(r, "changes");
 		error_words(r, err, sizeof(err));
@@ -514,9 +338,9 @@ print_session(const cJSON *doc, FILE *fp)
 		}
 		const char *row[] = { fmt_num(r, "attempt"), fmt_num(r, "log_id"), gs(r, "status"),
 			gs(r, "category"), err, la, lr, imports };
-		table_row(&t, row);
+		term_table_row(&t, row);
 	}
-	table_print(&t, fp);
+	term_table_print(&t, fp);
 	if (cJSON_GetArraySize(get(doc, "fixes")) > 0) {
 		fprintf(fp, "\nFixes\n");
 		cJSON_ArrayForEach(r, get(doc, "fixes")) {
@@ -532,7 +356,7 @@ print_session(const cJSON *doc, FILE *fp)
 			    c && !cJSON_IsNull(c) ? fmt_num(c, "lines_added") : "?",
 			    c && !cJSON_IsNull(c) ? fmt_num(c, "lines_removed") : "?",
 			    imports[0] ? "; imports " : "", imports);
-			print_wrapped(fp, "", line, 4);
+			term_wrapped(fp, "", line, 4);
 		}
 	}
 	if (cJSON_GetArraySize(get(doc, "unfixed")) > 0) {
@@ -543,6 +367,7 @@ print_session(const cJSON *doc, FILE *fp)
 	}
 }
 
+/* Prints one whole attempt: its fields, error, code, traceback, streams. */
 static void
 print_log(const cJSON *r, FILE *fp)
 {
@@ -558,7 +383,7 @@ print_log(const cJSON *r, FILE *fp)
 		x = get(r, keys[i]);
 		fprintf(fp, "%-20s ", keys[i]);
 		if (cJSON_IsString(x))
-			put_clean(fp, x->valuestring, 0);
+			term_put(fp, x->valuestring, 0);
 		else if (cJSON_IsNumber(x))
 			fprintf(fp, "%.0f", x->valuedouble);
 		else
@@ -567,17 +392,18 @@ print_log(const cJSON *r, FILE *fp)
 	}
 	e = get(r, "error");
 	if (e != NULL && !cJSON_IsNull(e)) {
-		fprintf(fp, "%-20s %s (line %s)\n%-20s ", "error", gs(e, "type"), fmt_num(e, "line"),
-		    "message");
-		put_clean(fp, gs(e, "message"), 0);
+		fprintf(fp, "%-20s ", "error");
+		term_put(fp, gs(e, "type"), 0);
+		fprintf(fp, " (line %s)\n%-20s ", fmt_num(e, "line"), "message");
+		term_put(fp, gs(e, "message"), 0);
 		fputc('\n', fp);
 	}
 	e = get(r, "reject");
 	if (e != NULL && !cJSON_IsNull(e)) {
 		fprintf(fp, "%-20s ", "rejected");
-		put_clean(fp, gs(e, "code"), 0);
+		term_put(fp, gs(e, "code"), 0);
 		fputs(": ", fp);
-		put_clean(fp, gs(e, "message"), 0);
+		term_put(fp, gs(e, "message"), 0);
 		fputc('\n', fp);
 	}
 	if ((x = get(r, "timings")) != NULL && cJSON_IsObject(x) &&
@@ -586,81 +412,184 @@ print_log(const cJSON *r, FILE *fp)
 		free(s);
 	}
 	fprintf(fp, "\n--- code ---\n");
-	put_clean(fp, gs(r, "code"), 1);
+	term_put(fp, gs(r, "code"), 1);
 	if (e != NULL && !cJSON_IsNull(e = get(r, "error")) && *gs(e, "traceback")) {
 		fprintf(fp, "\n--- traceback ---\n");
-		put_clean(fp, gs(e, "traceback"), 1);
+		term_put(fp, gs(e, "traceback"), 1);
 	}
 	if (*gs(r, "stdout")) {
 		fprintf(fp, "\n--- stdout ---\n");
-		put_clean(fp, gs(r, "stdout"), 1);
+		term_put(fp, gs(r, "stdout"), 1);
 	}
 	if (*gs(r, "stderr")) {
 		fprintf(fp, "\n--- stderr ---\n");
-		put_clean(fp, gs(r, "stderr"), 1);
+		term_put(fp, gs(r, "stderr"), 1);
 	}
 	fputc('\n', fp);
 }
 
+/* The tool's own pages of the table's page reports. */
+static void
+print_unfixed(const cJSON *doc, FILE *fp)
+{
+	print_page(doc, "Unfixed failures, newest first", fp);
+}
+
+/* Prints the page of failures. */
+static void
+print_failures(const cJSON *doc, FILE *fp)
+{
+	print_page(doc, "Failures, newest first", fp);
+}
+
+/* Prints the recommendations document. */
+static void
+print_recommendations(const cJSON *doc, FILE *fp)
+{
+	print_advice(get(doc, "recommendations"), get(doc, "lessons"), fp);
+}
+
+/* "all": the analysis's summary, categories, patterns, advice, and the
+ * page of unfixed failures. */
+static void
+print_all(const cJSON *doc, FILE *fp)
+{
+	const cJSON *a = get(doc, "analysis");
+
+	print_summary(get(a, "summary"), fp);
+	fprintf(fp, "\nError categories\n");
+	print_categories(get(a, "categories"), fp);
+	fprintf(fp, "\nMost frequent error patterns\n");
+	print_patterns(get(a, "error_patterns"), fp);
+	fputc('\n', fp);
+	print_advice(get(a, "recommendations"), get(a, "lessons"), fp);
+	fputc('\n', fp);
+	print_unfixed(get(doc, "unfixed"), fp);
+}
+
+/* How the tool prints each report as tables (by the table's ids); a report
+ * without a printer is printed as its JSON. */
+static void (*const printers[REPORT_COUNT])(const cJSON *doc, FILE *fp) = {
+	[REPORT_SUMMARY] = print_summary,
+	[REPORT_ERRORS] = print_errors,
+	[REPORT_RECOMMENDATIONS] = print_recommendations,
+	[REPORT_UNFIXED] = print_unfixed,
+	[REPORT_FAILURES] = print_failures,
+	[REPORT_SESSION] = print_session,
+	[REPORT_LOG] = print_log,
+	[REPORT_ALL] = print_all,
+};
+
 /* ---- Main ----------------------------------------------------------------------------------- */
 
-enum command {
-	C_SUMMARY, C_ERRORS, C_RECOMMENDATIONS, C_UNFIXED, C_FAILURES, C_SESSION, C_LOG,
-	C_CONTEXT, C_EXPORT, C_ALL, C_MIGRATE
+/* What the command line asks for. */
+struct cli {
+	const char *db_path;
+	int json, as_array;
+	int migrate;			/* the command is migrate */
+	const struct report *rt;	/* else the report's row */
+	const char *arg;		/* the command's argument, or NULL */
+	struct report_query q;
 };
 
-static const struct {
-	const char *name;
-	enum command c;
-	int args;	/* 0, 1 (required), -1 (optional) */
-} commands[] = {
-	{ "summary", C_SUMMARY, 0 }, { "errors", C_ERRORS, 0 },
-	{ "recommendations", C_RECOMMENDATIONS, 0 }, { "unfixed", C_UNFIXED, 0 },
-	{ "failures", C_FAILURES, 0 }, { "session", C_SESSION, 1 }, { "log", C_LOG, 1 },
-	{ "context", C_CONTEXT, 0 }, { "export", C_EXPORT, -1 }, { "all", C_ALL, 0 },
-	{ "migrate", C_MIGRATE, 0 },
-};
+static void
+usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* Prints doc as the API serves it (compact), and frees it. Returns 0/1. */
-static int
-print_json(cJSON *doc)
+/* Says what is wrong with the command line, prints the help to stderr and
+ * exits EXIT_USAGE. */
+static void
+usage_error(const char *fmt, ...)
 {
-	char *s = json_render(doc);
+	va_list ap;
 
-	cJSON_Delete(doc);
-	if (s == NULL) {
-		fprintf(stderr, "analyze_logs: out of memory\n");
-		return 1;
+	fprintf(stderr, "analyze_logs: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n\n");
+	usage(stderr);
+	exit(EXIT_USAGE);
+}
+
+/* Reads the options into c (they may come anywhere: GNU getopt permutes;
+ * "--" ends them); --help prints the help and exits 0. Returns the index
+ * of the command in argv; bad usage exits. */
+static int
+parse_options(int argc, char **argv, struct cli *c)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "before", required_argument, NULL, 'b' },
+		{ "array", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char msg[160];
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
+		if (ch == 'd')
+			c->db_path = optarg;
+		else if (ch == 'j')
+			c->json = 1;
+		else if (ch == 'a')
+			c->as_array = 1;
+		else if (ch == 'l' || ch == 'b') {
+			if (report_query_set(&c->q, ch == 'l' ? RQ_LIMIT : RQ_BEFORE, optarg, msg,
+			    sizeof(msg)) < 0)
+				usage_error("--%s", msg);
+		} else if (ch == 'h') {
+			usage(stdout);
+			exit(0);
+		} else if (optopt != 0)
+			usage_error("option -%c is unknown or needs a value", optopt);
+		else
+			usage_error("unknown option or missing value: %s", argv[optind - 1]);
 	}
-	puts(s);
-	free(s);
-	return 0;
+	return optind;
 }
 
-/* Reports a failed report and returns the exit status. */
-static int
-report_failed(enum analyze_status st, const char *what, const char *arg)
+/* Finds the command at argv[i] and its argument; checks the argument.
+ * Bad usage exits. */
+static void
+parse_command(int argc, char **argv, int i, struct cli *c)
 {
-	if (st == ANALYZE_NOT_FOUND)
-		fprintf(stderr, "analyze_logs: no such %s in the log: %s\n", what, arg ? arg : "");
-	else
-		fprintf(stderr, "analyze_logs: the %s could not be made (see the message above)\n",
-		    what);
-	return 1;
+	char msg[160];
+	int args;	/* 0, 1 (required), -1 (optional) */
+
+	if (i >= argc)
+		usage_error("which command?");
+	if (strcmp(argv[i], "migrate") == 0)
+		c->migrate = 1;
+	else if ((c->rt = report_by_command(argv[i])) == NULL)
+		usage_error("unknown command: %s", argv[i]);
+	args = c->rt == NULL || c->rt->arg == RA_NONE ? 0 : c->rt->arg == RA_FILE ? -1 : 1;
+	if (i + 1 < argc) {
+		if (args == 0 || i + 2 < argc)
+			usage_error("unexpected argument: %s", argv[args == 0 ? i + 1 : i + 2]);
+		c->arg = argv[i + 1];
+	}
+	if (args == 1 && c->arg == NULL)
+		usage_error("%s needs an argument", c->rt->command);
+	if (c->rt != NULL && report_query_arg(c->rt, c->arg, &c->q, msg, sizeof(msg)) < 0)
+		usage_error("%s: %s", msg, c->arg);
 }
 
-/* Opens the log for the command. Returns the handle, or NULL after saying
- * why (the exit status is then EXIT_NODB). */
+/* Opens the log for the command: read-only, but read-write (never a new
+ * file) to migrate. Returns the handle, or NULL after saying why (the exit
+ * status is then EXIT_NODB). */
 static struct logdb *
-open_log(const char *path, enum command cmd)
+open_log(const char *path, int migrate)
 {
 	enum logdb_open_error why;
 	struct logdb *db;
 	struct stat sb;
 	char err[512];
 
-	if (cmd == C_MIGRATE) {
-		/* Read-write, but never a new file. */
+	if (migrate) {
 		if (stat(path, &sb) < 0) {
 			fprintf(stderr, "analyze_logs: no database at %s: %s\n", path, strerror(errno));
 			return NULL;
@@ -679,214 +608,122 @@ open_log(const char *path, enum command cmd)
 	return NULL;
 }
 
+/* Prints doc as the API serves it (compact), and frees it. Returns the
+ * exit status. */
+static int
+print_json(cJSON *doc)
+{
+	char *s = json_render(doc);
+
+	cJSON_Delete(doc);
+	if (s == NULL) {
+		fprintf(stderr, "analyze_logs: out of memory\n");
+		return 1;
+	}
+	puts(s);
+	free(s);
+	return 0;
+}
+
+/* Says why a report could not be made. Returns the exit status. */
+static int
+report_failed(enum report_status st, const char *what, const char *arg)
+{
+	if (st == REPORT_NOT_FOUND)
+		fprintf(stderr, "analyze_logs: no such %s in the log: %s\n", what, arg ? arg : "");
+	else
+		fprintf(stderr, "analyze_logs: the %s could not be made (see the message above)\n",
+		    what);
+	return 1;
+}
+
+/* The export: every row to the file named (stdout: none, or "-"). Returns
+ * the exit status. */
+static int
+run_export(struct logdb *db, const struct cli *c)
+{
+	FILE *out = stdout;
+	int rc = 0;
+
+	if (c->arg != NULL && strcmp(c->arg, "-") != 0 && (out = fopen(c->arg, "we")) == NULL) {
+		fprintf(stderr, "analyze_logs: %s: %s\n", c->arg, strerror(errno));
+		return 1;
+	}
+	if (c->rt->stream(db, out, c->as_array) < 0) {
+		fprintf(stderr, "analyze_logs: export to %s failed\n", out == stdout ? "stdout" :
+		    c->arg);
+		rc = 1;
+	}
+	if (out != stdout && fclose(out) == EOF && rc == 0) {
+		fprintf(stderr, "analyze_logs: %s: %s\n", c->arg, strerror(errno));
+		rc = 1;
+	}
+	return rc;
+}
+
+/* Makes the command's report and prints it: its JSON (--json), its tables,
+ * or its text (plain either way: what the API serves as text/plain).
+ * Returns the exit status. */
+static int
+run_report(struct logdb *db, const struct report_env *env, const struct cli *c)
+{
+	/* st is filled by the call that makes the report: read it only after. */
+	enum report_status st = REPORT_OK;
+	const struct report *r = c->rt;
+	size_t len;
+	char *text;
+	cJSON *doc;
+
+	if (r->stream != NULL)
+		return run_export(db, c);
+	if (r->text != NULL) {
+		if ((text = r->text(db, env, &len, &st)) == NULL)
+			return report_failed(st, r->what, c->arg);
+		term_put(stdout, text, 1);
+		free(text);
+		return 0;
+	}
+	if ((doc = r->json(db, env, &c->q, &st)) == NULL)
+		return report_failed(st, r->what, c->arg);
+	if (c->json || printers[r->id] == NULL)
+		return print_json(doc);
+	printers[r->id](doc, stdout);
+	cJSON_Delete(doc);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "before", required_argument, NULL, 'b' },
-		{ "array", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *db_path = NULL, *arg = NULL;
-	struct analyze_env env;
-	struct logdb *db = NULL;
-	enum analyze_status st = ANALYZE_OK;
-	enum command cmd = C_SUMMARY;
-	cJSON *doc = NULL, *doc2 = NULL, *all;
-	long long v;
-	int64_t before = 0;
-	int ch, json = 0, as_array = 0, limit = ANALYZE_LIMIT_DEFAULT, rc = 0;
-	char err[512], *text;
-	size_t i, len;
-	FILE *out;
+	struct report_env env;
+	struct logdb *db;
+	struct cli c;
+	char err[512];
+	int rc;
 
 	log_init("analyze_logs");
-	opterr = 0;
-	/* Options may come anywhere (GNU getopt permutes); "--" ends them. */
-	while ((ch = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			db_path = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'l':
-			if (parse_int_range(optarg, 1, ANALYZE_LIMIT_MAX, &v) < 0)
-				usage_error("--limit must be a whole number from 1 to %d",
-				    ANALYZE_LIMIT_MAX);
-			limit = (int)v;
-			break;
-		case 'b':
-			if (parse_int_range(optarg, 1, INT64_MAX, &v) < 0)
-				usage_error("--before must be a log id (a whole number from 1)");
-			before = v;
-			break;
-		case 'a':
-			as_array = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		default:
-			if (optopt != 0)
-				usage_error("option -%c is unknown or needs a value", optopt);
-			usage_error("unknown option or missing value: %s", argv[optind - 1]);
-		}
-	}
-	if (optind >= argc)
-		usage_error("which command?");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[optind], commands[i].name) == 0)
-			break;
-	if (i == sizeof(commands) / sizeof(commands[0]))
-		usage_error("unknown command: %s", argv[optind]);
-	cmd = commands[i].c;
-	if (optind + 1 < argc) {
-		if (commands[i].args == 0 || optind + 2 < argc)
-			usage_error("unexpected argument: %s", argv[commands[i].args == 0 ?
-			    optind + 1 : optind + 2]);
-		arg = argv[optind + 1];
-	}
-	if ((cmd == C_SESSION || cmd == C_LOG) && arg == NULL)
-		usage_error("%s needs an argument", cmd == C_SESSION ? "session" : "log");
-	if (cmd == C_SESSION && !analyze_valid_session_id(arg))
-		usage_error("a session id is 1 to 64 of A-Z a-z 0-9 _ -: %s", arg);
-	if (cmd == C_LOG && parse_int_range(arg, 1, INT64_MAX, &v) < 0)
-		usage_error("a log id is a whole number from 1: %s", arg);
-
+	memset(&c, 0, sizeof(c));
+	report_query_init(&c.q);
+	parse_command(argc, argv, parse_options(argc, argv, &c), &c);
 	/* The same settings as the responder: paths and limits. */
 	if (config_load(err, sizeof(err)) < 0) {
 		fprintf(stderr, "analyze_logs: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (db_path == NULL)
-		db_path = cfg.db_path;
+	if (c.db_path == NULL)
+		c.db_path = cfg.db_path;
 	memset(&env, 0, sizeof(env));
 	env.packages_file = cfg.packages_file;
 	env.limits.timeout_ms = cfg.timeout_ms;
 	env.limits.memory_bytes = cfg.memory_bytes;
 	env.limits.output_bytes = cfg.output_bytes;
-
-	if ((db = open_log(db_path, cmd)) == NULL)
+	if ((db = open_log(c.db_path, c.migrate)) == NULL)
 		return EXIT_NODB;
-
-	switch (cmd) {
-	case C_MIGRATE:
-		printf("%s: schema version %d\n", db_path, LOGDB_SCHEMA_VERSION);
-		break;
-	case C_SUMMARY:
-		if ((doc = analyze_summary(db, &st)) == NULL)
-			rc = report_failed(st, "summary", NULL);
-		else if (json)
-			rc = print_json(doc), doc = NULL;
-		else
-			print_summary(doc, stdout);
-		break;
-	case C_ERRORS:
-		if ((doc = analyze_error_patterns(db, limit, &st)) == NULL)
-			rc = report_failed(st, "error patterns", NULL);
-		else if (json)
-			rc = print_json(doc), doc = NULL;
-		else
-			print_errors(doc, stdout);
-		break;
-	case C_RECOMMENDATIONS:
-		if ((doc = analyze_recommendations(db, &env, limit, &st)) == NULL)
-			rc = report_failed(st, "recommendations", NULL);
-		else if (json)
-			rc = print_json(doc), doc = NULL;
-		else
-			print_recommendations(get(doc, "recommendations"), get(doc, "lessons"), stdout);
-		break;
-	case C_UNFIXED:
-	case C_FAILURES:
-		if ((doc = analyze_page(db, cmd == C_UNFIXED ? LOGDB_UNFIXED : LOGDB_FAILURES,
-		    before, limit, &st)) == NULL)
-			rc = report_failed(st, "page", NULL);
-		else if (json)
-			rc = print_json(doc), doc = NULL;
-		else
-			print_page(doc, cmd == C_UNFIXED ? "Unfixed failures, newest first" :
-			    "Failures, newest first", stdout);
-		break;
-	case C_SESSION:
-		if ((doc = analyze_session(db, arg, &st)) == NULL)
-			rc = report_failed(st, "session", arg);
-		else if (json)
-			rc = print_json(doc), doc = NULL;
-		else
-			print_session(doc, stdout);
-		break;
-	case C_LOG:
-		if ((doc = analyze_log(db, (int64_t)v, &st)) == NULL)
-			rc = report_failed(st, "log", arg);
-		else if (json)
-			rc = print_json(doc), doc = NULL;
-		else
-			print_log(doc, stdout);
-		break;
-	case C_CONTEXT:
-		if ((text = analyze_context(db, &env, &len, &st)) == NULL)
-			rc = report_failed(st, "context", NULL);
-		else {
-			/* Plain text either way: what the API serves as text/plain. */
-			put_clean(stdout, text, 1);
-			free(text);
-		}
-		break;
-	case C_EXPORT:
-		out = stdout;
-		if (arg != NULL && strcmp(arg, "-") != 0 && (out = fopen(arg, "we")) == NULL) {
-			fprintf(stderr, "analyze_logs: %s: %s\n", arg, strerror(errno));
-			rc = 1;
-			break;
-		}
-		if (analyze_export(db, out, as_array) < 0) {
-			fprintf(stderr, "analyze_logs: export to %s failed\n", out == stdout ?
-			    "stdout" : arg);
-			rc = 1;
-		}
-		if (out != stdout && fclose(out) == EOF && rc == 0) {
-			fprintf(stderr, "analyze_logs: %s: %s\n", arg, strerror(errno));
-			rc = 1;
-		}
-		break;
-	case C_ALL:
-		doc = analyze_analysis(db, &env, limit, &st);
-		doc2 = doc ? analyze_page(db, LOGDB_UNFIXED, before, limit, &st) : NULL;
-		if (doc == NULL || doc2 == NULL) {
-			rc = report_failed(st, "analysis", NULL);
-			break;
-		}
-		if (json) {
-			if ((all = cJSON_CreateObject()) == NULL) {
-				rc = 1;
-				break;
-			}
-			cJSON_AddItemToObject(all, "analysis", doc);
-			cJSON_AddItemToObject(all, "unfixed", doc2);
-			doc = doc2 = NULL;
-			rc = print_json(all);
-			break;
-		}
-		print_summary(get(doc, "summary"), stdout);
-		fprintf(stdout, "\nError categories\n");
-		print_categories(get(doc, "categories"), stdout);
-		fprintf(stdout, "\nMost frequent error patterns\n");
-		print_patterns(get(doc, "error_patterns"), stdout);
-		fputc('\n', stdout);
-		print_recommendations(get(doc, "recommendations"), get(doc, "lessons"), stdout);
-		fputc('\n', stdout);
-		print_page(doc2, "Unfixed failures, newest first", stdout);
-		break;
-	}
-	cJSON_Delete(doc);
-	cJSON_Delete(doc2);
+	if (c.migrate) {
+		printf("%s: schema version %d\n", c.db_path, LOGDB_SCHEMA_VERSION);
+		rc = 0;
+	} else
+		rc = run_report(db, &env, &c);
 	logdb_close(db);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		if (errno != EPIPE)

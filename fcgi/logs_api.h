@@ -1,20 +1,24 @@
 /*
  * logs_api: GET /api/logs/... (see API.md), read-only JSON (and the plain
- * text AI context) made by shared/analyze from the execution log.
+ * text AI context) made by the reports of shared/report_table.h from the
+ * execution log.
  */
 #ifndef LOGS_API_H
 #define LOGS_API_H
 
 #include <fcgiapp.h>
 
-#include "../shared/analyze.h"
 #include "../shared/logdb.h"
+#include "../shared/report_base.h"
+
+/* The limits' old name, until fcgi/responder.c says struct report_limits. */
+#define analyze_limits report_limits
 
 /* Sets the sandbox limits the recommendations and the AI context quote
  * (cfg.timeout_ms, cfg.memory_bytes, cfg.output_bytes). Call once at
  * start-up, before any thread serves requests; until then the texts speak
  * of "the time limit" without numbers. */
-void logs_api_set_limits(const struct analyze_limits *limits);
+void logs_api_set_limits(const struct report_limits *limits);
 
 /* Serves GET /api/logs/<rest>; rest is the path after "/api/logs/" (no
  * query string), query is QUERY_STRING (may be ""). packages_file is the

@@ -2,7 +2,14 @@
  * logdb: the execution log, one SQLite database. One row per /run request,
  * refused ones included. Schema versioned with PRAGMA user_version and
  * migrated on open; WAL; a busy timeout; prepared statements only. Knows
- * nothing of HTTP or Docker.
+ * nothing of HTTP, Docker or the reports: it stores struct run_record
+ * (record.h) and, at insert, the text facts of it (its category and
+ * pattern, its code's SHA-256, the changes a fix made); the reports read
+ * it through the calls below.
+ *
+ * The code: logdb.c (the handle, its statements, open and close),
+ * logdb_schema.c (the schema and its migrations), logdb_write.c (insert)
+ * and logdb_read.c (the read side); logdb_internal.h is theirs alone.
  */
 #ifndef LOGDB_H
 #define LOGDB_H
@@ -10,44 +17,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct logdb;
+#include "clock.h"	/* CLOCK_ISO_MAX */
+#include "record.h"	/* struct run_record, RECORD_*_MAX */
+#include "sha256.h"	/* SHA256_HEX_MAX */
 
-/* One attempt, as the responder saw it. Every pointer may be NULL (stored as
- * NULL); text is stored as given (the caller made it valid UTF-8). */
-struct run_record {
-	/* The request */
-	const char *job_id;		/* 32 hex chars, NULL when refused before one was made */
-	const char *session_id;		/* always set (issued when the client sent none) */
-	int64_t previous_attempt_id;	/* 0: none */
-	const char *code;
-	size_t code_len;
-	const char *params;
-	const char *image_type;		/* "image/png", "image/jpeg", NULL */
-	int64_t image_bytes;
-	int image_width, image_height;
-	int use_sample;
-	const char *user_prompt;
-	const char *ai_model;
-	/* The outcome */
-	const char *status;		/* success error timeout oom no_output bad_output rejected */
-	int http_status;
-	int exit_code;			/* -1: none */
-	int64_t duration_ms;
-	const char *stdout_text;	/* the kept part of each stream */
-	const char *stderr_text;
-	int truncated;
-	const char *error_type;		/* from the traceback, or the sandbox's outcome */
-	const char *error_message;
-	int error_line;			/* 0: unknown */
-	const char *traceback;
-	const char *reject_code;	/* for status "rejected": the API's error code */
-	const char *reject_message;
-	const char *timings_json;	/* {"parse_ms":..,...} or NULL */
-};
+struct logdb;
 
 /* Opens (creating and migrating) the database at path. Returns a handle the
  * caller closes with logdb_close(), or NULL with a message in err. */
 struct logdb *logdb_open(const char *path, char *err, size_t errlen);
+/* Closes db and frees it (NULL: nothing). */
 void logdb_close(struct logdb *db);
 
 /* Appends rec as one row. Sets *log_id to the row's id and *attempt to its
@@ -60,11 +39,6 @@ int logdb_insert(struct logdb *db, const struct run_record *rec, int64_t *log_id
  * ------------------------------------------------------------------------ */
 
 #define LOGDB_SCHEMA_VERSION	2	/* what this build reads and writes */
-#define LOGDB_CATEGORY_MAX	16
-#define LOGDB_TYPE_MAX		64
-#define LOGDB_PATTERN_MAX	192	/* a normalised message, bytes with NUL */
-#define LOGDB_TIME_MAX		32	/* "2025-01-31T23:59:59.999Z" */
-#define LOGDB_CHANGE_MAX	136	/* "+from x import y", "-.ANTIALIAS" */
 
 enum logdb_open_error {
 	LOGDB_OK = 0,
@@ -94,6 +68,7 @@ int logdb_insert_batch(struct logdb *db, const struct run_record *recs, size_t n
 /* Takes the handle's lock and starts a read transaction, so several reads
  * see one snapshot. Returns 0 or -1; after 0, call logdb_read_end(). */
 int logdb_read_begin(struct logdb *db);
+/* Ends what logdb_read_begin() started. */
 void logdb_read_end(struct logdb *db);
 
 /* The totals kept at insert (no scan of the log). */
@@ -103,7 +78,7 @@ struct logdb_totals {
 	int64_t dur_sum, dur_max;	/* of those, ms */
 	int64_t sessions, sessions_failed, sessions_unfixed;
 	int64_t patterns;		/* distinct (category, type, pattern) */
-	char first_at[LOGDB_TIME_MAX], last_at[LOGDB_TIME_MAX];
+	char first_at[CLOCK_ISO_MAX], last_at[CLOCK_ISO_MAX];
 };
 /* Fills t. Returns 0 or -1. */
 int logdb_get_totals(struct logdb *db, struct logdb_totals *t);
@@ -118,7 +93,7 @@ enum logdb_count_kind {
 struct logdb_count {
 	char key[136];
 	int64_t n, failures, fixed, last_id;
-	char last_at[LOGDB_TIME_MAX];
+	char last_at[CLOCK_ISO_MAX];
 };
 /* Copies at most max rows of one kind into out (by count, most first, but
  * days newest first and durations by bound). Returns 0 and sets *n, or -1. */
@@ -128,15 +103,16 @@ int logdb_get_counts(struct logdb *db, enum logdb_count_kind kind,
 /* The duration histogram's upper bounds, ms, ascending; the last bucket
  * (index LOGDB_DURATION_BUCKETS - 1) is unbounded. */
 #define LOGDB_DURATION_BUCKETS 24
+/* Returns bucket's upper bound, INT64_MAX for the last (or no such) bucket. */
 int64_t logdb_duration_bound(int bucket);
 
 /* One error pattern: failures grouped by (category, type, normalised message). */
 struct logdb_pattern {
 	int64_t id, n, fixed, first_id, last_id;
-	char category[LOGDB_CATEGORY_MAX];
-	char error_type[LOGDB_TYPE_MAX];	/* "" when the outcome had none */
-	char pattern[LOGDB_PATTERN_MAX];
-	char last_at[LOGDB_TIME_MAX];
+	char category[RECORD_CATEGORY_MAX];
+	char error_type[RECORD_TYPE_MAX];	/* "" when the outcome had none */
+	char pattern[RECORD_PATTERN_MAX];
+	char last_at[CLOCK_ISO_MAX];
 	char last_job[40];			/* "" when refused before a job */
 };
 /* Copies the max most frequent patterns into out. Returns 0 and *n, or -1. */
@@ -146,7 +122,7 @@ int logdb_get_patterns(struct logdb *db, struct logdb_pattern *out, size_t max, 
  * it: "+import cv2", "-import skimage2", "+.LANCZOS", "-.ANTIALIAS". */
 struct logdb_lesson {
 	struct logdb_pattern pattern;	/* the failures it fixed */
-	char change[LOGDB_CHANGE_MAX];
+	char change[RECORD_CHANGE_MAX];
 	int64_t n, example_fail_id, example_fix_id;
 };
 /* Copies the max most frequent lessons into out. Returns 0 and *n, or -1. */
@@ -160,10 +136,10 @@ struct logdb_run {
 	int attempt;
 	int whole;
 	int64_t fixed_by;			/* the success that fixed it; 0: none */
-	char created_at[LOGDB_TIME_MAX];
-	char code_sha256[65];
-	char category[LOGDB_CATEGORY_MAX];	/* "" for a success */
-	char pattern[LOGDB_PATTERN_MAX];
+	char created_at[CLOCK_ISO_MAX];
+	char code_sha256[SHA256_HEX_MAX];
+	char category[RECORD_CATEGORY_MAX];	/* "" for a success */
+	char pattern[RECORD_PATTERN_MAX];
 	struct run_record rec;
 };
 /* Frees the strings of one row (not the row itself). */

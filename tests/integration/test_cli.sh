@@ -47,10 +47,12 @@ has() {
 hasnt() {
 	if grep -qF -- "$2" "${3:-$T/out}"; then bad "$1: unexpected '$2'"; else ok; fi
 }
-# json_ok NAME FILE: FILE is valid JSON (checked when python3 is there).
+# json_ok NAME FILE: FILE is valid JSON, checked by Debian's python3 (a
+# missing python3 is a failure: an unchecked document must not pass).
+PYTHON=${PYTHON:-/usr/bin/python3}
 json_ok() {
-	if ! command -v python3 >/dev/null 2>&1; then ok; return; fi
-	if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$2" 2>/dev/null; then ok
+	if [ ! -x "$PYTHON" ]; then bad "$1: no $PYTHON to check the JSON with"; return; fi
+	if "$PYTHON" -c 'import json,sys; json.load(open(sys.argv[1]))' "$2" 2>/dev/null; then ok
 	else bad "$1: not valid JSON: $(head -c 300 "$2")"; fi
 }
 
@@ -148,7 +150,7 @@ run "context" 0 --db "$DB" context
 has "context paths" "/output/result.png"
 has "context input" "/input/image.png"
 has "context params" "USER_PARAMS"
-has "context limits" "10 s wall clock, 1024 MB of memory, 32 MB for the result file"
+has "context limits" "10 s wall clock, 1 GiB of memory, 32 MiB for the result file"
 has "context libraries" "import cv2"
 has "context lesson" "No module named 'skimage2'"
 has "context fixes" "Fixes that worked"
@@ -190,6 +192,28 @@ first=$(grep -o '"log_id":[0-9]*' "$T/out" | head -1 | cut -d: -f2)
 if [ -n "$first" ] && [ "$first" -lt "${next:-0}" ]; then ok; else bad "next page starts at $first, not below $next"; fi
 run "unfixed mixed" 0 --db "$DB2" --json unfixed
 has "unfixed mixed none" '"count":0'
+
+# ---- Terminal escapes a script wrote --------------------------------------------
+# No control character reaches the terminal: not C0 (ESC, BEL), not C1 (the
+# one-byte CSI U+009B, NEL U+0085, DCS U+0090), in tables, texts or a whole log.
+DB3=$T/controls.db
+"$FIXTURE" "$DB3" controls >/dev/null 2>"$T/fixture.err" && ok || bad "controls fixture: $(cat "$T/fixture.err")"
+# noctl NAME: the output holds no C0 but newline and tab, no DEL, no C1.
+noctl() {
+	if LC_ALL=C grep -qP '[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]' "$T/out"; then
+		bad "$1: a control character reached the terminal: $(od -c "$T/out" | head -5)"
+	else ok; fi
+}
+for cmd in "log 1" "session s-ctl" "failures" "errors" "recommendations" "context" "all"; do
+	# shellcheck disable=SC2086
+	run "controls $cmd" 0 --db "$DB3" $cmd
+	noctl "controls $cmd"
+done
+run "controls log" 0 --db "$DB3" log 1
+has "controls shown as ?" "bad ?]0;title? ?31m value"
+has "controls prompt" "make ?1m it"
+run "controls json" 0 --db "$DB3" --json log 1
+json_ok "controls json" "$T/out"
 
 # ---- Schema versions --------------------------------------------------------------
 run "migrate a current database" 0 --db "$DB" migrate

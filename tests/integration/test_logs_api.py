@@ -104,12 +104,22 @@ def test_summary_and_paging(service, session):
     status, page = service.get_json("/api/logs/failures?limit=1")
     assert status == 200 and page["count"] == 1
     first = page["items"][0]["log_id"]
+    # The session failed twice, so a failure is older than the newest one:
+    # the next page is not empty (all() over nothing would prove nothing).
     status, page2 = service.get_json("/api/logs/failures?limit=1&before=%d" % first)
-    assert status == 200 and all(i["log_id"] < first for i in page2["items"])
+    assert status == 200 and page2["count"] == 1 and len(page2["items"]) == 1
+    assert all(i["log_id"] < first for i in page2["items"])
+    # The session's last attempt succeeded: the successes are not empty.
     status, ok = service.get_json("/api/logs/successes?limit=500")
-    assert status == 200 and all(i["status"] == "success" for i in ok["items"])
-    status, unfixed = service.get_json("/api/logs/failures?unfixed_only=true&limit=500")
+    assert status == 200 and ok["items"]
+    assert all(i["status"] == "success" for i in ok["items"])
     sid, runs = session
+    # Just above the session's success, the first success is that one.
+    status, mine = service.get_json("/api/logs/successes?limit=1&before=%d"
+                                    % (runs[2]["log_id"] + 1))
+    assert status == 200 and [i["log_id"] for i in mine["items"]] == [runs[2]["log_id"]]
+    status, unfixed = service.get_json("/api/logs/failures?unfixed_only=true&limit=500")
+    assert status == 200
     assert runs[0]["log_id"] not in [i["log_id"] for i in unfixed["items"]]
     status, one = service.get_json("/api/logs/log/%d" % runs[2]["log_id"])
     assert status == 200 and one["status"] == "success" and "ImageOps" in one["code"]

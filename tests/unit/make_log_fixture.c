@@ -7,6 +7,9 @@
  *                                    success; plus an unfixed no_output in
  *                                    "s-lone", a timeout, and a refused request
  *   make_log_fixture DB mixed N      N generated attempts (N <= 100000)
+ *   make_log_fixture DB controls     one failure in "s-ctl" whose code, streams,
+ *                                    message and prompt hold terminal escapes
+ *                                    (C0: ESC, BEL; C1: CSI U+009B, NEL U+0085)
  *
  * Prints one line per attempt made: "log_id session attempt status".
  * Exits 0, 1 when the database could not be written, 2 for bad usage.
@@ -44,6 +47,8 @@ static const char code_noout[] =
 	"img = Image.open(\"/input/image.png\")\n"
 	"img.show()\n";
 
+/* Inserts r (its code length and exit code filled in when left 0) and
+ * prints "log_id session attempt status". Returns 0 or -1. */
 static int
 add(struct logdb *db, struct run_record *r)
 {
@@ -60,8 +65,10 @@ add(struct logdb *db, struct run_record *r)
 	return 0;
 }
 
+/* The session "s-demo": a missing module, a removed Pillow attribute (its
+ * traceback left for the store to parse), then success. Returns 0 or -1. */
 static int
-scenario(struct logdb *db)
+demo_session(struct logdb *db)
 {
 	struct run_record r;
 
@@ -115,8 +122,15 @@ scenario(struct logdb *db)
 	r.image_width = 640;
 	r.image_height = 480;
 	r.timings_json = "{\"run_ms\":500}";
-	if (add(db, &r) < 0)
-		return -1;
+	return add(db, &r);
+}
+
+/* Three other outcomes, each its own session: an unfixed no_output, a
+ * timeout and a refused request. Returns 0 or -1. */
+static int
+other_outcomes(struct logdb *db)
+{
+	struct run_record r;
 
 	memset(&r, 0, sizeof(r));
 	r.job_id = "00000000000000000000000000000004";
@@ -148,6 +162,36 @@ scenario(struct logdb *db)
 	return add(db, &r);
 }
 
+/* The scripted scenario. Returns 0 or -1. */
+static int
+scenario(struct logdb *db)
+{
+	return demo_session(db) < 0 || other_outcomes(db) < 0 ? -1 : 0;
+}
+
+/* A script that writes terminal escapes: what the tool prints must not
+ * carry them to the terminal. */
+static int
+controls(struct logdb *db)
+{
+	struct run_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.session_id = "s-ctl";
+	r.code = "print('\x1b[31mred\xc2\x9b" "2J\xc2\x85 x\x07')\n";
+	r.status = "error";
+	r.http_status = 200;
+	r.duration_ms = 5;
+	r.error_type = "ValueError";
+	r.error_message = "bad \x1b]0;title\x07 \xc2\x9b" "31m value";
+	r.stdout_text = "out\xc2\x9b" "1m";
+	r.stderr_text = "err\x1b[2J\xc2\x90q\n";
+	r.user_prompt = "make \xc2\x9b" "1m it";
+	return add(db, &r);
+}
+
+/* n generated attempts, three per session: two failures of five kinds,
+ * then a success. Returns 0 or -1. */
 static int
 mixed(struct logdb *db, long n)
 {
@@ -190,17 +234,25 @@ main(int argc, char **argv)
 	int rc;
 
 	log_init(argv[0]);
-	if (argc < 3 || (strcmp(argv[2], "scenario") == 0 && argc != 3) ||
-	    (strcmp(argv[2], "mixed") == 0 && (argc != 4 || (n = strtol(argv[3], NULL, 10)) < 1 ||
-	    n > 100000)) || (strcmp(argv[2], "scenario") != 0 && strcmp(argv[2], "mixed") != 0)) {
-		fprintf(stderr, "usage: make_log_fixture DB scenario | make_log_fixture DB mixed N\n");
+	if (argc < 3 || ((strcmp(argv[2], "scenario") == 0 || strcmp(argv[2], "controls") == 0) &&
+	    argc != 3) || (strcmp(argv[2], "mixed") == 0 && (argc != 4 ||
+	    (n = strtol(argv[3], NULL, 10)) < 1 || n > 100000)) ||
+	    (strcmp(argv[2], "scenario") != 0 && strcmp(argv[2], "mixed") != 0 &&
+	    strcmp(argv[2], "controls") != 0)) {
+		fprintf(stderr, "usage: make_log_fixture DB scenario | make_log_fixture DB mixed N | "
+		    "make_log_fixture DB controls\n");
 		return 2;
 	}
 	if ((db = logdb_open(argv[1], err, sizeof(err))) == NULL) {
 		fprintf(stderr, "make_log_fixture: %s\n", err);
 		return 1;
 	}
-	rc = strcmp(argv[2], "scenario") == 0 ? scenario(db) : mixed(db, n);
+	if (strcmp(argv[2], "scenario") == 0)
+		rc = scenario(db);
+	else if (strcmp(argv[2], "controls") == 0)
+		rc = controls(db);
+	else
+		rc = mixed(db, n);
 	logdb_close(db);
 	return rc < 0 ? 1 : 0;
 }

@@ -1,11 +1,17 @@
 /*
- * test_logdb: the store, on real SQLite files in a temp dir. Includes
- * logdb.c (for the version 1 schema of the migration test); link it with
- * analyze.c, json_out.c and log.c, not logdb.c.
+ * test_logdb: the store, on real SQLite files in a temp dir. Reads the
+ * store's internal header for the handle's connection (the PRAGMAs it set)
+ * and the version 1 schema of the migration test.
  */
-#include "../../shared/logdb.c"
-
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../shared/log.h"
+#include "../../shared/logdb_internal.h"
+#include "../../shared/sha256.h"
 
 #include "unit.h"
 
@@ -102,14 +108,15 @@ TEST(wal_and_busy_timeout)
 		CHECK(0);
 		return;
 	}
-	if (sqlite3_prepare_v2(db->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
+	/* Each PRAGMA must answer a row: no row is a failure, not a pass. */
+	CHECK_INT(sqlite3_prepare_v2(db->db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+	CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(db->db, "PRAGMA busy_timeout", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		CHECK_INT(sqlite3_column_int(st, 0), BUSY_TIMEOUT_MS);
+	CHECK_INT(sqlite3_prepare_v2(db->db, "PRAGMA busy_timeout", -1, &st, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(st, 0), LOGDB_BUSY_TIMEOUT_MS);
 	sqlite3_finalize(st);
 	logdb_close(db);
 }
@@ -129,7 +136,7 @@ TEST(migrate_from_v1_with_rows)
 	unlink(path);
 	/* A version 1 database as an older build left it. */
 	CHECK_INT(sqlite3_open(path, &s), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(s, schema_v1, NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(s, logdb_schema_v1, NULL, NULL, NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(s,
 	    "INSERT INTO runs (created_at, session_id, attempt, code, status, duration_ms,"
 	    " error_type, error_message, category, pattern) VALUES"
@@ -564,7 +571,7 @@ TEST(whole_row_roundtrip)
 	struct logdb *db = fresh("row.db");
 	struct logdb_run run;
 	struct run_record r;
-	char sha[65];
+	char sha[SHA256_HEX_MAX];
 	static const char code[] = "print('a')\0print('b')\n";
 	int64_t id;
 
@@ -598,7 +605,7 @@ TEST(whole_row_roundtrip)
 	CHECK_INT(logdb_get_run(db, id, &run), 1);
 	CHECK_INT(run.rec.code_len, sizeof(code) - 1);
 	CHECK(memcmp(run.rec.code, code, sizeof(code) - 1) == 0);
-	analyze_sha256_hex(code, sizeof(code) - 1, sha);
+	sha256_hex(code, sizeof(code) - 1, sha);
 	CHECK_STR(run.code_sha256, sha);
 	CHECK_STR(run.rec.job_id, r.job_id);
 	CHECK_STR(run.rec.params, r.params);

@@ -22,14 +22,20 @@
 
 #include <sqlite3.h>
 
-#include "../shared/analyze.h"
-#include "../shared/log.h"
-#include "../shared/logdb.h"
+#include "../../shared/advice.h"
+#include "../../shared/ai_context.h"
+#include "../../shared/log.h"
+#include "../../shared/logdb.h"
+#include "../../shared/report_rows.h"
+#include "../../shared/reports.h"
+#include "../../shared/text.h"
 
 #define BATCH 1000
 #define REPEAT 7		/* timed runs of each operation; the median is shown */
 #define SINGLES 1000		/* single-row inserts timed at the end */
 
+/* Milliseconds of the monotonic clock, with their fraction: the bench times
+ * operations well under one. */
 static double
 now_ms(void)
 {
@@ -41,6 +47,7 @@ now_ms(void)
 
 /* xorshift: the same data every run. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+/* Returns a pseudo-random number below n (0 when n is 0). */
 static uint32_t
 rnd(uint32_t n)
 {
@@ -52,6 +59,7 @@ rnd(uint32_t n)
 
 /* The synthetic clock: 90 days for the whole run. */
 static int64_t clock_ms, clock_step;
+/* The clock logdb stamps rows with while the bench fills the log. */
 static int64_t
 bench_clock(void *arg)
 {
@@ -254,6 +262,7 @@ generate(struct run_record *rec, struct gen *g, uint64_t i)
 
 /* ---- Timing ----------------------------------------------------------------------- */
 
+/* qsort order of timings. */
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -327,47 +336,47 @@ static const char *const targets[OP_COUNT] = {
 struct ctx {
 	struct logdb *db;
 	sqlite3 *raw;
-	struct analyze_env env;
+	struct report_env env;
 	int64_t deep_before;
 	char session[24];
 };
 
-/* Runs op once through analyze. Returns 0 or -1. */
+/* Runs op once through the reports. Returns 0 or -1. */
 static int
 run_ours(struct ctx *c, enum op op)
 {
-	enum analyze_status st;
+	enum report_status st;
 	cJSON *doc = NULL;
 	char *text = NULL, *s;
 	size_t len;
 
 	switch (op) {
 	case OP_SUMMARY:
-		doc = analyze_summary(c->db, &st);
+		doc = report_summary(c->db, &st);
 		break;
 	case OP_ANALYSIS:
-		doc = analyze_analysis(c->db, &c->env, 50, &st);
+		doc = report_analysis(c->db, &c->env, 50, &st);
 		break;
 	case OP_PATTERNS:
-		doc = analyze_error_patterns(c->db, 50, &st);
+		doc = report_error_patterns(c->db, 50, &st);
 		break;
 	case OP_RECOMMENDATIONS:
-		doc = analyze_recommendations(c->db, &c->env, 50, &st);
+		doc = advice_recommendations(c->db, &c->env, 50, &st);
 		break;
 	case OP_PAGE:
-		doc = analyze_page(c->db, LOGDB_FAILURES, 0, 50, &st);
+		doc = report_page(c->db, LOGDB_FAILURES, 0, 50, &st);
 		break;
 	case OP_PAGE_DEEP:
-		doc = analyze_page(c->db, LOGDB_FAILURES, c->deep_before, 50, &st);
+		doc = report_page(c->db, LOGDB_FAILURES, c->deep_before, 50, &st);
 		break;
 	case OP_UNFIXED:
-		doc = analyze_page(c->db, LOGDB_UNFIXED, 0, 50, &st);
+		doc = report_page(c->db, LOGDB_UNFIXED, 0, 50, &st);
 		break;
 	case OP_SESSION:
-		doc = analyze_session(c->db, c->session, &st);
+		doc = report_session(c->db, c->session, &st);
 		break;
 	case OP_CONTEXT:
-		text = analyze_context(c->db, &c->env, &len, &st);
+		text = ai_context(c->db, &c->env, &len, &st);
 		free(text);
 		return text ? 0 : -1;
 	default:
@@ -407,6 +416,8 @@ run_baseline(struct ctx *c, enum op op)
 	return 0;
 }
 
+/* Times op (ours, or its baseline): a warm-up, then REPEAT runs. Returns the
+ * median and the max, or failed set (1: no baseline). */
 static struct timing
 time_it(struct ctx *c, enum op op, int baseline)
 {
@@ -433,6 +444,7 @@ time_it(struct ctx *c, enum op op, int baseline)
 	return t;
 }
 
+/* Returns the first column of sql's first row on raw, or -1. */
 static int64_t
 raw_int(sqlite3 *raw, const char *sql)
 {
@@ -445,43 +457,81 @@ raw_int(sqlite3 *raw, const char *sql)
 	return v;
 }
 
-int
-main(int argc, char **argv)
+/* Reads the options. Returns 0, or 2 after saying what is wrong. */
+static int
+parse_args(int argc, char **argv, long long *rows, const char **path, int *keep)
 {
-	static struct run_record recs[BATCH];
-	static struct gen gens[BATCH];
-	const char *path = "/tmp/bench_logdb.db";
-	struct logdb_totals tot;
-	struct timing ours, base;
-	double t0, gen_ms = 0, single[SINGLES];
-	long long rows = 1000000, have = -1;
-	int ch, keep = 0, i, k;
-	struct ctx c;
-	char err[512], p[600];
-	uint64_t done;
-	FILE *pk;
+	int ch;
 
-	log_init("bench_logdb");
 	while ((ch = getopt(argc, argv, "n:f:k")) != -1) {
 		switch (ch) {
 		case 'n':
-			rows = strtoll(optarg, NULL, 10);
+			*rows = strtoll(optarg, NULL, 10);
 			break;
 		case 'f':
-			path = optarg;
+			*path = optarg;
 			break;
 		case 'k':
-			keep = 1;
+			*keep = 1;
 			break;
 		default:
 			fprintf(stderr, "usage: bench_logdb [-n ROWS] [-f DB] [-k]\n");
 			return 2;
 		}
 	}
-	if (rows < 1000 || rows > 5000000) {
+	if (*rows < 1000 || *rows > 5000000) {
 		fprintf(stderr, "bench_logdb: -n must be from 1000 to 5000000\n");
 		return 2;
 	}
+	return 0;
+}
+
+/* Generates rows attempts through logdb_insert_batch, BATCH per
+ * transaction, on a clock spanning 90 days. Returns the time it took in
+ * ms, or -1. */
+static double
+generate_rows(struct logdb *db, long long rows)
+{
+	static struct run_record recs[BATCH];
+	static struct gen gens[BATCH];
+	uint64_t done;
+	double t0;
+	int i, k;
+
+	clock_ms = (int64_t)time(NULL) * 1000 - 90LL * 86400 * 1000;
+	clock_step = 90LL * 86400 * 1000 / rows;
+	logdb_set_clock(db, bench_clock, NULL);
+	t0 = now_ms();
+	for (done = 0; done < (uint64_t)rows; ) {
+		k = (uint64_t)rows - done < BATCH ? (int)((uint64_t)rows - done) : BATCH;
+		for (i = 0; i < k; i++)
+			generate(&recs[i], &gens[i], done + (uint64_t)i);
+		if (logdb_insert_batch(db, recs, (size_t)k, NULL, NULL) < 0) {
+			fprintf(stderr, "bench_logdb: insert failed at row %llu\n",
+			    (unsigned long long)done);
+			return -1;
+		}
+		done += (uint64_t)k;
+		if (done % 100000 == 0)
+			fprintf(stderr, "  %llu rows, %.0f s\n", (unsigned long long)done,
+			    (now_ms() - t0) / 1000);
+	}
+	logdb_set_clock(db, NULL, NULL);
+	return now_ms() - t0;
+}
+
+/* Opens the database at path with rows attempts: reused when keep and it
+ * has them, else made anew. Sets *gen_ms (0 when reused). Returns the
+ * handle, or NULL after saying why. */
+static struct logdb *
+db_prepare(const char *path, long long rows, int keep, double *gen_ms)
+{
+	struct logdb_totals tot;
+	struct logdb *db;
+	char err[512], p[600];
+	int have = -1;
+
+	*gen_ms = 0;
 	if (keep && access(path, R_OK) == 0)
 		have = logdb_file_version(path) == LOGDB_SCHEMA_VERSION ? 0 : -1;
 	if (have < 0) {
@@ -491,72 +541,64 @@ main(int argc, char **argv)
 		snprintf(p, sizeof(p), "%s-shm", path);
 		unlink(p);
 	}
-	memset(&c, 0, sizeof(c));
-	if ((c.db = logdb_open(path, err, sizeof(err))) == NULL) {
+	if ((db = logdb_open(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "bench_logdb: %s\n", err);
-		return 1;
+		return NULL;
 	}
-	if (have == 0 && logdb_get_totals(c.db, &tot) == 0 && tot.runs == rows) {
+	if (have == 0 && logdb_get_totals(db, &tot) == 0 && tot.runs == rows) {
 		printf("reusing %s (%lld rows)\n", path, rows);
-	} else {
-		if (have == 0) {
-			fprintf(stderr, "bench_logdb: %s has other rows; run without -k\n", path);
-			return 1;
-		}
-		clock_ms = (int64_t)time(NULL) * 1000 - 90LL * 86400 * 1000;
-		clock_step = 90LL * 86400 * 1000 / rows;
-		logdb_set_clock(c.db, bench_clock, NULL);
-		t0 = now_ms();
-		for (done = 0; done < (uint64_t)rows; ) {
-			k = (uint64_t)rows - done < BATCH ? (int)((uint64_t)rows - done) : BATCH;
-			for (i = 0; i < k; i++)
-				generate(&recs[i], &gens[i], done + (uint64_t)i);
-			if (logdb_insert_batch(c.db, recs, (size_t)k, NULL, NULL) < 0) {
-				fprintf(stderr, "bench_logdb: insert failed at row %llu\n",
-				    (unsigned long long)done);
-				return 1;
-			}
-			done += (uint64_t)k;
-			if (done % 100000 == 0) {
-				fprintf(stderr, "  %llu rows, %.0f s\n", (unsigned long long)done,
-				    (now_ms() - t0) / 1000);
-			}
-		}
-		gen_ms = now_ms() - t0;
-		logdb_set_clock(c.db, NULL, NULL);
+		return db;
 	}
-	if (sqlite3_open_v2(path, &c.raw, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		fprintf(stderr, "bench_logdb: %s\n", sqlite3_errmsg(c.raw));
-		return 1;
+	if (have == 0)
+		fprintf(stderr, "bench_logdb: %s has other rows; run without -k\n", path);
+	else if ((*gen_ms = generate_rows(db, rows)) >= 0)
+		return db;
+	logdb_close(db);
+	return NULL;
+}
+
+/* Opens the raw connection of the baselines and sets what the reports are
+ * asked: the package list and limits as the service has them by default,
+ * a page deep in the log, the longest session. Returns 0, or -1. */
+static int
+ctx_setup(struct ctx *c, const char *path)
+{
+	sqlite3_stmt *st;
+	FILE *pk;
+
+	if (sqlite3_open_v2(path, &c->raw, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench_logdb: %s\n", sqlite3_errmsg(c->raw));
+		return -1;
 	}
-	/* The package list and limits as the service has them by default. */
-	c.env.packages_file = "runner_image/packages.txt";
-	if ((pk = fopen(c.env.packages_file, "r")) == NULL)
-		c.env.packages_file = NULL;
+	c->env.packages_file = "runner_image/packages.txt";
+	if ((pk = fopen(c->env.packages_file, "r")) == NULL)
+		c->env.packages_file = NULL;
 	else
 		fclose(pk);
-	c.env.limits.timeout_ms = 10000;
-	c.env.limits.memory_bytes = 1073741824LL;
-	c.env.limits.output_bytes = 33554432LL;
-	c.deep_before = raw_int(c.raw, "SELECT MIN(id) + (MAX(id) - MIN(id)) / 10 FROM runs");
-	snprintf(c.session, sizeof(c.session), "%s", "s1");
-	{
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(c.raw, "SELECT session_id FROM sessions ORDER BY attempts DESC"
-		    " LIMIT 1", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-			snprintf(c.session, sizeof(c.session), "%s", sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
+	c->env.limits.timeout_ms = 10000;
+	c->env.limits.memory_bytes = 1073741824LL;
+	c->env.limits.output_bytes = 33554432LL;
+	c->deep_before = raw_int(c->raw, "SELECT MIN(id) + (MAX(id) - MIN(id)) / 10 FROM runs");
+	snprintf(c->session, sizeof(c->session), "%s", "s1");
+	if (sqlite3_prepare_v2(c->raw, "SELECT session_id FROM sessions ORDER BY attempts DESC"
+	    " LIMIT 1", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(c->session, sizeof(c->session), "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return 0;
+}
 
-	printf("\n## logdb at %lld attempts (%s)\n\n", rows, path);
-	if (gen_ms > 0)
-		printf("Generated through logdb_insert_batch (%d per transaction) in %.1f s: "
-		    "%.0f rows/s.\n\n", BATCH, gen_ms / 1000, (double)rows / (gen_ms / 1000));
+/* Prints the table: each report next to its full-scan baseline. */
+static void
+print_reports(struct ctx *c)
+{
+	struct timing ours, base;
+	int i;
+
 	printf("| operation | ours: median ms | ours: max ms | baseline (full scan): median ms "
 	    "| speed-up | target |\n|---|---:|---:|---:|---:|---|\n");
 	for (i = 0; i < OP_COUNT; i++) {
-		ours = time_it(&c, (enum op)i, 0);
-		base = time_it(&c, (enum op)i, 1);
+		ours = time_it(c, (enum op)i, 0);
+		base = time_it(c, (enum op)i, 1);
 		if (ours.failed) {
 			printf("| %s | failed | | | | %s |\n", op_names[i], targets[i]);
 			continue;
@@ -570,32 +612,79 @@ main(int argc, char **argv)
 			    0.001), targets[i]);
 		fflush(stdout);
 	}
+}
 
-	/* Single-row inserts, as the responder makes them. */
+/* Times SINGLES single-row inserts, as the responder makes them, and
+ * prints p50 and p99. Returns 0, or -1. */
+static int
+print_singles(struct ctx *c, long long rows)
+{
+	static struct run_record rec;
+	static struct gen g;
+	double t0, single[SINGLES];
+	int i;
+
 	for (i = 0; i < SINGLES; i++) {
-		generate(&recs[0], &gens[0], (uint64_t)rows + (uint64_t)i);
+		generate(&rec, &g, (uint64_t)rows + (uint64_t)i);
 		t0 = now_ms();
-		if (logdb_insert(c.db, &recs[0], NULL, NULL) < 0) {
+		if (logdb_insert(c->db, &rec, NULL, NULL) < 0) {
 			fprintf(stderr, "bench_logdb: single insert failed\n");
-			return 1;
+			return -1;
 		}
 		single[i] = now_ms() - t0;
 	}
 	qsort(single, SINGLES, sizeof(single[0]), cmp_double);
 	printf("| logdb_insert, one row per transaction (%d rows) | p50 %.3f | p99 %.3f | | | |\n",
 	    SINGLES, single[SINGLES / 2], single[SINGLES * 99 / 100]);
+	return 0;
+}
 
-	/* The aggregates agree with the rows. */
-	if (logdb_get_totals(c.db, &tot) == 0)
+/* Prints whether the aggregates agree with the rows, and the log's size. */
+static void
+print_check(struct ctx *c)
+{
+	struct logdb_totals tot;
+	char size[32];
+
+	if (logdb_get_totals(c->db, &tot) < 0)
+		memset(&tot, 0, sizeof(tot));
+	else
 		printf("\nCheck: totals say %lld runs, %lld failures, %lld fixed; the rows say %lld, "
 		    "%lld, %lld.\n", (long long)tot.runs, (long long)tot.failures,
-		    (long long)tot.fixed, (long long)raw_int(c.raw, "SELECT COUNT(*) FROM runs"),
-		    (long long)raw_int(c.raw, "SELECT COUNT(*) FROM runs WHERE status <> 'success'"),
-		    (long long)raw_int(c.raw, "SELECT COUNT(*) FROM runs WHERE fixed_by IS NOT NULL"));
-	printf("Distinct patterns: %lld; sessions: %lld; file: %.0f MB.\n", (long long)tot.patterns,
-	    (long long)tot.sessions, (double)raw_int(c.raw, "SELECT page_count * page_size FROM "
-	    "pragma_page_count(), pragma_page_size()") / 1e6);
+		    (long long)tot.fixed, (long long)raw_int(c->raw, "SELECT COUNT(*) FROM runs"),
+		    (long long)raw_int(c->raw, "SELECT COUNT(*) FROM runs WHERE status <> 'success'"),
+		    (long long)raw_int(c->raw, "SELECT COUNT(*) FROM runs WHERE fixed_by IS NOT NULL"));
+	printf("Distinct patterns: %lld; sessions: %lld; file: %s.\n", (long long)tot.patterns,
+	    (long long)tot.sessions, size_words(size, sizeof(size), raw_int(c->raw,
+	    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")));
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = "/tmp/bench_logdb.db";
+	long long rows = 1000000;
+	double gen_ms;
+	int keep = 0, rc = 1;
+	struct ctx c;
+
+	log_init("bench_logdb");
+	if (parse_args(argc, argv, &rows, &path, &keep) != 0)
+		return 2;
+	memset(&c, 0, sizeof(c));
+	if ((c.db = db_prepare(path, rows, keep, &gen_ms)) == NULL || ctx_setup(&c, path) < 0)
+		goto out;
+	printf("\n## logdb at %lld attempts (%s)\n\n", rows, path);
+	if (gen_ms > 0)
+		printf("Generated through logdb_insert_batch (%d per transaction) in %.1f s: "
+		    "%.0f rows/s.\n\n", BATCH, gen_ms / 1000, (double)rows / (gen_ms / 1000));
+	print_reports(&c);
+	if (print_singles(&c, rows) < 0)
+		goto out;
+	print_check(&c);
+	rc = 0;
+out:
 	sqlite3_close(c.raw);
 	logdb_close(c.db);
-	return 0;
+	return rc;
 }

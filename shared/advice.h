@@ -1,0 +1,87 @@
+/*
+ * advice: what the execution log teaches whoever writes the next script.
+ * Recommendations: the rule base (rules.h) applied to the log's failure
+ * patterns, one per distinct advice, most frequent first. Lessons: the
+ * changes seen in the fixes of each pattern ("were fixed by adding
+ * `from skimage import filters`"). Both read the store's patterns and
+ * lessons; GET /api/logs/recommendations, the analysis and the AI context
+ * show them.
+ */
+#ifndef ADVICE_H
+#define ADVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "logdb.h"
+#include "packages.h"
+#include "report_base.h"
+#include "rules.h"
+
+#define ADVICE_MAX 1024		/* bytes of one advice with its NUL */
+#define ADVICE_PATTERNS 3	/* patterns shown per recommendation */
+#define ADVICE_LEARNT 3		/* lessons shown per recommendation */
+#define ADVICE_CHANGES 4	/* changes of each kind kept per lesson */
+
+/* One recommendation: a rule's advice and the patterns it answers. */
+struct advice_rec {
+	const struct rule *rule;
+	char advice[ADVICE_MAX];
+	const struct logdb_pattern *pat[ADVICE_PATTERNS];	/* the most frequent */
+	size_t npat;
+	int64_t count, fixed, example_id, ids[32];
+	const char *example_job;		/* of example_id; "" when none */
+	size_t nids;
+	char learnt[ADVICE_LEARNT][ADVICE_MAX];
+	size_t nlearnt;
+};
+
+/* One lesson: the changes seen in fixes of one pattern. */
+struct advice_lesson {
+	const struct logdb_pattern *p;
+	const char *add[ADVICE_CHANGES], *del[ADVICE_CHANGES];	/* "+x", "-y" */
+	int64_t add_n[ADVICE_CHANGES], del_n[ADVICE_CHANGES];
+	size_t nadd, ndel;
+	int64_t times, fail_id, fix_id;
+	char advice[ADVICE_MAX];
+};
+
+/* What recommendations and lessons are made of, from one read of the log;
+ * every pointer points into it. */
+struct advice {
+	struct package_list pk;			/* n = 0: the list could not be read */
+	struct logdb_pattern *pats;
+	size_t npats;
+	struct logdb_lesson *lessons;
+	size_t nlessons;
+	struct advice_lesson *groups;		/* most often seen first */
+	size_t ngroups;
+	struct advice_rec *recs;		/* most frequent first */
+	size_t nrecs;
+};
+
+/* Reads the package list and the log's patterns and lessons (inside the
+ * caller's logdb_read_begin(), if it wants one snapshot) into a and builds
+ * the recommendations and lessons. Returns 0, or -1 (the log could not be
+ * read, or memory ran out). Either way the caller frees a with
+ * advice_free(). */
+int advice_build(struct logdb *db, const struct report_env *env, struct advice *a);
+
+/* Frees what advice_build() allocated and zeroes a. */
+void advice_free(struct advice *a);
+
+/* Add to parent, under name, an array of the first limit recommendations
+ * or lessons as the API shows them. Set *bad when memory ran out. */
+void advice_add_recommendations(const struct advice *a, cJSON *parent, const char *name,
+    int limit, int *bad);
+void advice_add_lessons(const struct advice *a, cJSON *parent, const char *name, int limit,
+    int *bad);
+
+/* GET /api/logs/recommendations: {"recommendations": [...], "lessons":
+ * [...]}, at most limit of each. Returns a new document the caller frees
+ * with cJSON_Delete(), or NULL with *st set. */
+cJSON *advice_recommendations(struct logdb *db, const struct report_env *env, int limit,
+    enum report_status *st);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * ai_context: GET /api/logs/ai-context, the plain text a model is given
+ * before it writes a script: the sandbox's facts (paths, parameters, the
+ * limits, the installed libraries) and what the log teaches (the most
+ * frequent failures with their advice, the fixes that worked), bounded.
+ */
+#ifndef AI_CONTEXT_H
+#define AI_CONTEXT_H
+
+#include <stddef.h>
+
+#include "logdb.h"
+#include "report_base.h"
+
+#define AI_CONTEXT_MAX 8192	/* bytes of the text */
+
+/* Returns a malloc'd NUL-terminated text of at most AI_CONTEXT_MAX bytes
+ * (its length in *len) the caller frees, or NULL with *st set. */
+char *ai_context(struct logdb *db, const struct report_env *env, size_t *len,
+    enum report_status *st);
+
+#endif

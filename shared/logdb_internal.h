@@ -1,0 +1,99 @@
+/*
+ * logdb_internal: what the files of the log store share, and nothing
+ * outside shared/logdb*.c (and its unit test) includes: the handle, its
+ * cached statements, and the helpers every query uses.
+ */
+#ifndef LOGDB_INTERNAL_H
+#define LOGDB_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "logdb.h"
+
+#define LOGDB_BUSY_TIMEOUT_MS 5000
+
+/* The statements of the handle, prepared on first use (logdb.c holds
+ * their SQL). */
+enum stmt_id {
+	S_BEGIN_IMMEDIATE, S_BEGIN, S_COMMIT, S_ROLLBACK,
+	/* insert */
+	S_SESSION_GET, S_RUN_INSERT, S_SESSION_PUT, S_TOTALS_ADD, S_COUNT_ADD, S_PATTERN_ADD,
+	S_PREVIOUS, S_RUN_FIX, S_PATTERN_FIX, S_COUNT_FIX, S_LESSON_ADD,
+	/* read */
+	S_TOTALS_GET, S_COUNTS_BY_N, S_COUNTS_BY_KEY_DESC, S_COUNTS_BY_KEY, S_PATTERNS_GET,
+	S_LESSONS_GET, S_RUN_GET, S_PAGE_FAILURES, S_PAGE_UNFIXED, S_PAGE_SUCCESSES, S_PAGE_ALL,
+	S_SESSION_RUNS, S_SESSION_TOTAL, S_FOREACH,
+	S_COUNT
+};
+
+struct logdb {
+	sqlite3 *db;
+	sqlite3_stmt *st[S_COUNT];
+	pthread_mutex_t lock;		/* recursive: a read snapshot spans calls */
+	int read_depth;			/* open logdb_read_begin()s */
+	int readonly;
+	int64_t (*now_ms)(void *arg);	/* NULL: the real clock */
+	void *clock_arg;
+};
+
+/* ---- logdb.c: the handle ------------------------------------------------- */
+
+/* Logs what failed with SQLite's message. */
+void logdb_warn(struct logdb *db, const char *what);
+
+/* Take and give back the handle's recursive lock. */
+void logdb_lock(struct logdb *db);
+void logdb_unlock(struct logdb *db);
+
+/* Returns the cached statement id, prepared on first use, reset and with
+ * its bindings cleared; NULL on error (logged). The handle owns it. */
+sqlite3_stmt *logdb_stmt(struct logdb *db, enum stmt_id id);
+
+/* Binds s (NULL: SQL NULL) as parameter i, not copied. Returns SQLite's code. */
+int logdb_bind_text(sqlite3_stmt *st, int i, const char *s);
+
+/* Steps a statement that returns no row (or rows nobody needs) to its end.
+ * Returns 0, or -1 (logged as what). */
+int logdb_step_done(struct logdb *db, sqlite3_stmt *st, const char *what);
+
+/* Runs the statement id, which takes no parameters. Returns 0 or -1. */
+int logdb_exec(struct logdb *db, enum stmt_id id);
+
+/* Copies column i as text into out (outlen bytes, cut), "" for NULL. */
+void logdb_col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen);
+
+/* Returns a malloc'd copy of text column i (NULL for SQL NULL) and its
+ * length in *len (len may be NULL); sets *oom when memory ran out. The
+ * caller frees it. */
+char *logdb_col_dup(sqlite3_stmt *st, int i, size_t *len, int *oom);
+
+/* Returns the histogram bucket of a duration in ms. */
+int logdb_duration_bucket(int64_t ms);
+
+/* Returns the handle's clock: ms since the epoch, UTC. */
+int64_t logdb_now_ms(struct logdb *db);
+
+/* ---- logdb_schema.c: the schema and its migrations -------------------------- */
+
+/* Version 1 of the schema, as older builds made it (the migration test
+ * makes such a database). */
+extern const char logdb_schema_v1[];
+
+/* Reads PRAGMA user_version into *v. Returns 0 or -1. */
+int logdb_user_version(struct logdb *db, int *v);
+
+/* Takes the database to LOGDB_SCHEMA_VERSION, one step per transaction.
+ * Returns 0, or -1 with err set. */
+int logdb_migrate(struct logdb *db, char *err, size_t errlen);
+
+/* ---- logdb_write.c ------------------------------------------------------------ */
+
+/* Migration 2's last step: the lessons of the fixes already in the log.
+ * Runs inside the migration's transaction. Returns 0 or -1 (logged). */
+int logdb_backfill_lessons(struct logdb *db);
+
+#endif

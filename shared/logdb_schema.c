@@ -1,0 +1,205 @@
+/*
+ * logdb_schema: the log's schema, version by version, and the migration
+ * that takes a database from the version it has to LOGDB_SCHEMA_VERSION.
+ *
+ * Tables (schema version 2):
+ *   runs         one row per request: every field of struct run_record, plus
+ *                id, created_at, attempt, code_sha256, category, pattern,
+ *                is_failure and fixed_by (the success that fixed it)
+ *   totals       one row of running totals
+ *   counts       (kind, key) -> n, failures, fixed: by status, category, day,
+ *                duration bucket and AI model
+ *   sessions     per session: attempts, failures, unfixed failures
+ *   patterns     per (category, type, normalised message): n, fixed, examples
+ *   fix_lessons  per (pattern, change): what fixes of that pattern changed
+ *
+ * Everything but runs is kept up to date by logdb_insert, in the same
+ * BEGIN IMMEDIATE transaction as the row itself, so the summary and the
+ * analysis read a few small tables instead of scanning the log, and several
+ * processes writing at once get distinct, gap-free attempt numbers.
+ */
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "logdb_internal.h"
+
+/* ---- Schema -------------------------------------------------------------- */
+
+/* Version 1: the raw log. */
+const char logdb_schema_v1[] =
+	"CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY,"
+	" created_at TEXT NOT NULL,"
+	" session_id TEXT NOT NULL,"
+	" attempt INTEGER NOT NULL,"
+	" job_id TEXT,"
+	" previous_attempt_id INTEGER,"
+	" code TEXT,"
+	" code_sha256 TEXT,"
+	" params TEXT,"
+	" image_type TEXT,"
+	" image_bytes INTEGER,"
+	" image_width INTEGER,"
+	" image_height INTEGER,"
+	" use_sample INTEGER NOT NULL DEFAULT 0,"
+	" user_prompt TEXT,"
+	" ai_model TEXT,"
+	" status TEXT NOT NULL,"
+	" http_status INTEGER,"
+	" exit_code INTEGER,"
+	" duration_ms INTEGER,"
+	" stdout_text TEXT,"
+	" stderr_text TEXT,"
+	" truncated INTEGER NOT NULL DEFAULT 0,"
+	" error_type TEXT,"
+	" error_message TEXT,"
+	" error_line INTEGER,"
+	" traceback TEXT,"
+	" reject_code TEXT,"
+	" reject_message TEXT,"
+	" timings_json TEXT,"
+	" category TEXT,"
+	" pattern TEXT);"
+	"CREATE UNIQUE INDEX runs_session ON runs(session_id, attempt);"
+	"CREATE INDEX runs_status ON runs(status, id);";
+
+/* Version 2: fix state on each row and the aggregates, filled from the rows
+ * already there (the lessons of old fixes are filled by logdb_backfill_lessons). */
+static const char schema_v2[] =
+	"ALTER TABLE runs ADD COLUMN is_failure INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN fixed_by INTEGER;"
+	"UPDATE runs SET is_failure = (status <> 'success');"
+	"UPDATE runs SET fixed_by = (SELECT MIN(s.id) FROM runs s"
+	" WHERE s.session_id = runs.session_id AND s.status = 'success'"
+	" AND s.attempt > runs.attempt) WHERE is_failure = 1;"
+	"DROP INDEX IF EXISTS runs_status;"
+	"CREATE INDEX runs_outcome ON runs(is_failure, id);"
+	"CREATE INDEX runs_unfixed ON runs(id) WHERE is_failure = 1 AND fixed_by IS NULL;"
+	"CREATE TABLE totals ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" runs INTEGER NOT NULL, successes INTEGER NOT NULL, failures INTEGER NOT NULL,"
+	" fixed INTEGER NOT NULL, ran INTEGER NOT NULL, dur_sum INTEGER NOT NULL,"
+	" dur_max INTEGER NOT NULL, sessions INTEGER NOT NULL,"
+	" sessions_failed INTEGER NOT NULL, sessions_unfixed INTEGER NOT NULL,"
+	" patterns INTEGER NOT NULL, first_at TEXT, last_at TEXT);"
+	"CREATE TABLE counts ("
+	" kind TEXT NOT NULL, key TEXT NOT NULL,"
+	" n INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+	" fixed INTEGER NOT NULL DEFAULT 0, last_id INTEGER, last_at TEXT,"
+	" PRIMARY KEY (kind, key)) WITHOUT ROWID;"
+	"CREATE TABLE sessions ("
+	" session_id TEXT PRIMARY KEY, attempts INTEGER NOT NULL,"
+	" failures INTEGER NOT NULL, unfixed INTEGER NOT NULL, successes INTEGER NOT NULL,"
+	" first_id INTEGER, last_id INTEGER, last_status TEXT) WITHOUT ROWID;"
+	"CREATE TABLE patterns ("
+	" id INTEGER PRIMARY KEY, category TEXT NOT NULL, error_type TEXT NOT NULL,"
+	" pattern TEXT NOT NULL, n INTEGER NOT NULL, fixed INTEGER NOT NULL,"
+	" first_id INTEGER, last_id INTEGER, last_at TEXT, last_job TEXT,"
+	" UNIQUE (category, error_type, pattern));"
+	"CREATE TABLE fix_lessons ("
+	" pattern_id INTEGER NOT NULL REFERENCES patterns(id), change TEXT NOT NULL,"
+	" n INTEGER NOT NULL, example_fail_id INTEGER, example_fix_id INTEGER,"
+	" PRIMARY KEY (pattern_id, change)) WITHOUT ROWID;"
+	/* Backfill from the rows. */
+	"INSERT INTO sessions SELECT session_id, COUNT(*), SUM(is_failure),"
+	" SUM(is_failure = 1 AND fixed_by IS NULL), SUM(is_failure = 0), MIN(id), MAX(id), NULL"
+	" FROM runs GROUP BY session_id;"
+	"UPDATE sessions SET last_status = (SELECT status FROM runs WHERE id = sessions.last_id);"
+	"INSERT INTO patterns (category, error_type, pattern, n, fixed, first_id, last_id)"
+	" SELECT COALESCE(category, 'other'), COALESCE(error_type, ''), COALESCE(pattern, ''),"
+	" COUNT(*), SUM(fixed_by IS NOT NULL), MIN(id), MAX(id)"
+	" FROM runs WHERE is_failure = 1 GROUP BY 1, 2, 3;"
+	"UPDATE patterns SET last_at = (SELECT created_at FROM runs WHERE id = patterns.last_id),"
+	" last_job = (SELECT COALESCE(job_id, '') FROM runs WHERE id = patterns.last_id);"
+	"INSERT INTO counts SELECT 'status', status, COUNT(*), SUM(is_failure),"
+	" SUM(fixed_by IS NOT NULL), MAX(id), NULL FROM runs GROUP BY status;"
+	"INSERT INTO counts SELECT 'category', COALESCE(category, 'other'), COUNT(*), COUNT(*),"
+	" SUM(fixed_by IS NOT NULL), MAX(id), NULL FROM runs WHERE is_failure = 1 GROUP BY 2;"
+	"INSERT INTO counts SELECT 'day', substr(created_at, 1, 10), COUNT(*), SUM(is_failure),"
+	" SUM(fixed_by IS NOT NULL), MAX(id), NULL FROM runs GROUP BY 2;"
+	"INSERT INTO counts SELECT 'dur', printf('%02d', logdb_bucket(duration_ms)), COUNT(*),"
+	" SUM(is_failure), SUM(fixed_by IS NOT NULL), MAX(id), NULL"
+	" FROM runs WHERE status <> 'rejected' GROUP BY 2;"
+	"INSERT INTO counts SELECT 'model', COALESCE(ai_model, ''), COUNT(*), SUM(is_failure),"
+	" SUM(fixed_by IS NOT NULL), MAX(id), NULL FROM runs GROUP BY 2;"
+	"UPDATE counts SET last_at = (SELECT created_at FROM runs WHERE id = counts.last_id);"
+	"INSERT INTO totals SELECT 1, COUNT(*), COALESCE(SUM(is_failure = 0), 0),"
+	" COALESCE(SUM(is_failure), 0), COALESCE(SUM(fixed_by IS NOT NULL), 0),"
+	" COALESCE(SUM(status <> 'rejected'), 0),"
+	" COALESCE(SUM(CASE WHEN status <> 'rejected' THEN MAX(COALESCE(duration_ms, 0), 0) END), 0),"
+	" COALESCE(MAX(CASE WHEN status <> 'rejected' THEN COALESCE(duration_ms, 0) END), 0),"
+	" (SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM sessions WHERE failures > 0),"
+	" (SELECT COUNT(*) FROM sessions WHERE unfixed > 0), (SELECT COUNT(*) FROM patterns),"
+	" MIN(created_at), MAX(created_at) FROM runs;";
+
+/* migrations[i] takes a database from version i to i + 1. */
+static const struct migration {
+	const char *sql;
+	int (*fn)(struct logdb *db);	/* NULL, or run after sql */
+} migrations[] = {
+	{ logdb_schema_v1, NULL },
+	{ schema_v2, logdb_backfill_lessons },
+};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == LOGDB_SCHEMA_VERSION,
+    "one migration per schema version");
+
+/* ---- Migrate ----------------------------------------------------------------------------- */
+
+int
+logdb_user_version(struct logdb *db, int *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*v = sqlite3_column_int(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A step another process made meanwhile is not made twice. */
+int
+logdb_migrate(struct logdb *db, char *err, size_t errlen)
+{
+	char pragma[64];
+	int v, target;
+
+	if (logdb_user_version(db, &v) < 0) {
+		snprintf(err, errlen, "cannot read the schema version: %s", sqlite3_errmsg(db->db));
+		return -1;
+	}
+	if (v > LOGDB_SCHEMA_VERSION) {
+		snprintf(err, errlen, "the database has schema version %d; this build knows "
+		    "up to %d (made by a newer build?)", v, LOGDB_SCHEMA_VERSION);
+		return -1;
+	}
+	for (target = v + 1; target <= LOGDB_SCHEMA_VERSION; target++) {
+		if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "migration: %s", sqlite3_errmsg(db->db));
+			return -1;
+		}
+		if (logdb_user_version(db, &v) < 0)
+			goto fail;
+		if (v >= target) {	/* another process got there first */
+			sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
+			target = v;
+			continue;
+		}
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", target);
+		if (sqlite3_exec(db->db, migrations[target - 1].sql, NULL, NULL, NULL) != SQLITE_OK ||
+		    (migrations[target - 1].fn != NULL && migrations[target - 1].fn(db) < 0) ||
+		    sqlite3_exec(db->db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "migration to schema version %d: %s", target,
+	    sqlite3_errmsg(db->db));
+	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}

@@ -148,7 +148,7 @@ fuzz: test-deps $(FUZZ_BIN)
 bench: test-deps runner-image
 	@$(MAKE) --no-print-directory -j$(NPROC) all $(B)/bench_logdb
 	@fcgi/ensure_dockerd.sh
-	bench/run.sh
+	tests/bench/run.sh
 
 clean:
 	rm -rf $(B) static/vendor

@@ -12,7 +12,6 @@
 #include "../shared/report_base.h"
 
 /* The limits' old name, until fcgi/responder.c says struct report_limits. */
-#define analyze_limits report_limits
 
 /* Sets the sandbox limits the recommendations and the AI context quote
  * (cfg.timeout_ms, cfg.memory_bytes, cfg.output_bytes). Call once at

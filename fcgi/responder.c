@@ -164,7 +164,7 @@ setup_paths(void)
 static void
 start_up(void)
 {
-	struct analyze_limits lim = { cfg.timeout_ms, cfg.memory_bytes, cfg.output_bytes };
+	struct report_limits lim = { cfg.timeout_ms, cfg.memory_bytes, cfg.output_bytes };
 	char err[512];
 
 	setup_paths();

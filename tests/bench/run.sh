@@ -27,7 +27,7 @@
 #   IMGSANDBOX_*             passed on to the services (and to the by-hand docker run)
 # Loopback only. Runs as root (the chroot floor needs it; docker too, here).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 export BUILD=${BUILD:-$root/build}
 PY=/usr/bin/python3
 BENCH=$root/bench/bench.py

@@ -33,7 +33,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
 ROOTFS = os.environ.get("BENCH_ROOTFS", "/var/cache/imgsandbox/rootfs-current")
 INPUTS = os.environ.get("BENCH_INPUTS", "")

@@ -30,7 +30,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 export BUILD=${BUILD:-$root/build}
 PY=/usr/bin/python3
-BENCH=$root/bench/bench.py
+BENCH=$root/tests/bench/bench.py
 BENCH_RUNS=${BENCH_RUNS:-20}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_CLIENTS=${BENCH_CLIENTS:-1 2 4 8}

@@ -99,6 +99,38 @@ static const struct setting {
 	  "a warm sandbox unused this long is replaced by a fresh one, seconds", 0 },
 	{ "IMGSANDBOX_PRELOAD", STR, S(preload), "numpy,PIL.Image,PIL.ImageFilter,PIL.ImageOps,PIL.ImageDraw", 0, 0,
 	  "modules a warm sandbox imports before it is handed its job, comma-separated", 0 },
+	{ "IMGSANDBOX_OUTPUTS_MAX_BYTES", INT, I(outputs_max_bytes), "2147483648", 1048576, 1099511627776LL,
+	  "published results are kept under this many bytes in all; the oldest go first", 0 },
+	{ "IMGSANDBOX_LOG_MAX_AGE_DAYS", INT, I(log_max_age_days), "90", 0, 36500,
+	  "log rows older than this are deleted, days; the summaries keep counting them (0: kept)", 0 },
+	{ "IMGSANDBOX_LOG_MAX_BYTES", INT, I(log_max_bytes), "1073741824", 0, 1099511627776LL,
+	  "the log's oldest rows go when its file is larger than this, bytes (0: no cap)", 0 },
+	{ "IMGSANDBOX_LOGS_ACCESS", STR, S(logs_access), "local", 0, 0,
+	  "who reads /api/logs and /api/metrics: local (loopback clients naming a local host), token, open", 0 },
+	{ "IMGSANDBOX_LOGS_TOKEN_FILE", STR, S(logs_token_file), "", 0, 0,
+	  "for IMGSANDBOX_LOGS_ACCESS=token: a file whose first line is the bearer token", 0 },
+	{ "IMGSANDBOX_LOCAL_HOSTS", STR, S(local_hosts), "", 0, 0,
+	  "for local access: more Host names (comma-separated) that name this machine", 0 },
+	{ "IMGSANDBOX_TRUSTED_PROXIES", STR, S(trusted_proxies), "", 0, 0,
+	  "addresses (comma-separated) of proxies whose X-Forwarded-For names the client", 0 },
+	{ "IMGSANDBOX_CLIENT_INFLIGHT", INT, I(client_inflight), "4", 1, 1024,
+	  "runs and assists one client may have in progress at once (more: 429)", 0 },
+	{ "IMGSANDBOX_CLIENT_RUNS_PER_MIN", INT, I(client_runs_per_min), "60", 1, 1000000,
+	  "runs and assists one client may start per minute (more: 429 with Retry-After)", 0 },
+	{ "IMGSANDBOX_CLIENT_BURST", INT, I(client_burst), "10", 1, 100000,
+	  "how many of those a client may start at once after a quiet while", 0 },
+	{ "IMGSANDBOX_AI_URL", STR, S(ai_url), "", 0, 0,
+	  "the assistant's OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (empty: no assistant)", 0 },
+	{ "IMGSANDBOX_AI_MODEL", STR, S(ai_model), "", 0, 0,
+	  "the model the assistant asks for", 0 },
+	{ "IMGSANDBOX_AI_KEY_FILE", STR, S(ai_key_file), "", 0, 0,
+	  "a file whose first line is the endpoint's API key (empty: none); it never leaves the server", 0 },
+	{ "IMGSANDBOX_AI_TIMEOUT_MS", INT, I(ai_timeout_ms), "60000", 1000, 600000,
+	  "how long the assistant waits for the model, ms", 0 },
+	{ "IMGSANDBOX_AI_LESSONS", INT, I(ai_lessons), "1", 0, 1,
+	  "1: the log's lessons go into the assistant's prompt; 0: only the sandbox's facts (to compare)", 0 },
+	{ "IMGSANDBOX_AI_MAX_TOKENS", INT, I(ai_max_tokens), "2048", 64, 65536,
+	  "the most tokens the model may answer with", 0 },
 #undef S
 #undef I
 };
@@ -163,6 +195,16 @@ config_load(char *err, size_t errlen)
 	    cfg.sandbox_uid == 0 || cfg.sandbox_gid == 0) {
 		snprintf(err, errlen, "IMGSANDBOX_USER=%s: expected uid:gid in numbers, never root",
 		    cfg.sandbox_user);
+		return -1;
+	}
+	if (strcmp(cfg.logs_access, "local") != 0 && strcmp(cfg.logs_access, "token") != 0 &&
+	    strcmp(cfg.logs_access, "open") != 0) {
+		snprintf(err, errlen, "IMGSANDBOX_LOGS_ACCESS=%s: expected local, token or open",
+		    cfg.logs_access);
+		return -1;
+	}
+	if (strcmp(cfg.logs_access, "token") == 0 && cfg.logs_token_file[0] == '\0') {
+		snprintf(err, errlen, "IMGSANDBOX_LOGS_ACCESS=token needs IMGSANDBOX_LOGS_TOKEN_FILE");
 		return -1;
 	}
 	if (strspn(cfg.instance, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(cfg.instance)) {

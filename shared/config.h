@@ -56,6 +56,26 @@ struct config {
 	int64_t warm;			/* kept started ahead on this host (-1: as many as the slots) */
 	int64_t warm_idle_s;		/* a warm sandbox older than this is replaced, not used */
 	char preload[256];		/* modules a warm sandbox imports before its job */
+	/* What is kept */
+	int64_t outputs_max_bytes;	/* published results in all; the oldest go first */
+	int64_t log_max_age_days;	/* log rows older than this are deleted (0: kept) */
+	int64_t log_max_bytes;		/* the log's file is kept under this (0: no cap) */
+	/* Who may read the log */
+	char logs_access[8];		/* local | token | open */
+	char logs_token_file[256];	/* for token: the bearer token, one line */
+	char local_hosts[256];		/* local: more Host names that mean this machine */
+	char trusted_proxies[256];	/* addresses whose X-Forwarded-For is believed */
+	/* A client's share */
+	int64_t client_inflight;	/* requests of one client at once (runs, assists) */
+	int64_t client_runs_per_min;	/* runs and assists of one client per minute */
+	int64_t client_burst;		/* ... of which this many at once */
+	/* The assistant */
+	char ai_url[256];		/* an OpenAI-compatible base URL ("": none) */
+	char ai_model[128];
+	char ai_key_file[256];
+	int64_t ai_timeout_ms;
+	int64_t ai_lessons;		/* 1: the log's lessons go into the prompt */
+	int64_t ai_max_tokens;
 };
 
 extern struct config cfg;

@@ -33,7 +33,8 @@ FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 PROGRAMS   = $(B)/responder $(B)/supervise $(B)/warmpool $(B)/analyze_logs $(B)/hello_fcgi
 RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_form.c \
-             fcgi/run_answer.c fcgi/status_api.c fcgi/housekeeping.c)
+             fcgi/run_answer.c fcgi/status_api.c fcgi/housekeeping.c fcgi/access.c \
+             fcgi/metrics_api.c)
 
 .PHONY: all deps test-deps runner-image run test unit integration browser fuzz bench clean
 all: $(PROGRAMS) static/vendor/codemirror/codemirror.js

@@ -5,7 +5,8 @@
  *  - every IMGSANDBOX_REAP_INTERVAL_S: this service's containers whose
  *    deadline is long past (a responder died mid-run), job folders and
  *    warm-sandbox folders left by a dead process, published results past
- *    their retention;
+ *    their retention or, oldest first, past their byte budget
+ *    (IMGSANDBOX_OUTPUTS_MAX_BYTES);
  *  - every HEALTH_EVERY_S: whether the engine answers and the image is
  *    there, written to DATA/state/health.json, which GET /api/health reads
  *    (so a request never starts a process).
@@ -56,6 +57,7 @@ sweep(void)
 
 	n = sandbox_reap(svc.instance, cfg.reap_grace_s);
 	m = jobs_sweep(cfg.outputs_dir, cfg.retention_s);
+	m += jobs_sweep_budget(cfg.outputs_dir, cfg.outputs_max_bytes);
 	/* A job folder lives for one request; one much older than the time
 	 * limit belongs to a responder that died. */
 	k = jobs_sweep(svc.jobs_dir, cfg.timeout_ms / 1000 + 600);

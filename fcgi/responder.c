@@ -9,6 +9,11 @@
  *   GET    /api/health        status_api.c (from state kept fresh by housekeeping)
  *   GET    /api/limits        status_api.c
  *   DELETE /api/jobs/<id>     status_api.c
+ *   GET    /api/metrics       metrics_api.c (operator)
+ *
+ * Who may use which path is decided in one place, the table of routes
+ * below: the operator's endpoints by access.c, runs within a client's
+ * share of the host by shared/share.
  *
  * A housekeeping thread (housekeeping.c) removes leftovers. SIGTERM or
  * SIGINT, read by a thread of its own, lets a request in progress finish
@@ -33,6 +38,9 @@
 #include "../shared/log.h"
 #include "../shared/logdb.h"
 #include "../shared/sandbox.h"
+#include "../shared/clock.h"
+#include "../shared/share.h"
+#include "access.h"
 #include "http.h"
 #include "logs_api.h"
 #include "service.h"
@@ -95,12 +103,84 @@ request_path(FCGX_Request *r, char *path, size_t len)
 	return 0;
 }
 
+/* A client's share of runs and assists (shared/share): refused with 429
+ * and Retry-After past it. Such refusals are counted, not logged (a flood
+ * must not become the log's). Returns 0 when it may go on. */
+static int
+within_share(FCGX_Request *r)
+{
+	char client[64], extra[64];
+	int retry = 0;
+
+	access_client(r, client, sizeof(client));
+	switch (share_enter(svc.share, client, &retry)) {
+	case SHARE_OK:
+		return 0;
+	case SHARE_INFLIGHT:
+		snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry);
+		http_error_with(r, 429, "busy", extra, "you have %lld runs in progress already; "
+		    "wait for one to end", (long long)cfg.client_inflight);
+		return -1;
+	default:
+		snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry);
+		http_error_with(r, 429, "busy", extra, "you started %lld runs in the last minute, "
+		    "the most this service takes; try again in %d s", (long long)cfg.client_runs_per_min,
+		    retry);
+		return -1;
+	}
+}
+
+static void
+route_run(FCGX_Request *r, const char *method, const char *rest, struct after_answer *after)
+{
+	run_handle(r, after);
+}
+
+static void
+route_logs(FCGX_Request *r, const char *method, const char *rest, struct after_answer *after)
+{
+	const char *query = FCGX_GetParam("QUERY_STRING", r->envp);
+
+	log_reopen_if_due();
+	logs_api_handle(r, svc.db, method, rest, query ? query : "", cfg.packages_file);
+}
+
+static void
+route_metrics(FCGX_Request *r, const char *method, const char *rest, struct after_answer *after)
+{
+	metrics_handle(r, method);
+}
+
+static void
+route_status(FCGX_Request *r, const char *method, const char *rest, struct after_answer *after)
+{
+	status_api_handle(r, method, rest);
+}
+
+/* Who may use a path: anyone, the operator (access.c), or anyone within
+ * their share of the host (share.c). */
+enum who { ANYONE, OPERATOR, SHARED };
+
+static const struct route {
+	const char *path;	/* ending '/': a prefix */
+	size_t skip;		/* bytes of the path the handler does not see */
+	enum who who;
+	void (*fn)(FCGX_Request *, const char *, const char *, struct after_answer *);
+} routes[] = {
+	{ "/run", 4, SHARED, route_run },
+	{ "/api/logs/session/", 10, ANYONE, route_logs },	/* its id is its key */
+	{ "/api/logs/", 10, OPERATOR, route_logs },
+	{ "/api/metrics", 12, OPERATOR, route_metrics },
+	{ "/api/", 5, ANYONE, route_status },
+};
+
 static void
 handle(FCGX_Request *r, struct after_answer *after)
 {
 	const char *method = FCGX_GetParam("REQUEST_METHOD", r->envp);
-	const char *query = FCGX_GetParam("QUERY_STRING", r->envp);
+	const struct route *rt;
 	char path[1024];
+	size_t i, n;
 
 	if (request_path(r, path, sizeof(path)) < 0) {
 		http_error(r, 404, "not_found", "no such path");
@@ -108,15 +188,39 @@ handle(FCGX_Request *r, struct after_answer *after)
 	}
 	if (method == NULL)
 		method = "GET";
-	if (strcmp(path, "/run") == 0)
-		run_handle(r, after);
-	else if (strncmp(path, "/api/logs/", 10) == 0)
-		logs_api_handle(r, svc.db, method, path + 10, query ? query : "", cfg.packages_file);
-	else if (strncmp(path, "/api/", 5) == 0)
-		status_api_handle(r, method, path + 5);
-	else
-		http_error(r, 404, "not_found", "no such path: the service answers /run "
-		    "and /api/...");
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		rt = &routes[i];
+		n = strlen(rt->path);
+		if (rt->path[n - 1] == '/' ? strncmp(path, rt->path, n) != 0 : strcmp(path, rt->path) != 0)
+			continue;
+		if (rt->who == OPERATOR && access_operator(r) < 0)
+			return;
+		if (rt->who == SHARED && within_share(r) < 0)
+			return;
+		rt->fn(r, method, path + rt->skip, after);
+		return;
+	}
+	http_error(r, 404, "not_found", "no such path: the service answers /run and /api/...");
+}
+
+void
+log_reopen_if_due(void)
+{
+	static int64_t next_try;
+	char err[512];
+
+	if (svc.db != NULL || clock_mono_ms() < next_try)
+		return;
+	next_try = clock_mono_ms() + 10000;
+	if ((svc.db = logdb_open(cfg.db_path, err, sizeof(err))) != NULL) {
+		svc.log_problem[0] = '\0';
+		log_info("the log %s is open", cfg.db_path);
+		return;
+	}
+	/* Runs go on unlogged; the answer and /api/health say so. */
+	snprintf(svc.log_problem, sizeof(svc.log_problem), "%s", err);
+	log_warnx("the log %s cannot be opened (%s); runs go on unlogged, trying again in 10 s",
+	    cfg.db_path, err);
 }
 
 /* DATA/instance names this service's containers for operators and tests
@@ -173,8 +277,12 @@ start_up(void)
 		    "a user of its own", cfg.sandbox_user);
 	if (image_check_init() < 0)
 		die("libmagic's database could not be loaded (apt-get install libmagic1)");
-	if ((svc.db = logdb_open(cfg.db_path, err, sizeof(err))) == NULL)
-		die("the log database %s: %s", cfg.db_path, err);
+	if (access_init(err, sizeof(err)) < 0)
+		die("%s", err);
+	if ((svc.share = share_open(cfg.data_dir, (int)cfg.slots, cfg.client_inflight,
+	    cfg.client_runs_per_min, cfg.client_burst)) == NULL)
+		die("the share table under %s could not be made", cfg.data_dir);
+	log_reopen_if_due();	/* a log that cannot be opened does not stop runs */
 	logs_api_set_limits(&lim);	/* before any thread */
 	housekeeping_start();
 }
@@ -197,7 +305,9 @@ serve(void)
 		pthread_mutex_unlock(&stop_lock);
 		handle(&req, &after);
 		FCGX_Finish_r(&req);
+		share_answered(svc.share);
 		run_after_answer(&after);
+		share_leave(svc.share);
 		pthread_mutex_lock(&stop_lock);
 		in_request = 0;
 		if (stopping)
@@ -243,6 +353,7 @@ main(int argc, char **argv)
 		die("cannot start the signal thread");
 	pthread_detach(sigthread);
 	serve();
-	logdb_close(svc.db);
+	if (svc.db != NULL)
+		logdb_close(svc.db);
 	return 0;
 }

@@ -22,11 +22,38 @@
 #include "../shared/config.h"
 #include "../shared/json_out.h"
 #include "../shared/log.h"
-#include "../shared/slots.h"
 #include "../shared/text.h"
 #include "http.h"
 #include "run.h"
 #include "service.h"
+
+/* Writes c->rec to the log. When the log cannot take it (not open, corrupt,
+ * locked past the busy timeout) the run goes on: *log_id stays 0, the
+ * answer says the attempt was not logged, the host counts it. */
+static void
+log_row(struct run_ctx *c, int64_t *log_id, int *attempt)
+{
+	log_reopen_if_due();
+	if (svc.db != NULL && logdb_insert(svc.db, &c->rec, log_id, attempt) == 0) {
+		c->unlogged = NULL;
+		return;
+	}
+	*log_id = 0;
+	c->unlogged = svc.db == NULL ? svc.log_problem : "the log could not take the row";
+	share_count(svc.share, SHARE_RUNS_UNLOGGED);
+	log_warnx("%s %s was not logged: %s", c->have_job ? "job" : "a refused request",
+	    c->have_job ? c->job.id : "", c->unlogged);
+}
+
+/* "warning": the attempt was not logged, and why. */
+void
+add_unlogged_warning(cJSON *root, const char *why)
+{
+	char msg[700];
+
+	snprintf(msg, sizeof(msg), "this attempt was not logged (%s); it ran all the same", why);
+	json_add_str_or_null(root, "warning", msg);
+}
 
 /* Logs the refusal and answers it: the API's JSON error (or, once an
  * event stream has begun, its last event). Returns as http_json. */
@@ -48,12 +75,15 @@ reject(struct run_ctx *c, const struct refusal *no)
 	c->rec.exit_code = -1;
 	c->rec.reject_code = no->code;
 	c->rec.reject_message = no->msg;
-	if (svc.db != NULL && logdb_insert(svc.db, &c->rec, &log_id, &attempt) < 0)
-		log_warnx("a refused request could not be logged");
+	log_row(c, &log_id, &attempt);
 	if ((root = json_error_body(no->code, no->msg)) == NULL)
 		return http_error(c->r, 500, "internal", "the server ran out of memory; try again");
 	if (log_id > 0)
 		cJSON_AddNumberToObject(root, "log_id", (double)log_id);
+	else
+		cJSON_AddNullToObject(root, "log_id");
+	if (c->unlogged != NULL)
+		add_unlogged_warning(root, c->unlogged);
 	cJSON_AddStringToObject(root, "session_id", c->session_id);
 	if (c->live && (c->live_gone || c->t[T_CHECKED] != 0)) {
 		/* The stream began: the refusal is its last event. */
@@ -120,8 +150,7 @@ log_run(struct run_ctx *c, const struct sandbox_result *res, const struct outcom
 	c->rec.truncated = tout || terr;
 	timings = run_timings(c, res);
 	c->rec.timings_json = timings;
-	if (svc.db == NULL || logdb_insert(svc.db, &c->rec, log_id, attempt) < 0)
-		log_warnx("job %s could not be logged", c->job.id);
+	log_row(c, log_id, attempt);
 	c->t[T_LOGGED] = clock_mono_ms();
 	free(out);
 	free(err);
@@ -208,7 +237,7 @@ run_job(struct run_ctx *c, struct after_answer *after)
 
 	run_live_begin(c);
 	run_live_phase(c, "queued");
-	slot = slot_acquire(svc.slots_dir, (int)cfg.slots, cfg.slot_wait_ms);
+	slot = share_slot_wait(svc.share, svc.slots_dir, cfg.slot_wait_ms);
 	if (slot == -2) {
 		run_refusal(&no, 429, "busy", "Retry-After: 2\r\n", "every sandbox is busy "
 		    "(%lld at once); try again in a few seconds", (long long)cfg.slots);
@@ -222,7 +251,7 @@ run_job(struct run_ctx *c, struct after_answer *after)
 	}
 	c->t[T_SLOT] = clock_mono_ms();
 	if ((sb = sandbox_take(&cfg, svc.instance, svc.pool_socket)) == NULL) {
-		slot_release(slot);
+		share_slot_release(svc.share, slot);
 		run_refusal(&no, 503, "sandbox_unavailable", NULL, "the server is out of memory");
 		return reject(c, &no);
 	}
@@ -285,7 +314,7 @@ run_after_answer(struct after_answer *after)
 	if (after->sb != NULL)
 		sandbox_finish(after->sb);
 	if (after->slot >= 0)
-		slot_release(after->slot);
+		share_slot_release(svc.share, after->slot);
 	if (after->job_dir[0] != '\0')
 		remove_tree(after->job_dir);
 	after->sb = NULL;

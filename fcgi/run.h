@@ -63,6 +63,7 @@ struct run_ctx {
 	struct outputs outs;
 	struct run_record rec;
 	const char *sandbox_kind;
+	const char *unlogged;	/* why the log did not take the row (NULL: it did) */
 };
 
 /* run_form.c: reads the form (streaming, bounded, against a deadline) into
@@ -85,6 +86,8 @@ char *run_timings(const struct run_ctx *c, const struct sandbox_result *res);
 void run_live_begin(struct run_ctx *c);
 void run_live_event(struct run_ctx *c, const char *event, cJSON *data);
 void run_live_phase(struct run_ctx *c, const char *phase);
+/* Adds "warning": the attempt was not logged, and why (run.c). */
+void add_unlogged_warning(cJSON *root, const char *why);
 /* The sandbox_events of a run: text, phases, ticks to c's event stream;
  * files to c->outs. */
 void run_events(struct run_ctx *c, struct sandbox_events *ev);

@@ -199,6 +199,8 @@ run_answer(const struct run_ctx *c, const struct sandbox_result *res, const stru
 		cJSON_AddRawToObject(root, "timings", timings);
 	free(timings);
 	cJSON_AddStringToObject(root, "sandbox", c->sandbox_kind ? c->sandbox_kind : "docker-cold");
+	if (c->unlogged != NULL)
+		add_unlogged_warning(root, c->unlogged);
 	return root;
 }
 

@@ -10,6 +10,7 @@
 
 #include "../shared/logdb.h"
 #include "../shared/sandbox.h"
+#include "../shared/share.h"
 
 struct service {
 	struct logdb *db;
@@ -17,6 +18,8 @@ struct service {
 	char jobs_dir[512];
 	char slots_dir[512];
 	char pool_socket[512];	/* the host's warm pool keeper (fcgi/warmpool.c) */
+	struct share *share;	/* the host's share table (shared/share.h) */
+	char log_problem[512];	/* why the log is not open ("" when it is) */
 };
 
 extern struct service svc;
@@ -45,6 +48,13 @@ int status_api_handle(FCGX_Request *r, const char *method, const char *rest);
 /* For `make bench`: prints the docker run argv of a job folder (code/,
  * input/), NUL-separated, so the baseline runs exactly our flags. */
 int status_print_docker_argv(const char *instance, const char *job_id, const char *dir);
+
+/* GET /api/metrics (metrics_api.c). */
+int metrics_handle(FCGX_Request *r, const char *method);
+
+/* Opens the log when it is not open and the last try is 10 s old
+ * (responder.c); svc.log_problem says why when it cannot be opened. */
+void log_reopen_if_due(void);
 
 /* Starts the housekeeping thread (housekeeping.c). */
 void housekeeping_start(void);

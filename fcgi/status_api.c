@@ -43,6 +43,26 @@ read_state(const char *name)
 	return cJSON_Parse(buf);
 }
 
+/* "log": whether the log takes rows, and how many runs it did not. */
+static void
+add_log_state(cJSON *root)
+{
+	struct share_stats st;
+	cJSON *log;
+
+	log_reopen_if_due();
+	if ((log = cJSON_AddObjectToObject(root, "log")) == NULL)
+		return;
+	cJSON_AddBoolToObject(log, "ok", svc.db != NULL);
+	if (svc.db == NULL)
+		cJSON_AddStringToObject(log, "message", svc.log_problem);
+	if (svc.share != NULL) {
+		share_stats(svc.share, &st);
+		cJSON_AddNumberToObject(log, "runs_unlogged",
+		    (double)st.counter[SHARE_RUNS_UNLOGGED]);
+	}
+}
+
 static int
 health(FCGX_Request *r)
 {
@@ -70,6 +90,7 @@ health(FCGX_Request *r)
 		cJSON_AddStringToObject(root, "message", msg->valuestring);
 	if (pool != NULL)
 		cJSON_AddItemToObject(root, "warm", pool);
+	add_log_state(root);
 	rc = http_json(r, good ? 200 : 503, root, NULL);
 	cJSON_Delete(root);
 	cJSON_Delete(state);

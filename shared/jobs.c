@@ -107,7 +107,10 @@ jobs_sweep(const char *dir, int64_t max_age_s)
 	if ((d = opendir(dir)) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		/* Dot entries are ours in progress (".<id>.part"): swept only
+		 * when a dead responder left them. */
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (de->d_name[0] == '.' && strstr(de->d_name, ".part") == NULL))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
@@ -149,4 +152,100 @@ job_cancel(const char *jobs_root, const char *id)
 	}
 	close(fd);
 	return 1;
+}
+
+/* One published result: its name, age and bytes. */
+struct entry {
+	char name[64];
+	time_t mtime;
+	int64_t bytes;
+};
+
+/* The bytes of the files directly in folder name of dirfd. */
+static int64_t
+folder_bytes(int dirfd_, const char *name)
+{
+	struct dirent *de;
+	struct stat st;
+	int64_t total = 0;
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(dirfd_, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			total += (int64_t)st.st_blocks * 512;
+	closedir(d);
+	return total;
+}
+
+static int
+older_first(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+}
+
+/* Lists the result folders of dir (malloc'd *out, *n) and their total. */
+static int64_t
+list_results(DIR *d, struct entry **out, size_t *n)
+{
+	struct dirent *de;
+	struct stat st;
+	struct entry *v = NULL, *grown;
+	size_t cap = 0;
+	int64_t total = 0;
+
+	*n = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != JOB_ID_LEN ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((grown = realloc(v, cap * sizeof(*v))) == NULL)
+				break;
+			v = grown;
+		}
+		snprintf(v[*n].name, sizeof(v[*n].name), "%s", de->d_name);
+		v[*n].mtime = st.st_mtime;
+		v[*n].bytes = folder_bytes(dirfd(d), de->d_name);
+		total += v[*n].bytes;
+		(*n)++;
+	}
+	*out = v;
+	return total;
+}
+
+int
+jobs_sweep_budget(const char *dir, int64_t max_bytes)
+{
+	struct entry *v = NULL;
+	char path[1024];
+	int64_t total;
+	size_t n = 0, i;
+	int removed = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	total = list_results(d, &v, &n);
+	closedir(d);
+	if (total > max_bytes && v != NULL) {
+		qsort(v, n, sizeof(*v), older_first);
+		for (i = 0; i < n && total > max_bytes; i++) {
+			if (path_join(path, sizeof(path), dir, v[i].name) < 0 || remove_tree(path) < 0)
+				continue;
+			total -= v[i].bytes;
+			removed++;
+		}
+	}
+	free(v);
+	return removed;
 }

@@ -52,4 +52,9 @@ int job_cancel(const char *jobs_root, const char *id);
  * older than max_age_s. Returns how many were removed. */
 int jobs_sweep(const char *dir, int64_t max_age_s);
 
+/* Removes the oldest published results of dir (folders named by a job id)
+ * until the files they hold take at most max_bytes (on disk). Returns how
+ * many were removed. */
+int jobs_sweep_budget(const char *dir, int64_t max_bytes);
+
 #endif

@@ -159,16 +159,22 @@ outputs_publish(struct outputs *o, const struct sbproto *proto, char *msg, size_
 	if (proto->files_bad) {
 		snprintf(msg, msglen, "the images could not be taken from the sandbox: %s",
 		    proto->files_why);
+		o->n = 0;
 		return RESULT_BAD;
 	}
 	note_non_files(o, proto);
 	for (i = 0; i < o->n; i++)
 		if (strcmp(o->files[i].name, "result.png") == 0)
 			res = &o->files[i];
-	if (res == NULL)
+	/* Without a publishable result.png nothing is published: the list
+	 * is emptied, and the staged files go with outputs_discard. */
+	if (res == NULL) {
+		o->n = 0;
 		return RESULT_MISSING;
+	}
 	if (!res->published) {
 		snprintf(msg, msglen, "/output/result.png: %s", res->why);
+		o->n = 0;
 		return RESULT_BAD;
 	}
 	if (publish_stage(o) < 0) {

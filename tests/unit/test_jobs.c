@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../shared/jobs.h"
@@ -102,12 +103,53 @@ TEST(sweep_removes_only_old_entries)
 	remove_tree(root);
 }
 
+/* Makes root/name/result.png of bytes bytes, mtime age_s ago. */
+static void
+result_of(const char *root, const char *name, int bytes, int age_s)
+{
+	char path[600];
+	struct timespec t[2];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	mkdir(path, 0750);
+	snprintf(path, sizeof(path), "%s/%s/result.png", root, name);
+	fd = open(path, O_WRONLY | O_CREAT, 0640);
+	for (int i = 0; i < bytes / 4096; i++)
+		(void)!write(fd, (char[4096]){ 1 }, 4096);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= age_s;
+	t[1] = t[0];
+	utimensat(AT_FDCWD, path, t, 0);
+}
+
+TEST(results_past_the_budget_go_oldest_first)
+{
+	char root[] = "/tmp/imgsandbox-unit-XXXXXX", path[600];
+
+	CHECK(mkdtemp(root) != NULL);
+	result_of(root, "00000000000000000000000000000001", 64 * 1024, 300);
+	result_of(root, "00000000000000000000000000000002", 64 * 1024, 200);
+	result_of(root, "00000000000000000000000000000003", 64 * 1024, 100);
+	CHECK_INT(jobs_sweep_budget(root, 10 << 20), 0);	/* all fit */
+	CHECK_INT(jobs_sweep_budget(root, 140 * 1024), 1);	/* the oldest goes */
+	snprintf(path, sizeof(path), "%s/00000000000000000000000000000001", root);
+	CHECK(access(path, F_OK) != 0);
+	snprintf(path, sizeof(path), "%s/00000000000000000000000000000003", root);
+	CHECK_INT(access(path, F_OK), 0);
+	CHECK_INT(jobs_sweep_budget(root, 0), 2);
+	CHECK_INT(remove_tree(root), 0);
+}
+
 int
 main(void)
 {
 	RUN(ids_are_128_bit_hex_and_distinct);
 	RUN(job_folder_and_removal);
 	RUN(cancel_reaches_a_run_in_progress_only);
+	RUN(results_past_the_budget_go_oldest_first);
 	RUN(sweep_removes_only_old_entries);
 	return unit_done("jobs");
 }

@@ -1,0 +1,197 @@
+/*
+ * access: who a request comes from, and whether it may read what is the
+ * operator's. The one place where that is decided, before any report runs.
+ *
+ * The client is REMOTE_ADDR, or, when that is a proxy named in
+ * IMGSANDBOX_TRUSTED_PROXIES (a front nginx), the last address of
+ * X-Forwarded-For that is not one.
+ *
+ * The log holds everyone's code, prompts, params and the job ids that keep
+ * result URLs private. IMGSANDBOX_LOGS_ACCESS says who reads it (every
+ * /api/logs/ path but session/<id>, and /api/metrics):
+ *   local  a loopback client that also names a loopback host (127.0.0.1,
+ *          localhost, [::1]) or one of IMGSANDBOX_LOCAL_HOSTS; the Host
+ *          check stops a page the operator visits from reading the log by
+ *          DNS rebinding
+ *   token  Authorization: Bearer <the first line of IMGSANDBOX_LOGS_TOKEN_FILE>,
+ *          compared in constant time
+ *   open   everyone (a machine of one's own)
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../shared/config.h"
+#include "../shared/log.h"
+#include "access.h"
+#include "http.h"
+
+static char token[256];
+static size_t token_len;
+
+int
+access_init(char *err, size_t errlen)
+{
+	ssize_t n;
+	int fd;
+
+	if (strcmp(cfg.logs_access, "token") != 0)
+		return 0;
+	if ((fd = open(cfg.logs_token_file, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (n = read(fd, token, sizeof(token) - 1)) <= 0) {
+		snprintf(err, errlen, "IMGSANDBOX_LOGS_TOKEN_FILE=%s cannot be read", cfg.logs_token_file);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	token[n] = '\0';
+	token_len = strcspn(token, "\r\n");
+	token[token_len] = '\0';
+	if (token_len < 16) {
+		snprintf(err, errlen, "the token in %s is shorter than 16 characters",
+		    cfg.logs_token_file);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether word (n bytes) is one of list's comma-separated words. */
+static int
+in_list(const char *list, const char *word, size_t n)
+{
+	const char *p = list, *end;
+	size_t k;
+
+	while (*p != '\0') {
+		while (*p == ',' || *p == ' ')
+			p++;
+		end = p + strcspn(p, ",");
+		k = (size_t)(end - p);
+		while (k > 0 && p[k - 1] == ' ')
+			k--;
+		if (k == n && n > 0 && strncasecmp(p, word, n) == 0)
+			return 1;
+		p = end;
+	}
+	return 0;
+}
+
+int
+access_loopback_address(const char *a)
+{
+	if (a == NULL)
+		return 0;
+	if (strncmp(a, "::ffff:", 7) == 0)
+		a += 7;
+	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0;
+}
+
+void
+access_client(FCGX_Request *r, char *out, size_t len)
+{
+	const char *remote = FCGX_GetParam("REMOTE_ADDR", r->envp);
+	const char *xff = FCGX_GetParam("HTTP_X_FORWARDED_FOR", r->envp);
+	const char *p, *start;
+	size_t n;
+
+	snprintf(out, len, "%s", remote ? remote : "unknown");
+	if (remote == NULL || xff == NULL || !in_list(cfg.trusted_proxies, remote, strlen(remote)))
+		return;
+	/* From the right: the first hop that is not one of ours. */
+	p = xff + strlen(xff);
+	while (p > xff) {
+		start = p;
+		while (start > xff && start[-1] != ',')
+			start--;
+		while (*start == ' ')
+			start++;
+		n = (size_t)(p - start);
+		while (n > 0 && start[n - 1] == ' ')
+			n--;
+		if (n > 0 && n < len && !in_list(cfg.trusted_proxies, start, n)) {
+			memcpy(out, start, n);
+			out[n] = '\0';
+			return;
+		}
+		p = start > xff ? start - 1 : xff;
+	}
+}
+
+/* The Host the request names, without its port, in out. */
+static void
+host_of(FCGX_Request *r, char *out, size_t len)
+{
+	const char *h = FCGX_GetParam("HTTP_HOST", r->envp);
+	size_t n;
+
+	if (h == NULL)
+		h = "";
+	if (h[0] == '[')		/* [::1]:8000 */
+		n = strcspn(h, "]") + (strchr(h, ']') ? 1 : 0);
+	else
+		n = strcspn(h, ":");
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, h, n);
+	out[n] = '\0';
+}
+
+/* localhost, [::1], a 127.x.y.z literal, or a name the operator listed. */
+static int
+local_host(const char *host)
+{
+	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+		return 1;
+	if (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == strlen(host))
+		return 1;
+	return in_list(cfg.local_hosts, host, strlen(host));
+}
+
+/* Constant-time comparison of the bearer token. */
+static int
+token_ok(FCGX_Request *r)
+{
+	const char *a = FCGX_GetParam("HTTP_AUTHORIZATION", r->envp);
+	unsigned char diff = 0;
+	size_t i, n;
+
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return 0;
+	a += 7;
+	n = strlen(a);
+	diff = (unsigned char)(n != token_len);
+	for (i = 0; i < token_len; i++)
+		diff |= (unsigned char)(token[i] ^ (i < n ? a[i] : 0));
+	return diff == 0;
+}
+
+int
+access_operator(FCGX_Request *r)
+{
+	char client[64], host[256];
+
+	if (strcmp(cfg.logs_access, "open") == 0)
+		return 0;
+	if (strcmp(cfg.logs_access, "token") == 0) {
+		if (token_ok(r))
+			return 0;
+		http_error_with(r, 403, "forbidden", "WWW-Authenticate: Bearer\r\n",
+		    "the execution log is the operator's: send Authorization: Bearer <token> "
+		    "(the token is in the file IMGSANDBOX_LOGS_TOKEN_FILE names on the server)");
+		return -1;
+	}
+	access_client(r, client, sizeof(client));
+	host_of(r, host, sizeof(host));
+	if (access_loopback_address(client) && local_host(host))
+		return 0;
+	http_error(r, 403, "forbidden", "the execution log is the operator's and is read from "
+	    "the server itself: open http://127.0.0.1:<port>/dashboard.html there (or through "
+	    "an SSH tunnel: ssh -L 8000:127.0.0.1:<port> the-server), or set "
+	    "IMGSANDBOX_LOGS_ACCESS=token");
+	return -1;
+}

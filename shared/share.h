@@ -1,0 +1,78 @@
+/*
+ * share: a client's share of the host, decided in one place. Every
+ * responder of the host maps one small table (DATA/share.map) and, under
+ * its process-shared lock, keeps:
+ *
+ *  - the requests in progress (runs and assists), by responder and client:
+ *    a client may have IMGSANDBOX_CLIENT_INFLIGHT of them at once;
+ *  - each client's token bucket: IMGSANDBOX_CLIENT_RUNS_PER_MIN, with
+ *    IMGSANDBOX_CLIENT_BURST at once after a quiet while;
+ *  - who waits for a sandbox slot, served fairly: a free slot goes to the
+ *    waiter whose client holds the fewest slots, then the one that came
+ *    first. The slots themselves stay flock'd files (DATA/slots/slot-N):
+ *    the kernel frees one whose responder died.
+ *  - the host's counters for the metrics: refusals by reason, runs not
+ *    logged.
+ *
+ * An entry whose responder died is dropped the next time anyone looks.
+ */
+#ifndef SHARE_H
+#define SHARE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum share_refusal {
+	SHARE_OK = 0,
+	SHARE_INFLIGHT,		/* the client has as many requests in progress as it may */
+	SHARE_RATE,		/* the client started as many as it may this minute */
+	SHARE_BUSY,		/* every slot stayed taken while it waited */
+	SHARE_REFUSALS
+};
+
+enum share_counter {
+	SHARE_REFUSED_INFLIGHT,
+	SHARE_REFUSED_RATE,
+	SHARE_REFUSED_BUSY,
+	SHARE_RUNS_UNLOGGED,	/* runs the log could not take */
+	SHARE_COUNTERS
+};
+
+struct share_stats {
+	int slots_busy, waiting, inflight, clients;
+	uint64_t counter[SHARE_COUNTERS];
+};
+
+struct share;
+
+/* Maps DATA/share.map under data_dir (made by the first process), with
+ * these limits. Returns a handle, or NULL with errno (logged). */
+struct share *share_open(const char *data_dir, int slots, int64_t inflight,
+    int64_t per_min, int64_t burst);
+
+/* A request of client (its address) starts: counted against its in-flight
+ * cap and its rate. Returns SHARE_OK, or the refusal with *retry_after_s
+ * set (seconds). A responder has one request at a time: a second enter
+ * without leave replaces the first. */
+enum share_refusal share_enter(struct share *s, const char *client, int *retry_after_s);
+
+/* The request of this responder has its answer out: it no longer counts
+ * against its client's cap (its slot stays held until released). */
+void share_answered(struct share *s);
+
+/* The request of this responder ended (its slot, if any, released first). */
+void share_leave(struct share *s);
+
+/* Waits for a slot in turn, at most wait_ms. Returns the locked slot file's
+ * descriptor (release it with share_slot_release), -2 when none came in
+ * time, -1 on an error (errno). */
+int share_slot_wait(struct share *s, const char *slots_dir, int64_t wait_ms);
+void share_slot_release(struct share *s, int fd);
+
+/* Adds one to a counter. */
+void share_count(struct share *s, enum share_counter c);
+
+/* What the table holds now. */
+void share_stats(struct share *s, struct share_stats *out);
+
+#endif

@@ -142,6 +142,11 @@ route_logs(FCGX_Request *r, const char *method, const char *rest, struct after_a
 	const char *query = FCGX_GetParam("QUERY_STRING", r->envp);
 
 	log_reopen_if_due();
+	if (svc.db == NULL) {
+		http_error_with(r, 503, "log_unavailable", "Retry-After: 10\r\n",
+		    "the execution log cannot be read (%s); runs go on unlogged", svc.log_problem);
+		return;
+	}
 	logs_api_handle(r, svc.db, method, rest, query ? query : "", cfg.packages_file);
 }
 

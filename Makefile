@@ -36,7 +36,7 @@ RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_for
              fcgi/run_answer.c fcgi/status_api.c fcgi/housekeeping.c fcgi/access.c \
              fcgi/metrics_api.c)
 
-.PHONY: all deps test-deps runner-image run test unit integration browser fuzz bench clean
+.PHONY: all deps test-deps runner-image run test structure unit integration browser fuzz bench clean
 all: $(PROGRAMS) static/vendor/codemirror/codemirror.js
 
 # CodeMirror from Debian's libjs-codemirror, served by our own server.
@@ -124,8 +124,19 @@ integration: test-deps runner-image
 	@fcgi/ensure_dockerd.sh
 	/usr/bin/python3 -m pytest -q -n $${JOBS:-4} tests/integration
 
+# The structure's rules (tests/structure/check.py: no C function over 80
+# lines, no file over 800, includes one way; tests/browser/check_functions.mjs:
+# the same lengths for the page's and the browser tests' JavaScript).
+structure: test-deps
+	@/usr/bin/python3 tests/structure/check.py
+	@/usr/bin/python3 tests/structure/check.py --root tests/structure/bad | \
+	  grep -c -e "is 89 lines" -e "higher layer" -e "in a circle" | grep -qx 3 || \
+	  { echo "structure: the checker missed a breach in tests/structure/bad"; exit 1; }
+	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null && node check_functions.mjs
+
 # One after the other: each suite uses both cores itself.
 test:
+	@$(MAKE) --no-print-directory structure
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory browser

@@ -135,37 +135,10 @@ static const struct setting {
 #undef I
 };
 
-int
-config_load(char *err, size_t errlen)
+/* The settings whose default comes from others. Returns 0 or -1 (err). */
+static int
+config_derive(char *err, size_t errlen)
 {
-	const struct setting *s;
-	const char *v;
-	char *end, extra;
-	long long n;
-	size_t i;
-
-	memset(&cfg, 0, sizeof(cfg));
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
-		s = &settings[i];
-		if ((v = getenv(s->env)) == NULL || *v == '\0')
-			v = s->def;
-		if (s->kind == STR) {
-			if (strlen(v) >= s->size) {
-				snprintf(err, errlen, "%s is longer than %zu bytes", s->env, s->size - 1);
-				return -1;
-			}
-			memcpy((char *)&cfg + s->off, v, strlen(v) + 1);
-			continue;
-		}
-		errno = 0;
-		n = strtoll(v, &end, 10);
-		if (errno != 0 || end == v || *end != '\0' || n < s->min || n > s->max) {
-			snprintf(err, errlen, "%s=%s: expected a whole number from %lld to %lld",
-			    s->env, v, s->min, s->max);
-			return -1;
-		}
-		*(int64_t *)(void *)((char *)&cfg + s->off) = n;
-	}
 	if (cfg.outputs_dir[0] == '\0' &&
 	    snprintf(cfg.outputs_dir, sizeof(cfg.outputs_dir), "%s/outputs", cfg.data_dir) >=
 	    (int)sizeof(cfg.outputs_dir)) {
@@ -184,6 +157,15 @@ config_load(char *err, size_t errlen)
 	}
 	if (cfg.warm < 0)
 		cfg.warm = cfg.slots;
+	return 0;
+}
+
+/* The settings a range does not check. Returns 0 or -1 (err). */
+static int
+config_check(char *err, size_t errlen)
+{
+	char extra;
+
 	if (cfg.url_prefix[0] != '\0' && (cfg.url_prefix[0] != '/' ||
 	    strspn(cfg.url_prefix, "/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
 	    strlen(cfg.url_prefix) || cfg.url_prefix[strlen(cfg.url_prefix) - 1] == '/')) {
@@ -221,6 +203,42 @@ config_load(char *err, size_t errlen)
 		snprintf(err, errlen, "IMGSANDBOX_PRELOAD: expected module names separated by commas");
 		return -1;
 	}
+	return 0;
+}
+
+int
+config_load(char *err, size_t errlen)
+{
+	const struct setting *s;
+	const char *v;
+	char *end;
+	long long n;
+	size_t i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		s = &settings[i];
+		if ((v = getenv(s->env)) == NULL || *v == '\0')
+			v = s->def;
+		if (s->kind == STR) {
+			if (strlen(v) >= s->size) {
+				snprintf(err, errlen, "%s is longer than %zu bytes", s->env, s->size - 1);
+				return -1;
+			}
+			memcpy((char *)&cfg + s->off, v, strlen(v) + 1);
+			continue;
+		}
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || n < s->min || n > s->max) {
+			snprintf(err, errlen, "%s=%s: expected a whole number from %lld to %lld",
+			    s->env, v, s->min, s->max);
+			return -1;
+		}
+		*(int64_t *)(void *)((char *)&cfg + s->off) = n;
+	}
+	if (config_derive(err, errlen) < 0 || config_check(err, errlen) < 0)
+		return -1;
 	return 0;
 }
 

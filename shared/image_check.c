@@ -357,12 +357,46 @@ jpeg_segment_done(struct image_scan *s)
 	return 0;
 }
 
+/* A segment's length has been gathered. Returns 0, or -1 (failed). */
+static int
+jpeg_length(struct image_scan *s)
+{
+	if (be16(s->hold) < 2)
+		return scan_fail(s, "the segment of marker 0xFF%02X has an invalid length", s->marker);
+	s->seglen = be16(s->hold) - 2;
+	s->need = s->seglen;
+	s->nhold = 0;
+	if (s->need == 0)
+		return jpeg_segment_done(s) == -1 ? -1 : 0;
+	s->state = J_SEG;
+	return 0;
+}
+
+/* The bytes of a segment from buf[*i..len): its first ones kept. Returns 0,
+ * or -1 (failed). */
+static int
+jpeg_segment(struct image_scan *s, const unsigned char *buf, size_t len, size_t *i)
+{
+	size_t take = len - *i < s->need ? len - *i : s->need, keep;
+
+	keep = sizeof(s->hold) - s->nhold;
+	if (keep > take)
+		keep = take;
+	memcpy(s->hold + s->nhold, buf + *i, keep);
+	s->nhold += keep;
+	s->need -= (uint32_t)take;
+	*i += take;
+	if (s->need == 0 && jpeg_segment_done(s) == -1)
+		return -1;
+	return 0;
+}
+
 /* Feeds JPEG bytes. Returns as image_scan_feed. */
 static int
 jpeg_feed(struct image_scan *s, const unsigned char *buf, size_t len)
 {
 	const unsigned char *ff;
-	size_t i = 0, take, keep;
+	size_t i = 0;
 	unsigned c;
 	int r;
 
@@ -399,30 +433,11 @@ jpeg_feed(struct image_scan *s, const unsigned char *buf, size_t len)
 				return r;
 			break;
 		case J_LEN:
-			if (!scan_gather(s, buf, len, &i, 2))
-				break;
-			if (be16(s->hold) < 2)
-				return scan_fail(s, "the segment of marker 0xFF%02X has an invalid length",
-				    s->marker);
-			s->seglen = be16(s->hold) - 2;
-			s->need = s->seglen;
-			s->nhold = 0;
-			if (s->need == 0) {
-				if (jpeg_segment_done(s) == -1)
-					return -1;
-			} else
-				s->state = J_SEG;
+			if (scan_gather(s, buf, len, &i, 2) && jpeg_length(s) == -1)
+				return -1;
 			break;
 		case J_SEG:
-			take = len - i < s->need ? len - i : s->need;
-			keep = sizeof(s->hold) - s->nhold;
-			if (keep > take)
-				keep = take;
-			memcpy(s->hold + s->nhold, buf + i, keep);
-			s->nhold += keep;
-			s->need -= (uint32_t)take;
-			i += take;
-			if (s->need == 0 && jpeg_segment_done(s) == -1)
+			if (jpeg_segment(s, buf, len, &i) == -1)
 				return -1;
 			break;
 		case J_ENT:
@@ -598,72 +613,79 @@ img_magic_fd(int fd, int flags, char *out, size_t outlen)
 	return 0;
 }
 
-enum image_status
-image_check_fd(int fd, uint64_t max_pixels, struct image_info *info, char *msg, size_t msglen)
+/* The type by libmagic: PNG or JPEG into *kind and info->mime. Returns
+ * IMG_OK, or the status with msg set. */
+static enum image_status
+img_type(int fd, struct image_info *info, enum image_kind *kind, char *msg, size_t msglen)
 {
-	struct image_info dummy;
-	struct image_scan sc;
 	struct stat st;
-	enum image_status rc = IMG_IO_ERROR;
-	enum image_kind kind;
-	unsigned char *buf = NULL;
-	char desc[96], lim[32];
-	const char *kname;
-	uint64_t off = 0, pixels;
-	uint32_t w, h;
-	ssize_t n;
-	size_t want;
-	int r = 0;
+	char desc[96];
 
-	if (info == NULL)
-		info = &dummy;
-	memset(info, 0, sizeof(*info));
-	img_msg(msg, msglen, "%s", "");
 	if (image_check_init() == -1) {
 		img_msg(msg, msglen, "the server cannot tell image types (libmagic failed to load)");
-		goto out;
+		return IMG_IO_ERROR;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size < 0) {
 		img_msg(msg, msglen, "the uploaded image could not be read");
-		goto out;
+		return IMG_IO_ERROR;
 	}
 	info->bytes = (uint64_t)st.st_size;
 	if (st.st_size == 0) {
-		rc = IMG_UNSUPPORTED;
 		img_msg(msg, msglen, "the image file is empty; send a PNG or JPEG");
-		goto out;
+		return IMG_UNSUPPORTED;
 	}
 	if (img_magic_fd(fd, MAGIC_MIME_TYPE | IMG_MAGIC_FLAGS, info->mime, sizeof(info->mime)) == -1) {
 		img_msg(msg, msglen, "the type of the uploaded image could not be read");
-		goto out;
+		return IMG_IO_ERROR;
 	}
-	if (strcmp(info->mime, "image/png") == 0) {
-		kind = IMAGE_PNG;
-		kname = "PNG";
-	} else if (strcmp(info->mime, "image/jpeg") == 0) {
-		kind = IMAGE_JPEG;
-		kname = "JPEG";
-	} else {
-		rc = IMG_UNSUPPORTED;
-		if (img_magic_fd(fd, IMG_MAGIC_FLAGS, desc, sizeof(desc)) == -1)
-			snprintf(desc, sizeof(desc), "of another type");
-		img_msg(msg, msglen, "the file is %s (%s), not a PNG or JPEG", desc, info->mime);
-		goto out;
+	if (strcmp(info->mime, "image/png") == 0 || strcmp(info->mime, "image/jpeg") == 0) {
+		*kind = strcmp(info->mime, "image/png") == 0 ? IMAGE_PNG : IMAGE_JPEG;
+		return IMG_OK;
 	}
+	if (img_magic_fd(fd, IMG_MAGIC_FLAGS, desc, sizeof(desc)) == -1)
+		snprintf(desc, sizeof(desc), "of another type");
+	img_msg(msg, msglen, "the file is %s (%s), not a PNG or JPEG", desc, info->mime);
+	return IMG_UNSUPPORTED;
+}
 
-	if ((buf = malloc(IMG_CHUNK)) == NULL) {
-		img_msg(msg, msglen, "the server ran out of memory checking the image");
-		goto out;
-	}
+/* Whether the dimensions the scan found are over max_pixels (msg set). */
+static int
+too_many_pixels(uint32_t w, uint32_t h, uint64_t max_pixels, char *msg, size_t msglen)
+{
+	uint64_t pixels = (uint64_t)w * h;
+	char lim[32];
+
+	if (pixels <= max_pixels)
+		return 0;
+	if (max_pixels % 1000000 == 0)
+		snprintf(lim, sizeof(lim), "%llu", (unsigned long long)(max_pixels / 1000000));
+	else
+		snprintf(lim, sizeof(lim), "%.1f", (double)max_pixels / 1e6);
+	img_msg(msg, msglen, "the image is %" PRIu32 " \xC3\x97 %" PRIu32 " pixels (%.1f megapixels); "
+	    "the limit is %s megapixels", w, h, (double)pixels / 1e6, lim);
+	return 1;
+}
+
+/* Walks the file's structure (PNG chunks, JPEG segments) from its start,
+ * stopping as soon as the dimensions are over max_pixels. */
+static enum image_status
+img_walk(int fd, enum image_kind kind, uint64_t max_pixels, struct image_info *info,
+    unsigned char *buf, char *msg, size_t msglen)
+{
+	struct image_scan sc;
+	uint64_t off = 0, size = info->bytes;
+	uint32_t w, h;
+	ssize_t n;
+	int r = 0;
+
 	image_scan_init(&sc, kind);
-	while (off < (uint64_t)st.st_size) {
-		want = (uint64_t)st.st_size - off < IMG_CHUNK ? (size_t)((uint64_t)st.st_size - off) : IMG_CHUNK;
-		n = pread(fd, buf, want, (off_t)off);
+	while (off < size) {
+		n = pread(fd, buf, size - off < IMG_CHUNK ? (size_t)(size - off) : IMG_CHUNK, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			img_msg(msg, msglen, "the uploaded image could not be read: %s", strerror(errno));
-			goto out;
+			return IMG_IO_ERROR;
 		}
 		if (n == 0)
 			break;	/* shorter than fstat said: the walk will say truncated */
@@ -672,31 +694,39 @@ image_check_fd(int fd, uint64_t max_pixels, struct image_info *info, char *msg, 
 		if (image_scan_dims(&sc, &w, &h)) {
 			info->width = w;
 			info->height = h;
-			pixels = (uint64_t)w * h;
-			if (pixels > max_pixels) {
-				rc = IMG_TOO_MANY_PIXELS;
-				if (max_pixels % 1000000 == 0)
-					snprintf(lim, sizeof(lim), "%llu",
-					    (unsigned long long)(max_pixels / 1000000));
-				else
-					snprintf(lim, sizeof(lim), "%.1f", (double)max_pixels / 1e6);
-				img_msg(msg, msglen,
-				    "the image is %" PRIu32 " \xC3\x97 %" PRIu32 " pixels (%.1f megapixels); "
-				    "the limit is %s megapixels", w, h, (double)pixels / 1e6, lim);
-				goto out;
-			}
+			if (too_many_pixels(w, h, max_pixels, msg, msglen))
+				return IMG_TOO_MANY_PIXELS;
 		}
 		if (r != 0)
 			break;
 	}
 	if (r == -1 || image_scan_finish(&sc, NULL, NULL) == -1) {
-		rc = IMG_DAMAGED;
-		img_msg(msg, msglen, "the %s is damaged or truncated (%s)", kname,
-		    image_scan_reason(&sc));
-		goto out;
+		img_msg(msg, msglen, "the %s is damaged or truncated (%s)",
+		    kind == IMAGE_PNG ? "PNG" : "JPEG", image_scan_reason(&sc));
+		return IMG_DAMAGED;
 	}
-	rc = IMG_OK;
-out:
+	return IMG_OK;
+}
+
+enum image_status
+image_check_fd(int fd, uint64_t max_pixels, struct image_info *info, char *msg, size_t msglen)
+{
+	struct image_info dummy;
+	enum image_status rc;
+	enum image_kind kind = IMAGE_PNG;
+	unsigned char *buf;
+
+	if (info == NULL)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	img_msg(msg, msglen, "%s", "");
+	if ((rc = img_type(fd, info, &kind, msg, msglen)) != IMG_OK)
+		return rc;
+	if ((buf = malloc(IMG_CHUNK)) == NULL) {
+		img_msg(msg, msglen, "the server ran out of memory checking the image");
+		return IMG_IO_ERROR;
+	}
+	rc = img_walk(fd, kind, max_pixels, info, buf, msg, msglen);
 	free(buf);
 	return rc;
 }

@@ -20,7 +20,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "multipart.h"
+#include "multipart_internal.h"
 #include "text.h"
 
 #define MP_BOUNDARY_MAX		70
@@ -30,7 +32,6 @@
 #define MP_HEADER_CAP		(64 * 1024)
 #define MP_DEFAULT_PARTS	16
 #define MP_DEFAULT_HEADER	8192
-#define MP_NAME_MAX		256	/* longest field name kept (longer ones are unknown anyway) */
 #define MP_VALUE_FIRST		4096	/* first allocation of a memory field */
 
 enum mp_delim { MP_DELIM_PART, MP_DELIM_CLOSE };
@@ -51,18 +52,6 @@ struct mp_parser {
 	size_t		 nparts;
 	size_t		 vcap;		/* allocated bytes of the current memory field */
 	struct mp_error	*err;
-};
-
-/* What one Content-Disposition header said. */
-struct mp_disposition {
-	int	 seen;
-	int	 has_name;
-	char	 name[MP_NAME_MAX];
-	size_t	 name_len;		/* full decoded length, even if name was cut */
-	int	 has_filename;
-	char	 filename[256];
-	int	 has_filename_star;
-	char	 filename_star[256];
 };
 
 /* Records an error in p->err (field may be NULL) and returns st. */
@@ -92,28 +81,6 @@ mp_fail(struct mp_parser *p, enum mp_status st, const char *field, const char *f
 	return st;
 }
 
-/* Writes a human size ("256 KiB", "10 MiB", "12.3 KiB", "17 bytes") into
- * out. Returns out. */
-static const char *
-mp_human(char *out, size_t outlen, size_t n)
-{
-	int r;
-
-	if (n < 1024)
-		r = snprintf(out, outlen, "%zu byte%s", n, n == 1 ? "" : "s");
-	else if (n < 1024 * 1024 && n % 1024 == 0)
-		r = snprintf(out, outlen, "%zu KiB", n / 1024);
-	else if (n < 1024 * 1024)
-		r = snprintf(out, outlen, "%.1f KiB", n / 1024.0);
-	else if (n % (1024 * 1024) == 0)
-		r = snprintf(out, outlen, "%zu MiB", n / (1024 * 1024));
-	else
-		r = snprintf(out, outlen, "%.1f MiB", n / (1024.0 * 1024.0));
-	if (r < 0 || (size_t)r >= outlen)
-		snprintf(out, outlen, "?");
-	return out;
-}
-
 /* Reads more of the body into the window after moving what is left to its
  * front. Returns MP_OK (p->eof set when the body ended) or MP_IO_ERROR. */
 static enum mp_status
@@ -139,30 +106,6 @@ mp_fill(struct mp_parser *p)
 	return MP_OK;
 }
 
-/* Writes all of buf to fd, going on after EINTR and short writes. Returns 0
- * or -1 with errno set. */
-static int
-mp_write_all(int fd, const unsigned char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Hands n body bytes to field f (NULL: dropped, as preamble). Returns MP_OK,
  * MP_TOO_LARGE when they would take f over its max_len (nothing of them is
  * kept), MP_IO_ERROR or MP_NO_MEMORY. */
@@ -179,9 +122,9 @@ mp_emit(struct mp_parser *p, struct mp_field *f, const unsigned char *d, size_t 
 	if (n > max - f->len)
 		return mp_fail(p, MP_TOO_LARGE, f->name,
 		    "the field '%s' is over its limit of %s", f->name,
-		    mp_human(lim, sizeof(lim), f->max_len));
+		    size_words(lim, sizeof(lim), (int64_t)f->max_len));
 	if (f->fd >= 0) {
-		if (mp_write_all(f->fd, d, n) == -1)
+		if (file_write_all(f->fd, d, n) == -1)
 			return mp_fail(p, MP_IO_ERROR, f->name,
 			    "the field '%s' could not be saved: %s", f->name, strerror(errno));
 	} else {
@@ -345,189 +288,6 @@ mp_drain(struct mp_parser *p)
 	return MP_OK;
 }
 
-/* Returns 1 when c may be in an HTTP token (RFC 9110 tchar). */
-static int
-mp_is_tchar(unsigned char c)
-{
-	return c > 0x20 && c < 0x7F && strchr("()<>@,;:\\\"/[]?={}", c) == NULL;
-}
-
-/* Returns v moved past spaces and tabs, never past e. */
-static const char *
-mp_skip_ws(const char *v, const char *e)
-{
-	while (v < e && (*v == ' ' || *v == '\t'))
-		v++;
-	return v;
-}
-
-/* Parses a parameter value (quoted-string with backslash escapes, or a run
- * of bytes up to ';' or white space) at *vp (< e). Copies the decoded value
- * into out (outsz > 0, cut to fit, NUL-terminated; out NULL: skipped) and
- * its full length into *lenp. Returns 0 and advances *vp, or -1. */
-static int
-mp_param_value(const char **vp, const char *e, char *out, size_t outsz, size_t *lenp)
-{
-	const char *v = *vp;
-	size_t o = 0, n = 0;
-	int quoted = 0;
-	char c;
-
-	if (v < e && *v == '"') {
-		quoted = 1;
-		v++;
-	}
-	for (;;) {
-		if (v == e) {
-			if (quoted)
-				return -1;	/* unterminated */
-			break;
-		}
-		c = *v;
-		if (quoted) {
-			if (c == '"') {
-				v++;
-				break;
-			}
-			if (c == '\\') {
-				if (++v == e)
-					return -1;
-				c = *v;
-			}
-		} else if (c == ';' || c == ' ' || c == '\t' || c == '"')
-			break;
-		if (out != NULL && o + 1 < outsz)
-			out[o++] = c;
-		n++;
-		v++;
-	}
-	if (!quoted && n == 0)
-		return -1;
-	if (out != NULL)
-		out[o] = '\0';
-	*lenp = n;
-	*vp = v;
-	return 0;
-}
-
-/* Returns the value of hex digit c, or -1. */
-static int
-mp_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes an RFC 5987 ext-value (charset'lang'pct-encoded) into out as
- * printable UTF-8 (ISO-8859-1 is converted; other charsets are kept as
- * decoded bytes and cleaned). Returns 0, or -1 when it is malformed. */
-static int
-mp_decode_ext(const char *v, size_t n, char *out, size_t outsz)
-{
-	char raw[512];
-	const char *q1, *q2, *e = v + n;
-	size_t o = 0;
-	int latin1, hi, lo;
-	unsigned char c;
-
-	if ((q1 = memchr(v, '\'', n)) == NULL)
-		return -1;
-	if ((q2 = memchr(q1 + 1, '\'', (size_t)(e - q1 - 1))) == NULL)
-		return -1;
-	latin1 = (q1 - v == 10 && strncasecmp(v, "iso-8859-1", 10) == 0);
-	for (v = q2 + 1; v < e; v++) {
-		c = (unsigned char)*v;
-		if (c == '%') {
-			if (e - v < 3 || (hi = mp_hexval(v[1])) < 0 || (lo = mp_hexval(v[2])) < 0)
-				return -1;
-			c = (unsigned char)(hi * 16 + lo);
-			v += 2;
-		}
-		if (latin1 && c >= 0x80) {
-			if (o + 2 > sizeof(raw))
-				break;
-			raw[o++] = (char)(0xC0 | (c >> 6));
-			raw[o++] = (char)(0x80 | (c & 0x3F));
-		} else {
-			if (o + 1 > sizeof(raw))
-				break;
-			raw[o++] = (char)c;
-		}
-	}
-	text_clean_copy(out, outsz, raw, o, '_');
-	return 0;
-}
-
-/* Parses a Content-Disposition value v[0..n) into d. Returns 0 or -1 with
- * the reason in why. */
-static int
-mp_disposition(const char *v, size_t n, struct mp_disposition *d, const char **why)
-{
-	const char *e = v + n, *pn;
-	char tmp[512];
-	size_t pnlen, vlen;
-
-	v = mp_skip_ws(v, e);
-	if ((size_t)(e - v) < 9 || strncasecmp(v, "form-data", 9) != 0 ||
-	    (e - v > 9 && v[9] != ';' && v[9] != ' ' && v[9] != '\t')) {
-		*why = "its Content-Disposition is not form-data";
-		return -1;
-	}
-	v += 9;
-	for (;;) {
-		v = mp_skip_ws(v, e);
-		if (v == e)
-			return 0;
-		if (*v != ';') {
-			*why = "its Content-Disposition header is malformed";
-			return -1;
-		}
-		v = mp_skip_ws(v + 1, e);
-		if (v == e)
-			return 0;	/* a trailing ';' */
-		for (pn = v; v < e && mp_is_tchar((unsigned char)*v) && *v != '='; v++)
-			;
-		/* '*' is a tchar, so "filename*" comes whole. */
-		pnlen = (size_t)(v - pn);
-		v = mp_skip_ws(v, e);
-		if (pnlen == 0 || v == e || *v != '=') {
-			*why = "its Content-Disposition header has a malformed parameter";
-			return -1;
-		}
-		v = mp_skip_ws(v + 1, e);
-		if (pnlen == 4 && strncasecmp(pn, "name", 4) == 0) {
-			if (d->has_name) {
-				*why = "its Content-Disposition gives two names";
-				return -1;
-			}
-			if (mp_param_value(&v, e, d->name, sizeof(d->name), &d->name_len) == -1)
-				goto bad;
-			d->has_name = 1;
-		} else if (pnlen == 8 && strncasecmp(pn, "filename", 8) == 0) {
-			if (mp_param_value(&v, e, tmp, sizeof(tmp), &vlen) == -1)
-				goto bad;
-			text_clean_copy(d->filename, sizeof(d->filename), tmp, strlen(tmp), '_');
-			d->has_filename = 1;
-		} else if (pnlen == 9 && strncasecmp(pn, "filename*", 9) == 0) {
-			if (mp_param_value(&v, e, tmp, sizeof(tmp), &vlen) == -1)
-				goto bad;
-			/* Informational: a malformed one falls back to filename. */
-			if (mp_decode_ext(tmp, strlen(tmp), d->filename_star,
-			    sizeof(d->filename_star)) == 0)
-				d->has_filename_star = 1;
-		} else if (mp_param_value(&v, e, NULL, 0, &vlen) == -1)
-			goto bad;
-	}
-bad:
-	*why = "its Content-Disposition header has a malformed parameter value";
-	return -1;
-}
-
 /* Returns 1 when s[0..n) has an LF not preceded by CR. */
 static int
 mp_bare_lf(const unsigned char *s, size_t n)
@@ -540,81 +300,94 @@ mp_bare_lf(const unsigned char *s, size_t n)
 	return 0;
 }
 
-/* Reads and checks the header block of part number p->nparts, finds its
- * field in the table and prepares it. Returns MP_OK with *out set, or an
- * error. */
 static enum mp_status
-mp_headers(struct mp_parser *p, struct mp_field *fields, size_t nfields,
-    struct mp_field **out)
+mp_bare_lf_fail(struct mp_parser *p)
 {
-	struct mp_disposition d;
-	struct mp_field *f = NULL;
-	enum mp_status st;
-	unsigned char *s, *hit;
-	char *line, *le, *colon, *hend, *v;
-	const char *why = NULL;
-	char lim[32], shown[64];
-	size_t avail, scanned = 0, hlen, i, k;
+	return mp_fail(p, MP_BAD_REQUEST, NULL,
+	    "the headers of part %zu have a bare LF; lines must end with CRLF", p->nparts);
+}
 
-	/*
-	 * Find the blank line that ends the header block. Every refusal below
-	 * looks at the same bytes whatever the reads were: the block is over
-	 * the budget as soon as max_header + 4 bytes hold no terminator, and
-	 * then only those bytes (or those up to the terminator) are looked at.
-	 */
+/* Finds the blank line that ends the part's header block. Every refusal
+ * looks at the same bytes whatever the reads were: the block is over the
+ * budget as soon as max_header + 4 bytes hold no terminator, and then only
+ * those bytes (or those up to the terminator) are looked at. Returns MP_OK
+ * with *hlen (the block's bytes before its final CRLF), or an error. */
+static enum mp_status
+mp_header_end(struct mp_parser *p, size_t *hlen)
+{
+	size_t avail, scanned = 0, k;
+	unsigned char *s, *hit;
+	enum mp_status st;
+	char lim[32];
+
 	for (;;) {
 		s = p->buf + p->start;
 		avail = p->end - p->start;
 		if (avail >= 2 && s[0] == '\r' && s[1] == '\n') {
-			hlen = 0;
+			*hlen = 0;
+			return MP_OK;
+		}
+		if (avail >= 4 && (hit = memmem(s + scanned, avail - scanned, "\r\n\r\n", 4)) != NULL) {
+			*hlen = (size_t)(hit - s) + 2;
+			if (*hlen <= p->max_header)
+				return MP_OK;
+			k = *hlen + 2 < p->max_header + 4 ? *hlen + 2 : p->max_header + 4;
 			break;
 		}
-		if (avail >= 4) {
-			hit = memmem(s + scanned, avail - scanned, "\r\n\r\n", 4);
-			if (hit != NULL) {
-				hlen = (size_t)(hit - s) + 2;
-				if (hlen <= p->max_header)
-					break;
-				k = hlen + 2 < p->max_header + 4 ? hlen + 2 : p->max_header + 4;
-				goto too_large;
-			}
+		if (avail >= 4)
 			scanned = avail - 3;
-		}
 		if (avail >= p->max_header + 4) {
 			k = p->max_header + 4;
-			goto too_large;
+			break;
 		}
 		if (p->eof) {
 			if (mp_bare_lf(s, avail))
-				goto bare_lf;
+				return mp_bare_lf_fail(p);
 			return mp_fail(p, MP_BAD_REQUEST, NULL,
 			    "the body ended inside the headers of part %zu", p->nparts);
 		}
 		if ((st = mp_fill(p)) != MP_OK)
 			return st;
 	}
+	/* Too large; a bare LF explains an endless header block better. */
+	if (mp_bare_lf(s, k))
+		return mp_bare_lf_fail(p);
+	return mp_fail(p, MP_TOO_LARGE, NULL, "the headers of part %zu are over their limit of %s",
+	    p->nparts, size_words(lim, sizeof(lim), (int64_t)p->max_header));
+}
 
-	/* Line endings: CRLF only, and no NUL anywhere. */
+/* Checks the block's line endings (CRLF only, no NUL, no leading
+ * continuation) and unfolds continuation lines in place. */
+static enum mp_status
+mp_header_lines(struct mp_parser *p, unsigned char *s, size_t hlen)
+{
+	size_t i;
+
 	for (i = 0; i < hlen; i++) {
 		if (s[i] == '\0')
 			return mp_fail(p, MP_BAD_REQUEST, NULL,
 			    "the headers of part %zu contain a NUL byte", p->nparts);
 		if ((s[i] == '\r' && s[i + 1] != '\n') || (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')))
-			return mp_fail(p, MP_BAD_REQUEST, NULL,
-			    "the headers of part %zu have a bare CR or LF; lines must end with CRLF",
-			    p->nparts);
+			return mp_bare_lf_fail(p);
 	}
 	if (hlen > 0 && (s[0] == ' ' || s[0] == '\t'))
 		return mp_fail(p, MP_BAD_REQUEST, NULL,
 		    "the headers of part %zu begin with a continuation line", p->nparts);
-	/* Unfold continuation lines in place. */
 	for (i = 0; i + 2 < hlen; i++)
 		if (s[i] == '\r' && (s[i + 2] == ' ' || s[i + 2] == '\t'))
 			s[i] = s[i + 1] = ' ';
+	return MP_OK;
+}
 
-	memset(&d, 0, sizeof(d));
-	line = (char *)s;
-	hend = (char *)s + hlen;
+/* Reads the header lines of s[0..hlen) into d: each 'Name: value', one
+ * Content-Disposition; the others count for nothing. */
+static enum mp_status
+mp_header_fields(struct mp_parser *p, char *s, size_t hlen, struct mp_disposition *d)
+{
+	char *line = s, *hend = s + hlen, *le, *colon, *v;
+	const char *why = NULL;
+
+	memset(d, 0, sizeof(*d));
 	while (line < hend) {
 		le = memchr(line, '\r', (size_t)(hend - line));	/* found: hlen ends in CRLF */
 		if (le == NULL)
@@ -628,42 +401,48 @@ mp_headers(struct mp_parser *p, struct mp_field *fields, size_t nfields,
 				return mp_fail(p, MP_BAD_REQUEST, NULL,
 				    "a header name of part %zu is malformed", p->nparts);
 		if (colon - line == 19 && strncasecmp(line, "content-disposition", 19) == 0) {
-			if (d.seen)
+			if (d->seen)
 				return mp_fail(p, MP_BAD_REQUEST, NULL,
 				    "part %zu has two Content-Disposition headers", p->nparts);
-			d.seen = 1;
-			if (mp_disposition(colon + 1, (size_t)(le - colon - 1), &d, &why) == -1)
+			d->seen = 1;
+			if (mp_disposition(colon + 1, (size_t)(le - colon - 1), d, &why) == -1)
 				return mp_fail(p, MP_BAD_REQUEST, NULL, "part %zu is refused: %s",
 				    p->nparts, why);
 		}
-		/* Other headers (Content-Type...) count for nothing. */
 		line = le + 2;
 	}
-	p->start += hlen + 2;
+	return MP_OK;
+}
 
-	if (!d.seen)
+/* Finds the part's field (named by d) in the table and prepares it. */
+static enum mp_status
+mp_header_field(struct mp_parser *p, const struct mp_disposition *d, struct mp_field *fields,
+    size_t nfields, struct mp_field **out)
+{
+	struct mp_field *f = NULL;
+	char shown[64];
+	size_t k;
+
+	if (!d->seen)
 		return mp_fail(p, MP_BAD_REQUEST, NULL,
 		    "part %zu has no Content-Disposition header, so it has no name", p->nparts);
-	if (!d.has_name || d.name_len == 0)
+	if (!d->has_name || d->name_len == 0)
 		return mp_fail(p, MP_BAD_REQUEST, NULL, "part %zu has no name", p->nparts);
-	for (k = 0; k < nfields; k++) {
-		if (fields[k].name != NULL && d.name_len < sizeof(d.name) &&
-		    strlen(fields[k].name) == d.name_len &&
-		    memcmp(fields[k].name, d.name, d.name_len) == 0) {
+	for (k = 0; k < nfields && f == NULL; k++)
+		if (fields[k].name != NULL && d->name_len < sizeof(d->name) &&
+		    strlen(fields[k].name) == d->name_len &&
+		    memcmp(fields[k].name, d->name, d->name_len) == 0)
 			f = &fields[k];
-			break;
-		}
-	}
-	text_clean_copy(shown, sizeof(shown), d.name, strlen(d.name), '?');
+	text_clean_copy(shown, sizeof(shown), d->name, strlen(d->name), '?');
 	if (f == NULL)
 		return mp_fail(p, MP_BAD_REQUEST, shown, "unknown field '%s'", shown);
 	if (f->seen)
 		return mp_fail(p, MP_BAD_REQUEST, f->name, "the field '%s' was sent twice", f->name);
 	f->seen = 1;
-	if (d.has_filename_star)
-		memcpy(f->filename, d.filename_star, sizeof(f->filename));
-	else if (d.has_filename)
-		memcpy(f->filename, d.filename, sizeof(f->filename));
+	if (d->has_filename_star)
+		memcpy(f->filename, d->filename_star, sizeof(f->filename));
+	else if (d->has_filename)
+		memcpy(f->filename, d->filename, sizeof(f->filename));
 	if (f->fd < 0) {
 		p->vcap = f->max_len < MP_VALUE_FIRST ? f->max_len + 1 : MP_VALUE_FIRST;
 		if ((f->value = malloc(p->vcap)) == NULL)
@@ -673,17 +452,28 @@ mp_headers(struct mp_parser *p, struct mp_field *fields, size_t nfields,
 	}
 	*out = f;
 	return MP_OK;
+}
 
-too_large:
-	/* A bare LF explains an endless header block better. */
-	if (mp_bare_lf(s, k))
-		goto bare_lf;
-	return mp_fail(p, MP_TOO_LARGE, NULL,
-	    "the headers of part %zu are over their limit of %s", p->nparts,
-	    mp_human(lim, sizeof(lim), p->max_header));
-bare_lf:
-	return mp_fail(p, MP_BAD_REQUEST, NULL,
-	    "the headers of part %zu have a bare LF; lines must end with CRLF", p->nparts);
+/* Reads and checks the header block of part number p->nparts, finds its
+ * field in the table and prepares it. Returns MP_OK with *out set, or an
+ * error. */
+static enum mp_status
+mp_headers(struct mp_parser *p, struct mp_field *fields, size_t nfields,
+    struct mp_field **out)
+{
+	struct mp_disposition d;
+	enum mp_status st;
+	unsigned char *s;
+	size_t hlen = 0;
+
+	if ((st = mp_header_end(p, &hlen)) != MP_OK)
+		return st;
+	s = p->buf + p->start;
+	if ((st = mp_header_lines(p, s, hlen)) != MP_OK ||
+	    (st = mp_header_fields(p, (char *)s, hlen, &d)) != MP_OK)
+		return st;
+	p->start += hlen + 2;
+	return mp_header_field(p, &d, fields, nfields, out);
 }
 
 enum mp_status

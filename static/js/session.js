@@ -33,8 +33,10 @@ export function rememberSession(body) {
 }
 
 // Keeps the session of a finished run, and the run itself when it failed.
+// A cancelled run is no failure to fix: the one before it stays the one.
 export function rememberAttempt(result) {
   rememberSession(result);
+  if (result.status === 'cancelled') return;
   const failed = result.status !== 'success' && result.log_id != null && LOG_ID_RE.test(String(result.log_id));
   save('sessionStorage', KEYS.previous, failed ? String(result.log_id) : null);
 }

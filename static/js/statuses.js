@@ -1,10 +1,11 @@
 /*
  * What each status of a run means, in words, for both pages (the statuses
- * are the API's: success, error, timeout, oom, no_output, bad_output, and
- * rejected for a refused request).
+ * are the API's: success, error, timeout, oom, no_output, bad_output,
+ * cancelled for a run stopped before its end, and rejected for a refused
+ * request).
  */
 
-export const STATUS_ORDER = ['success', 'error', 'timeout', 'oom', 'no_output', 'bad_output', 'rejected'];
+export const STATUS_ORDER = ['success', 'error', 'timeout', 'oom', 'no_output', 'bad_output', 'cancelled', 'rejected'];
 
 // Short names, for badges.
 export const STATUS_WORD = {
@@ -14,6 +15,7 @@ export const STATUS_WORD = {
   oom: 'Out of memory',
   no_output: 'No result',
   bad_output: 'Bad result',
+  cancelled: 'Cancelled',
   rejected: 'Refused'
 };
 
@@ -22,7 +24,8 @@ export const STATUS_TEXT = {
   timeout: 'Stopped: the script ran longer than the time limit',
   oom: 'Stopped: the script used more memory than allowed',
   no_output: 'The script finished but did not save /output/result.png',
-  bad_output: 'The result is not a PNG image (or is too large)'
+  bad_output: 'The result is not a PNG image (or is too large)',
+  cancelled: 'Cancelled: the run was stopped before the script ended'
 };
 
 // What to do about it.
@@ -40,6 +43,7 @@ export const STATUS_LONG = {
   oom: 'Stopped: out of memory',
   no_output: 'Finished without saving /output/result.png',
   bad_output: 'The result was not a usable PNG',
+  cancelled: 'Stopped before the end (cancelled)',
   rejected: 'Refused before running'
 };
 

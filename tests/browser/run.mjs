@@ -6,7 +6,8 @@
 // data folder (real responders, real dockerd, real SQLite), then: types a
 // script in the editor, uploads a PNG made here, runs it and sees the result,
 // breaks the script and sees the failing line highlighted, fixes it, sees the
-// attempts in the session history, runs the starter examples, opens the
+// attempts in the session history, sees output as the script prints it, the
+// run's phases, Stop, and several result images, runs the starter examples, opens the
 // dashboard and sees its chart and the server's figures, and checks that
 // nothing broke the CSP. Then a second service with small limits: the page
 // takes them from GET /api/limits and refuses what is over them before
@@ -39,6 +40,7 @@ import { editorSuite } from './suites/editor.mjs';
 import { examplesSuite } from './suites/examples.mjs';
 import { imageSuite } from './suites/image.mjs';
 import { LIMITS_ENV, limitsSuite } from './suites/limits.mjs';
+import { liveSuite } from './suites/live.mjs';
 import { phoneSuite } from './suites/phone.mjs';
 import { runSuite } from './suites/run.mjs';
 import { textareaSuite } from './suites/textarea.mjs';
@@ -64,6 +66,7 @@ async function mainSteps(t) {
   await editorSuite(t);
   await imageSuite(t);
   await runSuite(t);
+  await liveSuite(t);
   await examplesSuite(t);
   await dashboardSuite(t);
   await phoneSuite(t);

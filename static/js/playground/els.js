@@ -22,7 +22,11 @@ const IDS = [
   ['truncatedNote', 'truncated-note'], ['stdout', 'stdout'], ['stderr', 'stderr'],
   ['editorNote', 'editor-note'], ['examplesButton', 'examples-button'], ['examplesMenu', 'examples-menu'],
   ['historyPanel', 'history-panel'], ['historyList', 'history-list'], ['historyInfo', 'history-info'],
-  ['historyRefresh', 'history-refresh'], ['newSession', 'new-session'], ['health', 'health']
+  ['historyRefresh', 'history-refresh'], ['newSession', 'new-session'], ['health', 'health'],
+  ['stop', 'stop'], ['stopLabel', 'stop-label'], ['phases', 'phases'], ['resultFigure', 'result-figure'],
+  ['outputsMore', 'outputs-more'], ['outputsCount', 'outputs-count'], ['outputsList', 'outputs-list'],
+  ['outputsRefusedBox', 'outputs-refused-box'], ['outputsRefused', 'outputs-refused'],
+  ['outputFilesLimit', 'output-files-limit']
 ];
 
 export function findPlaygroundElements() {

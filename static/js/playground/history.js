@@ -90,11 +90,15 @@ function historyInfo(attempts, session) {
   return info;
 }
 
+function badgeKind(status) {
+  if (status === 'success') return 'ok';
+  return status === 'cancelled' ? 'neutral' : 'fail';
+}
+
 function historyHead(a) {
   const head = make('span', 'history-head');
   head.appendChild(make('span', 'history-title', 'Attempt ' + a.attempt));
-  head.appendChild(make('span', 'badge badge-' + (a.status === 'success' ? 'ok' : 'fail'),
-    STATUS_WORD[a.status] || a.status));
+  head.appendChild(make('span', 'badge badge-' + badgeKind(a.status), STATUS_WORD[a.status] || a.status));
   const time = make('time', 'history-time', formatTime(a.time));
   if (a.time) time.dateTime = a.time;
   head.appendChild(time);

@@ -19,11 +19,14 @@ const FROM_API = {
   imageBytes: 'image_bytes',
   imagePixels: 'image_pixels',
   paramsBytes: 'params_bytes',
-  timeoutMs: 'timeout_ms'
+  timeoutMs: 'timeout_ms',
+  outputFiles: 'output_files'
 };
 
 // Each one null until the server has said.
-export const limits = { codeBytes: null, imageBytes: null, imagePixels: null, paramsBytes: null, timeoutMs: null };
+export const limits = {
+  codeBytes: null, imageBytes: null, imagePixels: null, paramsBytes: null, timeoutMs: null, outputFiles: null
+};
 
 // Fetches the limits; resolves true when they came, false when the page
 // carries on without them.

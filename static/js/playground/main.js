@@ -11,8 +11,11 @@
  *   params.js             the parameters box
  *   image*.js             the input image: chosen, dropped, pasted, checked
  *   limits.js             the service's limits (GET /api/limits)
- *   request.js, run.js    the request, and running it
- *   result.js             showing the answer
+ *   request.js, live.js   the request, and its live events (../sse.js)
+ *   run.js                running it: progress.js the phases and the clock,
+ *                         stop.js the Stop button
+ *   result.js             showing the answer: outputs.js the images,
+ *                         streams.js what the script printed
  *   history.js            the session's attempts
  *   health.js             the service's health in the header
  */
@@ -29,9 +32,11 @@ import { refreshHistory, startHistory } from './history.js';
 import { onFileInput, onSampleToggle, showImageLimits, startImageChoice } from './image.js';
 import { hasImageFile, startImageDrop } from './image-drop.js';
 import { loadLimits } from './limits.js';
+import { showOutputsLimit } from './outputs.js';
 import { validateParams } from './params.js';
 import { startResult } from './result.js';
 import { requestRun } from './run.js';
+import { startStop } from './stop.js';
 
 function onCodeChange() {
   clearErrorMarks();
@@ -102,6 +107,7 @@ function takeHandedCode() {
 async function applyLimits() {
   if (!(await loadLimits())) return;
   showImageLimits();
+  showOutputsLimit();
   validateParams();
 }
 
@@ -112,6 +118,7 @@ function init() {
   startImageChoice();
   startImageDrop();
   startResult();
+  startStop();
   startHistory();
   bindEvents();
   validateParams();

@@ -60,21 +60,37 @@ function fallbackRefusal(status) {
   return 'The server refused the request (HTTP ' + status + ').';
 }
 
-function refusalHint(response, code) {
-  if (code === 'busy' || response.status === 429) {
-    const secs = retryAfterSeconds(response.headers.get('Retry-After'));
+function refusalHint(status, retryAfter, code) {
+  if (code === 'busy' || status === 429) {
+    const secs = retryAfterSeconds(retryAfter);
     return secs ? 'Try again in ' + secs + ' s.' : 'Try again in a moment.';
   }
-  if (code === 'sandbox_unavailable' || response.status === 503) return '';
+  if (code === 'sandbox_unavailable' || status === 503) return '';
   if (code === 'too_large') return tooLargeHint();
   const hint = REFUSAL_HINT[code] || '';
-  return !hint && response.status >= 500 ? 'Try again in a moment.' : hint;
+  return !hint && status >= 500 ? 'Try again in a moment.' : hint;
+}
+
+// A refusal with HTTP status, its Retry-After header (or null) and body.
+function refusalOf(status, retryAfter, body) {
+  const err = isObject(body) && isObject(body.error) ? body.error : null;
+  const code = err && typeof err.code === 'string' ? err.code : '';
+  const given = err && typeof err.message === 'string' ? sentence(err.message) : '';
+  return { message: given || fallbackRefusal(status), hint: refusalHint(status, retryAfter, code), code: code };
 }
 
 // A refused request in words: {message, hint, code}. Never the raw body.
 export function describeRefusal(response, body) {
-  const err = isObject(body) && isObject(body.error) ? body.error : null;
-  const code = err && typeof err.code === 'string' ? err.code : '';
-  const given = err && typeof err.message === 'string' ? sentence(err.message) : '';
-  return { message: given || fallbackRefusal(response.status), hint: refusalHint(response, code), code: code };
+  return refusalOf(response.status, response.headers.get('Retry-After'), body);
+}
+
+// Whether the live stream's last event is a refusal after the stream began
+// ({"error": {code, message}, "http_status": 429, ...}) rather than a run's answer.
+export function isStreamRefusal(body) {
+  return isObject(body) && typeof body.status !== 'string' && isObject(body.error);
+}
+
+// Such a refusal in words (the stream has no Retry-After to read).
+export function describeStreamRefusal(body) {
+  return refusalOf(typeof body.http_status === 'number' ? body.http_status : 500, null, body);
 }

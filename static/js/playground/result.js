@@ -1,7 +1,8 @@
 /*
  * Showing the answer of a run: the status in a sentence and what to do, the
- * run's facts, the result image, the error with its line marked in the
- * editor, and what the script printed. Also a refusal's words.
+ * run's facts, the result image (and the others, outputs.js), the error with
+ * its line marked in the editor, and what the script printed (streams.js).
+ * Also a refusal's words.
  */
 
 import { isObject, setText, show, wholeNumber } from '../dom.js';
@@ -9,6 +10,8 @@ import { formatBytes, formatDims, formatSeconds } from '../format.js';
 import { errorMessageOf, STATUS_HINT, STATUS_TEXT } from '../statuses.js';
 import { editor, markErrorLine } from './editor.js';
 import { els } from './els.js';
+import { clearOutputs, safeOutputUrl, showOutputs } from './outputs.js';
+import { clearStreams, finishStreams } from './streams.js';
 
 let outputInfo = null; // {width, height, bytes} from the answer
 
@@ -22,6 +25,12 @@ export function setHint(text) {
   show(els.statusHint, !!text);
 }
 
+// The status line's kind for a run's status: ok, stopped (cancelled) or fail.
+export function statusKind(status) {
+  if (status === 'success') return 'ok';
+  return status === 'cancelled' ? 'stopped' : 'fail';
+}
+
 export function clearResult() {
   setHint('');
   setText(els.runMeta, '');
@@ -29,6 +38,7 @@ export function clearResult() {
   els.resultImg.removeAttribute('src');
   show(els.resultImg, false);
   setText(els.resultDims, '');
+  els.resultFigure.removeAttribute('data-output');
   els.download.removeAttribute('href');
   show(els.download, false);
   setText(els.error, '');
@@ -36,9 +46,8 @@ export function clearResult() {
   show(els.traceback, false);
   show(els.errorGoto, false);
   show(els.errorBox, false);
-  setText(els.stdout, '');
-  setText(els.stderr, '');
-  show(els.truncatedNote, false);
+  clearStreams();
+  clearOutputs();
   els.resultPanel.classList.remove('has-error', 'has-result');
 }
 
@@ -61,12 +70,6 @@ function statusSentence(result) {
   }
   if (result.status === 'error') return errorSummary(result);
   return STATUS_TEXT[result.status] || 'The run ended with the status “' + result.status + '”';
-}
-
-// Only a path of ours under /outputs/ is put into src/href.
-function safeOutputUrl(url) {
-  return typeof url === 'string' && /^\/outputs\/[A-Za-z0-9._\/-]+$/.test(url) && url.indexOf('..') === -1
-    ? url : null;
 }
 
 function showMeta(result) {
@@ -92,6 +95,7 @@ function showOutputImage(result) {
   const out = isObject(result.output) ? result.output : {};
   outputInfo = { width: wholeNumber(out.width), height: wholeNumber(out.height), bytes: wholeNumber(out.bytes) };
   if (outputInfo.width && outputInfo.height) setText(els.resultDims, outputLabel(outputInfo.width, outputInfo.height));
+  els.resultFigure.dataset.output = 'result.png';
   els.resultImg.src = url;
   show(els.resultImg, true);
   els.download.href = url;
@@ -136,21 +140,15 @@ function showError(result) {
   els.resultPanel.classList.add('has-error');
 }
 
-function showStreams(result) {
-  setText(els.stdout, typeof result.stdout === 'string' ? result.stdout : '');
-  setText(els.stderr, typeof result.stderr === 'string' ? result.stderr : '');
-  show(els.truncatedNote, result.truncated === true);
-}
-
 // A finished run (a 200 answer).
 export function showResult(result) {
-  const ok = result.status === 'success';
-  setStatus(statusSentence(result), ok ? 'ok' : 'fail');
-  setHint(ok ? '' : STATUS_HINT[result.status] || '');
+  setStatus(statusSentence(result), statusKind(result.status));
+  setHint(STATUS_HINT[result.status] || '');
   showMeta(result);
   showOutputImage(result);
+  showOutputs(result);
   showError(result);
-  showStreams(result);
+  finishStreams(result.stdout, result.stderr, result.truncated);
 }
 
 // A run that did not happen: {message, hint}.

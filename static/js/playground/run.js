@@ -1,77 +1,27 @@
 /*
  * Running the script: checks before sending (within the service's limits),
- * POST /run, the button and the clock while it runs, then the answer shown
- * and the session's history brought up to date.
+ * POST /run with live output (live.js), the phases and the clock while it
+ * runs (progress.js), Stop (stop.js), then the answer shown and the
+ * session's history brought up to date.
  */
 
-import { isObject, setText, show } from '../dom.js';
+import { isObject } from '../dom.js';
 import { byteLength, formatBytes, formatLimitBytes } from '../format.js';
-import { readJson } from '../http.js';
 import { rememberAttempt, rememberSession } from '../session.js';
+import { STATUS_WORD } from '../statuses.js';
 import { saveCodeNow } from './code.js';
 import { clearErrorMarks, editor } from './editor.js';
 import { els } from './els.js';
 import { recordAttempt, refreshHistory } from './history.js';
 import { currentSource } from './image.js';
 import { limits } from './limits.js';
+import { sendLive } from './live.js';
 import { validateParams } from './params.js';
-import { buildForm, describeRefusal, RUN_URL } from './request.js';
-import { clearResult, setHint, setStatus, showRefusal, showResult } from './result.js';
-
-// The clock's scale until the service's own time limit is known.
-const TIME_LIMIT_FALLBACK_MS = 10000;
-
-let running = false;
-let startedAt = 0;
-let ticker = null;
-
-function timeLimitMs() {
-  return limits.timeoutMs || TIME_LIMIT_FALLBACK_MS;
-}
-
-function tick() {
-  const ms = performance.now() - startedAt;
-  setText(els.elapsed, (ms / 1000).toFixed(1) + ' s');
-  if (running) {
-    els.timeProgress.max = timeLimitMs();
-    els.timeProgress.value = Math.min(ms, timeLimitMs());
-  }
-}
-
-function startRunning() {
-  running = true;
-  startedAt = performance.now();
-  els.run.setAttribute('aria-disabled', 'true');
-  els.run.classList.add('running');
-  setText(els.runLabel, 'Running…');
-  els.form.setAttribute('aria-busy', 'true');
-  els.progress.classList.add('running');
-  setText(els.progressLabel, 'Running…');
-  setText(els.timeLimit, 'of ' + Math.round(timeLimitMs() / 1000) + ' s');
-  show(els.timeLimit, true);
-  show(els.progress, true);
-  show(els.timeProgress, true);
-  tick();
-  ticker = setInterval(tick, 100);
-  clearResult();
-  clearErrorMarks();
-  setStatus('Running the script…', 'busy');
-}
-
-function stopRunning() {
-  clearInterval(ticker);
-  ticker = null;
-  tick();
-  running = false;
-  setText(els.progressLabel, 'Last run took');
-  show(els.timeLimit, false);
-  show(els.timeProgress, false);
-  els.progress.classList.remove('running');
-  els.form.removeAttribute('aria-busy');
-  els.run.removeAttribute('aria-disabled');
-  els.run.classList.remove('running');
-  setText(els.runLabel, 'Run');
-}
+import { endProgress, isRunning, setPhase, startProgress } from './progress.js';
+import { buildForm, describeRefusal, describeStreamRefusal, isStreamRefusal } from './request.js';
+import { clearResult, setHint, setStatus, showRefusal, showResult, statusKind } from './result.js';
+import { beginStoppable, endStoppable, setJob, stopRequested } from './stop.js';
+import { appendStream, settleStreams } from './streams.js';
 
 // Problems to fix before sending anything: {message, focus}, or null when ready.
 function preflight(code, params) {
@@ -95,40 +45,87 @@ function revealResult() {
   }
 }
 
-// Sends the form; resolves {response, body}, or null when the server could not be reached.
-async function send(form) {
-  let response;
-  try {
-    response = await fetch(RUN_URL, {
-      method: 'POST',
-      body: form,
-      credentials: 'same-origin',
-      headers: { Accept: 'application/json' }
-    });
-  } catch (e) {
-    return null;
+// What the live stream's events do while the run goes on.
+const liveHandlers = {
+  job: function (d) {
+    rememberSession(d);
+    setJob(d.job_id);
+  },
+  phase: function (d) {
+    setPhase(d.phase);
+  },
+  stdout: function (d) {
+    printed('stdout', d.text);
+  },
+  stderr: function (d) {
+    printed('stderr', d.text);
   }
-  return { response: response, body: await readJson(response) };
+};
+
+// Output means the script runs, whatever phase event is still to come
+// (phases only move forward: this changes nothing after Stop).
+function printed(stream, text) {
+  setPhase('running');
+  appendStream(stream, text);
 }
 
-// Shows what came back for the code sent.
-function showAnswer(response, body, code) {
-  if (!response.ok) {
-    const refusal = describeRefusal(response, body);
-    if (refusal.code === 'bad_params') els.params.classList.add('invalid');
-    if (isObject(body)) rememberSession(body);
-    showRefusal(refusal);
-  } else if (!body || typeof body !== 'object' || typeof body.status !== 'string') {
-    showRefusal({ message: 'The server sent an answer this page cannot read.', hint: 'Try again in a moment.' });
-  } else {
-    rememberAttempt(body);
-    recordAttempt(body, code);
-    showResult(body);
+// A run that ended: the steps' last word, the answer, the history. Returns
+// the word for the steps and its kind.
+function showRun(body, code) {
+  rememberAttempt(body);
+  recordAttempt(body, code);
+  showResult(body);
+  return { word: STATUS_WORD[body.status] || body.status, kind: statusKind(body.status) };
+}
+
+// A refused request (before or after the stream began).
+function showRefused(refusal, body) {
+  if (refusal.code === 'bad_params') els.params.classList.add('invalid');
+  if (isObject(body)) rememberSession(body);
+  showRefusal(refusal);
+  return { word: 'Refused', kind: 'refused' };
+}
+
+function showUnreadable() {
+  showRefusal({ message: 'The server sent an answer this page cannot read.', hint: 'Try again in a moment.' });
+  return { word: 'No answer', kind: 'refused' };
+}
+
+// A run that ended without its answer: stopped here, or the connection lost.
+function showNoAnswer() {
+  settleStreams();
+  if (stopRequested()) {
+    setStatus('Cancelled: the run was stopped before the script ended', 'stopped');
+    setHint('');
+    return { word: STATUS_WORD.cancelled, kind: 'stopped' };
   }
+  showRefusal({
+    message: 'Could not reach the server, or the connection was lost before the run ended.',
+    hint: 'Check your connection and that the service is running, then try again.'
+  });
+  return { word: 'No answer', kind: 'refused' };
+}
+
+// A JSON answer: a refusal, or the whole answer of a server that does not stream.
+function showJson(got, code) {
+  if (!got.response.ok) return showRefused(describeRefusal(got.response, got.body), got.body);
+  if (!isObject(got.body) || typeof got.body.status !== 'string') return showUnreadable();
+  return showRun(got.body, code);
+}
+
+// Shows what came back (see live.js for got); returns {word, kind}.
+function showOutcome(got, code) {
+  if (!got) return showNoAnswer();
+  if (got.kind === 'json') return showJson(got, code);
+  const done = got.done;
+  if (!done) return showNoAnswer();
+  if (isStreamRefusal(done)) return showRefused(describeStreamRefusal(done), done);
+  if (typeof done.status !== 'string') return showUnreadable();
+  return showRun(done, code);
 }
 
 async function run() {
-  if (running) return;
+  if (isRunning()) return;
   const code = editor.get();
   const params = validateParams();
   const problem = preflight(code, params);
@@ -140,17 +137,15 @@ async function run() {
   }
   saveCodeNow();
   const form = buildForm(code, params.value, currentSource());
-  startRunning();
-  const got = await send(form);
-  stopRunning();
-  if (!got) {
-    showRefusal({
-      message: 'Could not reach the server.',
-      hint: 'Check your connection and that the service is running, then try again.'
-    });
-    return;
-  }
-  showAnswer(got.response, got.body, code);
+  const controller = new AbortController();
+  clearResult();
+  clearErrorMarks();
+  startProgress();
+  beginStoppable(controller);
+  const got = await sendLive(form, liveHandlers, controller.signal);
+  const end = showOutcome(got, code);
+  endStoppable();
+  endProgress(end.word, end.kind);
   revealResult();
   refreshHistory();
 }
@@ -158,7 +153,8 @@ async function run() {
 // Runs the script unless it is running already; never throws.
 export function requestRun() {
   run().catch(function () {
-    if (running) stopRunning();
+    endStoppable();
+    endProgress('Page error', 'refused');
     showRefusal({ message: 'Something went wrong on this page while running the script.', hint: 'Reload the page and try again.' });
   });
 }

@@ -11,6 +11,44 @@ export function setCode(page, text) {
   return page.evaluate((t) => document.querySelector('.CodeMirror').CodeMirror.setValue(t), text);
 }
 
+// Notes in the page when the Run button next shows a run in progress
+// (window.__runStarted), however short the run: a run that ends before a
+// look at the page would see it running is seen too. What the page showed
+// at that moment is kept in window.__runSnapshot (see runSnapshot).
+function armRunWatch(page) {
+  return page.evaluate(() => {
+    const run = document.getElementById('run');
+    window.__runStarted = false;
+    window.__runSnapshot = null;
+    if (window.__runWatch) window.__runWatch.disconnect();
+    window.__runWatch = new MutationObserver((records) => {
+      if (!window.__runStarted && run.classList.contains('running')) {
+        const cm = document.querySelector('.CodeMirror');
+        window.__runSnapshot = {
+          label: document.getElementById('run-label').textContent,
+          busy: run.getAttribute('aria-disabled'),
+          stopShown: !document.getElementById('stop').hidden,
+          progress: document.getElementById('progress-label').textContent,
+          readOnly: cm ? cm.CodeMirror.getOption('readOnly') : null
+        };
+      }
+      if (run.classList.contains('running') || records.some((r) => /\brunning\b/.test(r.oldValue || ''))) {
+        window.__runStarted = true;
+      }
+    });
+    window.__runWatch.observe(run, { attributes: true, attributeFilter: ['class'], attributeOldValue: true });
+  });
+}
+
+// What the page showed as the last run began: {label, busy, stopShown, progress, readOnly}.
+export function runSnapshot(page) {
+  return page.evaluate(() => window.__runSnapshot);
+}
+
+function runStarted(page) {
+  return page.waitForFunction(() => window.__runStarted === true, null, { timeout: 5000 });
+}
+
 // Presses Run (or Ctrl+Enter with how = 'keyboard') and waits for the
 // answer; during() runs while it runs. Resolves the status line {cls, text}.
 // Retries a run that the machine's load made time out or that found every
@@ -18,13 +56,14 @@ export function setCode(page, text) {
 // host, not the page.
 export async function runAndWait(page, server, how = 'button', want = null, during = null) {
   for (let attempt = 1; ; attempt++) {
+    await armRunWatch(page);
     if (how === 'keyboard') {
       await page.evaluate(() => document.querySelector('.CodeMirror').CodeMirror.focus());
       await page.keyboard.press('Control+Enter');
     } else {
       await page.click('#run');
     }
-    await page.waitForSelector('#run.running', { timeout: 5000 });
+    await runStarted(page);
     if (during) await during();
     await page.waitForSelector('#run:not(.running)', { timeout: RUN_TIMEOUT_MS });
     const status = await statusLine(page);
@@ -45,4 +84,24 @@ export function statusLine(page) {
 // GET path of the service as JSON, from the page (same origin, loopback).
 export function pageJson(page, path) {
   return page.evaluate((p) => fetch(p, { cache: 'no-store' }).then((r) => r.json()), path);
+}
+
+// Presses Run and resolves once the page shows the run in progress.
+export async function startRun(page) {
+  await armRunWatch(page);
+  await page.click('#run');
+  await runStarted(page);
+}
+
+// Resolves the status line once the run in progress ended (within ms).
+export async function runEnded(page, ms = RUN_TIMEOUT_MS) {
+  await page.waitForSelector('#run:not(.running)', { timeout: ms });
+  return statusLine(page);
+}
+
+// The steps of the last run as the page lists them: [{phase, text, current}].
+export function phaseSteps(page) {
+  return page.$$eval('#phases li', (ls) => ls.map((l) => ({
+    phase: l.dataset.phase, text: l.textContent, current: l.getAttribute('aria-current') === 'step'
+  })));
 }

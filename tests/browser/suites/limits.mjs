@@ -1,12 +1,14 @@
 // The page's limits are the server's (GET /api/limits), not a copy: behind a
 // service started with small IMGSANDBOX_* limits, the page says them and
 // refuses what is over them before sending anything; without /api/limits it
-// still runs and shows the server's refusal. Then, with more failures in the
+// still runs and shows the server's refusal. With its one sandbox slot taken,
+// a second run is shown waiting for it, then refused as busy (a refusal that
+// comes after the live stream began). Then, with more failures in the
 // log than a page holds, the dashboard's figures are still the summary's.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { runAndWait, setCode, statusLine } from '../harness/page.mjs';
+import { phaseSteps, runAndWait, runEnded, setCode, startRun, statusLine } from '../harness/page.mjs';
 import { makePng } from '../harness/png.mjs';
 import { expect } from '../harness/steps.mjs';
 import { expectSummaryFigures } from './dashboard.mjs';
@@ -16,7 +18,10 @@ export const LIMITS_ENV = {
   IMGSANDBOX_CODE_BYTES: '200',
   IMGSANDBOX_PARAMS_BYTES: '64',
   IMGSANDBOX_IMAGE_BYTES: '65536',
-  IMGSANDBOX_IMAGE_PIXELS: '10000'
+  IMGSANDBOX_IMAGE_PIXELS: '10000',
+  // One run at a time, and a short wait for it: a second run is refused as busy.
+  IMGSANDBOX_SLOTS: '1',
+  IMGSANDBOX_SLOT_WAIT_MS: '1500'
 };
 const LONG_CODE = `print("${'x'.repeat(300)}")\n`;
 const SHORT_CODE = 'from PIL import Image\nImage.open("/input/image.png").save("/output/result.png")\n';
@@ -99,6 +104,37 @@ async function runsWithoutLimits(t) {
   }
 }
 
+const SLOT_HOLDER = 'import time\nprint("holding", flush=True)\ntime.sleep(15)\n';
+
+// While the one slot is taken (by t.page's run), a run from a second tab
+// waits for it, is refused as busy, and says so; then Stop frees the slot.
+async function busyWhileQueued(t) {
+  const { page, context } = t;
+  await page.fill('#params', '');
+  await setCode(page, SLOT_HOLDER);
+  await startRun(page);
+  await page.waitForFunction(() => document.getElementById('stdout').textContent.includes('holding'), null,
+    { timeout: 60000 });
+  const other = await context.newPage();
+  try {
+    await other.goto('/');
+    await other.waitForSelector('body.editor-codemirror .CodeMirror');
+    await setCode(other, 'print("second tab")\n');
+    await startRun(other);
+    const status = await runEnded(other, 30000);
+    await expect(/status-refused/.test(status.cls) && /busy/i.test(status.text), `the second run: ${status.text}`);
+    await expect(/^Try again/.test(await other.textContent('#status-hint')), 'no hint to try again');
+    const steps = (await phaseSteps(other)).map((s) => s.phase + ':' + s.text);
+    await expect(steps.some((s) => /^queued:Waiting for a sandbox/.test(s)) && /^end:Refused$/.test(steps[steps.length - 1]),
+      `the second run's steps: ${steps}`);
+  } finally {
+    await other.close();
+  }
+  await page.click('#stop');
+  const status = await runEnded(page, 20000);
+  await expect(/^Cancelled/.test(status.text), `the first run after Stop: ${status.text}`);
+}
+
 // Sends FLOOD requests the server refuses (code over its limit), eight at a time.
 async function floodRefusals(base) {
   const one = async () => {
@@ -139,5 +175,6 @@ export async function limitsSuite(t) {
   await t.check(t.page, 'limits-from-server', () => refusesOverLimits(t.page, runs, images));
   await t.check(t.page, 'limits-run-within', () => runsWithinLimits(t, runs, images));
   await t.check(null, 'limits-unavailable', () => runsWithoutLimits(t));
+  await t.check(t.page, 'busy-while-queued', () => busyWhileQueued(t));
   await t.check(t.page, 'dashboard-figures-when-pages-cut', () => figuresWhenPagesCut(t));
 }

@@ -1,30 +1,16 @@
 // Running the script: the result, a failure with its line marked, the fix,
 // the session's history that links them, and a new session.
 
-import { cmValue, runAndWait, setCode } from '../harness/page.mjs';
+import { cmValue, runAndWait, runSnapshot, setCode } from '../harness/page.mjs';
 import { expect } from '../harness/steps.mjs';
 import { BREAK_LINE, BREAK_TEXT, SCRIPT_TEXT } from './editor.mjs';
 
-// What the page shows while a run is under way: {label, busy, elapsed, readOnly}.
-function whileRunning(page) {
-  return page.evaluate(() => ({
-    label: document.getElementById('run-label').textContent,
-    busy: document.getElementById('run').getAttribute('aria-disabled'),
-    elapsed: document.getElementById('elapsed').textContent,
-    readOnly: document.querySelector('.CodeMirror').CodeMirror.getOption('readOnly')
-  }));
-}
-
 async function result(t) {
   const { page, server } = t;
-  let seen = null;
-  const status = await runAndWait(page, server, 'button', null, async () => {
-    // While it runs: the button says so, the time counts, the editor stays usable.
-    await page.waitForFunction(() => /^\d+\.\d s$/.test(document.getElementById('elapsed').textContent) &&
-      document.getElementById('elapsed').textContent !== '0.0 s', null, { timeout: 5000 }).catch(() => {});
-    seen = await whileRunning(page);
-  });
-  await expect(seen && seen.label === 'Running…' && seen.busy === 'true' && seen.readOnly === false,
+  const status = await runAndWait(page, server);
+  // As it began: the button said so, Stop was there, the editor stayed usable.
+  const seen = await runSnapshot(page);
+  await expect(seen && seen.label === 'Running…' && seen.busy === 'true' && seen.stopShown && seen.readOnly === false,
     `while running: ${JSON.stringify(seen)}`);
   await expect(/status-ok/.test(status.cls), `the run did not succeed: ${status.text}`);
   await page.waitForFunction(() => document.getElementById('result-img').naturalWidth > 0);

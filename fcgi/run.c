@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -85,6 +86,8 @@ reject(struct run_ctx *c, const struct refusal *no)
 	if (c->unlogged != NULL)
 		add_unlogged_warning(root, c->unlogged);
 	cJSON_AddStringToObject(root, "session_id", c->session_id);
+	if (no->extra != NULL && strncmp(no->extra, "Retry-After: ", 13) == 0)
+		cJSON_AddNumberToObject(root, "retry_after", atoi(no->extra + 13));
 	if (c->live && (c->live_gone || c->t[T_CHECKED] != 0)) {
 		/* The stream began: the refusal is its last event. */
 		cJSON_AddNumberToObject(root, "http_status", no->status);
@@ -227,6 +230,55 @@ run_in(struct run_ctx *c, struct sandbox *sb)
 	return rc;
 }
 
+/* While a run waits for a slot: a ping each second keeps its event stream
+ * alive and finds a client that left; DELETE /api/jobs/<id> (the cancel
+ * FIFO) or a closed stream stop it. Returns -1 to stop waiting. */
+static int
+still_wanted(void *arg)
+{
+	struct run_ctx *c = arg;
+	struct pollfd p[2];
+	int n = 0;
+
+	if (c->live && !c->live_gone && clock_mono_ms() >= c->next_ping) {
+		c->next_ping = clock_mono_ms() + 1000;
+		if (http_sse_ping(c->r) < 0)
+			c->live_gone = 1;
+	}
+	if (c->live_gone)
+		return -1;
+	if (c->cancel_fd >= 0)
+		p[n++] = (struct pollfd){ .fd = c->cancel_fd, .events = POLLIN };
+	if (c->live)
+		p[n++] = (struct pollfd){ .fd = c->r->ipcFd, .events = POLLIN | POLLRDHUP };
+	return n > 0 && poll(p, (nfds_t)n, 0) > 0 ? -1 : 0;
+}
+
+/* A run stopped before it had a slot: answered and logged as cancelled,
+ * with no sandbox. */
+static int
+cancelled_in_queue(struct run_ctx *c)
+{
+	struct outcome_limits lim = { cfg.timeout_ms, cfg.memory_bytes };
+	struct sandbox_result res;
+	struct outcome o;
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	res.outcome = SANDBOX_CANCELLED;
+	res.exit_code = -1;
+	res.asked_ms = res.ended_ms = clock_mono_ms();
+	if (stream_init(&res.out, 2) < 0 || stream_init(&res.err, 2) < 0) {
+		sandbox_result_free(&res);
+		return http_error(c->r, 500, "internal", "the server ran out of memory; try again");
+	}
+	c->sandbox_kind = "none";
+	outcome_make(&o, &res, RESULT_MISSING, "", &lim);
+	rc = answer(c, &res, &o);
+	sandbox_result_free(&res);
+	return rc;
+}
+
 /* Takes a slot and a sandbox for the checked job, runs it, answers. */
 static int
 run_job(struct run_ctx *c, struct after_answer *after)
@@ -237,7 +289,9 @@ run_job(struct run_ctx *c, struct after_answer *after)
 
 	run_live_begin(c);
 	run_live_phase(c, "queued");
-	slot = share_slot_wait(svc.share, svc.slots_dir, cfg.slot_wait_ms);
+	slot = share_slot_wait(svc.share, svc.slots_dir, cfg.slot_wait_ms, still_wanted, c);
+	if (slot == -3)
+		return cancelled_in_queue(c);
 	if (slot == -2) {
 		run_refusal(&no, 429, "busy", "Retry-After: 2\r\n", "every sandbox is busy "
 		    "(%lld at once); try again in a few seconds", (long long)cfg.slots);

@@ -58,6 +58,7 @@ struct run_ctx {
 	int64_t t[T_COUNT];
 	int live;		/* Accept: text/event-stream */
 	int live_gone;		/* the event stream could not be written */
+	int64_t next_ping;	/* while it waits for a slot */
 	struct live_stream live_out, live_err;
 	int cancel_fd;		/* the job's cancel FIFO */
 	struct outputs outs;

@@ -189,6 +189,8 @@ run_answer(const struct run_ctx *c, const struct sandbox_result *res, const stru
 	cJSON_AddNumberToObject(root, "duration_ms", (double)(res->ended_ms - res->asked_ms));
 	add_result(root, c, o);
 	add_outputs(root, c);
+	if (res->proto.skipped > 0)	/* images past the 8 the API allows */
+		cJSON_AddNumberToObject(root, "outputs_skipped", res->proto.skipped);
 	add_streams(root, res);
 	if (o->has_error)
 		cJSON_AddItemToObject(root, "error", error_json(o));

@@ -47,6 +47,14 @@ struct waiter {
 	int64_t until;
 };
 
+/* A sandbox let go unused (too old, or dead): its removal runs in the
+ * background; its folder goes once its client and the removal are done. */
+struct gone {
+	struct child client, rm;
+	char dir[512];
+	int64_t since;
+};
+
 /* A sandbox handed out: its client to reap, the responder's connection. */
 struct handed {
 	struct child child;
@@ -65,6 +73,8 @@ struct pool {
 	int nhanded;
 	struct waiter wait[MAX_WAITERS];
 	int nwait;
+	struct gone gone[MAX_BOXES];
+	int ngone;
 	int64_t retry_at;
 	/* What the state file says. */
 	long long started, handed_out, failed, retired;
@@ -95,14 +105,59 @@ drop_box(struct pool *p, int i)
 	p->n--;
 }
 
+/* Lets sandbox i go: its stdin closes (a ready one's script then ends),
+ * and its container's removal starts; the keeper goes on at once (a
+ * responder asking meanwhile is answered), and tend_gone finishes it. */
 static void
 discard_box(struct pool *p, int i)
 {
 	struct warm_box *b = p->box[i];
+	struct gone *g;
 
 	drop_box(p, i);
-	warm_discard(&b, 1, clock_mono_ms() + 5000);
+	close(b->in_fd);
+	close(b->out_fd);
+	close(b->err_fd);
+	if (p->ngone == MAX_BOXES) {		/* cannot happen: as many as boxes */
+		spawn_kill(&b->child, SIGKILL);
+		(void)docker_rm(b->name);
+		remove_tree(b->dirs.dir);
+		free(b);
+		return;
+	}
+	g = &p->gone[p->ngone++];
+	*g = (struct gone){ .client = b->child, .rm = { -1, -1 }, .since = clock_mono_ms() };
+	snprintf(g->dir, sizeof(g->dir), "%s", b->dirs.dir);
+	if (docker_rm_start(b->name, &g->rm) < 0)
+		log_warn("removing %s", b->name);
 	free(b);
+}
+
+/* Finishes the sandboxes let go: once the client and the removal ended
+ * (or 30 s passed: the client is killed, the reaper removes what is left),
+ * the folder goes. */
+static void
+tend_gone(struct pool *p)
+{
+	int i = 0, status;
+
+	while (i < p->ngone) {
+		struct gone *g = &p->gone[i];
+		if (g->client.pid > 0)
+			spawn_wait(&g->client, 0, &status);
+		if (g->rm.pid > 0)
+			spawn_wait(&g->rm, 0, &status);
+		if ((g->client.pid > 0 || g->rm.pid > 0) && clock_mono_ms() - g->since < 30000) {
+			i++;
+			continue;
+		}
+		if (g->client.pid > 0)
+			spawn_kill(&g->client, SIGKILL);
+		if (g->rm.pid > 0)
+			spawn_kill(&g->rm, SIGKILL);
+		remove_tree(g->dir);
+		*g = p->gone[--p->ngone];
+	}
 }
 
 static void
@@ -185,8 +240,8 @@ hand_out(struct pool *p, int fd)
 	if (p->nhanded == MAX_HANDED || warm_send(fd, b) < 0) {
 		/* The asker left: nobody got it, and it cannot be trusted to
 		 * be unused. */
-		warm_discard(&b, 1, clock_mono_ms() + 5000);
-		free(b);
+		p->box[p->n++] = b;
+		discard_box(p, p->n - 1);
 		close(fd);
 		return 1;
 	}
@@ -308,6 +363,7 @@ round_once(struct pool *p)
 		accept_asker(p);
 	serve_waiters(p);
 	tend_handed(p);
+	tend_gone(p);
 	refill(p);
 	if (clock_mono_ms() - p->state_at >= 1000)
 		write_state(p);
@@ -379,6 +435,12 @@ main(int argc, char **argv)
 		close(p.wait[i].fd);
 	warm_discard(p.box, p.n, clock_mono_ms() + 8000);
 	p.n = 0;
+	for (int64_t until = clock_mono_ms() + 6000; p.ngone > 0; usleep(50000)) {
+		if (clock_mono_ms() > until)
+			for (int i = 0; i < p.ngone; i++)
+				p.gone[i].since = 0;	/* supervise's 10 s: finish them now */
+		tend_gone(&p);
+	}
 	write_state(&p);
 	return 0;
 }

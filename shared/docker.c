@@ -241,6 +241,21 @@ docker_rm(const char *name)
 }
 
 int
+docker_rm_start(const char *name, struct child *c)
+{
+	struct argv_buf a = { .n = 0 }, env = { .n = 0 };
+
+	argv_add(&a, "%s", client);
+	argv_add(&a, "rm");
+	argv_add(&a, "--force");
+	argv_add(&a, "--volumes");
+	argv_add(&a, "%s", name);
+	if (a.overflow || docker_envp(NULL, NULL, &env) < 0)
+		return -1;
+	return spawn_start(client, a.v, env.v, -1, -1, -1, c);
+}
+
+int
 docker_reap(const char *instance, int64_t grace_s)
 {
 	char filter[256], out[16384], *line, *save, *tab;

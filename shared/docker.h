@@ -79,6 +79,12 @@ int docker_inspect_state(const char *name, int *oom_killed, int *exit_code);
 /* Removes the container by name, forcefully. Returns 0 or -1. */
 int docker_rm(const char *name);
 
+/* Starts the removal of the container by name and returns at once: the
+ * caller reaps the client c (its status says whether it worked). Returns 0
+ * or -1. */
+struct child;
+int docker_rm_start(const char *name, struct child *c);
+
 /* Removes this instance's containers whose deadline label is past by more
  * than grace_s. Returns how many were removed, or -1 when the engine could
  * not be asked. */

@@ -56,6 +56,7 @@ struct run {
 	size_t in_len;
 	int exited, status;	/* cold: the client's wait status */
 	int stopping;		/* the container was told to die (timeout, cancel) */
+	int killed;		/* ... and the engine confirmed it */
 	enum sandbox_outcome stop_as;
 	int64_t deadline, next_kill, next_tick;
 };
@@ -81,22 +82,30 @@ sandbox_result_free(struct sandbox_result *res)
 /* ---- The protocol's sink: text to the capture and the caller ------------ */
 
 static void
+on_started(void *arg);
+
+static void
 on_text(void *arg, int stream, const char *buf, size_t n)
 {
 	struct run *r = arg;
 
+	/* Text can come before the START record (another pipe): it runs. */
+	if (r->res->started_ms == 0)
+		on_started(arg);
 	stream_add(stream == SBPROTO_STDOUT ? &r->res->out : &r->res->err, buf, n);
 	if (r->ev->text != NULL)
 		r->ev->text(r->ev->arg, stream, buf, n);
 }
 
+/* The script runs: its START record, or its first text. Once. */
 static void
 on_started(void *arg)
 {
 	struct run *r = arg;
 
-	if (r->res->started_ms == 0)
-		r->res->started_ms = clock_mono_ms();
+	if (r->res->started_ms != 0)
+		return;
+	r->res->started_ms = clock_mono_ms();
 	r->sb->script_started = 1;
 	if (r->ev->phase != NULL)
 		r->ev->phase(r->ev->arg, "running");
@@ -162,6 +171,36 @@ feed_stdin(struct run *r)
 		close_fd(&r->in);
 }
 
+/* Whether poll said something of fd. */
+static int
+ready_on(const struct pollfd *p, int n, int fd)
+{
+	for (int i = 0; i < n; i++)
+		if (p[i].fd == fd && p[i].revents != 0)
+			return 1;
+	return 0;
+}
+
+/* Reads what the pipes hold now, without waiting. */
+static void
+drain_now(struct run *r)
+{
+	for (int k = 0; k < 64 && (r->out >= 0 || r->err >= 0); k++) {
+		struct pollfd p[2];
+		int n = 0;
+		if (r->out >= 0)
+			p[n++] = (struct pollfd){ .fd = r->out, .events = POLLIN };
+		if (r->err >= 0)
+			p[n++] = (struct pollfd){ .fd = r->err, .events = POLLIN };
+		if (poll(p, (nfds_t)n, 0) <= 0)
+			return;
+		if (r->out >= 0 && ready_on(p, n, r->out))
+			drain(r, &r->out, SBPROTO_STDOUT);
+		if (r->err >= 0 && ready_on(p, n, r->err))
+			drain(r, &r->err, SBPROTO_STDERR);
+	}
+}
+
 /* Tells the container to die, as outcome; again each KILL_RETRY_MS. */
 static void
 stop(struct run *r, enum sandbox_outcome as)
@@ -174,7 +213,11 @@ stop(struct run *r, enum sandbox_outcome as)
 		r->deadline = now + KILL_GRACE_MS;
 	}
 	if (now >= r->next_kill) {
-		docker_kill(r->sb->name);
+		/* Confirmed: the container is dead; what it printed until then
+		 * is in the pipes, read below without waiting for the client to
+		 * notice (the answer need not wait for that). */
+		if (docker_kill(r->sb->name) == 0)
+			r->killed = 1;
 		r->next_kill = clock_mono_ms() + KILL_RETRY_MS;
 	}
 }
@@ -190,16 +233,6 @@ wait_ms(const struct run *r)
 	if (!r->stopping && r->next_tick < until)
 		until = r->next_tick;
 	return until > now ? (int)(until - now) : 0;
-}
-
-/* Whether fd says the client left (readable: an abort record or EOF). */
-static int
-ready_on(const struct pollfd *p, int n, int fd)
-{
-	for (int i = 0; i < n; i++)
-		if (p[i].fd == fd && p[i].revents != 0)
-			return 1;
-	return 0;
 }
 
 /* One round of poll over the streams, stdin, the client and the cancel. */
@@ -246,6 +279,10 @@ watch(struct run *r)
 	int64_t now;
 
 	while (!sbproto_complete(&r->res->proto) && (r->out >= 0 || r->err >= 0)) {
+		if (r->killed) {
+			drain_now(r);
+			break;
+		}
 		now = clock_mono_ms();
 		if (!r->stopping && now >= r->deadline)
 			stop(r, SANDBOX_TIMEOUT);

@@ -322,10 +322,19 @@ queue(struct share *s)
 	return NULL;
 }
 
-int
-share_slot_wait(struct share *s, const char *slots_dir, int64_t wait_ms)
+/* Drops this responder's waiter entry w (under the lock). */
+static void
+unqueue(struct waiter *w)
 {
-	int64_t deadline = clock_mono_ms() + wait_ms;
+	if (w != NULL)
+		memset(w, 0, sizeof(*w));
+}
+
+int
+share_slot_wait(struct share *s, const char *slots_dir, int64_t wait_ms,
+    int (*still)(void *arg), void *arg)
+{
+	int64_t deadline = clock_mono_ms() + wait_ms, next_ask = clock_mono_ms() + 100;
 	struct timespec pause = { 0, POLL_MS * 1000000L };
 	struct waiter *w;
 	struct req *me;
@@ -341,19 +350,26 @@ share_slot_wait(struct share *s, const char *slots_dir, int64_t wait_ms)
 		if (turn && (fd = try_slots(slots_dir, s->slots)) >= 0) {
 			if ((me = my_req(s->t, 1)) != NULL)
 				me->has_slot = 1;
-			if (w != NULL)
-				memset(w, 0, sizeof(*w));
+			unqueue(w);
 			unlock(s);
 			return fd;
 		}
 		if (clock_mono_ms() >= deadline) {
-			if (w != NULL)
-				memset(w, 0, sizeof(*w));
+			unqueue(w);
 			s->t->counter[SHARE_REFUSED_BUSY]++;
 			unlock(s);
 			return -2;
 		}
 		unlock(s);
+		if (still != NULL && clock_mono_ms() >= next_ask) {
+			next_ask = clock_mono_ms() + 100;
+			if (still(arg) < 0) {
+				lock(s);
+				unqueue(w);
+				unlock(s);
+				return -3;
+			}
+		}
 		nanosleep(&pause, NULL);
 	}
 }

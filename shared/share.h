@@ -63,10 +63,12 @@ void share_answered(struct share *s);
 /* The request of this responder ended (its slot, if any, released first). */
 void share_leave(struct share *s);
 
-/* Waits for a slot in turn, at most wait_ms. Returns the locked slot file's
- * descriptor (release it with share_slot_release), -2 when none came in
- * time, -1 on an error (errno). */
-int share_slot_wait(struct share *s, const char *slots_dir, int64_t wait_ms);
+/* Waits for a slot in turn, at most wait_ms, asking still(arg) (when not
+ * NULL) about every 100 ms whether the request still wants one. Returns the
+ * locked slot file's descriptor (release it with share_slot_release), -2
+ * when none came in time, -3 when still() said no, -1 on an error. */
+int share_slot_wait(struct share *s, const char *slots_dir, int64_t wait_ms,
+    int (*still)(void *arg), void *arg);
 void share_slot_release(struct share *s, int fd);
 
 /* Adds one to a counter. */

@@ -61,6 +61,7 @@ def test_at_most_eight_and_no_result_is_no_output(service):
     assert r["outputs"] == [] and r["url"] is None
     status, _, r = service.run(code + "Image.new('RGB', (3, 3)).save('/output/result.png')\n")
     assert r["status"] == "success" and len(r["outputs"]) == 8, r
+    assert r["outputs_skipped"] == 4     # 12 images: the first 8, result.png first
     assert r["outputs"][0]["name"] == "result.png"
 
 

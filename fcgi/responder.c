@@ -112,6 +112,8 @@ handle(FCGX_Request *r, struct after_answer *after)
 		run_handle(r, after);
 	else if (strncmp(path, "/api/logs/", 10) == 0)
 		logs_api_handle(r, svc.db, method, path + 10, query ? query : "", cfg.packages_file);
+	else if (strcmp(path, "/api/assist") == 0)
+		assist_handle(r, method);
 	else if (strncmp(path, "/api/", 5) == 0)
 		status_api_handle(r, method, path + 5);
 	else

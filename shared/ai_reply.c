@@ -210,17 +210,19 @@ make_notes(const char *text, size_t len, const struct block *b, size_t *out_len)
 	}
 	memcpy(buf + n, z, nz);
 	n += nz;
-	if (n > AI_NOTES_MAX - 1) {
-		n = AI_NOTES_MAX - 4;
-		while (n > 0 && ((unsigned char)buf[n] & 0xC0) == 0x80)
-			n--;
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
+	/* Valid first (a bad byte becomes 3), then cut. */
 	out = utf8_sanitize(buf, n);
 	free(buf);
-	if (out != NULL)
-		*out_len = strlen(out);
+	if (out == NULL)
+		return NULL;
+	if ((n = strlen(out)) > AI_NOTES_MAX - 1) {
+		n = AI_NOTES_MAX - 4;
+		while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
+			n--;
+		memcpy(out + n, "...", 4);
+		n += 3;
+	}
+	*out_len = n;
 	return out;
 }
 

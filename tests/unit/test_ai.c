@@ -186,6 +186,13 @@ TEST(extract_notes_bounded)
 	CHECK(strcmp(c.notes + c.notes_len - 3, "...") == 0);
 	CHECK(utf8_valid(c.notes, c.notes_len));
 	ai_code_free(&c);
+	/* Bad bytes grow threefold when made valid: the cut comes after. */
+	memset(s + 24, 0xff, AI_NOTES_MAX);
+	s[24 + AI_NOTES_MAX] = '\0';
+	CHECK_INT(extract(s, &c), 1);
+	CHECK(c.notes_len <= AI_NOTES_MAX - 1 && c.notes_len == strlen(c.notes));
+	CHECK(utf8_valid(c.notes, c.notes_len));
+	ai_code_free(&c);
 	free(s);
 }
 

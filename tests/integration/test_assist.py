@@ -204,6 +204,15 @@ def test_reply_that_is_not_code(ai_service, standin):
     assert "no text" in out[3][2]["error"]["message"]
 
 
+def test_reply_too_large(ai_service, standin):
+    huge = "import os\n" + "x = 1\n" * (300 * 1024 // 6)      # over the 256 KiB of a script
+    standin.load([{"content": fenced(huge)}, {"content": "y" * (1100 * 1024)}])
+    out = [assist(ai_service, {"prompt": "gray"}) for _ in range(2)]
+    assert [(s, a["error"]["code"]) for s, _, a in out] == [(502, "ai_bad_reply")] * 2
+    assert "over the limit of a script (256 KiB)" in out[0][2]["error"]["message"]
+    assert "answered with more than 1024 KiB" in out[1][2]["error"]["message"]
+
+
 def test_unknown_or_foreign_log_id(ai_service, standin):
     sid = new_session()
     bad = failed_run(ai_service, sid)
@@ -255,6 +264,22 @@ def test_no_model_configured(server):
 
 
 @pytest.mark.parametrize("server", SERVERS)
+def test_key_file_unreadable(server, standin, tmp_path):
+    missing = str(tmp_path / "no-such-key")
+    svc = ai_service_with(server, standin, missing)
+    try:
+        standin.load([{"content": fenced(GOOD)}])
+        status, _, a = assist(svc, {"prompt": "gray"})
+        log = svc.read_log() + "".join(open(p).read() for p in files_holding(svc.data, b"assist:"))
+    finally:
+        svc.stop()
+    assert status == 503 and a["error"]["code"] == "ai_unavailable", a
+    assert "IMGSANDBOX_AI_KEY_FILE" in a["error"]["message"] and missing not in a["error"]["message"]
+    assert missing in log                   # the operator is told which file
+    assert standin.requests() == []         # no call without the key it was given
+
+
+@pytest.mark.parametrize("server", SERVERS)
 def test_model_down(server, key_file):
     port = free_port()      # nothing listens there
     svc = Service(server, dict(AI_ENV, IMGSANDBOX_AI_URL="http://127.0.0.1:%d/v1" % port,
@@ -291,17 +316,19 @@ def test_lessons_off_leaves_the_lessons_out(server, standin, key_file):
 
 
 @pytest.mark.parametrize("server", SERVERS)
-def test_lessons_true_only_when_the_log_has_some(server, standin, key_file):
-    svc = ai_service_with(server, standin, key_file)
+def test_lessons_true_only_when_the_log_has_some(server, standin):
+    svc = ai_service_with(server, standin, "")      # and no key: no Authorization
     try:
         standin.load([{"content": fenced(GOOD)}, {"content": fenced(GOOD)}])
         status, _, empty = assist(svc, {"prompt": "gray"})
         failed_run(svc, new_session(), "import skimage2\n")
         status, _, later = assist(svc, {"prompt": "gray"})
-        first, _ = messages(standin.requests()[0])
-        second, _ = messages(standin.requests()[1])
+        reqs = standin.requests()
+        first, _ = messages(reqs[0])
+        second, _ = messages(reqs[1])
     finally:
         svc.stop()
+    assert [r["headers"].get("Authorization") for r in reqs] == [None, None]
     assert empty["lessons"] is False and later["lessons"] is True
     assert "Lessons" not in first and "# Lessons from the execution log" in second
     assert second.startswith(first.split("\n# Your task\n")[0])

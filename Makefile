@@ -6,9 +6,9 @@
 #   make bench      the benchmarks (see the README's Performance section)
 
 CC       ?= cc
-PKGS      = fcgi libcjson sqlite3 libmagic zlib
+PKGS      = fcgi libcjson sqlite3 libmagic zlib libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz -lcurl)
 WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS   ?= -O2 -g
@@ -34,7 +34,7 @@ FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 PROGRAMS   = $(B)/responder $(B)/supervise $(B)/warmpool $(B)/analyze_logs $(B)/hello_fcgi
 RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_form.c \
              fcgi/run_answer.c fcgi/status_api.c fcgi/housekeeping.c fcgi/access.c \
-             fcgi/metrics_api.c)
+             fcgi/metrics_api.c fcgi/assist_api.c)
 
 .PHONY: all deps test-deps runner-image run test structure unit integration browser fuzz bench clean
 all: $(PROGRAMS) static/vendor/codemirror/codemirror.js

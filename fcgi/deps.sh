@@ -4,7 +4,7 @@
 # the exact command to run.
 set -euo pipefail
 run=(build-essential pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libmagic-dev
-     libmagic-mgc zlib1g-dev spawn-fcgi lighttpd nginx-light docker.io debootstrap curl
+     libmagic-mgc zlib1g-dev libcurl4-openssl-dev spawn-fcgi lighttpd nginx-light docker.io debootstrap curl
      libjs-codemirror)
 test=(clang libclang-rt-14-dev python3-pytest python3-pytest-xdist python3-pil
       python3-numpy sqlite3 chromium chromium-driver wrk)

@@ -151,6 +151,12 @@ route_logs(FCGX_Request *r, const char *method, const char *rest, struct after_a
 }
 
 static void
+route_assist(FCGX_Request *r, const char *method, const char *rest, struct after_answer *after)
+{
+	assist_handle(r, method);
+}
+
+static void
 route_metrics(FCGX_Request *r, const char *method, const char *rest, struct after_answer *after)
 {
 	metrics_handle(r, method);
@@ -173,6 +179,7 @@ static const struct route {
 	void (*fn)(FCGX_Request *, const char *, const char *, struct after_answer *);
 } routes[] = {
 	{ "/run", 4, SHARED, route_run },
+	{ "/api/assist", 11, SHARED, route_assist },
 	{ "/api/logs/session/", 10, ANYONE, route_logs },	/* its id is its key */
 	{ "/api/logs/", 10, OPERATOR, route_logs },
 	{ "/api/metrics", 12, OPERATOR, route_metrics },
@@ -288,6 +295,7 @@ start_up(void)
 	    cfg.client_runs_per_min, cfg.client_burst)) == NULL)
 		die("the share table under %s could not be made", cfg.data_dir);
 	log_reopen_if_due();	/* a log that cannot be opened does not stop runs */
+	assist_init();		/* the model's key, read once */
 	logs_api_set_limits(&lim);	/* before any thread */
 	housekeeping_start();
 }

@@ -45,6 +45,16 @@ void run_after_answer(struct after_answer *after);
  * rest is the path after "/api/". Returns 0, or -1 if the client left. */
 int status_api_handle(FCGX_Request *r, const char *method, const char *rest);
 
+/* POST /api/assist (assist_api.c): a script written or fixed by the
+ * configured model. Always writes a whole answer. Returns 0, or -1 if the
+ * client went away. */
+int assist_handle(FCGX_Request *r, const char *method);
+
+/* Reads the model's key (IMGSANDBOX_AI_KEY_FILE) and readies libcurl, once
+ * per process; assist_handle calls it at its first request, start-up may
+ * call it sooner. */
+void assist_init(void);
+
 /* For `make bench`: prints the docker run argv of a job folder (code/,
  * input/), NUL-separated, so the baseline runs exactly our flags. */
 int status_print_docker_argv(const char *instance, const char *job_id, const char *dir);

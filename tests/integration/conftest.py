@@ -41,6 +41,10 @@ class Service:
             "PORT": str(self.port), "SERVER": server, "START_DOCKERD": "no",
             "RESPONDERS": str(responders), "IMGSANDBOX_DATA": self.data,
             "IMGSANDBOX_TIMEOUT_MS": "20000", "IMGSANDBOX_REAP_INTERVAL_S": "2",
+            # Every test client is 127.0.0.1: a client's share is tested
+            # where a test sets it (test_share.py), not met by accident.
+            "IMGSANDBOX_CLIENT_INFLIGHT": "1024", "IMGSANDBOX_CLIENT_RUNS_PER_MIN": "1000000",
+            "IMGSANDBOX_CLIENT_BURST": "100000",
         })
         env.update(env_extra or {})
         self.env = env

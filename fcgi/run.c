@@ -325,6 +325,7 @@ run_handle(FCGX_Request *r, struct after_answer *after)
 	memset(&c, 0, sizeof(c));
 	c.r = r;
 	c.image_fd = c.cancel_fd = -1;
+	c.ai_lessons = -1;
 	c.t[T_START] = clock_mono_ms();
 	c.rec.exit_code = -1;
 	if (job_new_id(c.session_id) < 0)

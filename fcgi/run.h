@@ -21,7 +21,7 @@
 
 /* The fields of the form, in the order of run_form.c's table. */
 enum { F_CODE, F_IMAGE, F_USE_SAMPLE, F_PARAMS, F_SESSION, F_PREVIOUS, F_PROMPT,
-	F_MODEL, F_COUNT };
+	F_MODEL, F_LESSONS, F_COUNT };
 
 /* Timestamps of one request, ms of the monotonic clock; each timing of
  * the answer is the time from the step before (run_answer.c names them). */
@@ -55,6 +55,7 @@ struct run_ctx {
 	struct image_info img;
 	char session_id[65];
 	long long previous;
+	int ai_lessons;		/* the assistant's prompt held the log's lessons: 1, 0; -1 unknown */
 	int64_t t[T_COUNT];
 	int live;		/* Accept: text/event-stream */
 	int live_gone;		/* the event stream could not be written */

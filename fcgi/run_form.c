@@ -52,6 +52,9 @@ declare_fields(struct run_ctx *c)
 		[F_PREVIOUS] = { "previous_attempt_id", NULL, 20 },
 		[F_PROMPT] = { "user_prompt", &cfg.prompt_bytes, 0 },
 		[F_MODEL] = { "ai_model", &cfg.model_bytes, 0 },
+		/* 1 or 0: whether the assistant's prompt held the log's lessons
+		 * (POST /api/assist says so), for the per-model figures. */
+		[F_LESSONS] = { "ai_lessons", NULL, 8 },
 	};
 	int i;
 
@@ -223,6 +226,14 @@ check_text(struct run_ctx *c, struct refusal *no)
 	    (c->f[F_MODEL].seen && !utf8_valid(c->f[F_MODEL].value, c->f[F_MODEL].len))) {
 		run_refusal(no, 400, "bad_request", NULL, "user_prompt and ai_model must be UTF-8 text");
 		return -1;
+	}
+	if (c->f[F_LESSONS].seen && c->f[F_LESSONS].len > 0) {
+		if (strcmp(c->f[F_LESSONS].value, "0") != 0 && strcmp(c->f[F_LESSONS].value, "1") != 0) {
+			run_refusal(no, 400, "bad_request", NULL, "ai_lessons must be 1 or 0 "
+			    "(whether the assistant's prompt held the log's lessons)");
+			return -1;
+		}
+		c->ai_lessons = c->f[F_LESSONS].value[0] - '0';
 	}
 	if (c->f[F_PARAMS].seen && params_check(c->f[F_PARAMS].value, c->f[F_PARAMS].len,
 	    why, sizeof(why)) < 0) {

@@ -6,13 +6,16 @@
 #   make bench      the benchmarks (see the README's Performance section)
 
 CC       ?= cc
-PKGS      = fcgi libcjson sqlite3 libmagic zlib libcurl
+# libcurl: its headers only; shared/ai.c loads the library when the assistant
+# is first used (dlopen), so that responders that never call a model stay small.
+PKGS      = fcgi libcjson sqlite3 libmagic zlib
+PKG_CFLAGS_CURL := $(shell pkg-config --cflags libcurl 2>/dev/null)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz -lcurl)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz)
 WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) $(PKG_CFLAGS_CURL)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
 LIBS      = $(PKG_LIBS) -lpthread -lm
 

@@ -86,8 +86,6 @@ load_key(void)
 {
 	char err[512];
 
-	if (ai_init() < 0)
-		log_warnx("assist: libcurl could not be initialised");
 	if (cfg.ai_key_file[0] == '\0')
 		return;
 	if (ai_key_load(cfg.ai_key_file, ai_key, sizeof(ai_key), err, sizeof(err)) < 0) {

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "ai.h"
+#include "log.h"
 #include "text.h"
 
 /* ---- The key --------------------------------------------------------- */
@@ -239,10 +241,61 @@ sink_write(char *p, size_t size, size_t nmemb, void *arg)
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_rc = -1;
 
+/*
+ * libcurl is loaded when the assistant is first used, not linked: it brings
+ * TLS and more (about 6 MiB resident), which a responder that never calls a
+ * model (the API pool's) should not carry.
+ */
+static struct {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	CURLU *(*url)(void);
+	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+	CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
+	void (*url_cleanup)(CURLU *);
+	void (*free)(void *);
+} lib;
+
+/* Looks up one symbol of handle into *slot. Returns 0 or -1. */
+static int
+sym(void *handle, const char *name, void *slot)
+{
+	void *f = dlsym(handle, name);
+
+	if (f == NULL)
+		return -1;
+	memcpy(slot, &f, sizeof(f));
+	return 0;
+}
+
 static void
 init_curl(void)
 {
-	init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+
+	if (h == NULL || sym(h, "curl_global_init", &lib.global_init) < 0 ||
+	    sym(h, "curl_easy_init", &lib.easy_init) < 0 ||
+	    sym(h, "curl_easy_setopt", &lib.easy_setopt) < 0 ||
+	    sym(h, "curl_easy_perform", &lib.easy_perform) < 0 ||
+	    sym(h, "curl_easy_getinfo", &lib.easy_getinfo) < 0 ||
+	    sym(h, "curl_easy_cleanup", &lib.easy_cleanup) < 0 ||
+	    sym(h, "curl_easy_strerror", &lib.easy_strerror) < 0 ||
+	    sym(h, "curl_slist_append", &lib.slist_append) < 0 ||
+	    sym(h, "curl_slist_free_all", &lib.slist_free_all) < 0 ||
+	    sym(h, "curl_url", &lib.url) < 0 || sym(h, "curl_url_set", &lib.url_set) < 0 ||
+	    sym(h, "curl_url_get", &lib.url_get) < 0 ||
+	    sym(h, "curl_url_cleanup", &lib.url_cleanup) < 0 || sym(h, "curl_free", &lib.free) < 0) {
+		log_warnx("libcurl (libcurl4) could not be loaded: %s", h ? "a symbol is missing" : dlerror());
+		return;
+	}
+	init_rc = lib.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
 int
@@ -261,15 +314,15 @@ endpoint_where(const char *url, char *where, size_t len)
 	CURLU *u;
 
 	snprintf(where, len, "the configured address");
-	if ((u = curl_url()) == NULL)
+	if (ai_init() < 0 || (u = lib.url()) == NULL)
 		return;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+	if (lib.url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    lib.url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    lib.url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
 		snprintf(where, len, "%s:%s", host, port);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
+	lib.free(host);
+	lib.free(port);
+	lib.url_cleanup(u);
 }
 
 /* A short reason out of an error answer's body: its error.message (or
@@ -325,7 +378,7 @@ curl_failure(struct ai_result *res, CURLcode rc, const struct sink *s, int64_t t
 		return fail(res, AI_NO_MEMORY, "out of memory");
 	default:
 		return fail(res, AI_UNREACHABLE, "the model at %s could not be asked: %s",
-		    res->where, curl_easy_strerror(rc));
+		    res->where, lib.easy_strerror(rc));
 	}
 }
 
@@ -351,23 +404,23 @@ set_options(CURL *c, const char *url, const char *body, struct curl_slist *hdr,
 {
 	int bad = 0;
 
-	bad |= curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;	/* never the environment's */
-	bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, s) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)AI_REPLY_MAX) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, "imgsandbox-assist") != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;	/* never the environment's */
+	bad |= lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_POSTFIELDS, body) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_HTTPHEADER, hdr) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_WRITEDATA, s) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)AI_REPLY_MAX) != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK;
+	bad |= lib.easy_setopt(c, CURLOPT_USERAGENT, "imgsandbox-assist") != CURLE_OK;
 	return bad ? -1 : 0;
 }
 
@@ -379,19 +432,19 @@ call_headers(const char *key)
 	struct curl_slist *h = NULL, *t;
 	char auth[AI_KEY_MAX + 32];
 
-	if ((t = curl_slist_append(h, "Content-Type: application/json")) == NULL)
+	if ((t = lib.slist_append(h, "Content-Type: application/json")) == NULL)
 		goto oom;
 	h = t;
-	if ((t = curl_slist_append(h, "Accept: application/json")) == NULL)
+	if ((t = lib.slist_append(h, "Accept: application/json")) == NULL)
 		goto oom;
 	h = t;
-	if ((t = curl_slist_append(h, "Expect:")) == NULL)	/* no 100-continue wait */
+	if ((t = lib.slist_append(h, "Expect:")) == NULL)	/* no 100-continue wait */
 		goto oom;
 	h = t;
 	if (key != NULL && key[0] != '\0') {
 		if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key) >= (int)sizeof(auth))
 			goto oom;
-		t = curl_slist_append(h, auth);
+		t = lib.slist_append(h, auth);
 		explicit_bzero(auth, sizeof(auth));
 		if (t == NULL)
 			goto oom;
@@ -399,7 +452,7 @@ call_headers(const char *key)
 	}
 	return h;
 oom:
-	curl_slist_free_all(h);
+	lib.slist_free_all(h);
 	return NULL;
 }
 
@@ -442,7 +495,7 @@ ai_chat(const struct ai_endpoint *ep, const char *system, const char *user,
 	memset(res, 0, sizeof(*res));
 	if (call_url(ep, res, &url) < 0)
 		goto out;
-	if (ai_init() < 0 || (c = curl_easy_init()) == NULL) {
+	if (ai_init() < 0 || (c = lib.easy_init()) == NULL) {
 		fail(res, AI_NO_MEMORY, "libcurl could not be initialised");
 		goto out;
 	}
@@ -455,8 +508,8 @@ ai_chat(const struct ai_endpoint *ep, const char *system, const char *user,
 		fail(res, AI_UNREACHABLE, "libcurl refused an option (is it 7.85 or later?)");
 		goto out;
 	}
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->http_status);
+	rc = lib.easy_perform(c);
+	lib.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->http_status);
 	if (rc != CURLE_OK)
 		curl_failure(res, rc, &s, ep->timeout_ms);
 	else if (res->http_status < 200 || res->http_status > 299)
@@ -466,9 +519,10 @@ ai_chat(const struct ai_endpoint *ep, const char *system, const char *user,
 out:
 	ai_scrub(res->message, ep->key);
 	ai_scrub(res->content, ep->key);
-	curl_slist_free_all(hdr);	/* the key's copy in it: see call_headers */
+	if (hdr != NULL)
+		lib.slist_free_all(hdr);	/* the key's copy in it: see call_headers */
 	if (c != NULL)
-		curl_easy_cleanup(c);
+		lib.easy_cleanup(c);
 	free(s.buf);
 	free(body);
 	free(url);

@@ -326,7 +326,7 @@ report_session(struct logdb *db, const char *session_id, enum report_status *st)
 	}
 	if (logdb_read_begin(db) < 0)
 		return report_finish(NULL, 1, st, "session");
-	if (logdb_get_session(db, session_id, REPORT_SESSION_MAX, &runs, &n, &total) < 0)
+	if (logdb_get_session(db, session_id, 0, REPORT_SESSION_MAX, &runs, &n, &total) < 0)
 		bad = 1;
 	else if (n == 0)
 		*st = REPORT_NOT_FOUND;

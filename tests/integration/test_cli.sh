@@ -217,17 +217,17 @@ json_ok "controls json" "$T/out"
 
 # ---- Schema versions --------------------------------------------------------------
 run "migrate a current database" 0 --db "$DB" migrate
-has "migrate says" "schema version 2"
+has "migrate says" "schema version 3"
 run "migrate never creates" 1 --db "$T/none.db" migrate
 if [ -e "$T/none.db" ]; then bad "migrate created a database"; else ok; fi
 if command -v sqlite3 >/dev/null 2>&1; then
 	cp "$DB" "$T/old.db"
 	sqlite3 "$T/old.db" "PRAGMA user_version = 1" && ok || bad "sqlite3"
 	run "older database" 1 --db "$T/old.db" summary
-	has "older says so" "older than this build's 2" "$T/err"
-	sqlite3 "$T/old.db" "PRAGMA user_version = 3" && ok || bad "sqlite3"
+	has "older says so" "older than this build's 3" "$T/err"
+	sqlite3 "$T/old.db" "PRAGMA user_version = 4" && ok || bad "sqlite3"
 	run "newer database" 1 --db "$T/old.db" summary
-	has "newer says so" "newer than this build's 2" "$T/err"
+	has "newer says so" "newer than this build's 3" "$T/err"
 fi
 printf 'not a database, only text long enough to look like a header of one\n' >"$T/junk.db"
 run "not a database" 1 --db "$T/junk.db" summary

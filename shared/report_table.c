@@ -121,7 +121,7 @@ const struct report report_table[REPORT_COUNT] = {
 	  "advice for script generation, lessons", "recommendations",
 	  RQ_LIMIT, RA_NONE, "recommendations", make_recommendations, NULL, NULL },
 	{ REPORT_MODELS, "models", "models", "models",
-	  "per AI model: first-attempt successes, attempts, fixes", "models",
+	  "per AI model: first tries, attempts", "models",
 	  RQ_LIMIT, RA_NONE, "models", make_models, NULL, NULL },
 	{ REPORT_UNFIXED, NULL, "unfixed", "unfixed",
 	  "failures no later attempt fixed", "failures?unfixed_only=true",

@@ -22,6 +22,7 @@
 #include "../shared/json_out.h"
 #include "../shared/log.h"
 #include "../shared/logdb.h"
+#include "../shared/packages.h"
 #include "../shared/report_table.h"
 #include "../shared/term.h"
 
@@ -29,7 +30,7 @@
 #define EXIT_USAGE 2
 
 static const char usage_head[] =
-	"usage: analyze_logs [--db PATH] [--json] [--limit N] [--before ID] COMMAND [ARG]\n"
+	"usage: analyze_logs [--db PATH] [--json] [--limit N] [--before ID] [--after N] COMMAND [ARG]\n"
 	"\n"
 	"commands (each the same figures as GET /api/logs/...):\n";
 static const char usage_migrate[] =
@@ -42,6 +43,7 @@ static const char usage_options[] =
 	"  --json       print the API's JSON instead of tables\n"
 	"  --limit N    rows of lists, patterns, recommendations (1..500, default 50)\n"
 	"  --before ID  failures/unfixed: the page of rows older than log ID\n"
+	"  --after N    session: the attempts after attempt N\n"
 	"  --array      export: one JSON array instead of JSON lines\n";
 
 /* Writes the help: the commands from the table of reports, and migrate. */
@@ -58,13 +60,13 @@ usage(FILE *fp)
 		if (r->command == NULL)
 			continue;
 		if (r->same_as != NULL) {
-			fprintf(fp, "  %-19s%-40s(%s)\n", r->usage, r->about, r->same_as);
+			term_printf(fp, "  %-19s%-40s(%s)\n", r->usage, r->about, r->same_as);
 			continue;
 		}
-		fprintf(fp, "  %-19s", r->usage);
+		term_printf(fp, "  %-19s", r->usage);
 		for (p = r->about; *p != '\0'; p++) {
 			if (*p == '\n')
-				fprintf(fp, "\n%21s", "");	/* a second line, under the first */
+				term_printf(fp, "\n%21s", "");	/* a second line, under the first */
 			else
 				fputc(*p, fp);
 		}
@@ -146,26 +148,30 @@ print_summary(const cJSON *s, FILE *fp)
 	    *d = get(s, "duration_ms");
 	char line[256];
 
-	fprintf(fp, "Summary\n");
-	fprintf(fp, "  runs              %s (%s succeeded)\n", fmt_num(s, "total"),
+	term_printf(fp, "Summary\n");
+	term_printf(fp, "  runs              %s (%s succeeded)\n", fmt_num(s, "total"),
 	    fmt_pct(gn(s, "success_rate")));
 	cJSON_ArrayForEach(x, by)
 		if (cJSON_IsNumber(x)) {
 			snprintf(line, sizeof(line), "    %-15s %.0f\n", x->string, x->valuedouble);
 			term_put(fp, line, 1);
 		}
-	fprintf(fp, "  failures          %s: %s fixed later, %s unfixed (fix rate %s)\n",
+	term_printf(fp, "  failures          %s: %s fixed later, %s unfixed (fix rate %s)\n",
 	    fmt_num(s, "failures"), fmt_num(s, "failures_fixed"), fmt_num(s, "failures_unfixed"),
 	    fmt_pct(gn(s, "fix_rate")));
-	fprintf(fp, "  sessions          %s: %s with failures, %s fixed, %s unfixed\n",
+	term_printf(fp, "  sessions          %s: %s with failures, %s fixed, %s unfixed\n",
 	    fmt_num(ses, "total"), fmt_num(ses, "with_failures"), fmt_num(ses, "fixed"),
 	    fmt_num(ses, "unfixed"));
-	fprintf(fp, "  duration (ms)     avg %s, p50 %s, p95 %s, max %s (of %s runs that ran)\n",
+	term_printf(fp, "  duration (ms)     avg %s, p50 %s, p95 %s, max %s (of %s runs that ran)\n",
 	    fmt_num(d, "avg"), fmt_num(d, "p50"), fmt_num(d, "p95"), fmt_num(d, "max"),
 	    fmt_num(d, "runs"));
-	fprintf(fp, "  error patterns    %s distinct\n", fmt_num(s, "distinct_patterns"));
-	fprintf(fp, "  first, last run   %s, %s\n", is_null(s, "first_at") ? "-" : gs(s, "first_at"),
+	term_printf(fp, "  error patterns    %s distinct\n", fmt_num(s, "distinct_patterns"));
+	term_printf(fp, "  first, last run   %s, %s\n", is_null(s, "first_at") ? "-" : gs(s, "first_at"),
 	    is_null(s, "last_at") ? "-" : gs(s, "last_at"));
+	if (gn(s, "rows_retired") > 0)
+		term_printf(fp, "  retention         %s rows let go (still counted above); rows kept "
+		    "since %s\n", fmt_num(s, "rows_retired"), is_null(s, "rows_kept_since") ? "-" :
+		    gs(s, "rows_kept_since"));
 }
 
 /* Prints the categories array as a table. */
@@ -213,10 +219,10 @@ print_patterns(const cJSON *pats, FILE *fp)
 static void
 print_errors(const cJSON *doc, FILE *fp)
 {
-	fprintf(fp, "Error categories (%s failures, %s distinct patterns)\n",
+	term_printf(fp, "Error categories (%s failures, %s distinct patterns)\n",
 	    fmt_num(doc, "failures"), fmt_num(doc, "distinct_patterns"));
 	print_categories(get(doc, "categories"), fp);
-	fprintf(fp, "\nMost frequent error patterns\n");
+	term_printf(fp, "\nMost frequent error patterns\n");
 	print_patterns(get(doc, "patterns"), fp);
 }
 
@@ -228,25 +234,22 @@ print_advice(const cJSON *recs, const cJSON *lessons, FILE *fp)
 	char head[512];
 	int i = 0;
 
-	fprintf(fp, "Recommendations for script generation (most frequent first)\n");
+	term_printf(fp, "Recommendations for script generation (most frequent first)\n");
 	cJSON_ArrayForEach(r, recs) {
 		snprintf(head, sizeof(head), "%2d. [%s] %s%s%.0f\xc3\x97, %s fixed later, e.g. log #%s",
 		    ++i, gs(r, "category"), gs(r, "error_type"), *gs(r, "error_type") ? ", " : "",
 		    gn(r, "count"), fmt_pct(gn(r, "fix_rate")), fmt_num(r, "example_log_id"));
 		term_put(fp, head, 0);
 		fputc('\n', fp);
-		cJSON_ArrayForEach(x, get(r, "patterns"))
-			if (cJSON_IsString(x))
-				term_wrapped(fp, "    pattern: ", x->valuestring, 13);
 		term_wrapped(fp, "    advice:  ", gs(r, "advice"), 13);
 		cJSON_ArrayForEach(x, get(r, "learnt"))
 			if (cJSON_IsString(x))
 				term_wrapped(fp, "    learnt:  ", x->valuestring, 13);
 	}
 	if (i == 0)
-		fprintf(fp, "  (no failures logged)\n");
+		term_printf(fp, "  (no failures logged)\n");
 	if (lessons != NULL && cJSON_GetArraySize(lessons) > 0) {
-		fprintf(fp, "\nLessons from fixes seen in the log\n");
+		term_printf(fp, "\nLessons from fixes seen in the log\n");
 		cJSON_ArrayForEach(x, lessons)
 			term_wrapped(fp, "  - ", gs(x, "advice"), 4);
 	}
@@ -275,10 +278,10 @@ print_page(const cJSON *doc, const char *title, FILE *fp)
 	const cJSON *r;
 	char err[512];
 
-	fprintf(fp, "%s (%s shown", title, fmt_num(doc, "count"));
+	term_printf(fp, "%s (%s shown", title, fmt_num(doc, "count"));
 	if (!is_null(doc, "next_before"))
-		fprintf(fp, "; older ones: --before %s", fmt_num(doc, "next_before"));
-	fprintf(fp, ")\n");
+		term_printf(fp, "; older ones: --before %s", fmt_num(doc, "next_before"));
+	term_printf(fp, ")\n");
 	term_table_init(&t, 7, heads);
 	cJSON_ArrayForEach(r, get(doc, "items")) {
 		error_words(r, err, sizeof(err));
@@ -317,12 +320,12 @@ print_session(const cJSON *doc, FILE *fp)
 	const cJSON *r, *c;
 	char err[512], imports[512], la[16], lr[16], line[1024];
 
-	snprintf(line, sizeof(line), "Session %s: %s attempts%s, last %s; %s failures fixed, "
-	    "%s unfixed\n", gs(doc, "session_id"), fmt_num(doc, "attempt_count"),
-	    cJSON_IsTrue(get(doc, "truncated")) ? " (first ones shown)" : "",
+	term_printf(fp, "Session %s: %s attempts%s%s, last %s; %s failures fixed, %s unfixed\n",
+	    gs(doc, "session_id"), fmt_num(doc, "attempt_count"),
+	    cJSON_IsTrue(get(doc, "truncated")) ? "; more: --after " : "",
+	    cJSON_IsTrue(get(doc, "truncated")) ? fmt_num(doc, "next_after") : "",
 	    gs(doc, "last_status"), fmt_num(doc, "failures_fixed"),
 	    fmt_num(doc, "failures_unfixed"));
-	term_put(fp, line, 1);
 	term_table_init(&t, 8, heads);
 	cJSON_ArrayForEach(r, get(doc, "attempts")) {
 		c = get(r, "changes");
@@ -342,7 +345,7 @@ print_session(const cJSON *doc, FILE *fp)
 	}
 	term_table_print(&t, fp);
 	if (cJSON_GetArraySize(get(doc, "fixes")) > 0) {
-		fprintf(fp, "\nFixes\n");
+		term_printf(fp, "\nFixes\n");
 		cJSON_ArrayForEach(r, get(doc, "fixes")) {
 			c = get(r, "changes");
 			imports[0] = '\0';
@@ -360,9 +363,9 @@ print_session(const cJSON *doc, FILE *fp)
 		}
 	}
 	if (cJSON_GetArraySize(get(doc, "unfixed")) > 0) {
-		fprintf(fp, "\nUnfixed failures: log");
+		term_printf(fp, "\nUnfixed failures: log");
 		cJSON_ArrayForEach(r, get(doc, "unfixed"))
-			fprintf(fp, " #%.0f", r->valuedouble);
+			term_printf(fp, " #%.0f", r->valuedouble);
 		fputc('\n', fp);
 	}
 }
@@ -373,34 +376,34 @@ print_log(const cJSON *r, FILE *fp)
 {
 	static const char *const keys[] = { "log_id", "job_id", "session_id", "attempt",
 		"previous_attempt_id", "created_at", "status", "http_status", "exit_code",
-		"duration_ms", "category", "pattern", "fixed_by", "code_sha256", "ai_model",
-		"user_prompt", "params", NULL };
+		"duration_ms", "category", "pattern", "fixed_by", "code_sha256", "code_bytes",
+		"ai_model", "user_prompt", "params", NULL };
 	const cJSON *x, *e;
 	char *s;
 	int i;
 
 	for (i = 0; keys[i] != NULL; i++) {
 		x = get(r, keys[i]);
-		fprintf(fp, "%-20s ", keys[i]);
+		term_printf(fp, "%-20s ", keys[i]);
 		if (cJSON_IsString(x))
 			term_put(fp, x->valuestring, 0);
 		else if (cJSON_IsNumber(x))
-			fprintf(fp, "%.0f", x->valuedouble);
+			term_printf(fp, "%.0f", x->valuedouble);
 		else
 			fputs("-", fp);
 		fputc('\n', fp);
 	}
 	e = get(r, "error");
 	if (e != NULL && !cJSON_IsNull(e)) {
-		fprintf(fp, "%-20s ", "error");
+		term_printf(fp, "%-20s ", "error");
 		term_put(fp, gs(e, "type"), 0);
-		fprintf(fp, " (line %s)\n%-20s ", fmt_num(e, "line"), "message");
+		term_printf(fp, " (line %s)\n%-20s ", fmt_num(e, "line"), "message");
 		term_put(fp, gs(e, "message"), 0);
 		fputc('\n', fp);
 	}
 	e = get(r, "reject");
 	if (e != NULL && !cJSON_IsNull(e)) {
-		fprintf(fp, "%-20s ", "rejected");
+		term_printf(fp, "%-20s ", "rejected");
 		term_put(fp, gs(e, "code"), 0);
 		fputs(": ", fp);
 		term_put(fp, gs(e, "message"), 0);
@@ -408,23 +411,26 @@ print_log(const cJSON *r, FILE *fp)
 	}
 	if ((x = get(r, "timings")) != NULL && cJSON_IsObject(x) &&
 	    (s = cJSON_PrintUnformatted(x)) != NULL) {
-		fprintf(fp, "%-20s %s\n", "timings", s);
+		term_printf(fp, "%-20s ", "timings");
+		term_put_json(fp, s);
+		fputc('\n', fp);
 		free(s);
 	}
-	fprintf(fp, "\n--- code ---\n");
+	if (cJSON_IsTrue(get(r, "code_truncated")))
+		term_printf(fp, "\n--- code: the first %zu of %s bytes (a refused request's code "
+		    "is not kept whole) ---\n", strlen(gs(r, "code")), fmt_num(r, "code_bytes"));
+	else
+		term_printf(fp, "\n--- code ---\n");
 	term_put(fp, gs(r, "code"), 1);
 	if (e != NULL && !cJSON_IsNull(e = get(r, "error")) && *gs(e, "traceback")) {
-		fprintf(fp, "\n--- traceback ---\n");
+		term_printf(fp, "\n--- traceback ---\n");
 		term_put(fp, gs(e, "traceback"), 1);
 	}
-	if (*gs(r, "stdout")) {
-		fprintf(fp, "\n--- stdout ---\n");
-		term_put(fp, gs(r, "stdout"), 1);
-	}
-	if (*gs(r, "stderr")) {
-		fprintf(fp, "\n--- stderr ---\n");
-		term_put(fp, gs(r, "stderr"), 1);
-	}
+	for (i = 0; i < 2; i++)
+		if (*gs(r, i ? "stderr" : "stdout")) {
+			term_printf(fp, "\n--- %s ---\n", i ? "stderr" : "stdout");
+			term_put(fp, gs(r, i ? "stderr" : "stdout"), 1);
+		}
 	fputc('\n', fp);
 }
 
@@ -449,6 +455,52 @@ print_recommendations(const cJSON *doc, FILE *fp)
 	print_advice(get(doc, "recommendations"), get(doc, "lessons"), fp);
 }
 
+/* Adds the row of one model's figures (p: the model, or one of its
+ * by_lessons parts) to t. */
+static void
+model_row(struct term_table *t, const char *model, const char *lessons, const cJSON *p)
+{
+	const cJSON *a = get(p, "attempts_to_success");
+	char mean[32] = "-", median[32] = "-", ok[64];
+
+	if (!is_null(a, "mean"))
+		snprintf(mean, sizeof(mean), "%.2f", gn(a, "mean"));
+	if (!is_null(a, "median"))
+		snprintf(median, sizeof(median), "%g", gn(a, "median"));
+	snprintf(ok, sizeof(ok), "%s of %s", fmt_num(p, "sessions_succeeded"),
+	    fmt_num(p, "sessions"));
+	const char *row[] = { model, lessons, fmt_num(p, "runs"), ok,
+		fmt_pct(gn(p, "first_attempt_success_rate")), mean, median,
+		fmt_pct(gn(p, "fix_rate")) };
+	term_table_row(t, row);
+}
+
+/* Prints the models document: per model, its figures, then with and without
+ * the log's lessons in the prompt. */
+static void
+print_models(const cJSON *doc, FILE *fp)
+{
+	static const char *const heads[] = { "MODEL", "LESSONS", "RUNS>", "SUCCEEDED>",
+		"FIRST TRY>", "MEAN TRIES>", "MEDIAN>", "FIX RATE>" };
+	static const char *const parts[] = { "with", "without", "unknown" };
+	struct term_table t;
+	const cJSON *m, *p;
+	size_t k;
+
+	term_printf(fp, "Per AI model: sessions it started that succeeded, at the first try, "
+	    "attempts until success; failures fixed later (%s models)\n", fmt_num(doc, "count"));
+	term_table_init(&t, 8, heads);
+	cJSON_ArrayForEach(m, get(doc, "models")) {
+		model_row(&t, gs(m, "ai_model"), "all", m);
+		for (k = 0; k < 3; k++) {
+			p = get(get(m, "by_lessons"), parts[k]);
+			if (gn(p, "runs") > 0 || gn(p, "sessions") > 0)
+				model_row(&t, "", parts[k], p);
+		}
+	}
+	term_table_print(&t, fp);
+}
+
 /* "all": the analysis's summary, categories, patterns, advice, and the
  * page of unfixed failures. */
 static void
@@ -457,9 +509,9 @@ print_all(const cJSON *doc, FILE *fp)
 	const cJSON *a = get(doc, "analysis");
 
 	print_summary(get(a, "summary"), fp);
-	fprintf(fp, "\nError categories\n");
+	term_printf(fp, "\nError categories\n");
 	print_categories(get(a, "categories"), fp);
-	fprintf(fp, "\nMost frequent error patterns\n");
+	term_printf(fp, "\nMost frequent error patterns\n");
 	print_patterns(get(a, "error_patterns"), fp);
 	fputc('\n', fp);
 	print_advice(get(a, "recommendations"), get(a, "lessons"), fp);
@@ -473,6 +525,7 @@ static void (*const printers[REPORT_COUNT])(const cJSON *doc, FILE *fp) = {
 	[REPORT_SUMMARY] = print_summary,
 	[REPORT_ERRORS] = print_errors,
 	[REPORT_RECOMMENDATIONS] = print_recommendations,
+	[REPORT_MODELS] = print_models,
 	[REPORT_UNFIXED] = print_unfixed,
 	[REPORT_FAILURES] = print_failures,
 	[REPORT_SESSION] = print_session,
@@ -502,11 +555,11 @@ usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "analyze_logs: ");
+	term_printf(stderr, "analyze_logs: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	term_vprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n\n");
+	term_printf(stderr, "\n\n");
 	usage(stderr);
 	exit(EXIT_USAGE);
 }
@@ -522,6 +575,7 @@ parse_options(int argc, char **argv, struct cli *c)
 		{ "json", no_argument, NULL, 'j' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "before", required_argument, NULL, 'b' },
+		{ "after", required_argument, NULL, 'f' },
 		{ "array", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -537,9 +591,9 @@ parse_options(int argc, char **argv, struct cli *c)
 			c->json = 1;
 		else if (ch == 'a')
 			c->as_array = 1;
-		else if (ch == 'l' || ch == 'b') {
-			if (report_query_set(&c->q, ch == 'l' ? RQ_LIMIT : RQ_BEFORE, optarg, msg,
-			    sizeof(msg)) < 0)
+		else if (ch == 'l' || ch == 'b' || ch == 'f') {
+			if (report_query_set(&c->q, ch == 'l' ? RQ_LIMIT : ch == 'b' ? RQ_BEFORE :
+			    RQ_AFTER, optarg, msg, sizeof(msg)) < 0)
 				usage_error("--%s", msg);
 		} else if (ch == 'h') {
 			usage(stdout);
@@ -591,20 +645,20 @@ open_log(const char *path, int migrate)
 
 	if (migrate) {
 		if (stat(path, &sb) < 0) {
-			fprintf(stderr, "analyze_logs: no database at %s: %s\n", path, strerror(errno));
+			term_printf(stderr, "analyze_logs: no database at %s: %s\n", path, strerror(errno));
 			return NULL;
 		}
 		if ((db = logdb_open(path, err, sizeof(err))) == NULL)
-			fprintf(stderr, "analyze_logs: %s\n", err);
+			term_printf(stderr, "analyze_logs: %s\n", err);
 		return db;
 	}
 	if ((db = logdb_open_readonly(path, &why, err, sizeof(err))) != NULL)
 		return db;
 	if (why == LOGDB_MISSING)
-		fprintf(stderr, "analyze_logs: no database at %s (give --db PATH or set "
+		term_printf(stderr, "analyze_logs: no database at %s (give --db PATH or set "
 		    "IMGSANDBOX_DB; the responder makes it on its first run)\n", path);
 	else
-		fprintf(stderr, "analyze_logs: %s\n", err);
+		term_printf(stderr, "analyze_logs: %s\n", err);
 	return NULL;
 }
 
@@ -617,10 +671,11 @@ print_json(cJSON *doc)
 
 	cJSON_Delete(doc);
 	if (s == NULL) {
-		fprintf(stderr, "analyze_logs: out of memory\n");
+		term_printf(stderr, "analyze_logs: out of memory\n");
 		return 1;
 	}
-	puts(s);
+	term_put_json(stdout, s);
+	putchar('\n');
 	free(s);
 	return 0;
 }
@@ -630,9 +685,9 @@ static int
 report_failed(enum report_status st, const char *what, const char *arg)
 {
 	if (st == REPORT_NOT_FOUND)
-		fprintf(stderr, "analyze_logs: no such %s in the log: %s\n", what, arg ? arg : "");
+		term_printf(stderr, "analyze_logs: no such %s in the log: %s\n", what, arg ? arg : "");
 	else
-		fprintf(stderr, "analyze_logs: the %s could not be made (see the message above)\n",
+		term_printf(stderr, "analyze_logs: the %s could not be made (see the message above)\n",
 		    what);
 	return 1;
 }
@@ -646,16 +701,16 @@ run_export(struct logdb *db, const struct cli *c)
 	int rc = 0;
 
 	if (c->arg != NULL && strcmp(c->arg, "-") != 0 && (out = fopen(c->arg, "we")) == NULL) {
-		fprintf(stderr, "analyze_logs: %s: %s\n", c->arg, strerror(errno));
+		term_printf(stderr, "analyze_logs: %s: %s\n", c->arg, strerror(errno));
 		return 1;
 	}
 	if (c->rt->stream(db, out, c->as_array) < 0) {
-		fprintf(stderr, "analyze_logs: export to %s failed\n", out == stdout ? "stdout" :
+		term_printf(stderr, "analyze_logs: export to %s failed\n", out == stdout ? "stdout" :
 		    c->arg);
 		rc = 1;
 	}
 	if (out != stdout && fclose(out) == EOF && rc == 0) {
-		fprintf(stderr, "analyze_logs: %s: %s\n", c->arg, strerror(errno));
+		term_printf(stderr, "analyze_logs: %s: %s\n", c->arg, strerror(errno));
 		rc = 1;
 	}
 	return rc;
@@ -695,6 +750,7 @@ run_report(struct logdb *db, const struct report_env *env, const struct cli *c)
 int
 main(int argc, char **argv)
 {
+	struct allowlist allow;
 	struct report_env env;
 	struct logdb *db;
 	struct cli c;
@@ -707,7 +763,7 @@ main(int argc, char **argv)
 	parse_command(argc, argv, parse_options(argc, argv, &c), &c);
 	/* The same settings as the responder: paths and limits. */
 	if (config_load(err, sizeof(err)) < 0) {
-		fprintf(stderr, "analyze_logs: %s\n", err);
+		term_printf(stderr, "analyze_logs: %s\n", err);
 		return EXIT_USAGE;
 	}
 	if (c.db_path == NULL)
@@ -717,17 +773,26 @@ main(int argc, char **argv)
 	env.limits.timeout_ms = cfg.timeout_ms;
 	env.limits.memory_bytes = cfg.memory_bytes;
 	env.limits.output_bytes = cfg.output_bytes;
+	memset(&allow, 0, sizeof(allow));
+	env.allow = &allow;
 	if ((db = open_log(c.db_path, c.migrate)) == NULL)
 		return EXIT_NODB;
+	/* The reports that teach name only what the allow-list holds. */
+	if (c.rt != NULL && (c.rt->id == REPORT_RECOMMENDATIONS || c.rt->id == REPORT_CONTEXT ||
+	    c.rt->id == REPORT_ANALYSIS || c.rt->id == REPORT_ALL) &&
+	    allowlist_load(cfg.allowlist_file, &allow, err, sizeof(err)) < 0)
+		term_printf(stderr, "analyze_logs: warning: no error type and no change of a fix is "
+		    "named: the allow-list could not be read: %s\n", err);
 	if (c.migrate) {
-		printf("%s: schema version %d\n", c.db_path, LOGDB_SCHEMA_VERSION);
+		term_printf(stdout, "%s: schema version %d\n", c.db_path, LOGDB_SCHEMA_VERSION);
 		rc = 0;
 	} else
 		rc = run_report(db, &env, &c);
 	logdb_close(db);
+	allowlist_free(&allow);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		if (errno != EPIPE)
-			fprintf(stderr, "analyze_logs: writing the output: %s\n", strerror(errno));
+			term_printf(stderr, "analyze_logs: writing the output: %s\n", strerror(errno));
 		rc = 1;
 	}
 	return rc;

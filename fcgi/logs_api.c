@@ -1,25 +1,42 @@
 /*
  * logs_api: the /api/logs/... endpoints. Thin: finds the report in the one
  * table (shared/report_table.h), reads and checks the query values and the
- * id it takes, has it made, and writes the answer. Every figure comes from
- * the reports, as for the tool.
+ * id it takes, has it made, and writes the answer, never one larger than
+ * REPORT_ANSWER_MAX. Every figure comes from the reports, as for the tool.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../shared/config.h"
+#include "../shared/json_out.h"
+#include "../shared/log.h"
+#include "../shared/packages.h"
 #include "../shared/report_table.h"
 #include "http.h"
 #include "logs_api.h"
 
 /* Set once at start-up, read-only afterwards. */
 static struct report_limits api_limits;
+static struct allowlist api_allow;
 
 void
 logs_api_set_limits(const struct report_limits *limits)
 {
+	char err[512];
+
 	api_limits = *limits;
+	allowlist_free(&api_allow);
+	if (allowlist_load(cfg.allowlist_file, &api_allow, err, sizeof(err)) < 0)
+		log_warnx("the recommendations and the AI context name no error type and no "
+		    "change of a fix: the allow-list could not be read: %s", err);
+}
+
+const struct allowlist *
+logs_api_allowlist(void)
+{
+	return &api_allow;
 }
 
 /* Reads the query values row r takes into q. Returns 0, or -1 with a
@@ -28,7 +45,7 @@ static int
 read_query(const struct report *r, const char *query, struct report_query *q, char *msg,
     size_t msglen)
 {
-	static const int values[] = { RQ_LIMIT, RQ_BEFORE, RQ_UNFIXED };
+	static const int values[] = { RQ_LIMIT, RQ_BEFORE, RQ_UNFIXED, RQ_AFTER };
 	char buf[64];
 	size_t i;
 	int rc;
@@ -50,11 +67,25 @@ read_query(const struct report *r, const char *query, struct report_query *q, ch
 static int
 answer(FCGX_Request *r, cJSON *doc, enum report_status st, const char *what)
 {
+	size_t len;
+	char *text;
 	int rc;
 
 	if (doc != NULL) {
-		rc = http_json(r, 200, doc, NULL);
+		text = json_render(doc);
 		cJSON_Delete(doc);
+		if (text == NULL)
+			return http_error(r, 500, "internal", "the server ran out of memory; try again");
+		/* The reports cut their lists to stay under it: never met. */
+		if ((len = strlen(text)) > REPORT_ANSWER_MAX) {
+			free(text);
+			log_warnx("logs api: the %s would be %zu bytes, over %d", what, len,
+			    REPORT_ANSWER_MAX);
+			return http_error(r, 500, "internal", "the answer would be larger than "
+			    "%d bytes", REPORT_ANSWER_MAX);
+		}
+		rc = http_body(r, 200, "application/json", text, len);
+		free(text);
 		return rc;
 	}
 	if (st == REPORT_NOT_FOUND)
@@ -91,7 +122,7 @@ int
 logs_api_handle(FCGX_Request *r, struct logdb *db, const char *method, const char *rest,
     const char *query, const char *packages_file)
 {
-	struct report_env env = { packages_file, api_limits };
+	struct report_env env = { packages_file, api_limits, &api_allow };
 	const struct report *rt;
 	struct report_query q;
 	const char *arg = NULL;

@@ -1,11 +1,14 @@
 /*
- * advice: what the execution log teaches whoever writes the next script.
- * Recommendations: the rule base (rules.h) applied to the log's failure
- * patterns, one per distinct advice, most frequent first. Lessons: the
- * changes seen in the fixes of each pattern ("were fixed by adding
- * `from skimage import filters`"). Both read the store's patterns and
- * lessons; GET /api/logs/recommendations, the analysis and the AI context
- * show them.
+ * advice: what the execution log teaches whoever writes the next script,
+ * in our words only. Recommendations: the rule base (rules.h) applied to
+ * the log's failure patterns, one per rule, advice and error type, most
+ * frequent first. Lessons: the changes seen in the fixes of each rule's
+ * failures ("were fixed by adding `from skimage import filters`"). A
+ * script's text never goes into them: error types are shown when the
+ * allow-list (packages.h) holds them, else as "another exception"; a
+ * change is shown when it names only what the allow-list holds; patterns
+ * and messages choose a rule and are not repeated. GET
+ * /api/logs/recommendations, the analysis and the AI context show them.
  */
 #ifndef ADVICE_H
 #define ADVICE_H
@@ -20,26 +23,27 @@
 #include "rules.h"
 
 #define ADVICE_MAX 1024		/* bytes of one advice with its NUL */
-#define ADVICE_PATTERNS 3	/* patterns shown per recommendation */
 #define ADVICE_LEARNT 3		/* lessons shown per recommendation */
 #define ADVICE_CHANGES 4	/* changes of each kind kept per lesson */
+#define ADVICE_OTHER_TYPE "another exception"	/* a type not on the allow-list */
 
-/* One recommendation: a rule's advice and the patterns it answers. */
+/* One recommendation: a rule's advice for the failures of one type it
+ * answers. */
 struct advice_rec {
 	const struct rule *rule;
 	char advice[ADVICE_MAX];
-	const struct logdb_pattern *pat[ADVICE_PATTERNS];	/* the most frequent */
-	size_t npat;
-	int64_t count, fixed, example_id, ids[32];
+	const char *category;			/* of its most frequent pattern */
+	const char *type;			/* as shown; "" for a failure without one */
+	int64_t count, fixed, example_id;
 	const char *example_job;		/* of example_id; "" when none */
-	size_t nids;
 	char learnt[ADVICE_LEARNT][ADVICE_MAX];
 	size_t nlearnt;
 };
 
-/* One lesson: the changes seen in fixes of one pattern. */
+/* One lesson: the changes seen in fixes of one rule's failures of one type. */
 struct advice_lesson {
-	const struct logdb_pattern *p;
+	const struct rule *rule;
+	const char *category, *type;		/* as in struct advice_rec */
 	const char *add[ADVICE_CHANGES], *del[ADVICE_CHANGES];	/* "+x", "-y" */
 	int64_t add_n[ADVICE_CHANGES], del_n[ADVICE_CHANGES];
 	size_t nadd, ndel;
@@ -48,7 +52,7 @@ struct advice_lesson {
 };
 
 /* What recommendations and lessons are made of, from one read of the log;
- * every pointer points into it. */
+ * every pointer points into it (or into the allow-list). */
 struct advice {
 	struct package_list pk;			/* n = 0: the list could not be read */
 	struct logdb_pattern *pats;
@@ -61,6 +65,10 @@ struct advice {
 	size_t nrecs;
 };
 
+/* Returns how an error type is shown: "" for none, the allow-list's name,
+ * or ADVICE_OTHER_TYPE. Static or the allow-list's. */
+const char *advice_type(const struct allowlist *allow, const char *error_type);
+
 /* Reads the package list and the log's patterns and lessons (inside the
  * caller's logdb_read_begin(), if it wants one snapshot) into a and builds
  * the recommendations and lessons. Returns 0, or -1 (the log could not be
@@ -72,14 +80,15 @@ int advice_build(struct logdb *db, const struct report_env *env, struct advice *
 void advice_free(struct advice *a);
 
 /* Add to parent, under name, an array of the first limit recommendations
- * or lessons as the API shows them. Set *bad when memory ran out. */
+ * or lessons as the API shows them, as many as b has room for (b->cut set
+ * when one did not fit). Set *bad when memory ran out. */
 void advice_add_recommendations(const struct advice *a, cJSON *parent, const char *name,
-    int limit, int *bad);
+    int limit, struct report_budget *b, int *bad);
 void advice_add_lessons(const struct advice *a, cJSON *parent, const char *name, int limit,
-    int *bad);
+    struct report_budget *b, int *bad);
 
 /* GET /api/logs/recommendations: {"recommendations": [...], "lessons":
- * [...]}, at most limit of each. Returns a new document the caller frees
+ * [...], "cut": false}, at most limit of each. Returns a new document the caller frees
  * with cJSON_Delete(), or NULL with *st set. */
 cJSON *advice_recommendations(struct logdb *db, const struct report_env *env, int limit,
     enum report_status *st);

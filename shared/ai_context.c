@@ -114,11 +114,10 @@ lessons_add(struct outbuf *o, const struct logdb_totals *t, const struct advice 
 		return;
 	for (i = 0, shown = 0; i < a->nrecs && shown < FAILURES_SHOWN; i++) {
 		rc = &a->recs[i];
-		if (strcmp(rc->pat[0]->category, "rejected") == 0)
+		if (strcmp(rc->category, "rejected") == 0)
 			continue;
-		if (!ctx_line(o, 700, "- %s%s%s (%lld times, %.0f%% fixed later): %s",
-		    rc->pat[0]->error_type, rc->pat[0]->error_type[0] ? ": " : "",
-		    rc->pat[0]->pattern, (long long)rc->count,
+		if (!ctx_line(o, 700, "- `%s` (%s; %lld times, %.0f%% fixed later): %s",
+		    rc->type[0] ? rc->type : rc->category, rc->rule->id, (long long)rc->count,
 		    report_rate(rc->fixed, rc->count) * 100, rc->advice))
 			break;
 		shown++;

@@ -3,6 +3,9 @@
  * before it writes a script: the sandbox's facts (paths, parameters, the
  * limits, the installed libraries) and what the log teaches (the most
  * frequent failures with their advice, the fixes that worked), bounded.
+ * Every word of it is ours: the facts, the rule base's advice, error types
+ * and names of fixes as the allow-list has them (advice.h); no script's
+ * message, pattern, traceback or code.
  */
 #ifndef AI_CONTEXT_H
 #define AI_CONTEXT_H

@@ -37,6 +37,8 @@ static const struct setting {
 	  "the sample image sent with use_sample=1", 0 },
 	{ "IMGSANDBOX_PACKAGES", STR, S(packages_file), "./runner_image/packages.txt", 0, 0,
 	  "the runner image's package list (what the sandbox has installed)", 0 },
+	{ "IMGSANDBOX_ALLOWLIST", STR, S(allowlist_file), "./runner_image/allowlist.txt", 0, 0,
+	  "the names the log's lessons may say (exception types, modules, attributes of the sandbox's libraries)", 0 },
 	{ "IMGSANDBOX_DOCKER", STR, S(docker_bin), "docker", 0, 0,
 	  "the docker client (looked up in PATH when it has no slash)", 0 },
 	{ "IMGSANDBOX_DOCKER_HOST", STR, S(docker_host), "", 0, 0,

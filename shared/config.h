@@ -19,6 +19,7 @@ struct config {
 	char db_path[256];		/* the execution log (SQLite) */
 	char sample_image[256];		/* the bundled sample image */
 	char packages_file[256];	/* runner_image/packages.txt */
+	char allowlist_file[256];	/* runner_image/allowlist.txt */
 	/* The engine */
 	char docker_bin[256];		/* the docker client */
 	char docker_host[256];		/* DOCKER_HOST for the client; "" = its default */

@@ -8,8 +8,16 @@
  * it through the calls below.
  *
  * The code: logdb.c (the handle, its statements, open and close),
- * logdb_schema.c (the schema and its migrations), logdb_write.c (insert)
- * and logdb_read.c (the read side); logdb_internal.h is theirs alone.
+ * logdb_schema.c (the schema and its migrations), logdb_write.c (insert),
+ * logdb_fix.c (a success marks the failures it fixed), logdb_retain.c
+ * (retention) and logdb_read.c (the read side); logdb_internal.h is theirs
+ * alone.
+ *
+ * Writers never wait out the busy timeout twice in a row: an insert that
+ * found the database locked for LOGDB_BUSY_TIMEOUT_MS trips the handle's
+ * breaker, and until an insert succeeds again the handle waits at most
+ * LOGDB_BUSY_SHORT_MS for the lock (a run is never held up by a log that
+ * another process keeps locked; its row is lost and logged as such).
  */
 #ifndef LOGDB_H
 #define LOGDB_H
@@ -23,30 +31,86 @@
 
 struct logdb;
 
+#define LOGDB_SCHEMA_VERSION	3	/* what this build reads and writes */
+
+/* Why an open failed. */
+enum logdb_open_error {
+	LOGDB_OK = 0,
+	LOGDB_MISSING,		/* no file at the path (read-only), or no folder for it */
+	LOGDB_OLDER,		/* its schema is older: open it once read-write to migrate */
+	LOGDB_NEWER,		/* made by a newer build */
+	LOGDB_CORRUPT,		/* not a database, or a damaged one */
+	LOGDB_LOCKED,		/* another process held it locked past the busy timeout */
+	LOGDB_FAILED		/* anything else (permissions, memory); err says what */
+};
+
+/* Returns the word for why ("missing", "corrupt", ...), static. */
+const char *logdb_open_error_name(enum logdb_open_error why);
+
 /* Opens (creating and migrating) the database at path. Returns a handle the
- * caller closes with logdb_close(), or NULL with a message in err. */
+ * caller closes with logdb_close(), or NULL with *why set and a message in
+ * err. Never exits; a caller that goes on without the log may try again
+ * later. A migration to schema 3 ends with one VACUUM (to turn incremental
+ * auto-vacuum on); it takes a while on a large file. */
+struct logdb *logdb_open_why(const char *path, enum logdb_open_error *why, char *err,
+    size_t errlen);
+
+/* logdb_open_why() without the why. */
 struct logdb *logdb_open(const char *path, char *err, size_t errlen);
 /* Closes db and frees it (NULL: nothing). */
 void logdb_close(struct logdb *db);
 
 /* Appends rec as one row. Sets *log_id to the row's id and *attempt to its
- * place in its session (1, 2, ...). Returns 0, or -1 (the cause is logged). */
+ * place in its session (1, 2, ...). Returns 0, or -1 (the cause is logged;
+ * db NULL is -1 too). A refused request (status "rejected") keeps its
+ * code's SHA-256 and size and the first LOGDB_REJECT_CODE bytes of it, not
+ * the code. */
 int logdb_insert(struct logdb *db, const struct run_record *rec, int64_t *log_id, int *attempt);
+
+#define LOGDB_BUSY_TIMEOUT_MS	5000	/* how long a handle waits for a lock */
+#define LOGDB_BUSY_SHORT_MS	100	/* ... while its breaker is tripped */
+
+/* The handle's write health, for the health and metrics endpoints. */
+struct logdb_state {
+	int breaker;			/* tripped: waits are short until an insert succeeds */
+	int64_t inserts, insert_failures, busy_failures;	/* since open */
+};
+/* Fills s (zeroes when db is NULL). */
+void logdb_get_state(struct logdb *db, struct logdb_state *s);
+
+/* What logdb_retain() did. */
+struct logdb_retain_stats {
+	int64_t deleted;		/* rows let go by this call */
+	int64_t by_age, by_size;	/* ... because they were old, or the file too big */
+	int64_t bytes_before, bytes_after;	/* the file's pages in use, in bytes */
+	int64_t pages_vacuumed;		/* free pages given back to the file system */
+	int more;			/* stopped at the call's bound: call again */
+};
+
+/* Retention: deletes the oldest rows older than max_age_s (0: none for
+ * age), then the oldest rows while the file's pages in use take more than
+ * max_bytes (0: no cap), in transactions of a few hundred rows each (other
+ * writers go in between), at most LOGDB_RETAIN_ROWS a call; then gives the
+ * free pages back (incremental vacuum) and checkpoints. The summaries
+ * (totals, counts, patterns, lessons, sessions, models) are kept as they
+ * were: they were counted at insert and nothing recounts them; the totals
+ * count the rows let go (rows_retired). A failure that was let go unfixed
+ * is still marked fixed in the summaries when its session later succeeds
+ * (the facts of the newest LOGDB_RETIRED_UNFIXED such failures are kept;
+ * a fix of an older one counts in the sessions' figures only, not in the
+ * failures fixed). Only the lessons of such a fix are lost: they need the
+ * failed code. Meant for a housekeeping
+ * thread every minute or so. Returns 0 with *st filled, or -1 (logged; *st
+ * says what was done before). */
+#define LOGDB_RETAIN_ROWS 100000
+#define LOGDB_RETIRED_UNFIXED 20000
+int logdb_retain(struct logdb *db, int64_t max_age_s, int64_t max_bytes,
+    struct logdb_retain_stats *st);
 
 /* ------------------------------------------------------------------------
  * Read side, and what the tools, tests and bench need. A handle may be used
  * by several threads: every call takes the handle's (recursive) lock.
  * ------------------------------------------------------------------------ */
-
-#define LOGDB_SCHEMA_VERSION	2	/* what this build reads and writes */
-
-enum logdb_open_error {
-	LOGDB_OK = 0,
-	LOGDB_MISSING,		/* no file at the path (read-only open never makes one) */
-	LOGDB_OLDER,		/* its schema is older: open it once read-write to migrate */
-	LOGDB_NEWER,		/* made by a newer build */
-	LOGDB_FAILED		/* anything else; err says what */
-};
 
 /* Opens an existing database for reading only; never creates or migrates.
  * Returns a handle for logdb_close(), or NULL with *why and err set. */
@@ -79,6 +143,9 @@ struct logdb_totals {
 	int64_t sessions, sessions_failed, sessions_unfixed;
 	int64_t patterns;		/* distinct (category, type, pattern) */
 	char first_at[CLOCK_ISO_MAX], last_at[CLOCK_ISO_MAX];
+	int64_t rows_retired;		/* rows retention let go (still counted above) */
+	char retired_until[CLOCK_ISO_MAX];	/* the newest of them; "" when none */
+	char kept_since[CLOCK_ISO_MAX];	/* the oldest row kept; "" when none */
 };
 /* Fills t. Returns 0 or -1. */
 int logdb_get_totals(struct logdb *db, struct logdb_totals *t);
@@ -128,13 +195,30 @@ struct logdb_lesson {
 /* Copies the max most frequent lessons into out. Returns 0 and *n, or -1. */
 int logdb_get_lessons(struct logdb *db, struct logdb_lesson *out, size_t max, size_t *n);
 
+/* What a row of a page or a session carries of its texts: excerpts, cut on
+ * a UTF-8 boundary (a cut text ends, or for a tail begins, with "…"). */
+#define LOGDB_EXCERPT_CODE	4096	/* bytes of code (the head) */
+#define LOGDB_EXCERPT_STREAM	1024	/* of stdout (the head) and of stderr (the tail) */
+#define LOGDB_EXCERPT_TEXT	2048	/* of a message, a prompt, params (the head) and
+					 * a traceback (the tail) */
+#define LOGDB_REJECT_CODE	1024	/* bytes of a refused request's code kept */
+#define LOGDB_SESSION_CODE	8388608	/* bytes of whole code read of one session (8 MiB) */
+
+/* Returns the length of the longest head of s[0..len) of at most max bytes
+ * that ends on a UTF-8 character boundary. */
+size_t logdb_excerpt_len(const char *s, size_t len, size_t max);
+
 /* One row of the log. rec's strings are owned by the row (freed by
- * logdb_run_free); in a page, stdout_text, stderr_text, params and
- * timings_json are left NULL (whole = 0). */
+ * logdb_run_free). whole: every text as stored. Else (a page, a session)
+ * the texts are excerpts (LOGDB_EXCERPT_*), timings_json is NULL in a page,
+ * and in a session rec.code is whole while the session's code so far is
+ * under LOGDB_SESSION_CODE (code_whole says). */
 struct logdb_run {
 	int64_t id;
 	int attempt;
 	int whole;
+	int code_whole;				/* rec.code is the whole code as stored */
+	int64_t code_bytes;			/* the code's size as sent (-1: no code) */
 	int64_t fixed_by;			/* the success that fixed it; 0: none */
 	char created_at[CLOCK_ISO_MAX];
 	char code_sha256[SHA256_HEX_MAX];
@@ -153,16 +237,40 @@ int logdb_get_run(struct logdb *db, int64_t id, struct logdb_run *out);
 
 enum logdb_filter { LOGDB_FAILURES, LOGDB_UNFIXED, LOGDB_SUCCESSES, LOGDB_ALL };
 /* Reads up to limit rows matching f with id < before (0: from the newest),
- * newest first. Returns 0 and a malloc'd *out of *n rows (the caller frees
- * it with logdb_runs_free), or -1. */
+ * newest first, with excerpts of their texts. Returns 0 and a malloc'd *out
+ * of *n rows (the caller frees it with logdb_runs_free), or -1. */
 int logdb_get_page(struct logdb *db, enum logdb_filter f, int64_t before, size_t limit,
     struct logdb_run **out, size_t *n);
 
-/* Reads the first max attempts of a session in order (whole rows but
- * stdout/stderr). Returns 0 with *out and *n (n = 0: no such session), *total
- * (may be NULL) set to the session's attempt count; or -1. */
-int logdb_get_session(struct logdb *db, const char *session_id, size_t max,
+/* Reads up to max attempts of a session after attempt `after` (0: from the
+ * first) in order, with excerpts of their texts but the code (see struct
+ * logdb_run). Returns 0 with *out and *n (n = 0: no such attempts), *total
+ * (may be NULL) set to the session's attempt count (rows let go included);
+ * or -1. */
+int logdb_get_session(struct logdb *db, const char *session_id, int64_t after, size_t max,
     struct logdb_run **out, size_t *n, int64_t *total);
+
+/* ---- Per model (the ai_model of the runs; runs without one are left out) */
+
+#define LOGDB_ATTEMPTS_CAP 100	/* attempts until success counted exactly up to this */
+
+/* A model's figures, for one value of ai_lessons. Sessions count by the
+ * model and ai_lessons of their first attempt. */
+struct logdb_model_part {
+	int64_t runs, failures, fixed;	/* rows with the model; failures later fixed */
+	int64_t sessions;		/* sessions whose first attempt had the model */
+	int64_t first_ok;		/* ... of which the first attempt succeeded */
+	int64_t succeeded;		/* ... that reached a success */
+	int64_t attempts_sum;		/* their attempts until the first success, summed */
+	int64_t hist[LOGDB_ATTEMPTS_CAP + 1];	/* [k]: sessions that took k attempts
+						 * (the last: that many or more) */
+};
+struct logdb_model {
+	char model[136];
+	struct logdb_model_part part[3];	/* ai_lessons -1, 0, 1 at [ai_lessons + 1] */
+};
+/* Copies the max most used models (by runs) into out. Returns 0 and *n, or -1. */
+int logdb_get_models(struct logdb *db, struct logdb_model *out, size_t max, size_t *n);
 
 /* Calls fn on every whole row, oldest first, inside one read transaction;
  * stops when fn returns nonzero. Returns 0, fn's value, or -1. */

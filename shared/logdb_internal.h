@@ -14,19 +14,24 @@
 
 #include "logdb.h"
 
-#define LOGDB_BUSY_TIMEOUT_MS 5000
-
 /* The statements of the handle, prepared on first use (logdb.c holds
  * their SQL). */
 enum stmt_id {
 	S_BEGIN_IMMEDIATE, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	/* insert */
 	S_SESSION_GET, S_RUN_INSERT, S_SESSION_PUT, S_TOTALS_ADD, S_COUNT_ADD, S_PATTERN_ADD,
-	S_PREVIOUS, S_RUN_FIX, S_PATTERN_FIX, S_COUNT_FIX, S_LESSON_ADD,
+	S_MODEL_ADD, S_MODEL_ATTEMPT,
+	/* fixes */
+	S_PREVIOUS, S_RUN_FIX, S_PATTERN_FIX, S_COUNT_FIX, S_LESSON_ADD, S_MODEL_FIX,
+	S_STUBS_GET, S_STUBS_DEL,
+	/* retention */
+	S_RETAIN_HEAD, S_RETAIN_STUBS, S_RETAIN_DELETE, S_RETAIN_TOTALS, S_STUBS_CAP,
+	S_PAGE_COUNT, S_FREELIST_COUNT, S_PAGE_SIZE, S_VACUUM_STEP, S_CHECKPOINT,
 	/* read */
-	S_TOTALS_GET, S_COUNTS_BY_N, S_COUNTS_BY_KEY_DESC, S_COUNTS_BY_KEY, S_PATTERNS_GET,
-	S_LESSONS_GET, S_RUN_GET, S_PAGE_FAILURES, S_PAGE_UNFIXED, S_PAGE_SUCCESSES, S_PAGE_ALL,
-	S_SESSION_RUNS, S_SESSION_TOTAL, S_FOREACH,
+	S_TOTALS_GET, S_KEPT_SINCE, S_COUNTS_BY_N, S_COUNTS_BY_KEY_DESC, S_COUNTS_BY_KEY,
+	S_PATTERNS_GET, S_LESSONS_GET, S_RUN_GET, S_PAGE_FAILURES, S_PAGE_UNFIXED,
+	S_PAGE_SUCCESSES, S_PAGE_ALL, S_SESSION_RUNS, S_SESSION_TOTAL, S_FOREACH,
+	S_MODELS_TOP, S_MODEL_PARTS, S_MODEL_HIST,
 	S_COUNT
 };
 
@@ -38,7 +43,12 @@ struct logdb {
 	int readonly;
 	int64_t (*now_ms)(void *arg);	/* NULL: the real clock */
 	void *clock_arg;
+	int last_rc;			/* SQLite's code of the last statement that failed */
+	struct logdb_state state;	/* the breaker and the insert counts */
 };
+
+/* How a row's columns are read (run_read). */
+enum run_mode { RUN_WHOLE, RUN_PAGE, RUN_SESSION };
 
 /* ---- logdb.c: the handle ------------------------------------------------- */
 
@@ -77,23 +87,48 @@ int logdb_duration_bucket(int64_t ms);
 /* Returns the handle's clock: ms since the epoch, UTC. */
 int64_t logdb_now_ms(struct logdb *db);
 
+/* Returns 1 when SQLite's code rc means another connection held a lock. */
+int logdb_rc_busy(int rc);
+
+/* Returns the first column of statement id's first row (it takes no
+ * parameters), or -1 (logged). */
+int64_t logdb_int(struct logdb *db, enum stmt_id id);
+
+/* The file's pages in use (not free), in bytes; -1 on error. */
+int64_t logdb_used_bytes(struct logdb *db);
 /* ---- logdb_schema.c: the schema and its migrations -------------------------- */
 
-/* Version 1 of the schema, as older builds made it (the migration test
- * makes such a database). */
+/* Versions 1 and 2 of the schema, as older builds made them (the migration
+ * tests make such databases; version 2's backfill calls logdb_bucket()). */
 extern const char logdb_schema_v1[];
+extern const char logdb_schema_v2[];
 
 /* Reads PRAGMA user_version into *v. Returns 0 or -1. */
 int logdb_user_version(struct logdb *db, int *v);
 
-/* Takes the database to LOGDB_SCHEMA_VERSION, one step per transaction.
- * Returns 0, or -1 with err set. */
-int logdb_migrate(struct logdb *db, char *err, size_t errlen);
+/* Takes the database to LOGDB_SCHEMA_VERSION, one step per transaction,
+ * then turns incremental auto-vacuum on (one VACUUM; a failure there is
+ * logged, not returned). Returns 0, or -1 with *why and err set. */
+int logdb_migrate(struct logdb *db, enum logdb_open_error *why, char *err, size_t errlen);
 
-/* ---- logdb_write.c ------------------------------------------------------------ */
+/* ---- logdb_fix.c -------------------------------------------------------------- */
+
+/* Marks every unfixed failure of session sid before `attempt` fixed by
+ * fix_id (rec: the success), in the rows, the aggregates and the lessons;
+ * failures already let go by retention are found in retired_unfixed. Sets
+ * *fixed to how many. Runs inside the insert's transaction. Returns 0/-1. */
+int logdb_fix_earlier(struct logdb *db, const char *sid, int attempt, int64_t fix_id,
+    const struct run_record *rec, int64_t *fixed);
 
 /* Migration 2's last step: the lessons of the fixes already in the log.
  * Runs inside the migration's transaction. Returns 0 or -1 (logged). */
 int logdb_backfill_lessons(struct logdb *db);
+
+/* ---- logdb_read.c ------------------------------------------------------------- */
+
+/* Fills run from the current row of a RUN_COLS_* statement read as mode.
+ * Returns 0, or -1 when memory ran out (run then holds what was copied;
+ * free it). */
+int logdb_run_read(sqlite3_stmt *st, struct logdb_run *run, enum run_mode mode);
 
 #endif

@@ -2,7 +2,9 @@
  * logdb_read: the read side. The totals, counts, patterns and lessons kept
  * at insert, and rows: one whole, a page, a session, every row in turn.
  * Each call takes the handle's lock; logdb_read_begin() (logdb.c) makes
- * several of them one snapshot.
+ * several of them one snapshot. Rows of a page or a session carry excerpts
+ * of their texts (the SQL reads a few more characters than the excerpt's
+ * bytes; the cut is made here, on a character boundary).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,10 +39,21 @@ logdb_get_totals(struct logdb *db, struct logdb_totals *t)
 		t->patterns = sqlite3_column_int64(st, 10);
 		logdb_col_copy(st, 11, t->first_at, sizeof(t->first_at));
 		logdb_col_copy(st, 12, t->last_at, sizeof(t->last_at));
+		t->rows_retired = sqlite3_column_int64(st, 13);
+		logdb_col_copy(st, 14, t->retired_until, sizeof(t->retired_until));
 		rc = 0;
 	} else
 		logdb_warn(db, "totals");
 	sqlite3_reset(st);
+	if (rc == 0 && (st = logdb_stmt(db, S_KEPT_SINCE)) != NULL) {
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			logdb_col_copy(st, 0, t->kept_since, sizeof(t->kept_since));
+		else if (rc != SQLITE_DONE)
+			logdb_warn(db, "the oldest row");
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+		sqlite3_reset(st);
+	} else if (rc == 0)
+		rc = -1;
 out:
 	logdb_unlock(db);
 	return rc;
@@ -207,50 +220,123 @@ logdb_runs_free(struct logdb_run *runs, size_t n)
 	free(runs);
 }
 
-/* Fills run from the current row of a RUN_COLS_* statement. Returns 0, or
- * -1 when memory ran out (run then holds what was copied; free it). */
-static int
-run_read(sqlite3_stmt *st, struct logdb_run *run, int whole)
+/* "…" marks where an excerpt was cut. */
+#define MARK "\xe2\x80\xa6"
+#define MARK_LEN 3
+
+/* Cuts the string *s (len bytes) to its head of at most max bytes, "…"
+ * included, on a character boundary. */
+static void
+cut_head(char *s, size_t len, size_t max)
+{
+	size_t n;
+
+	if (s == NULL || len <= max)
+		return;
+	n = logdb_excerpt_len(s, len, max - MARK_LEN);
+	memcpy(s + n, MARK, MARK_LEN);
+	s[n + MARK_LEN] = '\0';
+}
+
+/* Cuts the string s (len bytes) to its tail of at most max bytes, "…"
+ * first, starting on a character boundary. */
+static void
+cut_tail(char *s, size_t len, size_t max)
+{
+	size_t start;
+
+	if (s == NULL || len <= max)
+		return;
+	start = len - (max - MARK_LEN);
+	while (start < len && ((unsigned char)s[start] & 0xC0) == 0x80)
+		start++;
+	memmove(s + MARK_LEN, s + start, len - start + 1);
+	memcpy(s, MARK, MARK_LEN);
+}
+
+/* Returns a malloc'd copy of text column i (NULL for SQL NULL), its head
+ * (tail < 0: its tail) cut to max bytes when max > 0; sets *oom when memory
+ * ran out. */
+static char *
+col_text(sqlite3_stmt *st, int i, size_t max, int tail, int *oom)
+{
+	size_t len = 0;
+	char *s = logdb_col_dup(st, i, &len, oom);
+
+	if (max > 0) {
+		if (tail)
+			cut_tail(s, len, max);
+		else
+			cut_head(s, len, max);
+	}
+	return s;
+}
+
+/* Reads the code (column 6) and its size (column 33) into run: whole, or
+ * in a page (in a session past its budget) its head. */
+static void
+code_read(sqlite3_stmt *st, struct logdb_run *run, enum run_mode mode, int *oom)
 {
 	struct run_record *r = &run->rec;
+
+	r->code = logdb_col_dup(st, 6, &r->code_len, oom);
+	run->code_bytes = sqlite3_column_type(st, 33) == SQLITE_NULL ?
+	    (r->code ? (int64_t)r->code_len : -1) : sqlite3_column_int64(st, 33);
+	run->code_whole = r->code != NULL && (int64_t)r->code_len == run->code_bytes;
+	if (r->code != NULL && mode != RUN_WHOLE && (mode == RUN_PAGE || !run->code_whole) &&
+	    r->code_len > LOGDB_EXCERPT_CODE) {
+		r->code_len = logdb_excerpt_len(r->code, r->code_len, LOGDB_EXCERPT_CODE);
+		((char *)r->code)[r->code_len] = '\0';
+		run->code_whole = 0;
+	}
+}
+
+int
+logdb_run_read(sqlite3_stmt *st, struct logdb_run *run, enum run_mode mode)
+{
+	struct run_record *r = &run->rec;
+	size_t text = mode == RUN_WHOLE ? 0 : LOGDB_EXCERPT_TEXT;
+	size_t stream = mode == RUN_WHOLE ? 0 : LOGDB_EXCERPT_STREAM;
 	int oom = 0;
 
 	memset(run, 0, sizeof(*run));
-	run->whole = whole;
+	record_init(r);
+	run->whole = mode == RUN_WHOLE;
 	run->id = sqlite3_column_int64(st, 0);
 	logdb_col_copy(st, 1, run->created_at, sizeof(run->created_at));
 	r->session_id = logdb_col_dup(st, 2, NULL, &oom);
 	run->attempt = sqlite3_column_int(st, 3);
 	r->job_id = logdb_col_dup(st, 4, NULL, &oom);
 	r->previous_attempt_id = sqlite3_column_int64(st, 5);
-	r->code = logdb_col_dup(st, 6, &r->code_len, &oom);
+	code_read(st, run, mode, &oom);
 	logdb_col_copy(st, 7, run->code_sha256, sizeof(run->code_sha256));
-	r->params = logdb_col_dup(st, 8, NULL, &oom);
+	r->params = col_text(st, 8, text, 0, &oom);
 	r->image_type = logdb_col_dup(st, 9, NULL, &oom);
 	r->image_bytes = sqlite3_column_int64(st, 10);
 	r->image_width = sqlite3_column_int(st, 11);
 	r->image_height = sqlite3_column_int(st, 12);
 	r->use_sample = sqlite3_column_int(st, 13);
-	r->user_prompt = logdb_col_dup(st, 14, NULL, &oom);
+	r->user_prompt = col_text(st, 14, text, 0, &oom);
 	r->ai_model = logdb_col_dup(st, 15, NULL, &oom);
 	r->status = logdb_col_dup(st, 16, NULL, &oom);
 	r->http_status = sqlite3_column_int(st, 17);
 	r->exit_code = sqlite3_column_type(st, 18) == SQLITE_NULL ? -1 :
 	    sqlite3_column_int(st, 18);
 	r->duration_ms = sqlite3_column_int64(st, 19);
-	r->stdout_text = logdb_col_dup(st, 20, NULL, &oom);
-	r->stderr_text = logdb_col_dup(st, 21, NULL, &oom);
+	r->stdout_text = col_text(st, 20, stream, 0, &oom);
+	r->stderr_text = col_text(st, 21, stream, 1, &oom);
 	r->truncated = sqlite3_column_int(st, 22);
 	r->error_type = logdb_col_dup(st, 23, NULL, &oom);
-	r->error_message = logdb_col_dup(st, 24, NULL, &oom);
+	r->error_message = col_text(st, 24, text, 0, &oom);
 	r->error_line = sqlite3_column_int(st, 25);
-	r->traceback = logdb_col_dup(st, 26, NULL, &oom);
+	r->traceback = col_text(st, 26, text, 1, &oom);
 	r->reject_code = logdb_col_dup(st, 27, NULL, &oom);
-	r->reject_message = logdb_col_dup(st, 28, NULL, &oom);
+	r->reject_message = col_text(st, 28, text, 0, &oom);
 	r->timings_json = logdb_col_dup(st, 29, NULL, &oom);
 	logdb_col_copy(st, 30, run->category, sizeof(run->category));
 	logdb_col_copy(st, 31, run->pattern, sizeof(run->pattern));
 	run->fixed_by = sqlite3_column_int64(st, 32);
+	r->ai_lessons = sqlite3_column_int(st, 34);
 	return oom ? -1 : 0;
 }
 
@@ -270,7 +356,7 @@ logdb_get_run(struct logdb *db, int64_t id, struct logdb_run *out)
 		result = 0;
 	else if (rc != SQLITE_ROW)
 		logdb_warn(db, "run");
-	else if (run_read(st, out, 1) < 0) {
+	else if (logdb_run_read(st, out, RUN_WHOLE) < 0) {
 		log_warnx("logdb: run: out of memory");
 		logdb_run_free(out);
 	} else
@@ -284,7 +370,7 @@ out:
 /* Reads up to max rows of a bound statement into a malloc'd array. Returns
  * 0 with *out and *n, or -1 (nothing to free). */
 static int
-runs_collect(struct logdb *db, sqlite3_stmt *st, size_t max, int whole,
+runs_collect(struct logdb *db, sqlite3_stmt *st, size_t max, enum run_mode mode,
     struct logdb_run **out, size_t *n)
 {
 	struct logdb_run *runs = NULL;
@@ -304,7 +390,7 @@ runs_collect(struct logdb *db, sqlite3_stmt *st, size_t max, int whole,
 			runs = t;
 			cap = ncap;
 		}
-		if (run_read(st, &runs[k], whole) < 0) {
+		if (logdb_run_read(st, &runs[k], mode) < 0) {
 			logdb_run_free(&runs[k]);
 			goto oom;
 		}
@@ -350,14 +436,14 @@ logdb_get_page(struct logdb *db, enum logdb_filter f, int64_t before, size_t lim
 		goto out;
 	sqlite3_bind_int64(st, 1, before > 0 ? before : INT64_MAX);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	rc = runs_collect(db, st, limit, 0, out, n);
+	rc = runs_collect(db, st, limit, RUN_PAGE, out, n);
 out:
 	logdb_unlock(db);
 	return rc;
 }
 
 int
-logdb_get_session(struct logdb *db, const char *session_id, size_t max,
+logdb_get_session(struct logdb *db, const char *session_id, int64_t after, size_t max,
     struct logdb_run **out, size_t *n, int64_t *total)
 {
 	sqlite3_stmt *st;
@@ -387,8 +473,8 @@ logdb_get_session(struct logdb *db, const char *session_id, size_t max,
 		goto out;
 	logdb_bind_text(st, 1, session_id);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	rc = runs_collect(db, st, max, 0, out, n);
-	/* Rows carry params and timings: shown as whole but the streams. */
+	sqlite3_bind_int64(st, 3, after > 0 ? after : 0);
+	rc = runs_collect(db, st, max, RUN_SESSION, out, n);
 out:
 	logdb_unlock(db);
 	return rc;
@@ -406,7 +492,7 @@ logdb_foreach(struct logdb *db, int (*fn)(const struct logdb_run *run, void *arg
 	if ((st = logdb_stmt(db, S_FOREACH)) == NULL)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (run_read(st, &run, 1) < 0) {
+		if (logdb_run_read(st, &run, RUN_WHOLE) < 0) {
 			logdb_run_free(&run);
 			log_warnx("logdb: export: out of memory");
 			goto out;
@@ -425,6 +511,77 @@ logdb_foreach(struct logdb *db, int (*fn)(const struct logdb_run *run, void *arg
 out:
 	if (st)
 		sqlite3_reset(st);
+	logdb_read_end(db);
+	return result;
+}
+
+/* Reads the figures of one model into m (its name set). Returns 0 or -1. */
+static int
+model_read(struct logdb *db, struct logdb_model *m)
+{
+	struct logdb_model_part *p;
+	sqlite3_stmt *st;
+	int rc, k, a;
+
+	if ((st = logdb_stmt(db, S_MODEL_PARTS)) == NULL)
+		return -1;
+	logdb_bind_text(st, 1, m->model);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((k = sqlite3_column_int(st, 0) + 1) < 0 || k > 2)
+			continue;
+		p = &m->part[k];
+		p->runs = sqlite3_column_int64(st, 1);
+		p->failures = sqlite3_column_int64(st, 2);
+		p->fixed = sqlite3_column_int64(st, 3);
+		p->sessions = sqlite3_column_int64(st, 4);
+		p->first_ok = sqlite3_column_int64(st, 5);
+		p->succeeded = sqlite3_column_int64(st, 6);
+		p->attempts_sum = sqlite3_column_int64(st, 7);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE || (st = logdb_stmt(db, S_MODEL_HIST)) == NULL)
+		return -1;
+	logdb_bind_text(st, 1, m->model);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		k = sqlite3_column_int(st, 0) + 1;
+		a = sqlite3_column_int(st, 1);
+		if (k >= 0 && k <= 2 && a >= 0 && a <= LOGDB_ATTEMPTS_CAP)
+			m->part[k].hist[a] += sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+logdb_get_models(struct logdb *db, struct logdb_model *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE, result = -1;
+	size_t i;
+
+	*n = 0;
+	if (logdb_read_begin(db) < 0)
+		return -1;
+	if ((st = logdb_stmt(db, S_MODELS_TOP)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(max > INT32_MAX ? INT32_MAX : max));
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&out[*n], 0, sizeof(out[*n]));
+		logdb_col_copy(st, 0, out[*n].model, sizeof(out[*n].model));
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (*n < max && rc != SQLITE_DONE)
+		goto out;
+	for (i = 0; i < *n; i++)
+		if (model_read(db, &out[i]) < 0)
+			goto out;
+	result = 0;
+out:
+	if (result < 0) {
+		logdb_warn(db, "models");
+		*n = 0;
+	}
 	logdb_read_end(db);
 	return result;
 }

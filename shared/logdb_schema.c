@@ -2,26 +2,37 @@
  * logdb_schema: the log's schema, version by version, and the migration
  * that takes a database from the version it has to LOGDB_SCHEMA_VERSION.
  *
- * Tables (schema version 2):
+ * Tables (schema version 3):
  *   runs         one row per request: every field of struct run_record, plus
- *                id, created_at, attempt, code_sha256, category, pattern,
- *                is_failure and fixed_by (the success that fixed it)
- *   totals       one row of running totals
+ *                id, created_at, attempt, code_sha256, code_bytes, category,
+ *                pattern, is_failure and fixed_by (the success that fixed it)
+ *   totals       one row of running totals, and the rows retention let go
  *   counts       (kind, key) -> n, failures, fixed: by status, category, day,
  *                duration bucket and AI model
- *   sessions     per session: attempts, failures, unfixed failures
+ *   sessions     per session: attempts, failures, unfixed failures, the model
+ *                and ai_lessons of its first attempt, the attempt of its first
+ *                success
  *   patterns     per (category, type, normalised message): n, fixed, examples
  *   fix_lessons  per (pattern, change): what fixes of that pattern changed
+ *   model_stats  per (ai_model, ai_lessons): runs, failures, fixed, sessions
+ *                started, first attempts that succeeded, sessions that
+ *                succeeded and their attempts until success
+ *   model_attempts  per (ai_model, ai_lessons, attempts): sessions that took
+ *                that many attempts to succeed (for the median)
+ *   retired_unfixed  the facts of unfixed failures retention let go, so a
+ *                later fix still counts (at most LOGDB_RETIRED_UNFIXED)
  *
  * Everything but runs is kept up to date by logdb_insert, in the same
  * BEGIN IMMEDIATE transaction as the row itself, so the summary and the
- * analysis read a few small tables instead of scanning the log, and several
- * processes writing at once get distinct, gap-free attempt numbers.
+ * analysis read a few small tables instead of scanning the log, several
+ * processes writing at once get distinct, gap-free attempt numbers, and
+ * retention can delete rows without changing a figure.
  */
 #include <stdio.h>
 
 #include <sqlite3.h>
 
+#include "log.h"
 #include "logdb_internal.h"
 
 /* ---- Schema -------------------------------------------------------------- */
@@ -66,7 +77,7 @@ const char logdb_schema_v1[] =
 
 /* Version 2: fix state on each row and the aggregates, filled from the rows
  * already there (the lessons of old fixes are filled by logdb_backfill_lessons). */
-static const char schema_v2[] =
+const char logdb_schema_v2[] =
 	"ALTER TABLE runs ADD COLUMN is_failure INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE runs ADD COLUMN fixed_by INTEGER;"
 	"UPDATE runs SET is_failure = (status <> 'success');"
@@ -133,13 +144,66 @@ static const char schema_v2[] =
 	" (SELECT COUNT(*) FROM sessions WHERE unfixed > 0), (SELECT COUNT(*) FROM patterns),"
 	" MIN(created_at), MAX(created_at) FROM runs;";
 
+/* Version 3: retention (code_bytes, a refused request's code cut to its
+ * excerpt, the rows let go, the facts of unfixed failures let go), the
+ * per-model figures (ai_lessons on each row, the model of each session),
+ * filled from the rows already there (their ai_lessons not known). */
+static const char schema_v3[] =
+	"ALTER TABLE runs ADD COLUMN code_bytes INTEGER;"
+	"ALTER TABLE runs ADD COLUMN ai_lessons INTEGER NOT NULL DEFAULT -1;"
+	"UPDATE runs SET code_bytes = length(CAST(code AS BLOB)) WHERE code IS NOT NULL;"
+	"UPDATE runs SET code = logdb_excerpt(code, 1024)"
+	" WHERE status = 'rejected' AND code_bytes > 1024;"
+	"ALTER TABLE totals ADD COLUMN rows_retired INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE totals ADD COLUMN retired_until TEXT;"
+	"ALTER TABLE sessions ADD COLUMN model TEXT;"
+	"ALTER TABLE sessions ADD COLUMN lessons INTEGER;"
+	"ALTER TABLE sessions ADD COLUMN success_attempt INTEGER;"
+	"UPDATE sessions SET lessons = -1,"
+	" model = (SELECT r.ai_model FROM runs r WHERE r.session_id = sessions.session_id"
+	" AND r.attempt = 1),"
+	" success_attempt = (SELECT MIN(r.attempt) FROM runs r"
+	" WHERE r.session_id = sessions.session_id AND r.status = 'success');"
+	"CREATE TABLE model_stats ("
+	" model TEXT NOT NULL, lessons INTEGER NOT NULL,"
+	" runs INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+	" fixed INTEGER NOT NULL DEFAULT 0, sessions INTEGER NOT NULL DEFAULT 0,"
+	" first_ok INTEGER NOT NULL DEFAULT 0, succeeded INTEGER NOT NULL DEFAULT 0,"
+	" attempts_sum INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (model, lessons)) WITHOUT ROWID;"
+	"CREATE TABLE model_attempts ("
+	" model TEXT NOT NULL, lessons INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, PRIMARY KEY (model, lessons, attempts)) WITHOUT ROWID;"
+	"CREATE TABLE retired_unfixed ("
+	" id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, attempt INTEGER NOT NULL,"
+	" category TEXT NOT NULL, error_type TEXT NOT NULL, pattern TEXT NOT NULL,"
+	" day TEXT NOT NULL, model TEXT NOT NULL, lessons INTEGER NOT NULL);"
+	"CREATE INDEX retired_unfixed_session ON retired_unfixed(session_id, attempt);"
+	/* Backfill from the rows. */
+	"INSERT INTO model_stats (model, lessons, runs, failures, fixed)"
+	" SELECT ai_model, -1, COUNT(*), SUM(is_failure), SUM(fixed_by IS NOT NULL)"
+	" FROM runs WHERE ai_model IS NOT NULL GROUP BY ai_model;"
+	"INSERT INTO model_stats (model, lessons, sessions, first_ok, succeeded, attempts_sum)"
+	" SELECT model, -1, COUNT(*), SUM(success_attempt = 1), COUNT(success_attempt),"
+	" COALESCE(SUM(success_attempt), 0) FROM sessions WHERE model IS NOT NULL"
+	" GROUP BY model ON CONFLICT (model, lessons) DO UPDATE SET"
+	" sessions = excluded.sessions, first_ok = excluded.first_ok,"
+	" succeeded = excluded.succeeded, attempts_sum = excluded.attempts_sum;"
+	"INSERT INTO model_attempts (model, lessons, attempts, n)"
+	" SELECT model, -1, min(success_attempt, 100), COUNT(*) FROM sessions"
+	" WHERE model IS NOT NULL AND success_attempt IS NOT NULL"
+	" GROUP BY model, min(success_attempt, 100);";
+_Static_assert(LOGDB_ATTEMPTS_CAP == 100 && LOGDB_REJECT_CODE == 1024,
+    "schema_v3 spells these numbers out");
+
 /* migrations[i] takes a database from version i to i + 1. */
 static const struct migration {
 	const char *sql;
 	int (*fn)(struct logdb *db);	/* NULL, or run after sql */
 } migrations[] = {
 	{ logdb_schema_v1, NULL },
-	{ schema_v2, logdb_backfill_lessons },
+	{ logdb_schema_v2, logdb_backfill_lessons },
+	{ schema_v3, NULL },
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == LOGDB_SCHEMA_VERSION,
     "one migration per schema version");
@@ -161,25 +225,68 @@ logdb_user_version(struct logdb *db, int *v)
 	return rc;
 }
 
+/* Sets *why from the connection's last error and err from what failed. */
+static void
+migrate_error(struct logdb *db, const char *what, int target, enum logdb_open_error *why,
+    char *err, size_t errlen)
+{
+	int rc = sqlite3_extended_errcode(db->db);
+
+	if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+		*why = LOGDB_CORRUPT;
+	else if (logdb_rc_busy(rc))
+		*why = LOGDB_LOCKED;
+	else
+		*why = LOGDB_FAILED;
+	if (target > 0)
+		snprintf(err, errlen, "%s to schema version %d: %s", what, target,
+		    sqlite3_errmsg(db->db));
+	else
+		snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(db->db));
+}
+
+/* Turns incremental auto-vacuum on for a database made without it (by a
+ * build before schema 3): that takes one VACUUM, outside any transaction.
+ * Another process doing the same meanwhile, or a full disk, leaves it for
+ * the next open. */
+static void
+enable_auto_vacuum(struct logdb *db)
+{
+	sqlite3_stmt *st = NULL;
+	int mode = -1;
+
+	if (sqlite3_prepare_v2(db->db, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		mode = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (mode == 2 || mode < 0)
+		return;
+	log_info("logdb: turning incremental auto-vacuum on (one VACUUM of the whole file)");
+	if (sqlite3_exec(db->db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		logdb_warn(db, "VACUUM for incremental auto-vacuum (tried again at the next open)");
+}
+
 /* A step another process made meanwhile is not made twice. */
 int
-logdb_migrate(struct logdb *db, char *err, size_t errlen)
+logdb_migrate(struct logdb *db, enum logdb_open_error *why, char *err, size_t errlen)
 {
 	char pragma[64];
-	int v, target;
+	int v, target = 0;
 
 	if (logdb_user_version(db, &v) < 0) {
-		snprintf(err, errlen, "cannot read the schema version: %s", sqlite3_errmsg(db->db));
+		migrate_error(db, "cannot read the schema version", 0, why, err, errlen);
 		return -1;
 	}
 	if (v > LOGDB_SCHEMA_VERSION) {
+		*why = LOGDB_NEWER;
 		snprintf(err, errlen, "the database has schema version %d; this build knows "
 		    "up to %d (made by a newer build?)", v, LOGDB_SCHEMA_VERSION);
 		return -1;
 	}
 	for (target = v + 1; target <= LOGDB_SCHEMA_VERSION; target++) {
 		if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "migration: %s", sqlite3_errmsg(db->db));
+			migrate_error(db, "migration", target, why, err, errlen);
 			return -1;
 		}
 		if (logdb_user_version(db, &v) < 0)
@@ -196,10 +303,10 @@ logdb_migrate(struct logdb *db, char *err, size_t errlen)
 		    sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 			goto fail;
 	}
+	enable_auto_vacuum(db);
 	return 0;
 fail:
-	snprintf(err, errlen, "migration to schema version %d: %s", target,
-	    sqlite3_errmsg(db->db));
+	migrate_error(db, "migration", target, why, err, errlen);
 	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }

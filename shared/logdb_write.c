@@ -2,9 +2,11 @@
  * logdb_write: insert. A record is prepared before the write lock (its
  * time, its code's hash, the error parsed from a raw traceback, its
  * category and pattern), then written in one BEGIN IMMEDIATE transaction
- * with every aggregate it changes: counts, its session, its pattern, the
- * totals, and when it is a success, the earlier failures of its session it
- * fixed, with the lessons of what the fix changed.
+ * with every aggregate it changes: counts, its session, its pattern, its
+ * model's figures, the totals, and when it is a success, the earlier
+ * failures of its session it fixed (logdb_fix.c). A refused request keeps
+ * only an excerpt of its code. A write that found the database locked
+ * trips the handle's breaker (see logdb.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +16,12 @@
 
 #include "classify.h"
 #include "clock.h"
-#include "codediff.h"
 #include "log.h"
 #include "logdb_internal.h"
 #include "sha256.h"
+#include "text.h"	/* utf8_sanitize */
 #include "traceback.h"
 
-#define LESSONS_PER_FIX 8	/* failures of one fix whose code is compared */
-#define CHANGES_PER_FAILURE 8
 #define MESSAGE_MAX 8192	/* of a message parsed from a raw traceback */
 
 /* What is worked out about a record before its transaction starts. */
@@ -37,6 +37,10 @@ struct prepared {
 	int failure;
 	int ran;			/* reached the sandbox (not rejected) */
 	int64_t duration;		/* ms, 0 when negative */
+	const char *code;		/* what is stored of the code: rec's, or excerpt */
+	size_t code_len;
+	char *excerpt;			/* a refused request's (freed), or NULL */
+	int lessons;			/* ai_lessons as stored: -1, 0, 1 */
 	struct record_class cls;
 };
 
@@ -55,10 +59,24 @@ prepare(struct logdb *db, const struct run_record *rec, struct prepared *p)
 	clock_iso8601(logdb_now_ms(db), p->created_at);
 	memcpy(p->day, p->created_at, 10);
 	p->day[10] = '\0';
-	if (rec->code != NULL)
-		sha256_hex(rec->code, rec->code_len, p->sha);
 	p->failure = strcmp(rec->status, "success") != 0;
 	p->ran = strcmp(rec->status, "rejected") != 0;
+	p->code = rec->code;
+	p->code_len = rec->code_len;
+	if (rec->code != NULL) {
+		sha256_hex(rec->code, rec->code_len, p->sha);
+		/* A refused request's code never ran: its hash, size and head
+		 * are kept, not the code (any bytes: the head is made valid). */
+		if (!p->ran) {
+			len = logdb_excerpt_len(rec->code, rec->code_len, LOGDB_REJECT_CODE);
+			if ((p->excerpt = utf8_sanitize(rec->code, len)) == NULL)
+				return -1;
+			p->code = p->excerpt;
+			p->code_len = strlen(p->excerpt);
+		}
+	}
+	p->lessons = rec->ai_model == NULL ? -1 : rec->ai_lessons < 0 ? -1 :
+	    rec->ai_lessons > 0;
 	p->duration = rec->duration_ms > 0 ? rec->duration_ms : 0;
 	p->error_type = rec->error_type;
 	p->error_message = rec->error_message;
@@ -105,161 +123,13 @@ count_add(struct logdb *db, const char *kind, const char *key, int failure, int6
 	return logdb_step_done(db, st, "counts");
 }
 
-/* Adds one fixed failure to the count (kind, key). Returns 0, or -1. */
-static int
-count_fix(struct logdb *db, const char *kind, const char *key)
-{
-	sqlite3_stmt *st;
-
-	if ((st = logdb_stmt(db, S_COUNT_FIX)) == NULL)
-		return -1;
-	logdb_bind_text(st, 1, kind);
-	logdb_bind_text(st, 2, key);
-	return logdb_step_done(db, st, "counts fix");
-}
-
-/* What marking one failure fixed needs of its row. */
-struct earlier {
-	int64_t id;
-	int attempt, failure, fixed;
-	char category[RECORD_CATEGORY_MAX], type[RECORD_TYPE_MAX];
-	char pattern[RECORD_PATTERN_MAX], day[11], model[136];
-	char *code;
-	size_t code_len;
-};
-
-/* Reads the attempt of session sid just before attempt `before`. Returns 1
- * with e filled (e->code malloc'd, the caller frees it), 0 when there is
- * none, -1 on error. */
-static int
-earlier_get(struct logdb *db, const char *sid, int before, struct earlier *e)
-{
-	sqlite3_stmt *st;
-	int rc, oom = 0;
-
-	if ((st = logdb_stmt(db, S_PREVIOUS)) == NULL)
-		return -1;
-	logdb_bind_text(st, 1, sid);
-	sqlite3_bind_int(st, 2, before);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 0;
-	}
-	if (rc != SQLITE_ROW) {
-		logdb_warn(db, "previous attempt");
-		sqlite3_reset(st);
-		return -1;
-	}
-	memset(e, 0, sizeof(*e));
-	e->id = sqlite3_column_int64(st, 0);
-	e->attempt = sqlite3_column_int(st, 1);
-	e->failure = sqlite3_column_int(st, 2);
-	e->fixed = sqlite3_column_type(st, 3) != SQLITE_NULL;
-	logdb_col_copy(st, 4, e->category, sizeof(e->category));
-	logdb_col_copy(st, 5, e->type, sizeof(e->type));
-	logdb_col_copy(st, 6, e->pattern, sizeof(e->pattern));
-	logdb_col_copy(st, 7, e->day, sizeof(e->day));
-	logdb_col_copy(st, 8, e->model, sizeof(e->model));
-	e->code = logdb_col_dup(st, 9, &e->code_len, &oom);
-	sqlite3_reset(st);
-	return oom ? -1 : 1;
-}
-
-/* Records what a fix changed against one failure it fixed. Returns 0/-1. */
-static int
-lessons_add(struct logdb *db, int64_t pattern_id, const struct earlier *e, int64_t fix_id,
-    const char *fix_code, size_t fix_len)
-{
-	char changes[CHANGES_PER_FAILURE][RECORD_CHANGE_MAX];
-	sqlite3_stmt *st;
-	size_t n, i;
-
-	if (e->code == NULL || fix_code == NULL)
-		return 0;
-	n = codediff_fix_changes(e->code, e->code_len, fix_code, fix_len, e->category,
-	    e->pattern, changes, CHANGES_PER_FAILURE);
-	for (i = 0; i < n; i++) {
-		if ((st = logdb_stmt(db, S_LESSON_ADD)) == NULL)
-			return -1;
-		sqlite3_bind_int64(st, 1, pattern_id);
-		logdb_bind_text(st, 2, changes[i]);
-		sqlite3_bind_int64(st, 3, e->id);
-		sqlite3_bind_int64(st, 4, fix_id);
-		if (logdb_step_done(db, st, "lesson") < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Marks one earlier failure fixed by fix_id, in the row and every count.
- * Returns 0/-1. */
-static int
-fix_one(struct logdb *db, const struct earlier *e, int64_t fix_id, int with_lessons,
-    const char *fix_code, size_t fix_len)
-{
-	sqlite3_stmt *st;
-	int64_t pattern_id = 0;
-	int rc;
-
-	if ((st = logdb_stmt(db, S_RUN_FIX)) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, fix_id);
-	sqlite3_bind_int64(st, 2, e->id);
-	if (logdb_step_done(db, st, "fix") < 0)
-		return -1;
-	if ((st = logdb_stmt(db, S_PATTERN_FIX)) == NULL)
-		return -1;
-	logdb_bind_text(st, 1, e->category);
-	logdb_bind_text(st, 2, e->type);
-	logdb_bind_text(st, 3, e->pattern);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		pattern_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		logdb_warn(db, "pattern fix");
-		return -1;
-	}
-	if (count_fix(db, "category", e->category) < 0 || count_fix(db, "day", e->day) < 0 ||
-	    count_fix(db, "model", e->model) < 0)
-		return -1;
-	if (with_lessons && pattern_id > 0)
-		return lessons_add(db, pattern_id, e, fix_id, fix_code, fix_len);
-	return 0;
-}
-
-/* Marks every unfixed failure of the session before `attempt` fixed by
- * fix_id: walks back from the newest and stops at the first success or
- * fixed failure (all older ones were settled then). Sets *fixed to how
- * many. Returns 0/-1. */
-static int
-fix_earlier(struct logdb *db, const char *sid, int attempt, int64_t fix_id,
-    const struct run_record *rec, int64_t *fixed)
-{
-	struct earlier e;
-	int cur = attempt, rc;
-
-	*fixed = 0;
-	for (;;) {
-		if ((rc = earlier_get(db, sid, cur, &e)) <= 0)
-			return rc;
-		if (!e.failure || e.fixed) {
-			free(e.code);
-			return 0;
-		}
-		rc = fix_one(db, &e, fix_id, *fixed < LESSONS_PER_FIX, rec->code, rec->code_len);
-		free(e.code);
-		if (rc < 0)
-			return -1;
-		(*fixed)++;
-		cur = e.attempt;
-	}
-}
-
 /* A session's counts before a row of it goes in. */
 struct session_so_far {
 	int have;			/* the session has rows already */
 	int64_t attempts, failures, unfixed;
+	char model[136];		/* of its first attempt ("" none) */
+	int lessons;			/* ... and its ai_lessons */
+	int success_attempt;		/* of its first success; 0: none yet */
 };
 
 /* Reads the counts of session sid into s (zero when it has none).
@@ -279,6 +149,9 @@ session_get(struct logdb *db, const char *sid, struct session_so_far *s)
 		s->attempts = sqlite3_column_int64(st, 0);
 		s->failures = sqlite3_column_int64(st, 1);
 		s->unfixed = sqlite3_column_int64(st, 2);
+		logdb_col_copy(st, 3, s->model, sizeof(s->model));
+		s->lessons = sqlite3_column_int(st, 4);
+		s->success_attempt = sqlite3_column_int(st, 5);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -304,9 +177,10 @@ row_insert(struct logdb *db, const struct run_record *rec, const struct prepared
 	logdb_bind_text(st, 4, rec->job_id);
 	if (rec->previous_attempt_id > 0)
 		sqlite3_bind_int64(st, 5, rec->previous_attempt_id);
-	if (rec->code != NULL) {
-		sqlite3_bind_text64(st, 6, rec->code, rec->code_len, SQLITE_STATIC, SQLITE_UTF8);
+	if (p->code != NULL) {
+		sqlite3_bind_text64(st, 6, p->code, p->code_len, SQLITE_STATIC, SQLITE_UTF8);
 		logdb_bind_text(st, 7, p->sha);
+		sqlite3_bind_int64(st, 33, (sqlite3_int64)rec->code_len);
 	}
 	logdb_bind_text(st, 8, rec->params);
 	logdb_bind_text(st, 9, rec->image_type);
@@ -339,6 +213,7 @@ row_insert(struct logdb *db, const struct run_record *rec, const struct prepared
 		logdb_bind_text(st, 31, p->cls.pattern);
 	}
 	sqlite3_bind_int(st, 32, p->failure);
+	sqlite3_bind_int(st, 34, p->lessons);
 	if (logdb_step_done(db, st, "insert") < 0)
 		return -1;
 	*id = sqlite3_last_insert_rowid(db->db);
@@ -394,10 +269,11 @@ counts_add(struct logdb *db, const struct run_record *rec, const struct prepared
 	return 0;
 }
 
-/* Adds row id to its session's counts. Returns 0, or -1 (logged). */
+/* Adds row id, its session's attempt-th, to its session's counts (a new
+ * session takes the row's model). Returns 0, or -1 (logged). */
 static int
 session_put(struct logdb *db, const struct run_record *rec, const struct prepared *p,
-    int64_t id)
+    int64_t id, int attempt)
 {
 	sqlite3_stmt *st;
 
@@ -407,7 +283,68 @@ session_put(struct logdb *db, const struct run_record *rec, const struct prepare
 	sqlite3_bind_int(st, 2, p->failure);
 	sqlite3_bind_int64(st, 3, id);
 	logdb_bind_text(st, 4, rec->status);
+	logdb_bind_text(st, 5, rec->ai_model);
+	sqlite3_bind_int(st, 6, p->lessons);
+	if (!p->failure)
+		sqlite3_bind_int(st, 7, attempt);
 	return logdb_step_done(db, st, "session");
+}
+
+/* What one insert adds to a model's figures. */
+struct model_add {
+	int runs, failures, sessions, first_ok, succeeded, attempts;
+};
+
+/* Adds a to the figures of (model, lessons), and a success after
+ * a->attempts attempts to its histogram. Returns 0, or -1 (logged). */
+static int
+model_add(struct logdb *db, const char *model, int lessons, const struct model_add *a)
+{
+	sqlite3_stmt *st;
+
+	if ((st = logdb_stmt(db, S_MODEL_ADD)) == NULL)
+		return -1;
+	logdb_bind_text(st, 1, model);
+	sqlite3_bind_int(st, 2, lessons);
+	sqlite3_bind_int(st, 3, a->runs);
+	sqlite3_bind_int(st, 4, a->failures);
+	sqlite3_bind_int(st, 5, a->sessions);
+	sqlite3_bind_int(st, 6, a->first_ok);
+	sqlite3_bind_int(st, 7, a->succeeded);
+	sqlite3_bind_int64(st, 8, a->succeeded ? a->attempts : 0);
+	if (logdb_step_done(db, st, "model") < 0)
+		return -1;
+	if (!a->succeeded)
+		return 0;
+	if ((st = logdb_stmt(db, S_MODEL_ATTEMPT)) == NULL)
+		return -1;
+	logdb_bind_text(st, 1, model);
+	sqlite3_bind_int(st, 2, lessons);
+	sqlite3_bind_int(st, 3, a->attempts < LOGDB_ATTEMPTS_CAP ? a->attempts :
+	    LOGDB_ATTEMPTS_CAP);
+	return logdb_step_done(db, st, "model attempts");
+}
+
+/* Adds the row (the session's attempt-th; s the session before it) to the
+ * per-model figures: the row to its model's, and a new session, or a
+ * session's first success, to the model of the session's first attempt.
+ * Returns 0, or -1 (logged). */
+static int
+models_add(struct logdb *db, const struct run_record *rec, const struct prepared *p,
+    const struct session_so_far *s, int attempt)
+{
+	struct model_add row = { 1, p->failure, 0, 0, 0, 0 }, ses = { 0, 0, 0, 0, 1, attempt };
+
+	if (!s->have) {
+		row.sessions = 1;
+		row.first_ok = row.succeeded = !p->failure;
+		row.attempts = 1;
+	}
+	if (rec->ai_model != NULL && model_add(db, rec->ai_model, p->lessons, &row) < 0)
+		return -1;
+	if (s->have && s->model[0] != '\0' && s->success_attempt == 0 && !p->failure)
+		return model_add(db, s->model, s->lessons, &ses);
+	return 0;
 }
 
 /* Adds the row to the running totals: s is its session before it, fixed
@@ -450,12 +387,40 @@ insert_one(struct logdb *db, const struct run_record *rec, const struct prepared
 	if (row_insert(db, rec, p, *attempt, &id) < 0)
 		return -1;
 	*log_id = id;
-	if (counts_add(db, rec, p, id, &pattern_n) < 0 || session_put(db, rec, p, id) < 0)
+	if (counts_add(db, rec, p, id, &pattern_n) < 0 ||
+	    session_put(db, rec, p, id, *attempt) < 0 || models_add(db, rec, p, &s, *attempt) < 0)
 		return -1;
 	if (!p->failure && s.unfixed > 0 &&
-	    fix_earlier(db, rec->session_id, *attempt, id, rec, &fixed) < 0)
+	    logdb_fix_earlier(db, rec->session_id, *attempt, id, rec, &fixed) < 0)
 		return -1;
 	return totals_add(db, p, &s, fixed, pattern_n);
+}
+
+/* The breaker: after a write that found the database locked past the busy
+ * timeout, the handle waits only LOGDB_BUSY_SHORT_MS for a lock until a
+ * write succeeds again (ok), so a locked log never holds a run up twice. */
+static void
+breaker(struct logdb *db, int ok)
+{
+	db->state.inserts++;
+	if (ok) {
+		if (db->state.breaker) {
+			sqlite3_busy_timeout(db->db, LOGDB_BUSY_TIMEOUT_MS);
+			db->state.breaker = 0;
+			log_info("logdb: the log takes writes again");
+		}
+		return;
+	}
+	db->state.insert_failures++;
+	if (!logdb_rc_busy(db->last_rc))
+		return;
+	db->state.busy_failures++;
+	if (!db->state.breaker) {
+		sqlite3_busy_timeout(db->db, LOGDB_BUSY_SHORT_MS);
+		db->state.breaker = 1;
+		log_warnx("logdb: the log is locked by another process; until a write "
+		    "succeeds, writes wait %d ms at most", LOGDB_BUSY_SHORT_MS);
+	}
 }
 
 int
@@ -490,6 +455,7 @@ logdb_insert_batch(struct logdb *db, const struct run_record *recs, size_t n,
 			done++;
 			goto out;
 		}
+	db->last_rc = SQLITE_OK;
 	if (logdb_exec(db, S_BEGIN_IMMEDIATE) < 0)
 		goto out;
 	began = 1;
@@ -508,9 +474,12 @@ logdb_insert_batch(struct logdb *db, const struct run_record *recs, size_t n,
 out:
 	if (began)
 		logdb_exec(db, S_ROLLBACK);
+	breaker(db, rc == 0);
 	logdb_unlock(db);
-	for (i = 0; i < done; i++)
+	for (i = 0; i < done; i++) {
 		free(p[i].message);
+		free(p[i].excerpt);
+	}
 	free(p);
 	return rc;
 }
@@ -528,55 +497,4 @@ logdb_insert(struct logdb *db, const struct run_record *rec, int64_t *log_id, in
 	if (attempt)
 		*attempt = a;
 	return 0;
-}
-
-/* The lessons are made the way insert makes them: the LESSONS_PER_FIX
- * newest failures of each fix. */
-int
-logdb_backfill_lessons(struct logdb *db)
-{
-	static const char sql[] =
-	    "SELECT id, fixed_by, category, COALESCE(error_type, ''), pattern, code, fix_code"
-	    " FROM (SELECT f.id, f.fixed_by, f.category, f.error_type, f.pattern, f.code,"
-	    " s.code AS fix_code, ROW_NUMBER() OVER (PARTITION BY f.fixed_by ORDER BY f.id DESC)"
-	    " AS k FROM runs f JOIN runs s ON s.id = f.fixed_by WHERE f.is_failure = 1"
-	    " AND f.fixed_by IS NOT NULL) WHERE k <= ?1 ORDER BY id";
-	sqlite3_stmt *st = NULL, *pst = NULL;
-	struct earlier e;
-	const char *fix;
-	size_t fix_len;
-	int rc, result = -1;
-
-	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db->db, "SELECT id FROM patterns WHERE category = ?1 AND"
-	    " error_type = ?2 AND pattern = ?3", -1, &pst, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int(st, 1, LESSONS_PER_FIX);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof(e));
-		e.id = sqlite3_column_int64(st, 0);
-		logdb_col_copy(st, 2, e.category, sizeof(e.category));
-		logdb_col_copy(st, 3, e.type, sizeof(e.type));
-		logdb_col_copy(st, 4, e.pattern, sizeof(e.pattern));
-		e.code = (char *)sqlite3_column_text(st, 5);
-		e.code_len = (size_t)sqlite3_column_bytes(st, 5);
-		fix = (const char *)sqlite3_column_text(st, 6);
-		fix_len = (size_t)sqlite3_column_bytes(st, 6);
-		sqlite3_reset(pst);
-		logdb_bind_text(pst, 1, e.category);
-		logdb_bind_text(pst, 2, e.type);
-		logdb_bind_text(pst, 3, e.pattern);
-		if (sqlite3_step(pst) == SQLITE_ROW &&
-		    lessons_add(db, sqlite3_column_int64(pst, 0), &e,
-		    sqlite3_column_int64(st, 1), fix, fix_len) < 0)
-			goto out;
-	}
-	if (rc == SQLITE_DONE)
-		result = 0;
-out:
-	if (result < 0)
-		logdb_warn(db, "lessons backfill");
-	sqlite3_finalize(st);
-	sqlite3_finalize(pst);
-	return result;
 }

@@ -32,6 +32,8 @@ struct run_record {
 	int use_sample;
 	const char *user_prompt;
 	const char *ai_model;
+	int ai_lessons;			/* the prompt that wrote the code had the log's lessons:
+					 * 1 yes, 0 no, -1 not known (stored as -1 without ai_model) */
 	/* The outcome */
 	const char *status;		/* success error timeout oom no_output bad_output rejected */
 	int http_status;
@@ -48,5 +50,13 @@ struct run_record {
 	const char *reject_message;
 	const char *timings_json;	/* {"parse_ms":..,...} or NULL */
 };
+
+/* Sets r to an empty record: every pointer NULL, no exit code, ai_lessons
+ * not known. */
+static inline void
+record_init(struct run_record *r)
+{
+	*r = (struct run_record){ .exit_code = -1, .ai_lessons = -1 };
+}
 
 #endif

@@ -1,3 +1,8 @@
+/*
+ * report_base: what every report shares: limits and rates, the budget that
+ * keeps an answer under REPORT_ANSWER_MAX (with an upper bound of a cJSON
+ * item's rendering), and builders that remember a failure.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5,6 +10,66 @@
 #include "json_out.h"
 #include "log.h"
 #include "report_base.h"
+
+#define ENVELOPE 4096	/* room kept for what a report adds around its lists */
+
+void
+report_budget_init(struct report_budget *b)
+{
+	b->left = REPORT_ANSWER_MAX - ENVELOPE;
+	b->cut = 0;
+}
+
+int
+report_budget_take(struct report_budget *b, const cJSON *item)
+{
+	size_t n = jb_size(item) + 1;	/* and its comma */
+
+	if (b->cut || n > b->left) {
+		b->cut = 1;
+		return 0;
+	}
+	b->left -= n;
+	return 1;
+}
+
+/* Returns the bound of a string's rendering: quotes, and each byte as one,
+ * two (\n, \") or six (\u0001) characters. */
+static size_t
+str_size(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 2;
+
+	for (; p != NULL && *p != '\0'; p++)
+		n += *p == '"' || *p == '\\' || *p == '\b' || *p == '\f' || *p == '\n' ||
+		    *p == '\r' || *p == '\t' ? 2 : *p < 0x20 ? 6 : 1;
+	return n;
+}
+
+size_t
+jb_size(const cJSON *x)
+{
+	const cJSON *c;
+	size_t n;
+
+	if (x == NULL)
+		return 0;
+	if (cJSON_IsString(x))
+		return str_size(x->valuestring);
+	if (cJSON_IsNumber(x))
+		return 32;	/* %1.17g and a sign at most */
+	if (cJSON_IsArray(x) || cJSON_IsObject(x)) {
+		n = 2;
+		for (c = x->child; c != NULL; c = c->next) {
+			n += jb_size(c) + (c->next != NULL);
+			if (cJSON_IsObject(x))
+				n += str_size(c->string) + 1;
+		}
+		return n;
+	}
+	return 5;	/* null, true, false */
+}
 
 int
 report_clamp_limit(int limit)

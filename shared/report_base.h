@@ -25,14 +25,41 @@ struct report_limits {
 	int64_t output_bytes;
 };
 
+struct allowlist;	/* packages.h */
+
 /* What reports need besides the log. */
 struct report_env {
 	const char *packages_file;	/* NULL or unreadable: no library list */
 	struct report_limits limits;
+	/* The names the recommendations and the AI context may say (exception
+	 * types, modules, attributes); NULL allows none: every type is
+	 * "another exception" and no change of a fix is named. */
+	const struct allowlist *allow;
 };
 
 #define REPORT_LIMIT_DEFAULT 50	/* rows of a list when none is asked for */
 #define REPORT_LIMIT_MAX 500
+
+/* No answer of a report is larger than this (its compact JSON): a list that
+ * would pass it is cut short and says so ("cut": true, and where to go on). */
+#define REPORT_ANSWER_MAX (4 * 1024 * 1024)
+
+/* Room left in an answer being made. */
+struct report_budget {
+	size_t left;		/* bytes */
+	int cut;		/* an item did not fit */
+};
+
+/* Starts b with REPORT_ANSWER_MAX less room for the answer's envelope. */
+void report_budget_init(struct report_budget *b);
+
+/* Returns 1 and takes the room of item (jb_size) from b when it fits, else
+ * sets b->cut and returns 0 (the caller leaves the item out). */
+int report_budget_take(struct report_budget *b, const cJSON *item);
+
+/* Returns an upper bound of the length of x's compact rendering
+ * (cJSON_PrintUnformatted). */
+size_t jb_size(const cJSON *x);
 
 /* Returns limit within 1..REPORT_LIMIT_MAX (0 or less: the default). */
 int report_clamp_limit(int limit);

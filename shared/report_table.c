@@ -1,3 +1,8 @@
+/*
+ * report_table: the one table of the execution log's reports (see
+ * report_table.h), the lookups the API and the tool make in it, and the
+ * query values, read and checked once for both.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +49,14 @@ make_recommendations(struct logdb *db, const struct report_env *env,
 	return advice_recommendations(db, env, q->limit, st);
 }
 
+/* The figures per AI model. */
+static cJSON *
+make_models(struct logdb *db, const struct report_env *env, const struct report_query *q,
+    enum report_status *st)
+{
+	return report_models(db, q->limit, st);
+}
+
 /* The page of unfixed failures. */
 static cJSON *
 make_unfixed(struct logdb *db, const struct report_env *env, const struct report_query *q,
@@ -74,7 +87,7 @@ static cJSON *
 make_session(struct logdb *db, const struct report_env *env, const struct report_query *q,
     enum report_status *st)
 {
-	return report_session(db, q->session_id, st);
+	return report_session(db, q->session_id, q->after, st);
 }
 
 /* One whole attempt. */
@@ -107,6 +120,9 @@ const struct report report_table[REPORT_COUNT] = {
 	{ REPORT_RECOMMENDATIONS, "recommendations", "recommendations", "recommendations",
 	  "advice for script generation, lessons", "recommendations",
 	  RQ_LIMIT, RA_NONE, "recommendations", make_recommendations, NULL, NULL },
+	{ REPORT_MODELS, "models", "models", "models",
+	  "per AI model: first tries, attempts", "models",
+	  RQ_LIMIT, RA_NONE, "models", make_models, NULL, NULL },
 	{ REPORT_UNFIXED, NULL, "unfixed", "unfixed",
 	  "failures no later attempt fixed", "failures?unfixed_only=true",
 	  RQ_LIMIT | RQ_BEFORE, RA_NONE, "page", make_unfixed, NULL, NULL },
@@ -117,7 +133,7 @@ const struct report report_table[REPORT_COUNT] = {
 	  RQ_LIMIT | RQ_BEFORE, RA_NONE, "page", make_successes, NULL, NULL },
 	{ REPORT_SESSION, "session/", "session", "session ID",
 	  "a session's attempts, changes and fixes", "session/ID",
-	  0, RA_SESSION, "session", make_session, NULL, NULL },
+	  RQ_AFTER, RA_SESSION, "session", make_session, NULL, NULL },
 	{ REPORT_LOG, "log/", "log", "log ID",
 	  "one attempt, whole", "log/ID",
 	  0, RA_LOG, "log", make_log, NULL, NULL },
@@ -204,6 +220,8 @@ report_query_name(int which)
 		return "before";
 	case RQ_UNFIXED:
 		return "unfixed_only";
+	case RQ_AFTER:
+		return "after";
 	}
 	return "?";
 }
@@ -229,6 +247,14 @@ report_query_set(struct report_query *q, int which, const char *value, char *msg
 			return -1;
 		}
 		q->before = v;
+		return 0;
+	case RQ_AFTER:
+		if (value == NULL || parse_int_range(value, 0, INT32_MAX, &v) < 0) {
+			snprintf(msg, msglen, "after must be an attempt number (a whole number "
+			    "from 0)");
+			return -1;
+		}
+		q->after = v;
 		return 0;
 	case RQ_UNFIXED:
 		if (value == NULL || (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)) {

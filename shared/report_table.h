@@ -21,8 +21,8 @@
 /* The rows, by name (the tool keeps its table printers by these). */
 enum report_id {
 	REPORT_SUMMARY, REPORT_ANALYSIS, REPORT_ERRORS, REPORT_RECOMMENDATIONS,
-	REPORT_UNFIXED, REPORT_FAILURES, REPORT_SUCCESSES, REPORT_SESSION, REPORT_LOG,
-	REPORT_CONTEXT, REPORT_EXPORT, REPORT_ALL,
+	REPORT_MODELS, REPORT_UNFIXED, REPORT_FAILURES, REPORT_SUCCESSES, REPORT_SESSION,
+	REPORT_LOG, REPORT_CONTEXT, REPORT_EXPORT, REPORT_ALL,
 	REPORT_COUNT
 };
 
@@ -30,6 +30,7 @@ enum report_id {
 #define RQ_LIMIT	0x1	/* limit=1..REPORT_LIMIT_MAX (default REPORT_LIMIT_DEFAULT) */
 #define RQ_BEFORE	0x2	/* before=<log id> */
 #define RQ_UNFIXED	0x4	/* unfixed_only=true|false */
+#define RQ_AFTER	0x8	/* after=<attempt> (a session's attempts after it) */
 
 /* What a report is about, when it is about one thing: the API takes it as
  * the path's last segment, the tool as the command's argument. */
@@ -45,6 +46,7 @@ struct report_query {
 	int limit;
 	int64_t before;		/* 0: from the newest */
 	int unfixed_only;
+	int64_t after;		/* 0: from the first attempt */
 	const char *session_id;	/* RA_SESSION: checked, not copied */
 	int64_t log_id;		/* RA_LOG */
 };

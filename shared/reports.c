@@ -1,3 +1,8 @@
+/*
+ * reports: the summary, the error patterns, the analysis, the per-model
+ * figures and the tool's "all", each from the aggregates the store keeps at
+ * insert (no scan of the log), each one snapshot of it.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +157,10 @@ summary_json(struct logdb *db, int *bad)
 	jb_num(bad, o, "distinct_patterns", (double)t.patterns);
 	jb_str_ne(bad, o, "first_at", t.first_at);
 	jb_str_ne(bad, o, "last_at", t.last_at);
+	/* Retention: the figures above count every run; the rows of the
+	 * oldest ones were let go, and rows are kept from rows_kept_since. */
+	jb_num(bad, o, "rows_retired", (double)t.rows_retired);
+	jb_str_ne(bad, o, "rows_kept_since", t.kept_since);
 	return o;
 }
 
@@ -213,9 +222,11 @@ pattern_fields(cJSON *x, const struct logdb_pattern *p, int *bad)
 	jb_str_ne(bad, x, "last_seen", p->last_at);
 }
 
-/* Adds to parent, under name, the limit most frequent error patterns. */
+/* Adds to parent, under name, the limit most frequent error patterns, as
+ * many as b has room for. */
 static void
-patterns_add(struct logdb *db, cJSON *parent, const char *name, int limit, int *bad)
+patterns_add(struct logdb *db, cJSON *parent, const char *name, int limit,
+    struct report_budget *b, int *bad)
 {
 	struct logdb_pattern *p;
 	cJSON *a, *x;
@@ -228,9 +239,16 @@ patterns_add(struct logdb *db, cJSON *parent, const char *name, int limit, int *
 		free(p);
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		x = jb_push_obj(bad, a);
+	for (i = 0; i < n && a != NULL && !b->cut; i++) {
+		if ((x = cJSON_CreateObject()) == NULL) {
+			*bad = 1;
+			break;
+		}
 		pattern_fields(x, &p[i], bad);
+		if (report_budget_take(b, x))
+			cJSON_AddItemToArray(a, x);
+		else
+			cJSON_Delete(x);
 	}
 	free(p);
 }
@@ -238,12 +256,14 @@ patterns_add(struct logdb *db, cJSON *parent, const char *name, int limit, int *
 cJSON *
 report_error_patterns(struct logdb *db, int limit, enum report_status *st)
 {
+	struct report_budget b;
 	struct logdb_totals t;
 	cJSON *doc;
 	int bad = 0;
 
 	*st = REPORT_OK;
 	limit = report_clamp_limit(limit);
+	report_budget_init(&b);
 	if (logdb_read_begin(db) < 0)
 		return report_finish(NULL, 1, st, "error patterns");
 	if ((doc = cJSON_CreateObject()) == NULL || logdb_get_totals(db, &t) < 0)
@@ -252,7 +272,8 @@ report_error_patterns(struct logdb *db, int limit, enum report_status *st)
 		jb_num(&bad, doc, "failures", (double)t.failures);
 		jb_num(&bad, doc, "distinct_patterns", (double)t.patterns);
 		categories_add(db, doc, "categories", t.failures, &bad);
-		patterns_add(db, doc, "patterns", limit, &bad);
+		patterns_add(db, doc, "patterns", limit, &b, &bad);
+		jb_bool(&bad, doc, "cut", b.cut);
 	}
 	logdb_read_end(db);
 	return report_finish(doc, bad, st, "error patterns");
@@ -306,6 +327,7 @@ cJSON *
 report_analysis(struct logdb *db, const struct report_env *env, int limit,
     enum report_status *st)
 {
+	struct report_budget b;
 	struct logdb_totals t;
 	struct advice a;
 	cJSON *doc = NULL;
@@ -313,6 +335,7 @@ report_analysis(struct logdb *db, const struct report_env *env, int limit,
 
 	*st = REPORT_OK;
 	limit = report_clamp_limit(limit);
+	report_budget_init(&b);
 	memset(&a, 0, sizeof(a));
 	if (logdb_read_begin(db) < 0)
 		return report_finish(NULL, 1, st, "analysis");
@@ -323,12 +346,14 @@ report_analysis(struct logdb *db, const struct report_env *env, int limit,
 	}
 	cJSON_AddItemToObject(doc, "summary", summary_json(db, &bad));
 	categories_add(db, doc, "categories", t.failures, &bad);
-	patterns_add(db, doc, "error_patterns", limit, &bad);
-	jb_num(&bad, doc, "distinct_patterns", (double)t.patterns);
-	advice_add_recommendations(&a, doc, "recommendations", limit, &bad);
-	advice_add_lessons(&a, doc, "lessons", limit, &bad);
 	trend_add(db, doc, &bad);
 	models_add(db, doc, &bad);
+	jb_num(&bad, doc, "distinct_patterns", (double)t.patterns);
+	report_budget_take(&b, doc);	/* the room of what is there so far */
+	patterns_add(db, doc, "error_patterns", limit, &b, &bad);
+	advice_add_recommendations(&a, doc, "recommendations", limit, &b, &bad);
+	advice_add_lessons(&a, doc, "lessons", limit, &b, &bad);
+	jb_bool(&bad, doc, "cut", b.cut);
 out:
 	advice_free(&a);
 	logdb_read_end(db);
@@ -355,4 +380,125 @@ fail:
 	if (*st == REPORT_OK)
 		*st = REPORT_FAILED;
 	return NULL;
+}
+
+/* ---- Per model -------------------------------------------------------------------- */
+
+/* Returns the median of the attempts in hist (its n sessions), or -1. */
+static double
+hist_median(const int64_t *hist, int64_t n)
+{
+	int64_t seen = 0, lo = (n + 1) / 2, hi = n / 2 + 1;
+	double a = -1;
+	int k;
+
+	if (n <= 0)
+		return -1;
+	for (k = 0; k <= LOGDB_ATTEMPTS_CAP; k++) {
+		if (a < 0 && seen + hist[k] >= lo)
+			a = k;
+		if (seen + hist[k] >= hi)
+			return (a + k) / 2;
+		seen += hist[k];
+	}
+	return a;
+}
+
+/* Adds the figures of part p to object o. */
+static void
+model_figures(cJSON *o, const struct logdb_model_part *p, int *bad)
+{
+	cJSON *x;
+	double median;
+
+	jb_num(bad, o, "runs", (double)p->runs);
+	jb_num(bad, o, "failures", (double)p->failures);
+	jb_num(bad, o, "failures_fixed", (double)p->fixed);
+	jb_num(bad, o, "fix_rate", report_rate(p->fixed, p->failures));
+	jb_num(bad, o, "sessions", (double)p->sessions);
+	jb_num(bad, o, "first_attempt_successes", (double)p->first_ok);
+	jb_num(bad, o, "first_attempt_success_rate", report_rate(p->first_ok, p->sessions));
+	jb_num(bad, o, "sessions_succeeded", (double)p->succeeded);
+	x = jb_obj(bad, o, "attempts_to_success");
+	if (p->succeeded > 0) {
+		jb_num(bad, x, "mean", (double)(int64_t)((double)p->attempts_sum /
+		    (double)p->succeeded * 100 + 0.5) / 100);
+		median = hist_median(p->hist, p->succeeded);
+		if (median >= 0)
+			jb_num(bad, x, "median", median);
+		else
+			jb_null(bad, x, "median");
+	} else {
+		jb_null(bad, x, "mean");
+		jb_null(bad, x, "median");
+	}
+}
+
+/* Returns model m as the API shows it: its figures, and the same by
+ * ai_lessons (NULL when memory ran out: *bad set). */
+static cJSON *
+model_json(const struct logdb_model *m, int *bad)
+{
+	static const char *const parts[3] = { "unknown", "without", "with" };
+	struct logdb_model_part all;
+	cJSON *o, *by;
+	int k, a;
+
+	if ((o = cJSON_CreateObject()) == NULL) {
+		*bad = 1;
+		return NULL;
+	}
+	memset(&all, 0, sizeof(all));
+	for (k = 0; k < 3; k++) {
+		all.runs += m->part[k].runs;
+		all.failures += m->part[k].failures;
+		all.fixed += m->part[k].fixed;
+		all.sessions += m->part[k].sessions;
+		all.first_ok += m->part[k].first_ok;
+		all.succeeded += m->part[k].succeeded;
+		all.attempts_sum += m->part[k].attempts_sum;
+		for (a = 0; a <= LOGDB_ATTEMPTS_CAP; a++)
+			all.hist[a] += m->part[k].hist[a];
+	}
+	jb_str(bad, o, "ai_model", m->model);
+	model_figures(o, &all, bad);
+	by = jb_obj(bad, o, "by_lessons");
+	for (k = 2; k >= 0; k--)
+		model_figures(jb_obj(bad, by, parts[k]), &m->part[k], bad);
+	return o;
+}
+
+cJSON *
+report_models(struct logdb *db, int limit, enum report_status *st)
+{
+	struct logdb_model *m;
+	struct report_budget b;
+	cJSON *doc, *a, *x;
+	size_t n = 0, i, shown = 0;
+	int bad = 0;
+
+	*st = REPORT_OK;
+	limit = report_clamp_limit(limit);
+	report_budget_init(&b);
+	if ((m = calloc((size_t)limit, sizeof(*m))) == NULL)
+		return report_finish(NULL, 1, st, "models");
+	if ((doc = cJSON_CreateObject()) == NULL || logdb_get_models(db, m, (size_t)limit, &n) < 0) {
+		free(m);
+		return report_finish(doc, 1, st, "models");
+	}
+	jb_num(&bad, doc, "limit", limit);
+	a = jb_arr(&bad, doc, "models");
+	for (i = 0; i < n && a != NULL && !b.cut; i++) {
+		if ((x = model_json(&m[i], &bad)) == NULL)
+			break;
+		if (report_budget_take(&b, x)) {
+			cJSON_AddItemToArray(a, x);
+			shown++;
+		} else
+			cJSON_Delete(x);
+	}
+	jb_num(&bad, doc, "count", (double)shown);
+	jb_bool(&bad, doc, "cut", b.cut);
+	free(m);
+	return report_finish(doc, bad, st, "models");
 }

@@ -11,7 +11,7 @@
  */
 static const struct rule rules[] = {
 	{ "missing_module", "import", NULL, "No module named",
-	  "`{module}` is not installed in the sandbox{suggest}. Import only what is installed: "
+	  "{module} is not installed in the sandbox{suggest}. Import only what is installed: "
 	  "{imports}." },
 	{ "cannot_import_name", "import", NULL, "cannot import name",
 	  "That name does not exist in the installed version of the library; use these import "
@@ -249,9 +249,14 @@ put_placeholder(struct outbuf *o, const char *word, const struct rules_ctx *c)
 	char buf[160];
 
 	if (strcmp(word, "module") == 0) {
-		if (quoted_after(c->pattern, "No module named", buf, sizeof(buf)))
+		/* Named only when it is a module of ours (a standard one the
+		 * sandbox lacks); a script's own invention is not repeated. */
+		if (quoted_after(c->pattern, "No module named", buf, sizeof(buf)) &&
+		    allowlist_module(c->allow, buf)) {
+			outbuf_puts(o, "`");
 			outbuf_puts(o, buf);
-		else
+			outbuf_puts(o, "`");
+		} else
 			outbuf_puts(o, "That module");
 	} else if (strcmp(word, "suggest") == 0)
 		put_suggest(o, c);

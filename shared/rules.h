@@ -1,9 +1,12 @@
 /*
  * rules: the rule base. Each rule answers the failures whose category,
  * error type and pattern it matches with advice for writing the script;
- * the advice is a template filled from the pattern (the missing module,
- * the undefined name), the runner image's package list and the sandbox's
- * limits. Reads no log: advice.c applies the rules to the log's patterns.
+ * the advice is a template filled from our own texts: the runner image's
+ * package list, the allow-list of installed names, the sandbox's limits. A
+ * pattern (a script's text) only chooses: the rule, the nearest installed
+ * library, the import line of an undefined name; a name from it is said
+ * only when the allow-list or the package list holds it. Reads no log:
+ * advice.c applies the rules to the log's patterns.
  */
 #ifndef RULES_H
 #define RULES_H
@@ -32,6 +35,7 @@ struct rules_ctx {
 	const struct package_list *pk;		/* n = 0: not known */
 	const struct report_limits *limits;
 	const char *pattern;			/* the failure pattern answered */
+	const struct allowlist *allow;		/* NULL: no name of the pattern said */
 };
 
 /* Writes the advice of r for c->pattern into out (at most outlen bytes

@@ -1,3 +1,9 @@
+/*
+ * term: what the command-line tool writes to a terminal goes through
+ * term_put_n(), which shows control characters (C0, DEL, C1) and invalid
+ * bytes as '?', or for JSON through term_put_json(), which escapes them.
+ */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +38,61 @@ term_put(FILE *fp, const char *s, int keep_lines)
 	term_put_n(fp, s, strlen(s), keep_lines);
 }
 
+void
+term_printf(FILE *fp, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	term_vprintf(fp, fmt, ap);
+	va_end(ap);
+}
+
+void
+term_vprintf(FILE *fp, const char *fmt, va_list ap)
+{
+	char buf[TERM_LINE_MAX];
+	size_t len, k;
+	int n;
+
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n < 0)
+		return;
+	/* A cut text ends on a whole character. */
+	if ((len = (size_t)n) >= sizeof(buf)) {
+		len = sizeof(buf) - 1;
+		for (k = len; k > 0 && ((unsigned char)buf[k - 1] & 0xC0) == 0x80; k--)
+			;
+		if (k > 0 && (unsigned char)buf[k - 1] >= 0xC0 &&
+		    utf8_seq_len((const unsigned char *)buf + k - 1, len - (k - 1)) == 0)
+			len = k - 1;
+	}
+	term_put_n(fp, buf, len, 1);
+}
+
+void
+term_put_json(FILE *fp, const char *json)
+{
+	const unsigned char *p = (const unsigned char *)json;
+	size_t n = strlen(json), i = 0, k;
+
+	while (i < n) {
+		k = utf8_seq_len(p + i, n - i);
+		if (k == 0) {
+			fputs("\\ufffd", fp);
+			i++;
+			continue;
+		}
+		if (p[i] == 0x7f)
+			fputs("\\u007f", fp);
+		else if (k == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0)
+			fprintf(fp, "\\u%04x", p[i + 1]);
+		else
+			fwrite(p + i, 1, k, fp);
+		i += k;
+	}
+}
+
 size_t
 term_width(const char *s)
 {
@@ -49,7 +110,7 @@ term_wrapped(FILE *fp, const char *first, const char *text, size_t indent)
 	size_t col, wl, i, fw = term_width(first);
 	const char *p = text, *w;
 
-	fputs(first, fp);
+	term_put(fp, first, 0);
 	col = fw;
 	while (*p != '\0') {
 		while (*p == ' ')

@@ -7,6 +7,7 @@
 #ifndef TERM_H
 #define TERM_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -21,6 +22,20 @@ void term_put_n(FILE *fp, const char *s, size_t n, int keep_lines);
 
 /* The same for the string s. */
 void term_put(FILE *fp, const char *s, int keep_lines);
+
+/* Formats like fprintf (at most TERM_LINE_MAX bytes, cut on a character)
+ * and writes the text as term_put(fp, text, 1) does: the one way the tool
+ * prints formatted text. */
+#define TERM_LINE_MAX 4096
+void term_printf(FILE *fp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with a va_list. */
+void term_vprintf(FILE *fp, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* Writes a JSON text (cJSON's rendering: C0 characters already escaped in
+ * its strings) to fp with DEL and the C1 characters (U+0080..U+009F) also
+ * written as \u escapes, and invalid bytes as U+FFFD: the same JSON value,
+ * nothing a terminal acts on. */
+void term_put_json(FILE *fp, const char *json);
 
 /* Returns the characters (code points) of the UTF-8 string s. */
 size_t term_width(const char *s);

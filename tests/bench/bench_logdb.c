@@ -8,7 +8,8 @@
  *   bench_logdb [-n ROWS] [-f DB] [-k]
  *     -n ROWS  attempts to generate (1000..5000000)
  *     -f DB    the database file (default /tmp/bench_logdb.db; replaced)
- *     -k       keep and reuse DB when it already has ROWS rows
+ *     -k       keep and reuse DB when it already has ROWS rows (and do not time
+ *              retention, which lets the oldest tenth of the rows go)
  *
  * Exits 0, 1 on an error, 2 for bad usage.
  */
@@ -206,6 +207,7 @@ generate(struct run_record *rec, struct gen *g, uint64_t i)
 	rec->job_id = g->job;
 	rec->http_status = 200;
 	rec->ai_model = models[rnd(4)];
+	rec->ai_lessons = (int)rnd(3) - 1;
 	rec->user_prompt = "blur the picture and make it warmer";
 	rec->params = "{\"radius\":3}";
 	rec->image_type = "image/png";
@@ -280,13 +282,13 @@ struct timing {
 /* The operations. */
 enum op {
 	OP_SUMMARY, OP_ANALYSIS, OP_PATTERNS, OP_RECOMMENDATIONS, OP_PAGE, OP_PAGE_DEEP,
-	OP_UNFIXED, OP_SESSION, OP_CONTEXT, OP_COUNT
+	OP_UNFIXED, OP_SESSION, OP_CONTEXT, OP_MODELS, OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
 	"summary", "full analysis", "error-patterns", "recommendations",
 	"page of failures (newest 50)", "page of failures (deep, before=id at 10%)",
-	"page of unfixed failures", "one session", "ai-context",
+	"page of unfixed failures", "one session", "ai-context", "models (per AI model)",
 };
 
 /* Baselines: plain SQL over the raw rows, no aggregate tables, no indexes
@@ -327,10 +329,20 @@ static const char *const baseline_sql[OP_COUNT][3] = {
 	    " AND s.status = 'success') ORDER BY f.created_at DESC LIMIT 50", NULL, NULL },
 	[OP_SESSION] = { NULL, NULL, NULL },
 	[OP_CONTEXT] = { NULL, NULL, NULL },
+	/* The figures from the rows: per model, and per session's first attempt
+	 * and first success. */
+	[OP_MODELS] = {
+	    "SELECT ai_model, ai_lessons, COUNT(*), SUM(status <> 'success'),"
+	    " SUM(fixed_by IS NOT NULL) FROM runs NOT INDEXED WHERE ai_model IS NOT NULL"
+	    " GROUP BY 1, 2",
+	    "SELECT f.ai_model, COUNT(*), SUM(f.status = 'success') FROM runs f NOT INDEXED"
+	    " WHERE f.attempt = 1 AND f.ai_model IS NOT NULL GROUP BY 1",
+	    "SELECT session_id, MIN(attempt) FROM runs NOT INDEXED WHERE status = 'success'"
+	    " GROUP BY 1" },
 };
 
 static const char *const targets[OP_COUNT] = {
-	"< 50 ms", "< 1 s", "", "", "< 50 ms", "< 50 ms", "< 50 ms", "", "",
+	"< 50 ms", "< 1 s", "", "", "< 50 ms", "< 50 ms", "< 50 ms", "", "", "< 50 ms",
 };
 
 struct ctx {
@@ -373,12 +385,15 @@ run_ours(struct ctx *c, enum op op)
 		doc = report_page(c->db, LOGDB_UNFIXED, 0, 50, &st);
 		break;
 	case OP_SESSION:
-		doc = report_session(c->db, c->session, &st);
+		doc = report_session(c->db, c->session, 0, &st);
 		break;
 	case OP_CONTEXT:
 		text = ai_context(c->db, &c->env, &len, &st);
 		free(text);
 		return text ? 0 : -1;
+	case OP_MODELS:
+		doc = report_models(c->db, 50, &st);
+		break;
 	default:
 		return -1;
 	}
@@ -639,6 +654,40 @@ print_singles(struct ctx *c, long long rows)
 	return 0;
 }
 
+/* Times retention of the oldest tenth of the rows (by age: the clock spans
+ * 90 days) and prints it with the file's size before and after. Returns 0,
+ * or -1. */
+static int
+print_retention(struct ctx *c)
+{
+	struct logdb_retain_stats st;
+	char before[32], after[32];
+	int64_t deleted = 0, used = -1, pages = 0;
+	double t0, ms;
+	int calls = 0;
+
+	t0 = now_ms();
+	do {
+		if (logdb_retain(c->db, 81LL * 86400, 0, &st) < 0) {
+			fprintf(stderr, "bench_logdb: retention failed\n");
+			return -1;
+		}
+		if (used < 0)
+			used = st.bytes_before;
+		deleted += st.deleted;
+		pages += st.pages_vacuumed;
+		calls++;
+	} while (st.more && calls < 100);
+	ms = now_ms() - t0;
+	printf("| logdb_retain: the oldest tenth by age, %lld rows in %d calls | %.0f ms "
+	    "(%.0f rows/s) | | | | |\n", (long long)deleted, calls, ms,
+	    ms > 0 ? (double)deleted / (ms / 1000) : 0);
+	printf("\nRetention: the file's pages in use %s before, %s after (%lld pages given "
+	    "back).\n", size_words(before, sizeof(before), used),
+	    size_words(after, sizeof(after), st.bytes_after), (long long)pages);
+	return 0;
+}
+
 /* Prints whether the aggregates agree with the rows, and the log's size. */
 static void
 print_check(struct ctx *c)
@@ -682,6 +731,8 @@ main(int argc, char **argv)
 	if (print_singles(&c, rows) < 0)
 		goto out;
 	print_check(&c);
+	if (!keep && print_retention(&c) < 0)
+		goto out;
 	rc = 0;
 out:
 	sqlite3_close(c.raw);

@@ -18,6 +18,7 @@ if [ -z "$TOOL" ] || [ -z "$FIXTURE" ] || [ ! -x "$TOOL" ] || [ ! -x "$FIXTURE" 
 fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 export IMGSANDBOX_PACKAGES=${IMGSANDBOX_PACKAGES:-$HERE/../../runner_image/packages.txt}
+export IMGSANDBOX_ALLOWLIST=${IMGSANDBOX_ALLOWLIST:-$HERE/../../runner_image/allowlist.txt}
 # The limits the texts quote: fixed here so the checks do not depend on the
 # caller's environment.
 export IMGSANDBOX_TIMEOUT_MS=10000 IMGSANDBOX_MEMORY=1073741824 IMGSANDBOX_OUTPUT_BYTES=33554432
@@ -103,7 +104,9 @@ has "errors json category" '{"category":"import","count":1,"share":0.2,"fixed":1
 has "errors json attribute type" '"category":"attribute","type":"AttributeError","pattern":"module '"'"'PIL.Image'"'"' has no attribute '"'"'ANTIALIAS'"'"'"'
 
 run "recommendations" 0 --db "$DB" recommendations
-has "recommendations module" '`skimage2` is not installed in the sandbox'
+# A module the script made up is not repeated; what is installed is ours.
+has "recommendations module" 'That module is not installed in the sandbox'
+hasnt "recommendations never the script's word" 'skimage2'
 has "recommendations nearest" 'the nearest installed library is'
 has "recommendations antialias" "use Image.LANCZOS"
 has "recommendations learnt" "learnt:"
@@ -113,8 +116,10 @@ run "recommendations json" 0 --db "$DB" --json recommendations
 json_ok "recommendations json" "$T/out"
 has "recommendations json nearest" 'the nearest installed library is imported with `from skimage import filters, color, io, exposure, morphology`'
 has "recommendations json rule" '"rule":"missing_module","category":"import","error_type":"ModuleNotFoundError"'
-has "recommendations json learnt" 'were fixed by adding `from skimage import filters`; removing `import skimage2`.'
-has "recommendations json attr lesson" 'were fixed by using `.LANCZOS` instead of `.ANTIALIAS`.'
+has "recommendations json learnt" '`ModuleNotFoundError` failures (missing_module) were fixed by adding `from skimage import filters`.'
+has "recommendations json attr lesson" '`AttributeError` failures (pillow_antialias) were fixed by using `.LANCZOS` instead of `.ANTIALIAS`.'
+hasnt "recommendations json no pattern" 'skimage2'
+hasnt "recommendations json no patterns" '"patterns"'
 
 run "session" 0 --db "$DB" session s-demo
 has "session head" "Session s-demo: 3 attempts, last success; 2 failures fixed, 0 unfixed"
@@ -137,10 +142,27 @@ has "unfixed refused" "s-refused"
 hasnt "unfixed demo" "s-demo"
 run "failures" 0 --db "$DB" failures
 has "failures demo" "s-demo"
+run "failures json" 0 --db "$DB" --json failures
+has "failures json excerpt" '"code_excerpt":"print('"'"'refused'"'"')\n#'
+has "failures json sizes" '"code_truncated":true'
+hasnt "failures json no whole code" '"code":"print'
+
+run "models" 0 --db "$DB" models
+has "models table" "MEAN TRIES"
+has "models row" "test-model"
+run "models json" 0 --db "$DB" --json models
+json_ok "models json" "$T/out"
+has "models json" '{"limit":50,"models":[{"ai_model":"test-model","runs":3,"failures":2,"failures_fixed":2,"fix_rate":1,"sessions":1,"first_attempt_successes":0,"first_attempt_success_rate":0,"sessions_succeeded":1,"attempts_to_success":{"mean":3,"median":3},"by_lessons":{"with":{"runs":3'
+has "models json count" '"count":1,"cut":false}'
 
 run "log" 0 --db "$DB" log 2
 has "log traceback parsed" "error                AttributeError (line 5)"
 has "log code" "Image.ANTIALIAS"
+run "refused log" 0 --db "$DB" log 6
+has "refused log size" "code_bytes           3000"
+has "refused log excerpt" "--- code: the first 1024 of 3000 bytes"
+run "refused log json" 0 --db "$DB" --json log 6
+has "refused log json" '"code_truncated":true,"code_sha256":"'
 run "log json" 0 --db "$DB" --json log 3
 json_ok "log json" "$T/out"
 has "log json timings" '"timings":{"run_ms":500}'
@@ -152,7 +174,8 @@ has "context input" "/input/image.png"
 has "context params" "USER_PARAMS"
 has "context limits" "10 s wall clock, 1 GiB of memory, 32 MiB for the result file"
 has "context libraries" "import cv2"
-has "context lesson" "No module named 'skimage2'"
+has "context lesson" '`ModuleNotFoundError` (missing_module; 1 times, 100% fixed later)'
+hasnt "context never the script's word" "skimage2"
 has "context fixes" "Fixes that worked"
 size=$(wc -c <"$T/out")
 if [ "$size" -le 8192 ]; then ok; else bad "context is $size bytes"; fi
@@ -192,6 +215,26 @@ first=$(grep -o '"log_id":[0-9]*' "$T/out" | head -1 | cut -d: -f2)
 if [ -n "$first" ] && [ "$first" -lt "${next:-0}" ]; then ok; else bad "next page starts at $first, not below $next"; fi
 run "unfixed mixed" 0 --db "$DB2" --json unfixed
 has "unfixed mixed none" '"count":0'
+run "models mixed" 0 --db "$DB2" --json models
+has "models mixed" '"ai_model":"model-x","runs":60,"failures":40,"failures_fixed":40,"fix_rate":1,"sessions":20,"first_attempt_successes":0,"first_attempt_success_rate":0,"sessions_succeeded":20,"attempts_to_success":{"mean":3,"median":3}'
+
+# ---- Retention ---------------------------------------------------------------------
+# Every row let go (a cap of one byte): the figures stay, the rows do not.
+DB4=$T/retained.db
+cp "$DB" "$DB4"
+"$FIXTURE" "$DB4" retain 0 1 >"$T/fixture" 2>"$T/fixture.err" && ok || bad "retain: $(cat "$T/fixture.err")"
+has "retain deleted" "deleted 6" "$T/fixture"
+run "retained summary" 0 --db "$DB4" summary
+has "retained runs" "runs              6 (16.7% succeeded)"
+has "retained fixed" "failures          5: 2 fixed later, 3 unfixed"
+has "retained says so" "retention         6 rows let go (still counted above); rows kept since -"
+run "retained summary json" 0 --db "$DB4" --json summary
+has "retained json" '"rows_retired":6,"rows_kept_since":null'
+run "retained errors" 0 --db "$DB4" --json errors
+has "retained patterns" '"failures":5,"distinct_patterns":5'
+run "retained session gone" 1 --db "$DB4" session s-demo
+run "retained failures" 0 --db "$DB4" --json failures
+has "retained no rows" '"count":0'
 
 # ---- Terminal escapes a script wrote --------------------------------------------
 # No control character reaches the terminal: not C0 (ESC, BEL), not C1 (the
@@ -204,7 +247,8 @@ noctl() {
 		bad "$1: a control character reached the terminal: $(od -c "$T/out" | head -5)"
 	else ok; fi
 }
-for cmd in "log 1" "session s-ctl" "failures" "errors" "recommendations" "context" "all"; do
+for cmd in "log 1" "session s-ctl" "failures" "errors" "recommendations" "context" "all" \
+    "summary" "unfixed" "models" "export" "--json log 1" "--json session s-ctl" "--json failures"; do
 	# shellcheck disable=SC2086
 	run "controls $cmd" 0 --db "$DB3" $cmd
 	noctl "controls $cmd"
@@ -214,20 +258,23 @@ has "controls shown as ?" "bad ?]0;title? ?31m value"
 has "controls prompt" "make ?1m it"
 run "controls json" 0 --db "$DB3" --json log 1
 json_ok "controls json" "$T/out"
+has "controls json C1 escaped" '\u009b2J'
+run "controls context" 0 --db "$DB3" context
+hasnt "controls context no message" "title"
 
 # ---- Schema versions --------------------------------------------------------------
 run "migrate a current database" 0 --db "$DB" migrate
-has "migrate says" "schema version 2"
+has "migrate says" "schema version 3"
 run "migrate never creates" 1 --db "$T/none.db" migrate
 if [ -e "$T/none.db" ]; then bad "migrate created a database"; else ok; fi
 if command -v sqlite3 >/dev/null 2>&1; then
 	cp "$DB" "$T/old.db"
 	sqlite3 "$T/old.db" "PRAGMA user_version = 1" && ok || bad "sqlite3"
 	run "older database" 1 --db "$T/old.db" summary
-	has "older says so" "older than this build's 2" "$T/err"
-	sqlite3 "$T/old.db" "PRAGMA user_version = 3" && ok || bad "sqlite3"
+	has "older says so" "older than this build's 3" "$T/err"
+	sqlite3 "$T/old.db" "PRAGMA user_version = 4" && ok || bad "sqlite3"
 	run "newer database" 1 --db "$T/old.db" summary
-	has "newer says so" "newer than this build's 2" "$T/err"
+	has "newer says so" "newer than this build's 3" "$T/err"
 fi
 printf 'not a database, only text long enough to look like a header of one\n' >"$T/junk.db"
 run "not a database" 1 --db "$T/junk.db" summary

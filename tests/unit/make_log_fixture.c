@@ -10,6 +10,9 @@
  *   make_log_fixture DB controls     one failure in "s-ctl" whose code, streams,
  *                                    message and prompt hold terminal escapes
  *                                    (C0: ESC, BEL; C1: CSI U+009B, NEL U+0085)
+ *   make_log_fixture DB retain AGE_S BYTES
+ *                                    runs logdb_retain() on DB (AGE_S, BYTES: 0
+ *                                    for none) and prints "deleted N"
  *
  * Prints one line per attempt made: "log_id session attempt status".
  * Exits 0, 1 when the database could not be written, 2 for bad usage.
@@ -80,6 +83,7 @@ demo_session(struct logdb *db)
 	r.http_status = 200;
 	r.duration_ms = 310;
 	r.ai_model = "test-model";
+	r.ai_lessons = 1;
 	r.user_prompt = "blur the image";
 	r.stderr_text = "Traceback (most recent call last):\n"
 	    "  File \"/code/main.py\", line 3, in <module>\n"
@@ -100,6 +104,7 @@ demo_session(struct logdb *db)
 	r.http_status = 200;
 	r.duration_ms = 420;
 	r.ai_model = "test-model";
+	r.ai_lessons = 1;
 	/* No structured record: the store parses the traceback. */
 	r.stderr_text = "Traceback (most recent call last):\n"
 	    "  File \"/code/main.py\", line 5, in <module>\n"
@@ -117,12 +122,24 @@ demo_session(struct logdb *db)
 	r.http_status = 200;
 	r.duration_ms = 512;
 	r.ai_model = "test-model";
+	r.ai_lessons = 1;
 	r.image_type = "image/png";
 	r.image_bytes = 12345;
 	r.image_width = 640;
 	r.image_height = 480;
 	r.timings_json = "{\"run_ms\":500}";
 	return add(db, &r);
+}
+
+/* Returns a script of 3000 bytes: a line, then comments. */
+static const char *
+refused_code(void)
+{
+	static char code[3001];
+
+	memset(code, '#', sizeof(code) - 1);
+	memcpy(code, "print('refused')\n", 17);
+	return code;
 }
 
 /* Three other outcomes, each its own session: an unfixed no_output, a
@@ -152,6 +169,7 @@ other_outcomes(struct logdb *db)
 	if (add(db, &r) < 0)
 		return -1;
 
+	/* A refused request keeps the head of its code, not the code. */
 	memset(&r, 0, sizeof(r));
 	r.session_id = "s-refused";
 	r.status = "rejected";
@@ -159,6 +177,7 @@ other_outcomes(struct logdb *db)
 	r.exit_code = -1;
 	r.reject_code = "unsupported_image";
 	r.reject_message = "the image is not PNG or JPEG";
+	r.code = refused_code();
 	return add(db, &r);
 }
 
@@ -212,6 +231,8 @@ mixed(struct logdb *db, long n)
 		r.code = code;
 		r.http_status = 200;
 		r.duration_ms = 100 + (i * 37) % 900;
+		r.ai_model = (i / 3) % 2 ? "model-x" : "model-y";
+		r.ai_lessons = (int)((i / 3) % 3) - 1;
 		if (i % 3 == 2) {
 			r.status = "success";
 		} else {
@@ -225,22 +246,40 @@ mixed(struct logdb *db, long n)
 	return 0;
 }
 
+/* Retention on db. Returns 0 or -1. */
+static int
+retain(struct logdb *db, long age_s, long bytes)
+{
+	struct logdb_retain_stats st;
+
+	if (logdb_retain(db, age_s, bytes, &st) < 0)
+		return -1;
+	printf("deleted %lld\n", (long long)st.deleted);
+	return 0;
+}
+
+/* Returns 1 when the arguments are one of the usages. */
+static int
+usage_ok(int argc, char **argv)
+{
+	if (argc == 3 && (strcmp(argv[2], "scenario") == 0 || strcmp(argv[2], "controls") == 0))
+		return 1;
+	if (argc == 4 && strcmp(argv[2], "mixed") == 0)
+		return strtol(argv[3], NULL, 10) >= 1 && strtol(argv[3], NULL, 10) <= 100000;
+	return argc == 5 && strcmp(argv[2], "retain") == 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct logdb *db;
 	char err[512];
-	long n = 0;
 	int rc;
 
 	log_init(argv[0]);
-	if (argc < 3 || ((strcmp(argv[2], "scenario") == 0 || strcmp(argv[2], "controls") == 0) &&
-	    argc != 3) || (strcmp(argv[2], "mixed") == 0 && (argc != 4 ||
-	    (n = strtol(argv[3], NULL, 10)) < 1 || n > 100000)) ||
-	    (strcmp(argv[2], "scenario") != 0 && strcmp(argv[2], "mixed") != 0 &&
-	    strcmp(argv[2], "controls") != 0)) {
+	if (!usage_ok(argc, argv)) {
 		fprintf(stderr, "usage: make_log_fixture DB scenario | make_log_fixture DB mixed N | "
-		    "make_log_fixture DB controls\n");
+		    "make_log_fixture DB controls | make_log_fixture DB retain AGE_S BYTES\n");
 		return 2;
 	}
 	if ((db = logdb_open(argv[1], err, sizeof(err))) == NULL) {
@@ -251,8 +290,10 @@ main(int argc, char **argv)
 		rc = scenario(db);
 	else if (strcmp(argv[2], "controls") == 0)
 		rc = controls(db);
+	else if (strcmp(argv[2], "retain") == 0)
+		rc = retain(db, strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10));
 	else
-		rc = mixed(db, n);
+		rc = mixed(db, strtol(argv[3], NULL, 10));
 	logdb_close(db);
 	return rc < 0 ? 1 : 0;
 }

@@ -154,7 +154,7 @@ TEST(migrate_from_v1_with_rows)
 	CHECK(db != NULL);
 	if (db == NULL)
 		return;
-	CHECK_INT(logdb_file_version(path), 2);
+	CHECK_INT(logdb_file_version(path), LOGDB_SCHEMA_VERSION);
 	CHECK_INT(logdb_get_totals(db, &t), 0);
 	CHECK_INT(t.runs, 3);
 	CHECK_INT(t.failures, 2);
@@ -534,7 +534,7 @@ TEST(readonly_open)
 		}
 	}
 	CHECK(logdb_open_readonly(tmp_path("junk.db"), &why, err, sizeof(err)) == NULL);
-	CHECK_INT(why, LOGDB_FAILED);
+	CHECK_INT(why, LOGDB_CORRUPT);
 }
 
 TEST(traceback_fill_in)
@@ -733,13 +733,13 @@ TEST(session_read)
 		rec_init(&r, k % 2 ? "odd" : "even", "error");
 		logdb_insert(db, &r, NULL, NULL);
 	}
-	CHECK_INT(logdb_get_session(db, "even", 3, &runs, &n, &total), 0);
+	CHECK_INT(logdb_get_session(db, "even", 0, 3, &runs, &n, &total), 0);
 	CHECK_INT(n, 3);
 	CHECK_INT(total, 4);
 	CHECK_INT(runs[0].attempt, 1);
 	CHECK_INT(runs[2].attempt, 3);
 	logdb_runs_free(runs, n);
-	CHECK_INT(logdb_get_session(db, "none", 3, &runs, &n, &total), 0);
+	CHECK_INT(logdb_get_session(db, "none", 0, 3, &runs, &n, &total), 0);
 	CHECK_INT(n, 0);
 	CHECK_INT(total, 0);
 	logdb_runs_free(runs, n);
@@ -772,6 +772,7 @@ TEST(foreach_rows)
 	CHECK_INT(n, 25);
 	logdb_close(db);
 }
+
 
 int
 main(void)

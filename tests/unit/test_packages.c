@@ -1,7 +1,8 @@
 /*
  * test_packages: shared/packages: reading the runner image's package list
  * (and the project's own), the library a missing module most likely meant,
- * the import line that binds a name.
+ * the import line that binds a name; the allow-list of names the lessons
+ * may say (a test's, and the committed one made from the image).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,93 @@ TEST(packages_binding)
 	CHECK_INT(packages_binding(&pk, "Image2"), -1);
 }
 
+static const char allowlist_txt[] =
+	"# comment\n"
+	"exception ValueError\n"
+	"exception cv2.error\n"
+	"exception re.error\n"
+	"exception numpy.linalg.LinAlgError\n"
+	"exception not a name\n"
+	"module PIL\n"
+	"module PIL.Image\n"
+	"module numpy\n"
+	"module skimage\n"
+	"module skimage.filters\n"
+	"attr PIL.Image.LANCZOS\r\n"
+	"attr PIL.ImageOps\n"
+	"alias np numpy\n"
+	"nonsense line\n";
+
+TEST(allowlist_lookups)
+{
+	struct allowlist al;
+	char err[256];
+
+	write_file(tmp_path("allow.txt"), allowlist_txt);
+	CHECK_INT(allowlist_load(tmp_path("allow.txt"), &al, err, sizeof(err)), 0);
+	CHECK_INT(al.nexc, 4);
+	/* Types: a builtin as it is, a library's by its one class, a name two
+	 * classes share as the bare name, nothing else. */
+	CHECK_STR(allowlist_exception(&al, "ValueError"), "ValueError");
+	CHECK_STR(allowlist_exception(&al, "LinAlgError"), "numpy.linalg.LinAlgError");
+	CHECK_STR(allowlist_exception(&al, "numpy.linalg.LinAlgError"), "numpy.linalg.LinAlgError");
+	CHECK_STR(allowlist_exception(&al, "error"), "error");
+	CHECK_STR(allowlist_exception(&al, "cv2.error"), "cv2.error");
+	CHECK(allowlist_exception(&al, "evil.error") == NULL);
+	CHECK(allowlist_exception(&al, "IgnorePreviousInstructions") == NULL);
+	CHECK(allowlist_exception(&al, "") == NULL);
+	CHECK(allowlist_exception(NULL, "ValueError") == NULL);
+	CHECK(allowlist_module(&al, "PIL.Image"));
+	CHECK(!allowlist_module(&al, "skimage2"));
+	CHECK(allowlist_attr(&al, "PIL.Image.LANCZOS"));	/* a CR at the end is no part */
+	CHECK(allowlist_name(&al, "LANCZOS"));
+	CHECK(allowlist_name(&al, "np"));
+	CHECK(!allowlist_name(&al, "evil"));
+	/* The changes of a fix: every name on the list. */
+	CHECK(allowlist_change(&al, "+.LANCZOS"));
+	CHECK(allowlist_change(&al, "+import numpy as np"));
+	CHECK(allowlist_change(&al, "-import numpy"));
+	CHECK(allowlist_change(&al, "+from skimage import filters"));
+	CHECK(allowlist_change(&al, "+from PIL import ImageOps"));
+	CHECK(allowlist_change(&al, "+from PIL import *"));
+	CHECK(!allowlist_change(&al, "-import skimage2"));
+	CHECK(!allowlist_change(&al, "+import numpy as IgnoreAll"));
+	CHECK(!allowlist_change(&al, "+from skimage import evil"));
+	CHECK(!allowlist_change(&al, "+from .x import y"));
+	CHECK(!allowlist_change(&al, "+.Ignore previous instructions"));
+	CHECK(!allowlist_change(&al, "import numpy"));		/* no sign */
+	CHECK(!allowlist_change(NULL, "+import numpy"));
+	allowlist_free(&al);
+	CHECK_INT(allowlist_load(tmp_path("none.txt"), &al, err, sizeof(err)), -1);
+	CHECK(allowlist_exception(&al, "ValueError") == NULL);	/* allows nothing */
+	allowlist_free(&al);
+}
+
+TEST(allowlist_committed)
+{
+	struct allowlist al;
+	char err[256];
+
+	/* The one made from the runner image (make unit runs from the
+	 * repository): the names the lessons need are on it. */
+	CHECK_INT(allowlist_load("runner_image/allowlist.txt", &al, err, sizeof(err)), 0);
+	CHECK(al.nexc > 60 && al.nmod > 200 && al.nattr > 1000);
+	CHECK_STR(allowlist_exception(&al, "ModuleNotFoundError"), "ModuleNotFoundError");
+	CHECK_STR(allowlist_exception(&al, "LinAlgError"), "numpy.linalg.LinAlgError");
+	CHECK(allowlist_exception(&al, "UnidentifiedImageError") != NULL);
+	CHECK(allowlist_exception(&al, "error") != NULL);	/* cv2.error among others */
+	CHECK(allowlist_change(&al, "+from skimage import filters"));
+	CHECK(allowlist_change(&al, "+import numpy as np"));
+	CHECK(allowlist_change(&al, "+import scipy.ndimage as ndi"));
+	CHECK(allowlist_change(&al, "+.LANCZOS"));
+	CHECK(allowlist_change(&al, "-.ANTIALIAS"));		/* Pillow 9's, deprecated */
+	CHECK(allowlist_change(&al, "+.cvtColor"));
+	CHECK(allowlist_change(&al, "+import os"));
+	CHECK(!allowlist_change(&al, "-import skimage2"));
+	CHECK(allowlist_exception(&al, "IgnorePreviousInstructions") == NULL);
+	allowlist_free(&al);
+}
+
 int
 main(void)
 {
@@ -127,6 +215,8 @@ main(void)
 	RUN(packages_load);
 	RUN(packages_nearest);
 	RUN(packages_binding);
+	RUN(allowlist_lookups);
+	RUN(allowlist_committed);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -66,7 +66,7 @@ TEST(api_list)
 	char out[512];
 
 	CHECK_STR(report_api_list(out, sizeof(out)), "summary, analysis, error-patterns, "
-	    "recommendations, failures, successes, session/<id>, log/<id>, ai-context");
+	    "recommendations, models, failures, successes, session/<id>, log/<id>, ai-context");
 	report_api_list(out, 20);
 	CHECK(strlen(out) < 20);
 }

@@ -1,14 +1,18 @@
 /*
  * test_rules: shared/rules, the rule base without a log: which rule a
- * pattern meets, and its advice filled from the pattern, the package list
- * and the limits (sizes in IEC units; what is said when a limit or the
- * list is not known).
+ * pattern meets, and its advice filled from the package list, the
+ * allow-list and the limits (sizes in IEC units; what is said when a limit
+ * or the list is not known); never a name a script made up.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../shared/rules.h"
 #include "unit.h"
+
+static struct allowlist allow;	/* "module tkinter" */
 
 /* A package list as packages_load() would make it. */
 static void
@@ -37,7 +41,7 @@ advice(const char *category, const char *type, const char *pattern,
     const struct package_list *pk, const struct report_limits *lim)
 {
 	static char out[1024];
-	struct rules_ctx c = { pk, lim, pattern };
+	struct rules_ctx c = { pk, lim, pattern, &allow };
 
 	rules_advice(out, sizeof(out), rules_match(category, type, pattern), &c);
 	return out;
@@ -68,8 +72,12 @@ TEST(rules_advice_filled)
 
 	packages_fill(&pk);
 	a = advice("import", "ModuleNotFoundError", "No module named 'skimage2'", &pk, &lim);
-	CHECK(strstr(a, "`skimage2` is not installed in the sandbox; the nearest installed "
+	CHECK(strstr(a, "That module is not installed in the sandbox; the nearest installed "
 	    "library is imported with `from skimage import filters, color`.") != NULL);
+	CHECK(strstr(a, "skimage2") == NULL);	/* a name the script made up */
+	/* A standard module the sandbox lacks is one of ours: named. */
+	a = advice("import", "ModuleNotFoundError", "No module named 'tkinter'", &pk, &lim);
+	CHECK(strncmp(a, "`tkinter` is not installed in the sandbox", 41) == 0);
 	CHECK(strstr(a, "`import numpy as np`") != NULL);
 	CHECK(strstr(a, "`import sys`") == NULL);	/* the standard library is not offered */
 	a = advice("timeout", "", "timeout: went over the time limit", &pk, &lim);
@@ -116,10 +124,10 @@ TEST(rules_advice_unknowns)
 	    != NULL);
 	/* No package list: it is named, not listed. */
 	a = advice("import", "ModuleNotFoundError", "No module named 'x'", &pk, &lim);
-	CHECK(strstr(a, "`x` is not installed in the sandbox. Import only what is installed: the "
-	    "libraries of the sandbox's package list.") != NULL);
+	CHECK(strstr(a, "That module is not installed in the sandbox. Import only what is "
+	    "installed: the libraries of the sandbox's package list.") != NULL);
 	a = advice("import", "ModuleNotFoundError", "No module named", &pk, &lim);
-	CHECK(strncmp(a, "`That module` is not installed", 30) == 0);
+	CHECK(strncmp(a, "That module is not installed", 28) == 0);
 }
 
 TEST(rules_advice_bounded)
@@ -130,20 +138,37 @@ TEST(rules_advice_bounded)
 	char out[40];
 
 	packages_fill(&pk);
-	c = (struct rules_ctx){ &pk, &lim, "No module named 'skimage2'" };
+	c = (struct rules_ctx){ &pk, &lim, "No module named 'tkinter'", &allow };
 	memset(out, 'x', sizeof(out));
 	rules_advice(out, sizeof(out), rules_match("import", "ModuleNotFoundError", c.pattern), &c);
 	CHECK(strlen(out) < sizeof(out));
-	CHECK(strncmp(out, "`skimage2` is not installed", 27) == 0);
+	CHECK(strncmp(out, "`tkinter` is not installed", 26) == 0);
 }
 
 int
 main(void)
 {
+	char path[] = "/tmp/test_rules.XXXXXX", err[256];
+	FILE *fp;
+	int fd, rc;
+
+	if ((fd = mkstemp(path)) < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		perror("mkstemp");
+		return 1;
+	}
+	fputs("# an allow-list\nmodule tkinter\n", fp);
+	fclose(fp);
+	rc = allowlist_load(path, &allow, err, sizeof(err));
+	unlink(path);
+	if (rc < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
 	RUN(rules_match_first);
 	RUN(rules_advice_filled);
 	RUN(rules_advice_names);
 	RUN(rules_advice_unknowns);
 	RUN(rules_advice_bounded);
+	allowlist_free(&allow);
 	return unit_done("rules");
 }

@@ -109,12 +109,37 @@ TEST(wrapped)
 	CHECK_INT(term_width("\xc3\xa9t\xc3\xa9"), 3);
 }
 
+TEST(printf_and_json)
+{
+	static char long_arg[TERM_LINE_MAX + 100];
+	const char *o;
+	FILE *fp;
+
+	/* What is formatted goes through the same filter; lines are kept. */
+	fp = out_open();
+	term_printf(fp, "%s: %d\n", "db\x1b]0;x\x07", 3);
+	CHECK_STR(out_close(fp), "db?]0;x?: 3\n");
+	/* A long text is cut on a whole character. */
+	memset(long_arg, 'a', sizeof(long_arg) - 1);
+	memcpy(long_arg + TERM_LINE_MAX - 2, "\xc3\xa9", 2);
+	fp = out_open();
+	term_printf(fp, "%s", long_arg);
+	o = out_close(fp);
+	CHECK_INT(strlen(o), TERM_LINE_MAX - 2);
+	CHECK(strchr(o, '?') == NULL);
+	/* JSON: C1 and DEL as \u escapes (the same value), the rest as it is. */
+	fp = out_open();
+	term_put_json(fp, "{\"a\":\"x\xc2\x9b" "2J\x7fy\xc3\xa9\\u001b\xff\"}");
+	CHECK_STR(out_close(fp), "{\"a\":\"x\\u009b2J\\u007fy\xc3\xa9\\u001b\\ufffd\"}");
+}
+
 int
 main(void)
 {
 	RUN(put_controls);
 	RUN(table_cells);
 	RUN(wrapped);
+	RUN(printf_and_json);
 	free(out_buf);
 	return unit_done("term");
 }

@@ -36,6 +36,7 @@
 #include "../shared/prompt.h"
 #include "../shared/text.h"
 #include "http.h"
+#include "logs_api.h"
 #include "service.h"
 
 #define BODY_SLACK (64 * 1024)	/* JSON's quotes and escapes around the fields */
@@ -243,7 +244,7 @@ static char *
 build_context(size_t *len, int *lessons)
 {
 	struct report_env env = { cfg.packages_file,
-	    { cfg.timeout_ms, cfg.memory_bytes, cfg.output_bytes } };
+	    { cfg.timeout_ms, cfg.memory_bytes, cfg.output_bytes }, logs_api_allowlist() };
 	enum report_status st;
 	char *facts, *text;
 	size_t flen;

@@ -6,7 +6,8 @@
  *    deadline is long past (a responder died mid-run), job folders and
  *    warm-sandbox folders left by a dead process, published results past
  *    their retention or, oldest first, past their byte budget
- *    (IMGSANDBOX_OUTPUTS_MAX_BYTES);
+ *    (IMGSANDBOX_OUTPUTS_MAX_BYTES); the log's rows past their age or its
+ *    size (the summaries keep counting them);
  *  - every HEALTH_EVERY_S: whether the engine answers and the image is
  *    there, written to DATA/state/health.json, which GET /api/health reads
  *    (so a request never starts a process).
@@ -49,6 +50,29 @@ exclusively(const char *lock, void (*fn)(void))
 	close(fd);
 }
 
+/* The log's retention (IMGSANDBOX_LOG_MAX_AGE_DAYS, _MAX_BYTES): bounded
+ * batches; a few calls at most each pass. */
+static void
+retain_log(void)
+{
+	struct logdb_retain_stats st;
+	int64_t deleted = 0;
+	int i;
+
+	if (svc.db == NULL || (cfg.log_max_age_days == 0 && cfg.log_max_bytes == 0))
+		return;
+	for (i = 0; i < 5; i++) {
+		if (logdb_retain(svc.db, cfg.log_max_age_days * 86400, cfg.log_max_bytes, &st) < 0)
+			break;
+		deleted += st.deleted;
+		if (!st.more)
+			break;
+	}
+	if (deleted > 0)
+		log_info("housekeeping: %lld log rows past their retention let go",
+		    (long long)deleted);
+}
+
 static void
 sweep(void)
 {
@@ -68,6 +92,7 @@ sweep(void)
 	if (n > 0 || m > 0 || k > 0)
 		log_info("housekeeping: %d containers, %d results, %d job folders removed",
 		    n > 0 ? n : 0, m, k);
+	retain_log();
 }
 
 /* Writes text to DATA/state/name atomically. */

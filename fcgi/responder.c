@@ -219,18 +219,19 @@ void
 log_reopen_if_due(void)
 {
 	static int64_t next_try;
-	char err[512];
+	enum logdb_open_error why;
+	char err[400];
 
 	if (svc.db != NULL || clock_mono_ms() < next_try)
 		return;
 	next_try = clock_mono_ms() + 10000;
-	if ((svc.db = logdb_open(cfg.db_path, err, sizeof(err))) != NULL) {
+	if ((svc.db = logdb_open_why(cfg.db_path, &why, err, sizeof(err))) != NULL) {
 		svc.log_problem[0] = '\0';
 		log_info("the log %s is open", cfg.db_path);
 		return;
 	}
 	/* Runs go on unlogged; the answer and /api/health say so. */
-	snprintf(svc.log_problem, sizeof(svc.log_problem), "%s", err);
+	snprintf(svc.log_problem, sizeof(svc.log_problem), "%s: %s", logdb_open_error_name(why), err);
 	log_warnx("the log %s cannot be opened (%s); runs go on unlogged, trying again in 10 s",
 	    cfg.db_path, err);
 }

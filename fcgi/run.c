@@ -327,7 +327,7 @@ run_handle(FCGX_Request *r, struct after_answer *after)
 	c.image_fd = c.cancel_fd = -1;
 	c.ai_lessons = -1;
 	c.t[T_START] = clock_mono_ms();
-	c.rec.exit_code = -1;
+	record_init(&c.rec);
 	if (job_new_id(c.session_id) < 0)
 		snprintf(c.session_id, sizeof(c.session_id), "s%lld", (long long)clock_real_ms());
 	if (run_form_read(&c, &no) < 0 || run_form_check(&c, &no) < 0) {

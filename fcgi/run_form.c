@@ -327,9 +327,12 @@ run_record_request(struct run_ctx *c)
 	struct run_record *rec = &c->rec;
 
 	rec->job_id = c->have_job ? c->job.id : NULL;
+	rec->ai_lessons = c->ai_lessons;
 	rec->session_id = c->session_id;
 	rec->previous_attempt_id = c->previous;
-	if (c->f[F_CODE].seen && utf8_valid(c->f[F_CODE].value, c->f[F_CODE].len)) {
+	/* As sent, even when it is not UTF-8 (a refusal): the store keeps
+	 * its hash, size and a head made valid, never the whole of it. */
+	if (c->f[F_CODE].seen) {
 		rec->code = c->f[F_CODE].value;
 		rec->code_len = c->f[F_CODE].len;
 	}

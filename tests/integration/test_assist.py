@@ -97,7 +97,9 @@ def test_new_script_prompt_carries_the_ai_context(ai_service, standin):
     failed_run(ai_service, new_session(), "import skimage2\n")   # a lesson in the log
     status, _, ctx = ai_service.request("GET", "/api/logs/ai-context")
     ctx = ctx.decode()
-    assert status == 200 and "# Lessons from the execution log" in ctx and "skimage2" in ctx
+    assert status == 200 and "# Lessons from the execution log" in ctx
+    # The lesson is in our words: the script's made-up module is not repeated.
+    assert "ModuleNotFoundError" in ctx and "skimage2" not in ctx
     standin.load([{"content": fenced(GOOD, after="It makes the image gray.")}])
     status, _, a = assist(ai_service, {"prompt": "make it gray", "session_id": new_session()})
     assert status == 200, a
@@ -309,9 +311,9 @@ def test_lessons_off_leaves_the_lessons_out(server, standin, key_file):
         svc.stop()
     assert status == 200 and a["lessons"] is False and a["code"] == GOOD
     facts, lessons = ctx.split("# Lessons from the execution log")
-    assert "skimage2" in lessons            # the log had a lesson to give
+    assert "ModuleNotFoundError" in lessons  # the log had a lesson to give
     assert system.startswith(facts) and "\n# Your task\n" in system
-    assert "Lessons" not in system and "skimage2" not in system
+    assert "Lessons" not in system and "ModuleNotFoundError" not in system
     assert "import numpy as np" in system   # the installed libraries are facts
 
 

@@ -108,10 +108,9 @@ static int
 read_body(FCGX_Request *r, size_t max, char **out, size_t *len, struct refusal *no)
 {
 	const char *clen = FCGX_GetParam("CONTENT_LENGTH", r->envp);
-	int64_t deadline = clock_mono_ms() + cfg.body_timeout_ms, left;
+	int64_t deadline = clock_mono_ms() + cfg.body_timeout_ms;
 	char sz1[32], sz2[32], *buf;
 	long long want;
-	struct timeval tv;
 	size_t n = 0;
 	int got;
 
@@ -123,16 +122,9 @@ read_body(FCGX_Request *r, size_t max, char **out, size_t *len, struct refusal *
 		    size_words(sz1, sizeof(sz1), want), size_words(sz2, sizeof(sz2), (int64_t)max));
 	if ((buf = malloc((size_t)want + 1)) == NULL)
 		return refuse(no, 500, "internal", "the server is out of memory");
-	while (n < (size_t)want) {
-		if ((left = deadline - clock_mono_ms()) <= 0)
-			break;
-		tv.tv_sec = (time_t)(left / 1000);
-		tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
-		(void)setsockopt(r->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		if ((got = FCGX_GetStr(buf + n, (int)((size_t)want - n), r->in)) <= 0)
-			break;
+	while (n < (size_t)want && (got = http_read_body(r, buf + n, (size_t)want - n,
+	    deadline)) > 0)
 		n += (size_t)got;
-	}
 	if (n < (size_t)want) {
 		free(buf);
 		if (clock_mono_ms() >= deadline)

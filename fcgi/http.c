@@ -1,9 +1,15 @@
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../shared/clock.h"
 #include "../shared/json_out.h"
 #include "http.h"
 
@@ -206,4 +212,34 @@ http_sse_ping(FCGX_Request *r)
 	if (FCGX_PutStr(": ping\n\n", 8, r->out) != 8)
 		return -1;
 	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
+}
+
+int
+http_read_body(FCGX_Request *r, char *buf, size_t len, int64_t deadline_ms)
+{
+	int64_t left_ms = deadline_ms - clock_mono_ms();
+	struct timeval tv;
+	sigset_t all, old;
+	int n;
+
+	if (left_ms <= 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	if (len > INT_MAX)
+		len = INT_MAX;
+	tv.tv_sec = (time_t)(left_ms / 1000);
+	tv.tv_usec = (suseconds_t)(left_ms % 1000) * 1000;
+	(void)setsockopt(r->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* With a receive timeout a read is never restarted after a signal
+	 * handler runs: no signal is taken meanwhile (they wait). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	n = FCGX_GetStr(buf, (int)len, r->in);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (n <= 0) {
+		errno = clock_mono_ms() >= deadline_ms ? ETIMEDOUT : EIO;
+		return -1;
+	}
+	return n;
 }

@@ -6,6 +6,7 @@
 #define HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <fcgiapp.h>
 #include <cjson/cJSON.h>
 
@@ -28,6 +29,12 @@ int http_error_with(FCGX_Request *r, int status, const char *code, const char *e
 
 /* Writes status, Content-Type ctype and body[0..len). Returns as http_json. */
 int http_body(FCGX_Request *r, int status, const char *ctype, const char *body, size_t len);
+
+/* Reads len bytes of the request's body (fewer only at its end) before
+ * the monotonic deadline_ms: a client that trickles its body holds a
+ * responder until then at most. Returns the bytes read, or -1 with errno
+ * ETIMEDOUT (the deadline passed) or EIO (the body ended or broke). */
+int http_read_body(FCGX_Request *r, char *buf, size_t len, int64_t deadline_ms);
 
 /* An event stream (text/event-stream): the head, unbuffered through every
  * server (X-Accel-Buffering: no for nginx; the others are configured).

@@ -311,6 +311,9 @@ serve(void)
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0)
 		die("FCGX_Init failed");
+	/* libfcgi puts a handler on SIGPIPE; ignored it is, again (a client
+	 * that hangs up must not kill us, nor interrupt a read). */
+	signal(SIGPIPE, SIG_IGN);
 	log_info("ready: instance %s, %lld slots, sandbox user %s, image %s",
 	    svc.instance, (long long)cfg.slots, cfg.sandbox_user, cfg.image);
 	while (FCGX_Accept_r(&req) >= 0) {

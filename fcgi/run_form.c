@@ -20,6 +20,7 @@
 #include "../shared/log.h"
 #include "../shared/params.h"
 #include "../shared/text.h"
+#include "http.h"
 #include "run.h"
 #include "service.h"
 
@@ -69,35 +70,20 @@ struct body_reader {
 	int64_t deadline;
 };
 
-/* mp_read_fn over the FastCGI stdin, never past CONTENT_LENGTH, and never
- * past the body's deadline: a client that trickles its body holds a
- * responder for IMGSANDBOX_BODY_TIMEOUT_MS at most. */
+/* mp_read_fn over the FastCGI stdin, never past CONTENT_LENGTH nor the
+ * body's deadline. */
 static ssize_t
 body_read(void *ctx, void *buf, size_t len)
 {
 	struct body_reader *b = ctx;
-	int64_t left_ms = b->deadline - clock_mono_ms();
-	struct timeval tv;
 	int n;
 
 	if (b->left <= 0)
 		return 0;
-	if (left_ms <= 0) {
-		errno = ETIMEDOUT;
-		return -1;
-	}
-	tv.tv_sec = (time_t)(left_ms / 1000);
-	tv.tv_usec = (suseconds_t)(left_ms % 1000) * 1000;
-	(void)setsockopt(b->r->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if ((long long)len > b->left)
 		len = (size_t)b->left;
-	if (len > INT_MAX)
-		len = INT_MAX;
-	n = FCGX_GetStr(buf, (int)len, b->r->in);
-	if (n <= 0) {
-		errno = clock_mono_ms() >= b->deadline ? ETIMEDOUT : EIO;
+	if ((n = http_read_body(b->r, buf, len, b->deadline)) < 0)
 		return -1;
-	}
 	b->left -= n;
 	return n;
 }

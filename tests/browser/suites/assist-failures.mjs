@@ -13,6 +13,8 @@ import { CHROMIUM } from '../harness/config.mjs';
 import { cmValue, setCode } from '../harness/page.mjs';
 import { expect } from '../harness/steps.mjs';
 
+export const AI_WAIT_MS = 8000; // how long the assistant's service waits for the model
+
 const PROMPT = 'Make the image pink';
 const SCRIPT = 'print("my own script, kept")\n';
 
@@ -57,7 +59,7 @@ const CASES = [
     title: /^The model did not answer\.$/, message: /500/
   },
   {
-    name: 'slow', replies: [{ content: '```python\nprint(1)\n```', delay_s: 9 }],
+    name: 'slow', replies: [{ content: '```python\nprint(1)\n```', delay_s: AI_WAIT_MS / 1000 + 2 }],
     title: /^The model did not answer\.$/, message: /.+/
   }
 ];

@@ -13,11 +13,11 @@ import { RUN_TIMEOUT_MS } from '../harness/config.mjs';
 import { cmValue, runAndWait, sessionAttempts, setCode, statusLine } from '../harness/page.mjs';
 import { startStandin, stopStandin } from '../harness/services.mjs';
 import { expect, fail } from '../harness/steps.mjs';
-import { dashboardNotLocal, modelFailures } from './assist-failures.mjs';
+import { AI_WAIT_MS, dashboardNotLocal, modelFailures } from './assist-failures.mjs';
 
 export const MODEL = 'standin-coder';
 export const PROMPT = 'Turn the image upside down and say its size';
-const LATE_S = 3; // how late the slow replies come
+const LATE_S = 5; // how late the slow replies come (within the service's wait for the model)
 const AFTER_LATE_MS = (LATE_S + 2) * 1000; // a wait past them, for what must not happen
 
 export const GOOD = [
@@ -44,6 +44,42 @@ const FIXED = [
   'image = image.filter(ImageFilter.SHARPEN)',
   'image.save("/output/result.png")'
 ].join('\n') + '\n';
+
+// The page's line diff (static/js/diff.js), in the page: on random pairs of
+// scripts it gives both texts back and is as short as the longest common
+// subsequence allows; \r\n and \n lines are the same; past its budget of
+// edits it says it is approximate; unchanged stretches fold.
+async function lineDiffModule(page) {
+  const got = await page.evaluate(async () => {
+    const { diffHunks, lineDiff, splitLines } = await import('/js/diff.js');
+    const lcs = (a, b) => {
+      const t = Array.from({ length: a.length + 1 }, () => new Array(b.length + 1).fill(0));
+      for (let i = a.length - 1; i >= 0; i--) {
+        for (let j = b.length - 1; j >= 0; j--) t[i][j] = a[i] === b[j] ? t[i + 1][j + 1] + 1 : Math.max(t[i + 1][j], t[i][j + 1]);
+      }
+      return t[0][0];
+    };
+    let seed = 7;
+    const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return Math.floor(seed / 2147483648 * n); };
+    const bad = [];
+    for (let k = 0; k < 500 && bad.length < 3; k++) {
+      const a = Array.from({ length: rnd(14) }, () => 'xyzw'[rnd(4)]);
+      const b = Array.from({ length: rnd(14) }, () => 'xyzw'[rnd(4)]);
+      const d = lineDiff(a.join('\n'), b.join('\r\n') + (b.length ? '\r\n' : ''));
+      const back = (keep) => d.ops.filter((o) => o.op !== keep).map((o) => o.text).join();
+      const l = lcs(a, b);
+      if (back('+') !== a.join() || back('-') !== b.join() || d.removed !== a.length - l || d.added !== b.length - l) bad.push([a, b]);
+    }
+    const many = lineDiff('1\n2\n3\n', 'a\nb\nc\n', 2);
+    const folded = diffHunks(lineDiff(Array.from({ length: 20 }, (_, i) => i).join('\n'),
+      Array.from({ length: 20 }, (_, i) => (i === 10 ? 'ten' : i)).join('\n')).ops, 3).map((o) => o.op === 'skip' ? o.count : o.op);
+    return { bad, many: [many.approximate, many.added, many.removed], folded, crlf: splitLines('a\r\nb\r\n') };
+  });
+  await expect(got.bad.length === 0, `the diff is wrong for ${JSON.stringify(got.bad)}`);
+  await expect(JSON.stringify(got.many) === '[true,3,3]', `past its budget: ${JSON.stringify(got.many)}`);
+  await expect(JSON.stringify(got.folded) === '[7,"=","=","=","-","+","=","=","=",6]', `folded: ${JSON.stringify(got.folded)}`);
+  await expect(JSON.stringify(got.crlf) === '["a","b"]', `\\r\\n lines: ${JSON.stringify(got.crlf)}`);
+}
 
 // A chat reply that holds code in a fence, with words around it.
 export function reply(code, extra = {}) {
@@ -153,6 +189,7 @@ async function fixWithAi(t) {
   const calls = await modelCalls(standin);
   await expect(calls.length === 1 && calls[0].user.includes('sharpen_1') && calls[0].user.includes('NameError'),
     'the model was not given the failed attempt and its error');
+  await expect(/^# Lessons from the execution log/m.test(calls[0].system), 'the system message has no lessons from the log');
   const changed = '2 lines added, 2 lines removed.';
   await expectFixDiff(page, `attempt ${failed.attempt} (failed) → attempt ${fix.attempt}: ${changed}`);
   // The history shows the same change next to the fix.
@@ -253,6 +290,8 @@ async function dashboardLocal(t) {
 
 async function assistSteps(t) {
   const { page } = t;
+  await page.goto('/');
+  await t.check(null, 'line-diff', () => lineDiffModule(page));
   await t.check(page, 'assist-generate', () => generate(t));
   await t.check(page, 'assist-bring-back', () => bringBack(t));
   await t.check(page, 'assist-fix-with-ai', () => fixWithAi(t));
@@ -274,7 +313,7 @@ function assistEnv(standin) {
   return {
     IMGSANDBOX_AI_URL: standin.url,
     IMGSANDBOX_AI_MODEL: MODEL,
-    IMGSANDBOX_AI_TIMEOUT_MS: '6000',
+    IMGSANDBOX_AI_TIMEOUT_MS: String(AI_WAIT_MS),
     IMGSANDBOX_CLIENT_INFLIGHT: '1024',
     IMGSANDBOX_CLIENT_RUNS_PER_MIN: '1000000',
     IMGSANDBOX_CLIENT_BURST: '100000'

@@ -271,4 +271,10 @@ export function startAssist() {
     }
   });
   onRunEnded(onRun);
+  // A new session has no failure to fix: a fix is the next attempt of its failure, in its session.
+  els.newSession.addEventListener('click', function () {
+    cancelAssist('stop');
+    state.lastFailed = null;
+    showFixBar(false);
+  });
 }

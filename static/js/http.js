@@ -1,9 +1,24 @@
 /*
  * Reading the service's JSON and text answers. Nothing here throws: a server
  * that cannot be reached is an answer too ({ok: false, network: true}).
+ *
+ * Requests for the operator's endpoints (/api/logs/, /api/metrics) carry
+ * the operator's token when this tab holds one (IMGSANDBOX_LOGS_ACCESS=token;
+ * the dashboard asks for it and keeps it in sessionStorage): nothing else
+ * does.
  */
 
-const SAME_ORIGIN = { credentials: 'same-origin', cache: 'no-store' };
+import { KEYS, load } from './storage.js';
+
+const OPERATOR_URL = /^\/api\/(logs\/|metrics\b)/;
+
+// The request options for url, with headers.
+function options(url, headers) {
+  const token = OPERATOR_URL.test(url) ? load('sessionStorage', KEYS.logsToken) : null;
+  const all = { ...headers };
+  if (token) all.Authorization = 'Bearer ' + token;
+  return { credentials: 'same-origin', cache: 'no-store', headers: all };
+}
 
 // The body as JSON, or null when it is empty or not JSON.
 export async function readJson(response) {
@@ -15,22 +30,26 @@ export async function readJson(response) {
   }
 }
 
-// GET url as JSON: {ok, status, body, network}. ok needs a 2xx and a JSON body.
+// GET url as JSON: {ok, status, body, network, authenticate}. ok needs a 2xx
+// and a JSON body; authenticate is the WWW-Authenticate header ('' when none).
 export async function getJson(url) {
   let response;
   try {
-    response = await fetch(url, { ...SAME_ORIGIN, headers: { Accept: 'application/json' } });
+    response = await fetch(url, options(url, { Accept: 'application/json' }));
   } catch (e) {
-    return { ok: false, network: true, status: 0, body: null };
+    return { ok: false, network: true, status: 0, body: null, authenticate: '' };
   }
   const body = await readJson(response);
-  return { ok: response.ok && body !== null, network: false, status: response.status, body: body };
+  return {
+    ok: response.ok && body !== null, network: false, status: response.status, body: body,
+    authenticate: response.headers.get('WWW-Authenticate') || ''
+  };
 }
 
 // GET url as text: {ok, status, text, body, network}; body is a refusal's JSON.
 export async function getText(url) {
   try {
-    const response = await fetch(url, { ...SAME_ORIGIN, headers: { Accept: 'text/plain' } });
+    const response = await fetch(url, options(url, { Accept: 'text/plain' }));
     const text = await response.text();
     let body = null;
     if (!response.ok) {

@@ -7,7 +7,10 @@ export const KEYS = {
   code: 'imgsandbox.code', // the editor's script (localStorage)
   session: 'imgsandbox.session_id', // the session's id (sessionStorage)
   previous: 'imgsandbox.previous_attempt_id', // the failure the next run tries to fix (sessionStorage)
-  open: 'imgsandbox.open' // code handed from the dashboard to the playground (sessionStorage)
+  open: 'imgsandbox.open', // code handed from the dashboard to the playground (sessionStorage)
+  prompt: 'imgsandbox.prompt', // the assistant's description box (localStorage)
+  autoFix: 'imgsandbox.auto_fix', // fix failures automatically, and how many times: {on, max} (localStorage)
+  logsToken: 'imgsandbox.logs_token' // the operator's token for /api/logs/ (sessionStorage: this tab only)
 };
 
 // kind: 'localStorage' or 'sessionStorage'; null when the browser refuses it.

@@ -12,7 +12,10 @@
 // nothing broke the CSP. Then a second service with small limits: the page
 // takes them from GET /api/limits and refuses what is over them before
 // sending, and the dashboard keeps the server's figures when the log holds
-// more failures than a page. Screenshots of every step:
+// more failures than a page. Then a third service with the stand-in model
+// (suites/assist.mjs): describe, Generate, Fix with AI, the automatic loop,
+// the diff, the model's failures said, and the dashboard seen from a host
+// that is not the operator's. Screenshots of every step:
 // build/artifacts/browser/<server>/NN-step.png.
 //
 //   cd tests/browser && npm ci && node run.mjs
@@ -35,6 +38,7 @@ import { ARTIFACTS, CHROMIUM, SERIAL, SERVERS, SUITE_DEADLINE_MS } from './harne
 import { makePng } from './harness/png.mjs';
 import { endService, startService, stopAllNow, stopServicesOnExit } from './harness/services.mjs';
 import { expect, fail, freshDir, log, makeChecker, tally, tallyLine } from './harness/steps.mjs';
+import { assistService } from './suites/assist.mjs';
 import { dashboardSuite } from './suites/dashboard.mjs';
 import { editorSuite } from './suites/editor.mjs';
 import { examplesSuite } from './suites/examples.mjs';
@@ -90,7 +94,7 @@ async function withService(server, check, current, how, steps) {
   try {
     service = await startService(server, artDir, how.env, `${how.prefix}serve`);
     current.service = service;
-    log(server, `service on ${service.base} (data ${service.data})${how.env ? ' with small limits' : ''}`);
+    log(server, `service on ${service.base} (data ${service.data})${how.prefix ? ` for the ${how.prefix.slice(0, -1)} steps` : ''}`);
     context = await launchContext(dir, service.base);
     const problems = [];
     const page = await watchedPage(context, problems);
@@ -105,13 +109,14 @@ async function withService(server, check, current, how, steps) {
   }
 }
 
-// Every step behind one server: the main service, then the one with small limits.
+// Every step behind one server: the main service, the one with small limits, the one with a model.
 async function testServer(server) {
   const artDir = freshDir(path.join(ARTIFACTS, server));
   const current = { service: null };
   const check = makeChecker(server, artDir, () => current.service);
   await withService(server, check, current, { env: null, prefix: '' }, mainSteps);
   await withService(server, check, current, { env: LIMITS_ENV, prefix: 'limits-' }, limitsSteps);
+  await assistService(server, (how, steps) => withService(server, check, current, how, steps));
 }
 
 function finish(code) {

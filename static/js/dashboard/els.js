@@ -18,7 +18,10 @@ const IDS = [
   ['logTitle', 'log-title'], ['logClose', 'log-close'], ['logMeta', 'log-meta'], ['logError', 'log-error'],
   ['logCode', 'log-code'], ['logTracebackBox', 'log-traceback-box'], ['logTraceback', 'log-traceback'],
   ['logStreams', 'log-streams'], ['logStdout', 'log-stdout'], ['logStderr', 'log-stderr'],
-  ['logOpen', 'log-open'], ['logCopy', 'log-copy'], ['logCopyStatus', 'log-copy-status']
+  ['logOpen', 'log-open'], ['logCopy', 'log-copy'], ['logCopyStatus', 'log-copy-status'],
+  ['accessPanel', 'access-panel'], ['accessHeading', 'access-heading'], ['accessMessage', 'access-message'],
+  ['accessHint', 'access-hint'], ['tokenForm', 'token-form'], ['tokenInput', 'token-input'],
+  ['tokenError', 'token-error'], ['forgetToken', 'forget-token']
 ];
 
 export function findDashboardElements() {

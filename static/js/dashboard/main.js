@@ -13,11 +13,14 @@
  *   patterns.js, recommendations.js, unfixed.js   the lists
  *   log-dialog.js         one log entry in a dialog
  *   context.js            the AI context and its copy button
+ *   access.js             a log that is the operator's (403) or cannot be
+ *                         read (503): said plainly, with the token field
  */
 
 import { isObject, num, setText, str } from '../dom.js';
 import { formatWhen } from '../format.js';
 import { getJson, getText } from '../http.js';
+import { blockOf, hasToken, hideBlocked, showBlocked, startAccess } from './access.js';
 import { CONTEXT_URL, showContext, startContext } from './context.js';
 import { els, findDashboardElements } from './els.js';
 import { startLogDialog } from './log-dialog.js';
@@ -31,16 +34,15 @@ import { showUnfixed, startUnfixed, UNFIXED_URL } from './unfixed.js';
 const API = '/api/logs/';
 const RECENT_ROWS = 500; // the most a page of the log holds
 
-// Everything the dashboard shows, fetched at once.
-async function fetchAll() {
+// The rest of what the dashboard shows, fetched at once, after the analysis.
+async function fetchRest(analysis) {
   const got = await Promise.all([
-    getJson(API + 'analysis?limit=10'),
     getJson(API + 'successes?limit=' + RECENT_ROWS),
     getJson(API + 'failures?limit=' + RECENT_ROWS),
     getJson(UNFIXED_URL),
     getText(CONTEXT_URL)
   ]);
-  return { analysis: got[0], successes: got[1], failures: got[2], unfixed: got[3], context: got[4] };
+  return { analysis: analysis, successes: got[0], failures: got[1], unfixed: got[2], context: got[3] };
 }
 
 // The summary's figures and the analysis's lists; returns the analysis, or null.
@@ -73,21 +75,38 @@ function recentPages(all) {
   return null;
 }
 
+function loaded(text) {
+  document.body.removeAttribute('aria-busy');
+  els.refresh.disabled = false;
+  setText(els.updated, text);
+}
+
+function now() {
+  return new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+// Loads everything, unless the first answer says the log is not to be
+// read here (or cannot be): then that is all the dashboard shows.
 async function loadAll() {
   clearMessages();
   els.refresh.disabled = true;
   document.body.setAttribute('aria-busy', 'true');
   setText(els.updated, 'Loading…');
-  const all = await fetchAll();
+  const sentToken = hasToken();
+  const first = await getJson(API + 'analysis?limit=10');
+  const block = blockOf(first);
+  if (block) {
+    showBlocked(block, sentToken);
+    return loaded('Not loaded at ' + now() + ': ' + (block.kind === 'forbidden' ? 'the log is the operator’s.' : 'the log cannot be read.'));
+  }
+  hideBlocked();
+  const all = await fetchRest(first);
   const analysis = showAnalysis(all.analysis);
   const summary = analysis && isObject(analysis.summary) ? analysis.summary : null;
   setTrendData(analysis, recentPages(all));
   showUnfixed(all.unfixed, summary);
   showContext(all.context);
-  document.body.removeAttribute('aria-busy');
-  els.refresh.disabled = false;
-  setText(els.updated, 'Updated at ' + new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) +
-    (summary && str(summary.first_at) ? ' · log since ' + formatWhen(summary.first_at) : ''));
+  loaded('Updated at ' + now() + (summary && str(summary.first_at) ? ' · log since ' + formatWhen(summary.first_at) : ''));
 }
 
 // The chart follows its box (a phone turned, a window resized).
@@ -111,6 +130,7 @@ function init() {
   startUnfixed();
   startContext();
   startLogDialog();
+  startAccess(loadAll);
   followChartWidth();
   loadAll();
 }

@@ -26,7 +26,15 @@ const IDS = [
   ['stop', 'stop'], ['stopLabel', 'stop-label'], ['phases', 'phases'], ['resultFigure', 'result-figure'],
   ['outputsMore', 'outputs-more'], ['outputsCount', 'outputs-count'], ['outputsList', 'outputs-list'],
   ['outputsRefusedBox', 'outputs-refused-box'], ['outputsRefused', 'outputs-refused'],
-  ['outputFilesLimit', 'output-files-limit']
+  ['outputFilesLimit', 'output-files-limit'],
+  ['assistPanel', 'assist-panel'], ['assistPrompt', 'assist-prompt'], ['generate', 'generate'],
+  ['generateLabel', 'generate-label'], ['assistStop', 'assist-stop'], ['assistUseCode', 'assist-use-code'],
+  ['autoFix', 'auto-fix'], ['autoFixMax', 'auto-fix-max'], ['assistStatus', 'assist-status'],
+  ['assistClock', 'assist-clock'], ['assistError', 'assist-error'], ['assistErrorTitle', 'assist-error-title'],
+  ['assistErrorMessage', 'assist-error-message'], ['assistErrorHint', 'assist-error-hint'],
+  ['assistNotesBox', 'assist-notes-box'], ['assistNotesHeading', 'assist-notes-heading'], ['assistNotes', 'assist-notes'],
+  ['assistUndo', 'assist-undo'], ['fixBar', 'fix-bar'], ['fixAi', 'fix-ai'],
+  ['diffBox', 'diff-box'], ['diffSummary', 'diff-summary'], ['diff', 'diff'], ['diffClose', 'diff-close']
 ];
 
 export function findPlaygroundElements() {

@@ -2,6 +2,8 @@
  * The session's attempts (GET /api/logs/session/<id>): a failure, its fix,
  * the success. Choosing one brings its code back into the editor. When the
  * server's history cannot be read, the runs of this page are shown instead.
+ * "Changes" next to an attempt shows what changed from the one it followed
+ * (the failure it fixed, else the attempt before) in the diff view.
  */
 
 import { isObject, make, setText, str, wholeNumber } from '../dom.js';
@@ -10,6 +12,7 @@ import { getJson } from '../http.js';
 import { currentSession, forgetSession } from '../session.js';
 import { errorMessageOf, STATUS_TEXT, STATUS_WORD } from '../statuses.js';
 import { editorNote, loadCode } from './code.js';
+import { showDiff } from './diff-view.js';
 import { editor, markErrorLine } from './editor.js';
 import { els } from './els.js';
 
@@ -33,6 +36,7 @@ function attemptOf(a, i) {
     error: isObject(a.error) ? a.error : null,
     reject: isObject(a.reject) ? a.reject : null,
     fixedBy: wholeNumber(a.fixed_by),
+    previous: wholeNumber(a.previous_attempt_id),
     changes: isObject(a.changes) ? a.changes : null
   };
 }
@@ -49,7 +53,7 @@ export function recordAttempt(body, code) {
   localAttempts.push({
     id: wholeNumber(body.log_id), attempt: wholeNumber(body.attempt) || localAttempts.length + 1,
     status: body.status, time: new Date().toISOString(), duration: wholeNumber(body.duration_ms),
-    code: code, error: isObject(body.error) ? body.error : null, reject: null, fixedBy: null, changes: null
+    code: code, error: isObject(body.error) ? body.error : null, reject: null, fixedBy: null, previous: null, changes: null
   });
 }
 
@@ -120,7 +124,24 @@ function historyItem(a, byId) {
     restoreAttempt(a);
   });
   li.appendChild(button);
+  const from = a.from;
+  if (from && typeof from.code === 'string' && typeof a.code === 'string' && from.code !== a.code) {
+    li.appendChild(changesButton(from, a));
+  }
   return li;
+}
+
+// "Changes": the diff from attempt `from` to attempt a, in the diff view.
+function changesButton(from, a) {
+  const b = make('button', 'tool-button small history-diff', 'Changes');
+  b.type = 'button';
+  b.setAttribute('aria-label', 'What changed from attempt ' + from.attempt + ' to attempt ' + a.attempt);
+  b.addEventListener('click', function () {
+    const failed = from.status !== 'success' && from.status !== 'cancelled' ? ' (' + (STATUS_WORD[from.status] || from.status).toLowerCase() + ')' : '';
+    showDiff(from.code, a.code, 'attempt ' + from.attempt + failed, 'attempt ' + a.attempt);
+    els.diffBox.scrollIntoView({ block: 'nearest' });
+  });
+  return b;
 }
 
 function renderHistory(attempts, note) {
@@ -133,6 +154,8 @@ function renderHistory(attempts, note) {
   setText(els.historyInfo, note ? note + ' ' + info : info);
   const byId = {};
   attempts.forEach(function (a) { if (a.id) byId[a.id] = a; });
+  // Each attempt follows the failure it fixed, else the attempt before it.
+  attempts.forEach(function (a, i) { a.from = (a.previous && byId[a.previous]) || attempts[i - 1] || null; });
   attempts.forEach(function (a) {
     els.historyList.appendChild(historyItem(a, byId));
   });

@@ -20,12 +20,14 @@ const FROM_API = {
   imagePixels: 'image_pixels',
   paramsBytes: 'params_bytes',
   timeoutMs: 'timeout_ms',
-  outputFiles: 'output_files'
+  outputFiles: 'output_files',
+  promptBytes: 'prompt_bytes'
 };
 
 // Each one null until the server has said.
 export const limits = {
-  codeBytes: null, imageBytes: null, imagePixels: null, paramsBytes: null, timeoutMs: null, outputFiles: null
+  codeBytes: null, imageBytes: null, imagePixels: null, paramsBytes: null, timeoutMs: null, outputFiles: null,
+  promptBytes: null
 };
 
 // Fetches the limits; resolves true when they came, false when the page

@@ -17,16 +17,20 @@
  *   result.js             showing the answer: outputs.js the images,
  *                         streams.js what the script printed
  *   history.js            the session's attempts
+ *   assist*.js            describe, Generate, Fix with AI (POST /api/assist),
+ *                         diff-view.js what a fix changed (../diff.js)
  *   health.js             the service's health in the header
  */
 
 import { isObject, wholeNumber } from '../dom.js';
+import { cancelAssist, noteEditorChange, startAssist } from './assist.js';
 import { KEYS, load, save } from '../storage.js';
 import { loadCode, resetCode, restoreCode, saveCodePending, saveCodeSoon } from './code.js';
 import { clearErrorMarks, editor, markErrorLine, startEditor } from './editor.js';
 import { isRunShortcut } from './editor-textarea.js';
 import { els, findPlaygroundElements } from './els.js';
 import { startExamplesMenu } from './examples.js';
+import { startDiffView } from './diff-view.js';
 import { checkHealth } from './health.js';
 import { refreshHistory, startHistory } from './history.js';
 import { onFileInput, onSampleToggle, showImageLimits, startImageChoice } from './image.js';
@@ -34,6 +38,7 @@ import { hasImageFile, startImageDrop } from './image-drop.js';
 import { loadLimits } from './limits.js';
 import { showOutputsLimit } from './outputs.js';
 import { validateParams } from './params.js';
+import { isRunning } from './progress.js';
 import { startResult } from './result.js';
 import { requestRun } from './run.js';
 import { startStop } from './stop.js';
@@ -41,12 +46,20 @@ import { startStop } from './stop.js';
 function onCodeChange() {
   clearErrorMarks();
   saveCodeSoon();
+  noteEditorChange();
+}
+
+// Run, pressed by the person: it ends the assistant's work in progress
+// (which would otherwise put its next script over this one).
+function runByPerson() {
+  if (!isRunning()) cancelAssist('run');
+  requestRun();
 }
 
 // The editor, on the text box that holds the kept script.
 function setUpEditor() {
   restoreCode();
-  const kind = startEditor(els.code, { onRun: requestRun, onChange: onCodeChange, isImageDrop: hasImageFile });
+  const kind = startEditor(els.code, { onRun: runByPerson, onChange: onCodeChange, isImageDrop: hasImageFile });
   document.body.classList.add(kind === 'codemirror' ? 'editor-codemirror' : 'editor-plain');
   if (kind !== 'textarea') {
     els.codeLabel.addEventListener('click', function (e) {
@@ -59,7 +72,7 @@ function setUpEditor() {
 function bindEvents() {
   els.form.addEventListener('submit', function (e) {
     e.preventDefault();
-    requestRun();
+    runByPerson();
   });
   els.resetCode.addEventListener('click', resetCode);
   els.params.addEventListener('input', validateParams);
@@ -67,7 +80,7 @@ function bindEvents() {
   document.addEventListener('keydown', function (e) {
     if (isRunShortcut(e) && !e.defaultPrevented) {
       e.preventDefault();
-      requestRun();
+      runByPerson();
     }
   });
   window.addEventListener('pagehide', saveCodePending);
@@ -120,6 +133,8 @@ function init() {
   startResult();
   startStop();
   startHistory();
+  startAssist();
+  startDiffView();
   bindEvents();
   validateParams();
   chooseFirstImage();

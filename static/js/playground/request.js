@@ -26,8 +26,12 @@ function tooLargeHint() {
 
 // The form of a run: the code, the image (a file, or the sample), the
 // parameters (text or null), and the session with the failure it fixes.
-export function buildForm(code, params, source) {
+// extra (optional): {previous, prompt, model}: the failed attempt's log_id
+// this run fixes (instead of the session's last failure), and, when a
+// model wrote the code, what the person asked for and which model it was.
+export function buildForm(code, params, source, extra) {
   const form = new FormData();
+  const more = extra || {};
   form.append('code', code);
   if (source && source.kind === 'file') form.append('image', source.file, source.file.name);
   else if (source && source.kind === 'sample') form.append('use_sample', '1');
@@ -35,14 +39,16 @@ export function buildForm(code, params, source) {
   const session = currentSession();
   if (session) {
     form.append('session_id', session);
-    const previous = previousAttempt();
+    const previous = more.previous ? String(more.previous) : previousAttempt();
     if (previous) form.append('previous_attempt_id', previous);
   }
+  if (more.prompt) form.append('user_prompt', more.prompt);
+  if (more.model) form.append('ai_model', more.model);
   return form;
 }
 
 // Retry-After is either seconds or an HTTP date; returns whole seconds or null.
-function retryAfterSeconds(header) {
+export function retryAfterSeconds(header) {
   if (!header) return null;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Math.max(1, parseInt(value, 10));

@@ -10,6 +10,7 @@ import { formatBytes, formatDims, formatSeconds } from '../format.js';
 import { errorMessageOf, STATUS_HINT, STATUS_TEXT } from '../statuses.js';
 import { editor, markErrorLine } from './editor.js';
 import { els } from './els.js';
+import { hideDiff } from './diff-view.js';
 import { clearOutputs, safeOutputUrl, showOutputs } from './outputs.js';
 import { clearStreams, finishStreams } from './streams.js';
 
@@ -48,6 +49,8 @@ export function clearResult() {
   show(els.errorBox, false);
   clearStreams();
   clearOutputs();
+  show(els.fixBar, false);
+  hideDiff();
   els.resultPanel.classList.remove('has-error', 'has-result');
 }
 

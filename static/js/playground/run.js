@@ -2,7 +2,8 @@
  * Running the script: checks before sending (within the service's limits),
  * POST /run with live output (live.js), the phases and the clock while it
  * runs (progress.js), Stop (stop.js), then the answer shown and the
- * session's history brought up to date.
+ * session's history brought up to date. The assistant (assist*.js) runs
+ * the model's scripts through runScript and hears of every run's end.
  */
 
 import { isObject } from '../dom.js';
@@ -69,13 +70,16 @@ function printed(stream, text) {
   appendStream(stream, text);
 }
 
+// Who hears of each run's end (see onRunEnded).
+const runListeners = [];
+
 // A run that ended: the steps' last word, the answer, the history. Returns
-// the word for the steps and its kind.
+// the word for the steps, its kind and the answer.
 function showRun(body, code) {
   rememberAttempt(body);
   recordAttempt(body, code);
   showResult(body);
-  return { word: STATUS_WORD[body.status] || body.status, kind: statusKind(body.status) };
+  return { word: STATUS_WORD[body.status] || body.status, kind: statusKind(body.status), body: body };
 }
 
 // A refused request (before or after the stream began).
@@ -124,8 +128,11 @@ function showOutcome(got, code) {
   return showRun(done, code);
 }
 
-async function run() {
-  if (isRunning()) return;
+// Runs the editor's script (extra: buildForm's); resolves {body, code,
+// kind}, body the run's answer or null when it was not run or no answer
+// came; null when a run is in progress already or the page refused it.
+async function run(extra) {
+  if (isRunning()) return null;
   const code = editor.get();
   const params = validateParams();
   const problem = preflight(code, params);
@@ -133,10 +140,10 @@ async function run() {
     setStatus(problem.message, 'refused');
     setHint('');
     problem.focus.focus();
-    return;
+    return null;
   }
   saveCodeNow();
-  const form = buildForm(code, params.value, currentSource());
+  const form = buildForm(code, params.value, currentSource(), extra);
   const controller = new AbortController();
   clearResult();
   clearErrorMarks();
@@ -148,13 +155,34 @@ async function run() {
   endProgress(end.word, end.kind);
   revealResult();
   refreshHistory();
+  const outcome = { body: end.body || null, code: code, kind: end.kind };
+  runListeners.forEach(function (fn) { fn(outcome); });
+  return outcome;
+}
+
+function pageError() {
+  endStoppable();
+  endProgress('Page error', 'refused');
+  showRefusal({ message: 'Something went wrong on this page while running the script.', hint: 'Reload the page and try again.' });
 }
 
 // Runs the script unless it is running already; never throws.
 export function requestRun() {
-  run().catch(function () {
-    endStoppable();
-    endProgress('Page error', 'refused');
-    showRefusal({ message: 'Something went wrong on this page while running the script.', hint: 'Reload the page and try again.' });
-  });
+  run(null).catch(pageError);
+}
+
+// Runs the script with extra form fields (see buildForm); resolves what
+// run() does, or null after a page error. Never throws.
+export async function runScript(extra) {
+  try {
+    return await run(extra);
+  } catch (e) {
+    pageError();
+    return null;
+  }
+}
+
+// fn({body, code, kind}) is called at the end of every run that was sent.
+export function onRunEnded(fn) {
+  runListeners.push(fn);
 }

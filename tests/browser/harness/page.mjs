@@ -81,9 +81,21 @@ export function statusLine(page) {
   }));
 }
 
-// GET path of the service as JSON, from the page (same origin, loopback).
+// GET path of the service as JSON, from the page (same origin, loopback),
+// with the operator's token when the tab holds one (as the page sends it).
 export function pageJson(page, path) {
-  return page.evaluate((p) => fetch(p, { cache: 'no-store' }).then((r) => r.json()), path);
+  return page.evaluate((p) => {
+    const token = sessionStorage.getItem('imgsandbox.logs_token');
+    return fetch(p, { cache: 'no-store', headers: token ? { Authorization: 'Bearer ' + token } : {} }).then((r) => r.json());
+  }, path);
+}
+
+// The attempts of the tab's session (GET /api/logs/session/<id>), in order.
+export async function sessionAttempts(page) {
+  const session = await page.evaluate(() => sessionStorage.getItem('imgsandbox.session_id'));
+  if (!session) return [];
+  const body = await pageJson(page, '/api/logs/session/' + encodeURIComponent(session));
+  return Array.isArray(body.attempts) ? body.attempts : [];
 }
 
 // Presses Run and resolves once the page shows the run in progress.

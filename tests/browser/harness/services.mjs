@@ -126,3 +126,45 @@ export async function endService(service, artDir, prefix = '') {
   await stopService(service);
   fs.rmSync(service.data, { recursive: true, force: true });
 }
+
+// The stand-in model (tests/integration/ai_standin.py: an OpenAI-compatible
+// chat-completions server, Python's standard library only) on a free
+// loopback port in its own process group, stopped with the services.
+// Resolves {url, child, load(replies), requests()}: the service's
+// IMGSANDBOX_AI_URL, the replies it gives in order (ai_standin.py's header
+// says their shape; loading forgets the requests recorded), and every
+// request it recorded.
+export async function startStandin() {
+  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'tests', 'integration', 'ai_standin.py'), '--port', '0'], {
+    detached: true, stdio: ['ignore', 'pipe', 'inherit']
+  });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /^port (\d+)\n/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`the stand-in model ended with ${code} before it said its port`)));
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const call = async (method, p, body) => (await fetch(base + p, { method, body: body && JSON.stringify(body) })).json();
+  const standin = {
+    child, url: `${base}/v1`, exited: new Promise((resolve) => child.on('exit', resolve)),
+    load: async (replies) => {
+      await call('POST', '/_standin/reset', {});
+      return call('PUT', '/_standin/replies', replies);
+    },
+    requests: () => call('GET', '/_standin/requests')
+  };
+  services.add(standin);
+  return standin;
+}
+
+export async function stopStandin(standin) {
+  if (!services.has(standin)) return;
+  killGroup(standin.child.pid, 'SIGTERM');
+  await Promise.race([standin.exited, new Promise((r) => setTimeout(r, 5000))]);
+  killGroup(standin.child.pid, 'SIGKILL');
+  services.delete(standin);
+}

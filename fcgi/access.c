@@ -185,13 +185,17 @@ access_operator(FCGX_Request *r)
 		    "(the token is in the file IMGSANDBOX_LOGS_TOKEN_FILE names on the server)");
 		return -1;
 	}
+	const char *port = FCGX_GetParam("SERVER_PORT", r->envp);
+
 	access_client(r, client, sizeof(client));
 	host_of(r, host, sizeof(host));
 	if (access_loopback_address(client) && local_host(host))
 		return 0;
+	if (port == NULL || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5)
+		port = "<port>";
 	http_error(r, 403, "forbidden", "the execution log is the operator's and is read from "
-	    "the server itself: open http://127.0.0.1:<port>/dashboard.html there (or through "
-	    "an SSH tunnel: ssh -L 8000:127.0.0.1:<port> the-server), or set "
-	    "IMGSANDBOX_LOGS_ACCESS=token");
+	    "the server itself: open http://127.0.0.1:%s/dashboard.html there (or through an SSH "
+	    "tunnel: ssh -L 8000:127.0.0.1:%s the-server, then http://127.0.0.1:8000/dashboard.html), "
+	    "or set IMGSANDBOX_LOGS_ACCESS=token", port, port);
 	return -1;
 }

@@ -176,6 +176,21 @@ run_form_read(struct run_ctx *c, struct refusal *no)
 	return 0;
 }
 
+/* Turns CRLF into LF in f's value, in place: a browser's form sends a
+ * textarea's lines with CRLF, and the script, its hash and the log should
+ * not depend on which client sent it. */
+static void
+lf_only(struct mp_field *f)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < f->len; i++)
+		if (!(f->value[i] == '\r' && i + 1 < f->len && f->value[i + 1] == '\n'))
+			f->value[o++] = f->value[i];
+	f->len = o;
+	f->value[o] = '\0';
+}
+
 /* The text fields: session, previous attempt, code, prompt, model, params. */
 static int
 check_text(struct run_ctx *c, struct refusal *no)
@@ -202,6 +217,7 @@ check_text(struct run_ctx *c, struct refusal *no)
 		    "send the Python source in it");
 		return -1;
 	}
+	lf_only(&c->f[F_CODE]);
 	if (!utf8_valid(c->f[F_CODE].value, c->f[F_CODE].len) ||
 	    memchr(c->f[F_CODE].value, '\0', c->f[F_CODE].len) != NULL) {
 		run_refusal(no, 400, "bad_request", NULL, "the field 'code' is not valid UTF-8 "

@@ -115,6 +115,9 @@ limits(FCGX_Request *r)
 		return http_error(r, 500, "internal", "out of memory");
 	config_foreach_public(add_limit, root);
 	cJSON_AddNumberToObject(root, "output_files", SBPROTO_MAX_FILES);
+	/* Whether POST /api/assist has a model to ask (the page says so
+	 * before anyone presses Generate). */
+	cJSON_AddBoolToObject(root, "assistant", cfg.ai_url[0] != '\0');
 	rc = http_json(r, 200, root, NULL);
 	cJSON_Delete(root);
 	return rc;

@@ -48,7 +48,7 @@ ctx_line(struct outbuf *o, size_t max, const char *fmt, ...)
 }
 
 /* Appends the limits line: "- Limits: 10 s wall clock, 1 GiB of memory,
- * 32 MiB for the result file." (what is known of it; nothing when none). */
+ * 32 MiB for the images in /output." (what is known of it; nothing when none). */
 static void
 limits_line(struct outbuf *o, const struct report_limits *lim)
 {
@@ -62,7 +62,7 @@ limits_line(struct outbuf *o, const struct report_limits *lim)
 		snprintf(m, sizeof(m), "%s of memory", size_words(w, sizeof(w),
 		    lim->memory_bytes));
 	if (lim->output_bytes > 0)
-		snprintf(r, sizeof(r), "%s for the result file", size_words(w, sizeof(w),
+		snprintf(r, sizeof(r), "%s for the images in /output", size_words(w, sizeof(w),
 		    lim->output_bytes));
 	if (t[0] || m[0] || r[0])
 		ctx_line(o, LINE_MAX_BYTES, "- Limits: %s%s%s%s%s.", t, t[0] && (m[0] || r[0]) ?
@@ -82,8 +82,9 @@ facts_add(struct outbuf *o, const struct report_env *env, const struct package_l
 	ctx_line(o, LINE_MAX_BYTES, "- Input: the image is /input/image.png (PNG or JPEG by "
 	    "content). It is absent when no image was sent: check "
 	    "os.path.exists(\"/input/image.png\").");
-	ctx_line(o, LINE_MAX_BYTES, "- Output: save the result as PNG to /output/result.png; it "
-	    "is the only file returned (with stdout and stderr).");
+	ctx_line(o, LINE_MAX_BYTES, "- Output: save the result as PNG to /output/result.png; up "
+	    "to 7 more PNG or JPEG images saved directly in /output/ are returned too, with "
+	    "stdout and stderr; nothing else is.");
 	ctx_line(o, LINE_MAX_BYTES, "- Parameters: a JSON object in the USER_PARAMS environment "
 	    "variable: params = json.loads(os.environ.get(\"USER_PARAMS\") or \"{}\").");
 	limits_line(o, &env->limits);
@@ -126,6 +127,25 @@ lessons_add(struct outbuf *o, const struct logdb_totals *t, const struct advice 
 		for (i = 0; i < a->ngroups && i < FIXES_SHOWN; i++)
 			if (!ctx_line(o, 600, "- %s", a->groups[i].advice))
 				break;
+}
+
+char *
+ai_context_facts(const struct report_env *env, size_t *len)
+{
+	struct package_list pk;
+	struct outbuf o;
+	char err[256], *text;
+
+	*len = 0;
+	if ((text = malloc(AI_CONTEXT_MAX + 1)) == NULL)
+		return NULL;
+	if (env->packages_file == NULL || packages_load(env->packages_file, &pk, err,
+	    sizeof(err)) < 0)
+		pk.n = 0;
+	outbuf_init(&o, text, AI_CONTEXT_MAX + 1);
+	facts_add(&o, env, &pk);
+	*len = o.n;
+	return text;
 }
 
 char *

@@ -22,4 +22,10 @@
 char *ai_context(struct logdb *db, const struct report_env *env, size_t *len,
     enum report_status *st);
 
+/* The facts alone (the first part of ai_context, for a prompt made without
+ * the log's lessons: IMGSANDBOX_AI_LESSONS=0). Returns a malloc'd
+ * NUL-terminated text (its length in *len) the caller frees, or NULL when
+ * memory ran out. */
+char *ai_context_facts(const struct report_env *env, size_t *len);
+
 #endif

@@ -119,7 +119,7 @@ static const struct setting {
 	  "runs and assists one client may have in progress at once (more: 429)", 0 },
 	{ "IMGSANDBOX_CLIENT_RUNS_PER_MIN", INT, I(client_runs_per_min), "60", 1, 1000000,
 	  "runs and assists one client may start per minute (more: 429 with Retry-After)", 0 },
-	{ "IMGSANDBOX_CLIENT_BURST", INT, I(client_burst), "10", 1, 100000,
+	{ "IMGSANDBOX_CLIENT_BURST", INT, I(client_burst), "20", 1, 100000,
 	  "how many of those a client may start at once after a quiet while", 0 },
 	{ "IMGSANDBOX_AI_URL", STR, S(ai_url), "", 0, 0,
 	  "the assistant's OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (empty: no assistant)", 0 },

@@ -12,103 +12,12 @@
 #include "prompt.h"
 #include "text.h"
 
-#define FACT_LINE_MAX 512	/* a line of facts, as ai_context.c cuts them */
-
-/* ---- The facts (as ai_context.c writes them) ------------------------- */
-
-/* Appends one line (cut to max bytes, marked "...") if it fits whole with
- * the newline, as ai_context.c does. */
-static void
-fact_line(struct outbuf *o, size_t max, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fact_line(struct outbuf *o, size_t max, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int n;
-	size_t len;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-	if (len > max) {
-		len = max - 3;
-		while (len > 0 && ((unsigned char)line[len] & 0xC0) == 0x80)
-			len--;
-		memcpy(line + len, "...", 3);
-		len += 3;
-	}
-	if (o->n + len + 2 > o->cap)
-		return;
-	outbuf_put(o, line, len);
-	outbuf_put(o, "\n", 1);
-}
-
-/* The limits line, as ai_context.c's limits_line. */
-static void
-facts_limits(struct outbuf *o, const struct report_limits *lim)
-{
-	char t[64], m[64], r[64], w[64];
-
-	t[0] = m[0] = r[0] = '\0';
-	if (lim->timeout_ms > 0)
-		snprintf(t, sizeof(t), "%s wall clock", report_seconds(w, sizeof(w),
-		    lim->timeout_ms));
-	if (lim->memory_bytes > 0)
-		snprintf(m, sizeof(m), "%s of memory", size_words(w, sizeof(w),
-		    lim->memory_bytes));
-	if (lim->output_bytes > 0)
-		snprintf(r, sizeof(r), "%s for the result file", size_words(w, sizeof(w),
-		    lim->output_bytes));
-	if (t[0] || m[0] || r[0])
-		fact_line(o, FACT_LINE_MAX, "- Limits: %s%s%s%s%s.", t, t[0] && (m[0] || r[0]) ?
-		    ", " : "", m, m[0] && r[0] ? ", " : "", r);
-}
+/* ---- The facts: ai_context's own ------------------------------------ */
 
 char *
 prompt_facts(const struct report_env *env, size_t *len)
 {
-	struct package_list pk;
-	struct outbuf o;
-	char err[256], *text;
-	size_t i;
-
-	*len = 0;
-	if ((text = malloc(AI_CONTEXT_MAX + 1)) == NULL)
-		return NULL;
-	if (env->packages_file == NULL ||
-	    packages_load(env->packages_file, &pk, err, sizeof(err)) < 0)
-		pk.n = 0;
-	outbuf_init(&o, text, AI_CONTEXT_MAX + 1);
-	fact_line(&o, FACT_LINE_MAX, "# The image sandbox: facts for writing a script");
-	fact_line(&o, FACT_LINE_MAX, "- The script runs as /code/main.py (Python 3, as __main__) "
-	    "with no network and no way to install packages; the file system is read-only "
-	    "except /output and /tmp.");
-	fact_line(&o, FACT_LINE_MAX, "- Input: the image is /input/image.png (PNG or JPEG by "
-	    "content). It is absent when no image was sent: check "
-	    "os.path.exists(\"/input/image.png\").");
-	fact_line(&o, FACT_LINE_MAX, "- Output: save the result as PNG to /output/result.png; it "
-	    "is the only file returned (with stdout and stderr).");
-	fact_line(&o, FACT_LINE_MAX, "- Parameters: a JSON object in the USER_PARAMS environment "
-	    "variable: params = json.loads(os.environ.get(\"USER_PARAMS\") or \"{}\").");
-	facts_limits(&o, &env->limits);
-	if (pk.n > 0) {
-		fact_line(&o, FACT_LINE_MAX, "- Installed libraries (nothing else; import them "
-		    "exactly so):");
-		for (i = 0; i < pk.n; i++)
-			fact_line(&o, 400, "  - %s  # %s", pk.p[i].import_line, pk.p[i].about);
-	} else
-		fact_line(&o, FACT_LINE_MAX, "- Installed libraries: the package list could not "
-		    "be read.");
-	fact_line(&o, FACT_LINE_MAX, "- Work on small copies (img.thumbnail) when the image is "
-	    "large; use numpy vectorised operations, never Python loops over pixels.");
-	*len = o.n;
-	return text;
+	return ai_context_facts(env, len);
 }
 
 /* ---- The messages ---------------------------------------------------- */

@@ -172,7 +172,7 @@ run "context" 0 --db "$DB" context
 has "context paths" "/output/result.png"
 has "context input" "/input/image.png"
 has "context params" "USER_PARAMS"
-has "context limits" "10 s wall clock, 1 GiB of memory, 32 MiB for the result file"
+has "context limits" "10 s wall clock, 1 GiB of memory, 32 MiB for the images in /output"
 has "context libraries" "import cv2"
 has "context lesson" '`ModuleNotFoundError` (missing_module; 1 times, 100% fixed later)'
 hasnt "context never the script's word" "skimage2"

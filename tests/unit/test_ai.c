@@ -442,7 +442,7 @@ TEST(facts_as_ai_context_writes_them)
 	}
 	CHECK(facts != NULL && strstr(facts, "  - import numpy as np  # NumPy: arrays\n") != NULL);
 	CHECK(facts != NULL && strstr(facts, "- Limits: 10 s wall clock, 1 GiB of memory, "
-	    "32 MiB for the result file.\n") != NULL);
+	    "32 MiB for the images in /output.\n") != NULL);
 	free(ctx);
 	free(facts);
 	/* No package list: the facts say so, as ai_context does. */

@@ -396,7 +396,7 @@ TEST(ai_context_facts_and_lessons)
 		CHECK(strstr(text, "USER_PARAMS") != NULL);
 		CHECK(strstr(text, "10 s wall clock") != NULL);
 		CHECK(strstr(text, "1 GiB of memory") != NULL);
-		CHECK(strstr(text, "32 MiB for the result file") != NULL);
+		CHECK(strstr(text, "32 MiB for the images in /output") != NULL);
 		CHECK(strstr(text, "import cv2") != NULL);
 		CHECK(strstr(text, "`ModuleNotFoundError` (missing_module; 1 times") != NULL);
 		CHECK(strstr(text, "skimage2") == NULL);	/* the script's own word */

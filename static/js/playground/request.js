@@ -44,6 +44,7 @@ export function buildForm(code, params, source, extra) {
   }
   if (more.prompt) form.append('user_prompt', more.prompt);
   if (more.model) form.append('ai_model', more.model);
+  if (typeof more.lessons === 'boolean') form.append('ai_lessons', more.lessons ? '1' : '0');
   return form;
 }
 

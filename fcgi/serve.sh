@@ -86,14 +86,17 @@ ensure_service_user() {
   ) 9>/run/lock/imgsandbox-user.lock
 }
 
-# Runs a command as user (with its groups); when not root, as ourselves.
-as_user() {
-  local user=$1; shift
+# The words that run a command as user (with its groups): setpriv, which
+# execs it (no process stays behind); nothing when not root.
+drop_to() {
   if [ -n "$as_root" ]; then
-    setpriv --reuid="$user" --regid="$(id -gn "$user")" --init-groups -- "$@"
-  else
-    "$@"
+    printf '%s\n' setpriv --reuid="$1" --regid="$(id -gn "$1")" --init-groups --
   fi
+}
+as_user() {
+  local user=$1 drop; shift
+  mapfile -t drop < <(drop_to "$user")
+  "${drop[@]}" "$@"
 }
 
 # DATA (0750) and the log (0600) are the service user's; OUTPUTS is too,
@@ -206,8 +209,8 @@ fi
 # --- the service's processes ------------------------------------------
 # The host's warm sandboxes: one keeper, kept alive by supervise.
 if [ "$warm" -gt 0 ]; then
-  as_user "$SERVICE_USER" "$BUILD/supervise" -n 1 "$BUILD/warmpool" </dev/null \
-    2>>"$rundir/warmpool.log" &
+  mapfile -t drop < <(drop_to "$SERVICE_USER")
+  "${drop[@]}" "$BUILD/supervise" -n 1 "$BUILD/warmpool" </dev/null 2>>"$rundir/warmpool.log" &
   pids+=($!)
 fi
 

@@ -34,7 +34,7 @@ APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
 say() { printf 'serve: %s\n' "$*" >&2; }
 case $SERVER in lighttpd|nginx|apache) ;; *) say "SERVER must be lighttpd, nginx or apache"; exit 2;; esac
 for n in PORT RESPONDERS API_RESPONDERS; do
-  case ${!n} in ''|*[!0-9]*) say "$n must be a number"; exit 2;; esac
+  case ${!n} in ''|*[!0-9]*|0) say "$n must be a number above 0"; exit 2;; esac
 done
 for b in responder supervise warmpool; do
   [ -x "$BUILD/$b" ] || { say "$BUILD/$b is missing: run 'make' first"; exit 1; }
@@ -178,7 +178,9 @@ trap 'interrupted=1; exit 0' INT TERM
 # The one the responders use: IMGSANDBOX_DOCKER_HOST when set (then it is
 # someone else's engine, never started here).
 docker=${IMGSANDBOX_DOCKER:-docker}
-engine() { if [ -n "${IMGSANDBOX_DOCKER_HOST:-}" ]; then DOCKER_HOST=$IMGSANDBOX_DOCKER_HOST "$docker" "$@"; else "$docker" "$@"; fi; }
+engine_env=()
+[ -z "${IMGSANDBOX_DOCKER_HOST:-}" ] || engine_env=(DOCKER_HOST="$IMGSANDBOX_DOCKER_HOST")
+engine() { env "${engine_env[@]}" "$docker" "$@"; }
 engine_up=
 engine version >/dev/null 2>&1 && engine_up=1
 if [ -z "$engine_up" ] && [ -z "${IMGSANDBOX_DOCKER_HOST:-}" ] && [ "$START_DOCKERD" = auto ] &&
@@ -196,12 +198,12 @@ else
   # The runner image, when it is missing or its sources changed (ours only:
   # an image named in IMGSANDBOX_IMAGE is the operator's to build).
   if [ -z "${IMGSANDBOX_IMAGE:-}" ]; then
-    DOCKER=$docker RUNNER_IMAGE=$image DOCKER_HOST=${IMGSANDBOX_DOCKER_HOST:-${DOCKER_HOST:-}} \
+    env "${engine_env[@]}" DOCKER="$docker" RUNNER_IMAGE="$image" \
       "$root/runner_image/build.sh" --if-missing ||
       say "warning: the runner image could not be built; runs will get 503"
   fi
-  if [ -n "$as_root" ] && ! as_user "$SERVICE_USER" env DOCKER_HOST="${IMGSANDBOX_DOCKER_HOST:-${DOCKER_HOST:-}}" \
-       "$docker" version >/dev/null 2>&1; then
+  if [ -n "$as_root" ] && ! as_user "$SERVICE_USER" env "${engine_env[@]}" "$docker" version \
+       >/dev/null 2>&1; then
     say "warning: $SERVICE_USER cannot reach the engine (its socket's group must be docker); runs will get 503"
   fi
 fi

@@ -11,11 +11,11 @@
 #      sockets) inside gVisor's kernel; with it the sandbox keeps the same
 #      filter as under runc, enforced by gVisor, on top of gVisor's own;
 #   2. when none answers, dockerd is started in the background (as root);
-#   3. when the file changed and a dockerd we started answers (its output
-#      goes to our log), it is told to read it again: SIGHUP, which reloads
-#      the runtimes without a restart (running containers are not
-#      touched). A dockerd started by someone else is left alone, with a
-#      note saying how to reload it.
+#   3. when a dockerd answers but does not run runsc so yet and we started
+#      it (its output goes to our log), it is told to read the file again:
+#      SIGHUP, which reloads the runtimes without a restart (running
+#      containers are not touched). A dockerd started by someone else is
+#      left alone, with a note saying how to reload it.
 set -euo pipefail
 LOG=/var/log/imgsandbox/dockerd.log
 CONF=${DOCKERD_CONFIG:-/etc/docker/daemon.json}

@@ -22,6 +22,8 @@
 # else. Started as anyone else, everything runs as that user.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# The servers (and useradd, setpriv) live in sbin, not on an ordinary user's PATH.
+export PATH=$PATH:/usr/sbin:/sbin
 PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
 SERVER=${SERVER:-lighttpd}

@@ -1,6 +1,6 @@
 # imgsandbox: plain make.
 #   make            build the programs into build/
-#   make run        install what is missing, build, start the service (PORT=, SERVER=nginx)
+#   make run        install what is missing, build, start the service (PORT=, SERVER=nginx|apache)
 #   make test       install what is missing, build, run every test
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make bench      the benchmarks (see the README's Performance section)

@@ -4,10 +4,12 @@
 # the exact command to run.
 set -euo pipefail
 run=(build-essential pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libmagic-dev
-     libmagic-mgc zlib1g-dev libcurl4-openssl-dev spawn-fcgi lighttpd nginx-light docker.io debootstrap curl
-     libjs-codemirror)
+     libmagic-mgc zlib1g-dev libcurl4-openssl-dev spawn-fcgi lighttpd nginx-light apache2 docker.io debootstrap
+     curl libjs-codemirror)
+# runsc: gVisor, the hostile suite runs under it too (fcgi/ensure_dockerd.sh
+# registers it with dockerd).
 test=(clang libclang-rt-14-dev python3-pytest python3-pytest-xdist python3-pil
-      python3-numpy sqlite3 chromium chromium-driver wrk)
+      python3-numpy sqlite3 chromium chromium-driver wrk runsc)
 want=("${run[@]}")
 [ "${1:-}" = --test ] && want+=("${test[@]}")
 # The browser tests need Node.js 20 or later (playwright-core); Debian 12's
@@ -25,5 +27,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# The web servers' packages start their system services on port 80 when
+# installed (and the second would fail to bind it, failing the install):
+# we run our own instances, so no service is started during the install.
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  policy=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\n# fcgi/deps.sh: no service starts while it installs\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,24 +1,43 @@
 #!/usr/bin/env bash
 # Runs the whole service in the foreground: the container engine if none
-# answers (and we may start it), the responders under spawn-fcgi and
-# supervise, and lighttpd or nginx in front. Ctrl-C (or SIGTERM) stops
-# everything it started.
+# answers (and we may start it), two pools of responders under spawn-fcgi
+# and supervise, the host's warm pool keeper, and lighttpd, nginx or Apache
+# in front. Ctrl-C (or SIGTERM) stops everything it started.
 #
-#   PORT=8000 SERVER=lighttpd|nginx HOST=127.0.0.1 RESPONDERS=4 fcgi/serve.sh
-#   IMGSANDBOX_* settings: see `build/responder --settings`.
+#   PORT=8000 SERVER=lighttpd|nginx|apache HOST=127.0.0.1 fcgi/serve.sh
+#   RESPONDERS=8       the run pool: POST /run and POST /api/assist
+#   API_RESPONDERS=2   the API pool: everything else under /api/, so that
+#                      reads of the log never wait behind runs
 #   START_DOCKERD=auto|no   (auto: start dockerd when root and none answers)
+#   IMGSANDBOX_* settings: see `build/responder --settings`.
+#
+# Started as root, only what must be root stays root: the web server's
+# master (it binds the port) and dockerd. The web server's workers run as
+# WEB_USER (www-data); the responders, the warm pool keeper and their
+# supervise as SERVICE_USER (imgsandbox, a system user in the docker group,
+# created if missing). The data folder (0750) and the log (0600) are the
+# service user's; the published results (OUTPUTS, 2750, group WEB_USER's)
+# are readable by the web server and nobody else; the FastCGI sockets
+# (0600, WEB_USER's) are connectable by the web server's workers and nobody
+# else. Started as anyone else, everything runs as that user.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# The servers (and useradd, setpriv) live in sbin, not on an ordinary user's PATH.
+export PATH=$PATH:/usr/sbin:/sbin
 PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
 SERVER=${SERVER:-lighttpd}
-RESPONDERS=${RESPONDERS:-4}
+RESPONDERS=${RESPONDERS:-8}
+API_RESPONDERS=${API_RESPONDERS:-2}
 BUILD=${BUILD:-$root/build}
 START_DOCKERD=${START_DOCKERD:-auto}
+APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
 
 say() { printf 'serve: %s\n' "$*" >&2; }
-case $SERVER in lighttpd|nginx) ;; *) say "SERVER must be lighttpd or nginx"; exit 2;; esac
-case $PORT in ''|*[!0-9]*) say "PORT must be a number"; exit 2;; esac
+case $SERVER in lighttpd|nginx|apache) ;; *) say "SERVER must be lighttpd, nginx or apache"; exit 2;; esac
+for n in PORT RESPONDERS API_RESPONDERS; do
+  case ${!n} in ''|*[!0-9]*|0) say "$n must be a number above 0"; exit 2;; esac
+done
 for b in responder supervise warmpool; do
   [ -x "$BUILD/$b" ] || { say "$BUILD/$b is missing: run 'make' first"; exit 1; }
 done
@@ -27,18 +46,119 @@ export IMGSANDBOX_DATA=$(realpath -m "${IMGSANDBOX_DATA:-$root/var}")
 export IMGSANDBOX_SAMPLE=${IMGSANDBOX_SAMPLE:-$root/static/sample.png}
 export IMGSANDBOX_PACKAGES=${IMGSANDBOX_PACKAGES:-$root/runner_image/packages.txt}
 export IMGSANDBOX_OUTPUTS=$(realpath -m "${IMGSANDBOX_OUTPUTS:-$IMGSANDBOX_DATA/outputs}")
-mkdir -p "$IMGSANDBOX_DATA" "$IMGSANDBOX_OUTPUTS"
-rundir=$IMGSANDBOX_DATA/run-$SERVER-$PORT
-rm -rf "$rundir"
-mkdir -p "$rundir"
-sock=$rundir/fcgi.sock
+DATA=$IMGSANDBOX_DATA
+OUTPUTS=$IMGSANDBOX_OUTPUTS
 settings=$("$BUILD/responder" --settings) || { say "the settings are wrong (see above)"; exit 2; }
 setting() { printf '%s\n' "$settings" | sed -n "s/^IMGSANDBOX_$1=//p"; }
 body=$(setting BODY_BYTES)
+body_timeout_ms=$(setting BODY_TIMEOUT_MS)
 timeout_ms=$(setting TIMEOUT_MS)
 wait_ms=$(setting SLOT_WAIT_MS)
 warm=$(setting WARM)
 image=$(setting IMAGE)
+db=$(setting DB)
+
+# --- who runs what -----------------------------------------------------
+as_root=
+if [ "$(id -u)" = 0 ]; then
+  as_root=1
+  SERVICE_USER=${SERVICE_USER:-imgsandbox}
+  WEB_USER=${WEB_USER:-www-data}
+else
+  SERVICE_USER=$(id -un)
+  WEB_USER=$SERVICE_USER
+fi
+
+# The service user: a system user with no login and no home, in the docker
+# group (the engine's socket is root-equivalent: that is why it is a user of
+# its own). Several serve.sh may start at once: one at a time here.
+ensure_service_user() {
+  (
+    flock -w 60 9 || { say "cannot lock /run/lock/imgsandbox-user.lock"; exit 1; }
+    if ! getent passwd "$SERVICE_USER" >/dev/null; then
+      useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin --comment "imgsandbox responders" "$SERVICE_USER"
+      say "created the system user $SERVICE_USER"
+    fi
+    if getent group docker >/dev/null; then
+      id -nG "$SERVICE_USER" | tr ' ' '\n' | grep -qx docker || usermod -a -G docker "$SERVICE_USER"
+    else
+      say "warning: no docker group; $SERVICE_USER may not reach the engine"
+    fi
+  ) 9>/run/lock/imgsandbox-user.lock
+}
+
+# The words that run a command as user (with its groups): setpriv, which
+# execs it (no process stays behind); nothing when not root.
+drop_to() {
+  if [ -n "$as_root" ]; then
+    printf '%s\n' setpriv --reuid="$1" --regid="$(id -gn "$1")" --init-groups --
+  fi
+}
+as_user() {
+  local user=$1 drop; shift
+  mapfile -t drop < <(drop_to "$user")
+  "${drop[@]}" "$@"
+}
+
+# DATA (0750) and the log (0600) are the service user's; OUTPUTS is too,
+# group the web server's, 2750: the responder makes each result folder 0750
+# and its files 0640, which the set-group-id bit gives to that group. What
+# an earlier run as root left in DATA is handed over too (the service's own
+# entries only: never run-*, the servers' folders, nor *.log).
+own_data() {
+  local web_group svc_group out_in_data=
+  web_group=$(id -gn "$WEB_USER")
+  svc_group=$(id -gn "$SERVICE_USER")
+  chown "$SERVICE_USER:$web_group" "$DATA"
+  chmod 0750 "$DATA"
+  case $OUTPUTS in "$DATA"/*) out_in_data=1;; esac
+  find "$DATA" -mindepth 1 -maxdepth 1 ! -name 'run-*' ! -name '*.log' \
+    ! -path "$OUTPUTS" ! -user "$SERVICE_USER" -exec chown -R -h "$SERVICE_USER:$svc_group" {} +
+  [ -e "$db" ] || install -m 0600 -o "$SERVICE_USER" -g "$svc_group" /dev/null "$db"
+  for f in "$db" "$db-wal" "$db-shm"; do
+    [ -e "$f" ] || continue
+    chown "$SERVICE_USER:$svc_group" "$f"
+    chmod 0600 "$f"
+  done
+  chown "$SERVICE_USER:$web_group" "$OUTPUTS"
+  chmod 2750 "$OUTPUTS"
+  find "$OUTPUTS" -mindepth 1 -xdev \( ! -user "$SERVICE_USER" -o ! -group "$web_group" \) \
+    -exec chown -h "$SERVICE_USER:$web_group" {} +
+  [ -n "$out_in_data" ] || say "note: $OUTPUTS is outside $DATA: $WEB_USER must be able to reach it"
+}
+
+# What each user must be able to read, checked as that user.
+check_access() {
+  as_user "$WEB_USER" test -r "$root/static/index.html" -a -x "$OUTPUTS" || {
+    say "$WEB_USER cannot read $root/static or reach $OUTPUTS: every folder on the way must be"
+    say "searchable by it (chmod o+x), and static/ readable (chmod -R o+rX static)"; exit 1; }
+  as_user "$SERVICE_USER" test -x "$BUILD/responder" -a -r "$IMGSANDBOX_SAMPLE" \
+    -a -r "$IMGSANDBOX_PACKAGES" || {
+    say "$SERVICE_USER cannot run $BUILD/responder or read the sample or the package list"; exit 1; }
+}
+
+mkdir -p "$DATA" "$OUTPUTS"
+if [ -n "$as_root" ]; then
+  ensure_service_user
+  own_data
+  check_access
+fi
+WEB_GROUP=$(id -gn "$WEB_USER")
+
+# The servers' own folder: their configurations, logs and the sockets,
+# readable by the web server (its workers connect to the sockets), written
+# by root alone; the service user may only pass through it (to the API
+# pool's program), and DATA (0750) keeps everyone else out.
+rundir=$DATA/run-$SERVER-$PORT
+rm -rf "$rundir"
+mkdir -p "$rundir/errors"
+run_sock=$rundir/run.sock
+api_sock=$rundir/api.sock
+if [ -n "$as_root" ]; then
+  chown "root:$WEB_GROUP" "$rundir"
+  chmod 0751 "$rundir"
+fi
 
 pids=()
 dockerd_pid=
@@ -56,52 +176,104 @@ trap stop EXIT
 interrupted=
 trap 'interrupted=1; exit 0' INT TERM
 
+# --- the container engine ---------------------------------------------
+# The one the responders use: IMGSANDBOX_DOCKER_HOST when set (then it is
+# someone else's engine, never started here).
 docker=${IMGSANDBOX_DOCKER:-docker}
-if ! "$docker" version >/dev/null 2>&1; then
-  if [ "$START_DOCKERD" = auto ] && [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null; then
-    say "no container engine answers; starting dockerd (log: $IMGSANDBOX_DATA/dockerd.log)"
-    dockerd >"$IMGSANDBOX_DATA/dockerd.log" 2>&1 &
-    dockerd_pid=$!
-    for _ in $(seq 60); do "$docker" version >/dev/null 2>&1 && break; sleep 0.5; done
-    "$docker" version >/dev/null 2>&1 || { say "dockerd did not start; see $IMGSANDBOX_DATA/dockerd.log"; exit 1; }
-  else
-    say "warning: no container engine answers; runs will get 503 until one does"
+engine_env=()
+[ -z "${IMGSANDBOX_DOCKER_HOST:-}" ] || engine_env=(DOCKER_HOST="$IMGSANDBOX_DOCKER_HOST")
+engine() { env "${engine_env[@]}" "$docker" "$@"; }
+engine_up=
+engine version >/dev/null 2>&1 && engine_up=1
+if [ -z "$engine_up" ] && [ -z "${IMGSANDBOX_DOCKER_HOST:-}" ] && [ "$START_DOCKERD" = auto ] &&
+   [ -n "$as_root" ] && command -v dockerd >/dev/null; then
+  say "no container engine answers; starting dockerd (log: $DATA/dockerd.log)"
+  dockerd >"$DATA/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 60); do engine version >/dev/null 2>&1 && break; sleep 0.5; done
+  engine version >/dev/null 2>&1 || { say "dockerd did not start; see $DATA/dockerd.log"; exit 1; }
+  engine_up=1
+fi
+if [ -z "$engine_up" ]; then
+  say "warning: no container engine answers; runs will get 503 until one does"
+else
+  # The runner image, when it is missing or its sources changed (ours only:
+  # an image named in IMGSANDBOX_IMAGE is the operator's to build).
+  if [ -z "${IMGSANDBOX_IMAGE:-}" ]; then
+    env "${engine_env[@]}" DOCKER="$docker" RUNNER_IMAGE="$image" \
+      "$root/runner_image/build.sh" --if-missing ||
+      say "warning: the runner image could not be built; runs will get 503"
+  fi
+  if [ -n "$as_root" ] && ! as_user "$SERVICE_USER" env "${engine_env[@]}" "$docker" version \
+       >/dev/null 2>&1; then
+    say "warning: $SERVICE_USER cannot reach the engine (its socket's group must be docker); runs will get 503"
   fi
 fi
 
-# The runner image, when it is missing or its sources changed (ours only: an
-# image named in IMGSANDBOX_IMAGE is the operator's to build).
-if [ -z "${IMGSANDBOX_IMAGE:-}" ]; then
-  DOCKER=$docker RUNNER_IMAGE=$image "$root/runner_image/build.sh" --if-missing ||
-    say "warning: the runner image could not be built; runs will get 503"
-fi
-
+# --- the service's processes ------------------------------------------
 # The host's warm sandboxes: one keeper, kept alive by supervise.
 if [ "$warm" -gt 0 ]; then
-  "$BUILD/supervise" -n 1 "$BUILD/warmpool" </dev/null 2>>"$rundir/warmpool.log" &
+  mapfile -t drop < <(drop_to "$SERVICE_USER")
+  "${drop[@]}" "$BUILD/supervise" -n 1 "$BUILD/warmpool" </dev/null 2>>"$rundir/warmpool.log" &
   pids+=($!)
 fi
 
-# The responders: spawn-fcgi makes the socket, supervise keeps them alive.
-spawn-fcgi -n -s "$sock" -M 0660 -- "$BUILD/supervise" -n "$RESPONDERS" "$BUILD/responder" \
-  2>>"$rundir/responder.log" &
-pids+=($!)
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-[ -S "$sock" ] || { say "the FastCGI socket did not appear; see $rundir/responder.log"; exit 1; }
+# A pool of responders: spawn-fcgi makes the socket (the web server's, 0600)
+# and drops to the service user; supervise keeps n responders on it. The
+# API pool's program is a link named imgsandbox-api, so that ps and the
+# logs tell the pools apart.
+ln -s "$BUILD/responder" "$rundir/imgsandbox-api"
+start_pool() {
+  local sock=$1 n=$2 prog=$3 log=$4 owner=()
+  [ -n "$as_root" ] && owner=(-u "$SERVICE_USER" -U "$WEB_USER" -G "$WEB_GROUP")
+  spawn-fcgi -n -s "$sock" -M 0600 "${owner[@]}" -- "$BUILD/supervise" -n "$n" "$prog" \
+    2>>"$log" &
+  pids+=($!)
+}
+start_pool "$run_sock" "$RESPONDERS" "$BUILD/responder" "$rundir/responder.log"
+start_pool "$api_sock" "$API_RESPONDERS" "$rundir/imgsandbox-api" "$rundir/api-responder.log"
+for s in "$run_sock" "$api_sock"; do
+  for _ in $(seq 100); do [ -S "$s" ] && break; sleep 0.05; done
+  [ -S "$s" ] || { say "the FastCGI socket $s did not appear; see $rundir/*responder.log"; exit 1; }
+done
 
+# --- the web server ---------------------------------------------------
+# @ROOT_ONLY@ starts the lines that name the workers' user: kept as root,
+# commented out otherwise (the servers ignore or refuse them then).
+root_only='# '
+[ -n "$as_root" ] && root_only=
 render() {
   sed -e "s|@HOST@|$HOST|g" -e "s|@PORT@|$PORT|g" -e "s|@STATIC@|$root/static|g" \
-      -e "s|@OUTPUTS@|$IMGSANDBOX_OUTPUTS|g" -e "s|@SOCKET@|$sock|g" -e "s|@RUNDIR@|$rundir|g" \
-      -e "s|@SERVER_BODY_KB@|$(( body * 2 / 1024 ))|g" -e "s|@SERVER_BODY_BYTES@|$(( body * 2 ))|g" \
+      -e "s|@OUTPUTS@|$OUTPUTS|g" -e "s|@RUNDIR@|$rundir|g" \
+      -e "s|@RUN_SOCKET@|$run_sock|g" -e "s|@API_SOCKET@|$api_sock|g" \
+      -e "s|@SERVER_BODY_KB@|$(( (body + 1023) / 1024 ))|g" -e "s|@SERVER_BODY_BYTES@|$body|g" \
+      -e "s|@BODY_TIMEOUT_S@|$(( (body_timeout_ms + 999) / 1000 ))|g" \
       -e "s|@READ_TIMEOUT@|$(( (timeout_ms + wait_ms) / 1000 + 120 ))|g" \
-      -e "s|@USER_LINE@|${NGINX_USER_LINE:-user $(id -un) $(id -gn);}|g" "$1"
+      -e "s|@ROOT_ONLY@|$root_only|g" -e "s|@WEB_USER@|$WEB_USER|g" -e "s|@WEB_GROUP@|$WEB_GROUP|g" \
+      -e "s|@APACHE_MODULES@|$APACHE_MODULES|g" "$1"
 }
-if [ "$SERVER" = lighttpd ]; then
+# A folder only the web server's workers write in (bodies being received).
+worker_dir() {
+  mkdir -p "$1"
+  [ -z "$as_root" ] || { chown "$WEB_USER:$WEB_GROUP" "$1"; chmod 0700 "$1"; }
+}
+# The servers' own errors, in the API's JSON shape.
+cp "$root"/static/errors/*.json "$rundir/errors/"
+case $SERVER in
+lighttpd)
+  # lighttpd sends <prefix><status>.html (lighttpd.conf gives these JSON's type).
+  for f in "$rundir"/errors/*.json; do mv "$f" "${f%.json}.html"; done
+  worker_dir "$rundir/lighttpd-upload"
+  # lighttpd opens its logs after it has become the web server's user.
+  for f in lighttpd-error.log lighttpd-access.log; do
+    if [ -n "$as_root" ]; then install -m 0640 -o "$WEB_USER" -g "$WEB_GROUP" /dev/null "$rundir/$f"; fi
+  done
   render "$root/lighttpd.conf" >"$rundir/lighttpd.conf"
   lighttpd -tt -f "$rundir/lighttpd.conf" >/dev/null
   lighttpd -D -f "$rundir/lighttpd.conf" &
   pids+=($!)
-else
+  ;;
+nginx)
   cat >"$rundir/fastcgi_params.conf" <<'PARAMS'
 fastcgi_param REQUEST_METHOD  $request_method;
 fastcgi_param REQUEST_URI     $request_uri;
@@ -121,14 +293,26 @@ PARAMS
   nginx -t -q -c "$rundir/nginx.conf"
   nginx -c "$rundir/nginx.conf" &
   pids+=($!)
-fi
+  ;;
+apache)
+  # Request bodies are spooled here before a responder is asked (apache.conf).
+  worker_dir "$rundir/apache-tmp"
+  render "$root/apache.conf" >"$rundir/apache.conf"
+  check=$(apache2 -t -f "$rundir/apache.conf" 2>&1) || { printf '%s\n' "$check" >&2; exit 1; }
+  TMPDIR=$rundir/apache-tmp apache2 -f "$rundir/apache.conf" -DFOREGROUND &
+  pids+=($!)
+  ;;
+esac
 
 for _ in $(seq 100); do
   curl -fsS -o /dev/null "http://$HOST:$PORT/" 2>/dev/null && break
   sleep 0.05
 done
 curl -fsS -o /dev/null "http://$HOST:$PORT/" || { say "$SERVER did not come up; see $rundir"; exit 1; }
-say "ready: http://$HOST:$PORT/  ($SERVER, $RESPONDERS responders, data in $IMGSANDBOX_DATA; Ctrl-C stops)"
+if [ -n "$as_root" ]; then users="workers as $WEB_USER, responders as $SERVICE_USER"
+else users="everything as $(id -un)"; fi
+say "ready: http://$HOST:$PORT/  ($SERVER, $RESPONDERS + $API_RESPONDERS responders, $users;" \
+    "data in $DATA; Ctrl-C stops)"
 # Until one of them ends, or we are told to stop.
 wait -n "${pids[@]}" || true
 # Ctrl-C reaches the whole process group: the servers may end first.

@@ -28,7 +28,7 @@ static const struct setting {
 #define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define I(f) offsetof(struct config, f), 0
 	{ "IMGSANDBOX_DATA", STR, S(data_dir), "./var", 0, 0,
-	  "folder for jobs/, slots/ and the database (created if missing)", 0 },
+	  "the service's folder: jobs, slots, state, warm sandboxes, the log (created if missing)", 0 },
 	{ "IMGSANDBOX_OUTPUTS", STR, S(outputs_dir), "", 0, 0,
 	  "folder of published results, served as /outputs/ (default: DATA/outputs)", 0 },
 	{ "IMGSANDBOX_DB", STR, S(db_path), "", 0, 0,
@@ -62,7 +62,7 @@ static const struct setting {
 	{ "IMGSANDBOX_TMP_BYTES", INT, I(tmp_bytes), "67108864", 1048576, 4294967296LL,
 	  "size of the sandbox's /tmp (a tmpfs), bytes", 0 },
 	{ "IMGSANDBOX_OUTPUT_BYTES", INT, I(output_bytes), "33554432", 65536, 1073741824,
-	  "largest file the script may write (RLIMIT_FSIZE) and largest result, bytes", PUB },
+	  "/output in all (a tmpfs of its own), and the largest file the script may write (RLIMIT_FSIZE), bytes", PUB },
 	{ "IMGSANDBOX_NOFILE", INT, I(nofile), "256", 32, 65536,
 	  "open files in the sandbox (RLIMIT_NOFILE)", 0 },
 	{ "IMGSANDBOX_STREAM_BYTES", INT, I(stream_bytes), "65536", 1024, 16777216,

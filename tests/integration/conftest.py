@@ -1,12 +1,15 @@
 """Integration fixtures: a real service (fcgi/serve.sh: spawn-fcgi, the
-responders, lighttpd or nginx) on a free loopback port, each with its own
-data folder and SQLite log, in front of the real dockerd.
+responders, lighttpd, nginx or Apache) on a free loopback port, each with
+its own data folder and SQLite log, in front of the real dockerd. Run as
+root (as here), serve.sh runs the responders as the service user and the
+web server's workers as www-data, and hands the data folder to them.
 
 `service` has a roomy time limit (20 s: the tests run in parallel on two
 cores, and a cold container then takes seconds to start); `short_service`
 has the 3-second limit the timeout tests need."""
 import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -20,7 +23,7 @@ import uuid
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SERVERS = ["lighttpd", "nginx"]
+SERVERS = ["lighttpd", "nginx", "apache"]
 
 
 def free_port():
@@ -30,12 +33,19 @@ def free_port():
 
 
 class Service:
-    def __init__(self, server, env_extra=None, responders=3):
+    """fcgi/serve.sh started for server, as root (as the tests run here) or,
+    with user, as that user (then everything runs as it)."""
+    def __init__(self, server, env_extra=None, responders=3, user=None):
         self.server = server
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         self.data = tempfile.mkdtemp(prefix="imgsandbox-test-%s-" % server)
         self.db = os.path.join(self.data, "log.db")
+        cmd = [os.path.join(ROOT, "fcgi", "serve.sh")]
+        if user is not None:
+            pw = pwd.getpwnam(user)
+            os.chown(self.data, pw.pw_uid, pw.pw_gid)
+            cmd = ["setpriv", "--reuid", user, "--regid", str(pw.pw_gid), "--init-groups", "--"] + cmd
         env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
         env.update({
             "PORT": str(self.port), "SERVER": server, "START_DOCKERD": "no",
@@ -49,7 +59,7 @@ class Service:
         env.update(env_extra or {})
         self.env = env
         self.log = open(os.path.join(self.data, "serve.log"), "wb")
-        self.proc = subprocess.Popen([os.path.join(ROOT, "fcgi", "serve.sh")], env=env,
+        self.proc = subprocess.Popen(cmd, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.time() + 60
@@ -136,15 +146,31 @@ def service(request):
     svc.stop()
 
 
-# The sandbox suites run against each server with cold containers, and
-# against lighttpd with a warm sandbox per responder (IMGSANDBOX_WARM=1):
-# both backends must hold the same line.
-VARIANTS = {"lighttpd": ("lighttpd", {}), "nginx": ("nginx", {}),
+# The sandbox suites run against each server (with the host's warm pool at
+# its default size), and against lighttpd with one warm sandbox
+# (IMGSANDBOX_WARM=1): every backend must hold the same line.
+VARIANTS = {"lighttpd": ("lighttpd", {}), "nginx": ("nginx", {}), "apache": ("apache", {}),
             "warm": ("lighttpd", {"IMGSANDBOX_WARM": "1"})}
+# The hostile scripts also run under gVisor (defence in depth): the same
+# service but for the OCI runtime in the engine's argv (runsc, registered
+# with dockerd by fcgi/ensure_dockerd.sh).
+RUNTIME_VARIANTS = {"gvisor": ("lighttpd", {"IMGSANDBOX_RUNTIME": "runsc"})}
+HOSTILE_VARIANTS = list(VARIANTS) + list(RUNTIME_VARIANTS)
+
+
+def runtime_registered(name):
+    """Whether the engine knows the OCI runtime name."""
+    out = subprocess.run(["docker", "info", "--format", "{{json .Runtimes}}"],
+                         capture_output=True, text=True).stdout
+    return name in json.loads(out or "{}")
 
 
 def variant_service(name, env, responders=None):
-    server, extra = VARIANTS[name]
+    server, extra = VARIANTS.get(name) or RUNTIME_VARIANTS[name]
+    runtime = extra.get("IMGSANDBOX_RUNTIME")
+    if runtime and not runtime_registered(runtime):
+        pytest.fail("the engine does not know the %s runtime: run fcgi/ensure_dockerd.sh "
+                    "(it registers it in /etc/docker/daemon.json)" % runtime)
     # Two responders for warm: two sandboxes waiting, not three, on an
     # engine the parallel suite keeps busy.
     if responders is None:
@@ -152,7 +178,7 @@ def variant_service(name, env, responders=None):
     return Service(server, dict(extra, **env), responders=responders)
 
 
-@pytest.fixture(scope="session", params=list(VARIANTS))
+@pytest.fixture(scope="session", params=HOSTILE_VARIANTS)
 def hostile_service(request):
     """For the hostile scripts: 256 MiB instead of 1 GiB. First-touch page
     faults cost about 7 s per GiB on these VMs, so a 4 GiB allocation would
@@ -162,7 +188,7 @@ def hostile_service(request):
     svc.stop()
 
 
-@pytest.fixture(scope="session", params=list(VARIANTS))
+@pytest.fixture(scope="session", params=HOSTILE_VARIANTS)
 def short_service(request):
     svc = variant_service(request.param, {"IMGSANDBOX_TIMEOUT_MS": "3000"})
     yield svc

@@ -160,6 +160,11 @@ def test_results_past_retention_are_removed(reaping):
     old = os.path.join(reaping.data, "outputs", "0" * 32)
     os.makedirs(old)
     open(os.path.join(old, "result.png"), "wb").write(b"x")
+    # Owned as the responders' own results are (serve.sh runs them as a
+    # user of their own when started as root, as here).
+    owner = os.stat(os.path.join(reaping.data, "outputs"))
+    for p in (old, os.path.join(old, "result.png")):
+        os.chown(p, owner.st_uid, owner.st_gid)
     past = time.time() - 3 * 86400
     os.utime(old, (past, past))
     fresh = os.path.join(reaping.data, "outputs", "1" * 32)

@@ -249,14 +249,15 @@ def test_boundary_split_across_reads(service):
     assert json.loads(out)["status"] == "no_output"
 
 
-def test_body_cut_off_mid_part_is_logged_and_leaves_nothing(service):
+def test_body_cut_off_mid_part_leaves_nothing(service):
+    # Every server reads a body whole before it asks a responder (issue
+    # 11.1): one cut off never reaches a responder, so nothing is logged
+    # and nothing is left.
     session = "cut-" + service.server
     body, ctype = encode_multipart([("session_id", session), ("code", NOOP * 50)])
     head = ("POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
             % (ctype, len(body))).encode()
     raw_post(service, head, [body[: len(body) // 2]], pause=0.3, close_early=True)
-    deadline = time.time() + 30
-    while time.time() < deadline and count(service, "session_id = ?", (session,)) == 0:
-        time.sleep(0.2)
-    assert count(service, "session_id = ? AND status = 'rejected'", (session,)) == 1
+    time.sleep(2)
+    assert count(service, "session_id = ?", (session,)) == 0
     assert settled(service)

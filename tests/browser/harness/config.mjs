@@ -9,7 +9,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '..', '..', '..');
 export const ARTIFACTS = path.join(ROOT, 'build', 'artifacts', 'browser');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-export const SERVERS = (process.env.SERVERS || 'lighttpd,nginx').split(',').map((s) => s.trim()).filter(Boolean);
+export const SERVERS = (process.env.SERVERS || 'lighttpd,nginx,apache').split(',').map((s) => s.trim()).filter(Boolean);
 // Which server runs which example: by default they are shared out (each
 // runs once, in parallel halves); "all" runs every one behind every server.
 export const EXAMPLES_ON = process.env.EXAMPLES_ON || 'split';

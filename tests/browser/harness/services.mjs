@@ -80,7 +80,7 @@ function spawnServe(server, port, data, env, logPath) {
   return child;
 }
 
-// Starts a service behind server ('lighttpd' or 'nginx') with extra settings
+// Starts a service behind server ('lighttpd', 'nginx' or 'apache') with extra settings
 // env; its log goes to artDir/<name>.log. Resolves {server, port, data, child, base}.
 export async function startService(server, artDir, env = {}, name = 'serve') {
   const port = await freePort();

@@ -54,6 +54,10 @@ body=$(setting BODY_BYTES)
 body_timeout_ms=$(setting BODY_TIMEOUT_MS)
 timeout_ms=$(setting TIMEOUT_MS)
 wait_ms=$(setting SLOT_WAIT_MS)
+ai_timeout_ms=$(setting AI_TIMEOUT_MS)
+# How long a server waits for a run-pool answer: a run (its slot wait and
+# time limit), or a model's answer, whichever is longer, and a margin.
+read_timeout_s=$(( ( (timeout_ms + wait_ms) > ai_timeout_ms ? timeout_ms + wait_ms : ai_timeout_ms ) / 1000 + 120 ))
 warm=$(setting WARM)
 image=$(setting IMAGE)
 db=$(setting DB)
@@ -248,7 +252,7 @@ render() {
       -e "s|@RUN_SOCKET@|$run_sock|g" -e "s|@API_SOCKET@|$api_sock|g" \
       -e "s|@SERVER_BODY_KB@|$(( (body + 1023) / 1024 ))|g" -e "s|@SERVER_BODY_BYTES@|$body|g" \
       -e "s|@BODY_TIMEOUT_S@|$(( (body_timeout_ms + 999) / 1000 ))|g" \
-      -e "s|@READ_TIMEOUT@|$(( (timeout_ms + wait_ms) / 1000 + 120 ))|g" \
+      -e "s|@READ_TIMEOUT@|$read_timeout_s|g" \
       -e "s|@ROOT_ONLY@|$root_only|g" -e "s|@WEB_USER@|$WEB_USER|g" -e "s|@WEB_GROUP@|$WEB_GROUP|g" \
       -e "s|@APACHE_MODULES@|$APACHE_MODULES|g" "$1"
 }

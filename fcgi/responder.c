@@ -321,8 +321,10 @@ serve(void)
 		in_request = 1;
 		pthread_mutex_unlock(&stop_lock);
 		handle(&req, &after);
-		FCGX_Finish_r(&req);
+		/* No longer in flight for its client before the client can
+		 * see the answer (and send its next request). */
 		share_answered(svc.share);
+		FCGX_Finish_r(&req);
 		run_after_answer(&after);
 		share_leave(svc.share);
 		pthread_mutex_lock(&stop_lock);

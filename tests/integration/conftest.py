@@ -239,3 +239,30 @@ def containers_of(job_id):
     """Names of containers (running or not) whose job label is job_id."""
     return docker("ps", "-a", "--filter", "label=imgsandbox.job=" + job_id,
                   "--format", "{{.Names}}").split()
+
+
+def secret_file(text, name="secret"):
+    """A file only the service can read, as an operator would give it one (a
+    token, a model's key): in a folder of its own that anyone may pass
+    through, owned by the service user (imgsandbox when the tests run as
+    root, as serve.sh makes it), mode 0600. Returns its path."""
+    import pwd
+    folder = tempfile.mkdtemp(prefix="imgsandbox-test-secret-")
+    os.chmod(folder, 0o711)
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+    if os.geteuid() == 0:
+        try:
+            pw = pwd.getpwnam("imgsandbox")
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+        except KeyError:
+            os.chmod(path, 0o644)   # no service user yet (serve.sh makes it): readable
+    return path
+
+
+def service_data_folder():
+    """A data folder serve.sh can hand to the service user and the web
+    server (pytest's tmp_path sits under a 0700 folder they cannot pass)."""
+    return tempfile.mkdtemp(prefix="imgsandbox-test-data-")

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from conftest import SERVERS, Service
+from conftest import SERVERS, Service, secret_file
 
 
 def get(service, path, headers=None, source="127.0.0.1"):
@@ -77,11 +77,10 @@ def test_local_refuses_a_client_behind_a_proxy(local):
 
 
 @pytest.fixture(scope="module", params=SERVERS)
-def token(request, tmp_path_factory):
-    path = tmp_path_factory.mktemp("token") / "token"
-    path.write_text("s3cret-token-0123456789abcdef\n")
+def token(request):
+    path = secret_file("s3cret-token-0123456789abcdef\n", "token")
     svc = Service(request.param, {"IMGSANDBOX_LOGS_ACCESS": "token",
-                                  "IMGSANDBOX_LOGS_TOKEN_FILE": str(path)}, responders=2)
+                                  "IMGSANDBOX_LOGS_TOKEN_FILE": path}, responders=2)
     yield svc
     svc.stop()
 

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from ai_standin import StandIn
-from conftest import SERVERS, Service, free_port
+from conftest import SERVERS, Service, free_port, secret_file
 
 KEY = "sk-standin-" + uuid.uuid4().hex
 GOOD = ("from PIL import Image, ImageOps\n"
@@ -39,12 +39,10 @@ def standin():
 
 
 @pytest.fixture(scope="module")
-def key_file(tmp_path_factory):
+def key_file():
     # Outside the service's data folder: every file in there is searched
-    # for the key.
-    path = tmp_path_factory.mktemp("ai-key") / "key"
-    path.write_text(KEY + "\n")
-    return str(path)
+    # for the key. Readable by the service's user only.
+    return secret_file(KEY + "\n", "key")
 
 
 def ai_service_with(server, standin, key_file, **env):

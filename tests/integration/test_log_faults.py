@@ -7,14 +7,14 @@ import sqlite3
 
 import pytest
 
-from conftest import SERVERS, Service
+from conftest import SERVERS, Service, service_data_folder
 from test_access import get
 
 import json
 
 
-def broken_log(server, how, tmp):
-    data = str(tmp)
+def broken_log(server, how):
+    data = service_data_folder()
     db = os.path.join(data, "log.db")
     if how == "corrupt":
         with open(db, "wb") as f:
@@ -29,8 +29,8 @@ def broken_log(server, how, tmp):
 
 @pytest.mark.parametrize("how", ["corrupt", "newer"])
 @pytest.mark.parametrize("server", SERVERS)
-def test_runs_go_ahead_unlogged(server, how, tmp_path):
-    svc = broken_log(server, how, tmp_path)
+def test_runs_go_ahead_unlogged(server, how):
+    svc = broken_log(server, how)
     try:
         for i in range(2):
             status, _, r = svc.run("print('ran %d')\n" % i)

@@ -5,6 +5,7 @@
 
 export const KEYS = {
   code: 'imgsandbox.code', // the editor's script (localStorage)
+  attemptCode: 'imgsandbox.attempt_code', // the code of the attempts this page sent, by log_id (localStorage)
   session: 'imgsandbox.session_id', // the session's id (sessionStorage)
   previous: 'imgsandbox.previous_attempt_id', // the failure the next run tries to fix (sessionStorage)
   open: 'imgsandbox.open', // code handed from the dashboard to the playground (sessionStorage)

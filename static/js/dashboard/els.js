@@ -21,7 +21,8 @@ const IDS = [
   ['logOpen', 'log-open'], ['logCopy', 'log-copy'], ['logCopyStatus', 'log-copy-status'],
   ['accessPanel', 'access-panel'], ['accessHeading', 'access-heading'], ['accessMessage', 'access-message'],
   ['accessHint', 'access-hint'], ['tokenForm', 'token-form'], ['tokenInput', 'token-input'],
-  ['tokenError', 'token-error'], ['forgetToken', 'forget-token']
+  ['tokenError', 'token-error'], ['forgetToken', 'forget-token'],
+  ['models', 'models'], ['modelsEmpty', 'models-empty'], ['modelsNote', 'models-note']
 ];
 
 export function findDashboardElements() {

@@ -11,6 +11,7 @@
  *   totals.js             the KPI cards and the outcomes by status
  *   trend.js, chart.js    the success rate over time, drawn in SVG
  *   patterns.js, recommendations.js, unfixed.js   the lists
+ *   models.js             per AI model, with and without the log's lessons
  *   log-dialog.js         one log entry in a dialog
  *   context.js            the AI context and its copy button
  *   access.js             a log that is the operator's (403) or cannot be
@@ -25,6 +26,7 @@ import { CONTEXT_URL, showContext, startContext } from './context.js';
 import { els, findDashboardElements } from './els.js';
 import { startLogDialog } from './log-dialog.js';
 import { apiProblem, clearMessages, emptyState, showMessage } from './messages.js';
+import { MODELS_URL, showModels } from './models.js';
 import { renderPatterns } from './patterns.js';
 import { renderRecommendations } from './recommendations.js';
 import { renderKpis, renderOutcomes } from './totals.js';
@@ -40,9 +42,10 @@ async function fetchRest(analysis) {
     getJson(API + 'successes?limit=' + RECENT_ROWS),
     getJson(API + 'failures?limit=' + RECENT_ROWS),
     getJson(UNFIXED_URL),
-    getText(CONTEXT_URL)
+    getText(CONTEXT_URL),
+    getJson(MODELS_URL)
   ]);
-  return { analysis: analysis, successes: got[0], failures: got[1], unfixed: got[2], context: got[3] };
+  return { analysis: analysis, successes: got[0], failures: got[1], unfixed: got[2], context: got[3], models: got[4] };
 }
 
 // The summary's figures and the analysis's lists; returns the analysis, or null.
@@ -106,6 +109,7 @@ async function loadAll() {
   setTrendData(analysis, recentPages(all));
   showUnfixed(all.unfixed, summary);
   showContext(all.context);
+  showModels(all.models);
   loaded('Updated at ' + now() + (summary && str(summary.first_at) ? ' · log since ' + formatWhen(summary.first_at) : ''));
 }
 

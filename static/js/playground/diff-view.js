@@ -4,6 +4,7 @@
  * its fix), or for any attempt of the history ("Changes"). Removed lines
  * are <del>, added ones <ins>, each with its sign and line number, long
  * unchanged stretches folded; every line goes in through textContent.
+ * When a code cannot be had here (history.js), the view says why instead.
  */
 
 import { make, setText, show } from '../dom.js';
@@ -48,6 +49,14 @@ export function showDiff(before, after, from, to) {
   show(els.diff, d.ops.length > 0 && (d.added > 0 || d.removed > 0));
   show(els.diffBox, true);
   return { added: d.added, removed: d.removed };
+}
+
+// Says in the diff view why the diff from `from` to `to` cannot be shown (reason: a sentence).
+export function showDiffUnavailable(from, to, reason) {
+  els.diff.textContent = '';
+  setText(els.diffSummary, from + ' → ' + to + ': ' + reason);
+  show(els.diff, false);
+  show(els.diffBox, true);
 }
 
 export function hideDiff() {

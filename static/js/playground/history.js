@@ -1,59 +1,42 @@
 /*
- * The session's attempts (GET /api/logs/session/<id>): a failure, its fix,
- * the success. Choosing one brings its code back into the editor. When the
- * server's history cannot be read, the runs of this page are shown instead.
- * "Changes" next to an attempt shows what changed from the one it followed
- * (the failure it fixed, else the attempt before) in the diff view.
+ * The session's attempts (GET /api/logs/session/<id>, session-attempts.js):
+ * a failure, its fix, the success. Choosing one brings its code back into
+ * the editor; "Changes" next to an attempt shows what changed from the one
+ * it followed (the failure it fixed, else the attempt before) in the diff
+ * view. The log's lists hold only an excerpt of each code: the code comes
+ * from attempt-code.js (kept by this page when it sent it, else the
+ * excerpt when whole, else the operator's log/<id>), and when it cannot be
+ * had here the page says so. When the server's history cannot be read,
+ * the runs of this page are shown instead.
  */
 
-import { isObject, make, setText, str, wholeNumber } from '../dom.js';
-import { formatSeconds, formatTime, sentence } from '../format.js';
-import { getJson } from '../http.js';
+import { isObject, make, setText, wholeNumber } from '../dom.js';
+import { formatSeconds, formatTime, plural, sentence } from '../format.js';
 import { currentSession, forgetSession } from '../session.js';
 import { errorMessageOf, STATUS_TEXT, STATUS_WORD } from '../statuses.js';
+import { attemptCode, keepAttemptCode } from './attempt-code.js';
 import { editorNote, loadCode } from './code.js';
-import { showDiff } from './diff-view.js';
+import { showDiff, showDiffUnavailable } from './diff-view.js';
 import { editor, markErrorLine } from './editor.js';
 import { els } from './els.js';
+import { fetchAttempts } from './session-attempts.js';
 
-const SESSION_URL = '/api/logs/session/';
-const LOG_URL = '/api/logs/log/';
 const EMPTY_INFO = 'Your attempts appear here: a failure, its fix, the success. ' +
   'Choose one to bring its code back into the editor.';
 
 let localAttempts = []; // this page's runs, for when the server's history cannot be read
 let historyToken = 0;
+let restoreToken = 0; // the last attempt chosen: an earlier choice that resolves later is dropped
 
-// One attempt as the history keeps it, from the session answer's item a (i: its place).
-function attemptOf(a, i) {
-  return {
-    id: wholeNumber(a.log_id) || wholeNumber(a.id),
-    attempt: wholeNumber(a.attempt) || i + 1,
-    status: str(a.status) || 'unknown',
-    time: str(a.created_at) || str(a.time) || str(a.timestamp),
-    duration: wholeNumber(a.duration_ms),
-    code: typeof a.code === 'string' ? a.code : null,
-    error: isObject(a.error) ? a.error : null,
-    reject: isObject(a.reject) ? a.reject : null,
-    fixedBy: wholeNumber(a.fixed_by),
-    previous: wholeNumber(a.previous_attempt_id),
-    changes: isObject(a.changes) ? a.changes : null
-  };
-}
-
-// The attempts of a session answer, in order, whatever its exact shape; null when none can be read.
-function normaliseAttempts(body) {
-  const list = Array.isArray(body) ? body : isObject(body) ? body.attempts || body.items || body.runs : null;
-  if (!Array.isArray(list)) return null;
-  return list.filter(isObject).map(attemptOf);
-}
-
-// Keeps a finished run of this page (its answer and the code sent).
+// Keeps a finished run of this page (its answer and the code sent): in
+// the history of this page, and its code by log_id (attempt-code.js).
 export function recordAttempt(body, code) {
+  keepAttemptCode(body.log_id, body.session_id, code);
   localAttempts.push({
-    id: wholeNumber(body.log_id), attempt: wholeNumber(body.attempt) || localAttempts.length + 1,
-    status: body.status, time: new Date().toISOString(), duration: wholeNumber(body.duration_ms),
-    code: code, error: isObject(body.error) ? body.error : null, reject: null, fixedBy: null, previous: null, changes: null
+    id: wholeNumber(body.log_id), session: typeof body.session_id === 'string' ? body.session_id : '',
+    attempt: wholeNumber(body.attempt) || localAttempts.length + 1, status: body.status,
+    time: new Date().toISOString(), duration: wholeNumber(body.duration_ms), code: code,
+    error: isObject(body.error) ? body.error : null, reject: null, fixedBy: null, previous: null, changes: null
   });
 }
 
@@ -84,12 +67,14 @@ function changeSummary(a, byId) {
 }
 
 // The line over the list: how many attempts, how many fixed, how the last one ended.
-function historyInfo(attempts, session) {
+function historyInfo(attempts, session, got) {
   const fixes = attempts.filter(function (a) { return a.fixedBy; }).length;
   const last = attempts[attempts.length - 1];
   let info = attempts.length + (attempts.length === 1 ? ' attempt' : ' attempts') +
     (fixes ? ', ' + fixes + (fixes === 1 ? ' failure fixed' : ' failures fixed') : '') +
     '; the last one: ' + (STATUS_WORD[last.status] || last.status).toLowerCase() + '.';
+  if (got && got.earlier) info += ' ' + plural(got.earlier, 'earlier attempt is', 'earlier attempts are') + ' not shown.';
+  if (got && got.more) info += ' Later attempts could not be read.';
   if (session) info += ' Session ' + session.slice(0, 8) + '…';
   return info;
 }
@@ -121,14 +106,34 @@ function historyItem(a, byId) {
   const changes = changeSummary(a, byId);
   if (changes) button.appendChild(make('span', 'history-changes', changes));
   button.addEventListener('click', function () {
-    restoreAttempt(a);
+    restoreAttempt(a).catch(function () { editorNote('Something went wrong on this page: try again.'); });
   });
   li.appendChild(button);
-  const from = a.from;
-  if (from && typeof from.code === 'string' && typeof a.code === 'string' && from.code !== a.code) {
-    li.appendChild(changesButton(from, a));
-  }
+  if (a.from && !sameCode(a.from, a)) li.appendChild(changesButton(a.from, a));
   return li;
+}
+
+// Whether attempts x and y ran the same code, as far as the page can tell.
+function sameCode(x, y) {
+  if (x.sha && y.sha) return x.sha === y.sha;
+  if (typeof x.code === 'string' && typeof y.code === 'string') return x.code === y.code;
+  const c = y.changes;
+  return !!(c && x.id && c.from_log_id === x.id && c.same_code === true);
+}
+
+// How attempt a ended, after its name in the diff's summary: " (error)".
+function endedWord(a) {
+  return a.status !== 'success' && a.status !== 'cancelled' ? ' (' + (STATUS_WORD[a.status] || a.status).toLowerCase() + ')' : '';
+}
+
+// The diff from attempt `from` to attempt a, once both codes are had.
+async function showChanges(from, a) {
+  const name = 'attempt ' + from.attempt + endedWord(from);
+  const got = await Promise.all([attemptCode(from), attemptCode(a)]);
+  const missing = got[0].code == null ? got[0] : got[1].code == null ? got[1] : null;
+  if (missing) showDiffUnavailable(name, 'attempt ' + a.attempt, missing.reason);
+  else showDiff(got[0].code, got[1].code, name, 'attempt ' + a.attempt);
+  els.diffBox.scrollIntoView({ block: 'nearest' });
 }
 
 // "Changes": the diff from attempt `from` to attempt a, in the diff view.
@@ -137,20 +142,21 @@ function changesButton(from, a) {
   b.type = 'button';
   b.setAttribute('aria-label', 'What changed from attempt ' + from.attempt + ' to attempt ' + a.attempt);
   b.addEventListener('click', function () {
-    const failed = from.status !== 'success' && from.status !== 'cancelled' ? ' (' + (STATUS_WORD[from.status] || from.status).toLowerCase() + ')' : '';
-    showDiff(from.code, a.code, 'attempt ' + from.attempt + failed, 'attempt ' + a.attempt);
-    els.diffBox.scrollIntoView({ block: 'nearest' });
+    showChanges(from, a).catch(function () {
+      showDiffUnavailable('attempt ' + from.attempt, 'attempt ' + a.attempt, 'Something went wrong on this page.');
+    });
   });
   return b;
 }
 
-function renderHistory(attempts, note) {
+// Shows attempts with note (words over them) and got (fetchAttempts's answer, for its counts).
+function renderHistory(attempts, note, got) {
   els.historyList.textContent = '';
   if (!attempts.length) {
     setText(els.historyInfo, note || EMPTY_INFO);
     return;
   }
-  const info = historyInfo(attempts, currentSession());
+  const info = historyInfo(attempts, currentSession(), got);
   setText(els.historyInfo, note ? note + ' ' + info : info);
   const byId = {};
   attempts.forEach(function (a) { if (a.id) byId[a.id] = a; });
@@ -160,16 +166,6 @@ function renderHistory(attempts, note) {
     els.historyList.appendChild(historyItem(a, byId));
   });
   els.historyList.scrollTop = els.historyList.scrollHeight;
-}
-
-// The session's attempts from the server: {attempts, note}; attempts null when unread.
-async function fetchAttempts(session) {
-  const got = await getJson(SESSION_URL + encodeURIComponent(session));
-  if (got.network) return { attempts: null, note: 'The server could not be reached; showing the runs of this page.' };
-  let attempts = null;
-  if (got.ok) attempts = normaliseAttempts(got.body);
-  else if (got.status === 404) attempts = [];
-  return { attempts: attempts, note: attempts == null ? 'The server’s history could not be read; showing the runs of this page.' : '' };
 }
 
 export async function refreshHistory() {
@@ -183,20 +179,19 @@ export async function refreshHistory() {
   const got = await fetchAttempts(session);
   if (token !== historyToken) return;
   els.historyPanel.removeAttribute('aria-busy');
-  renderHistory(got.attempts == null ? localAttempts.slice() : got.attempts, got.note);
+  renderHistory(got.attempts == null ? localAttempts.slice() : got.attempts, got.note, got);
 }
 
+// Brings attempt a's code back into the editor (undoably), or says why it cannot.
 async function restoreAttempt(a) {
-  let code = a.code;
-  if (code == null && a.id) {
-    const got = await getJson(LOG_URL + a.id);
-    if (got.ok && isObject(got.body) && typeof got.body.code === 'string') code = got.body.code;
-  }
-  if (code == null) {
-    editorNote('The code of attempt ' + a.attempt + ' could not be loaded.');
+  const token = ++restoreToken;
+  const got = await attemptCode(a);
+  if (token !== restoreToken) return;
+  if (got.code == null) {
+    editorNote(got.reason);
     return;
   }
-  loadCode(code, 'Brought back the code of attempt ' + a.attempt + '. Ctrl+Z undoes it.');
+  loadCode(got.code, 'Brought back the code of attempt ' + a.attempt + '. Ctrl+Z undoes it.');
   if (a.error && Number.isInteger(a.error.line) && a.error.line > 0) {
     markErrorLine(a.error.line, errorMessageOf(a.error));
   }

@@ -14,6 +14,7 @@ import { cmValue, runAndWait, sessionAttempts, setCode, statusLine } from '../ha
 import { startStandin, stopStandin } from '../harness/services.mjs';
 import { expect, fail } from '../harness/steps.mjs';
 import { AI_WAIT_MS, dashboardNotLocal, modelFailures } from './assist-failures.mjs';
+import { expectModelCard } from './models.mjs';
 
 export const MODEL = 'standin-coder';
 export const PROMPT = 'Turn the image upside down and say its size';
@@ -123,7 +124,8 @@ async function generate(t) {
   await expect(end.assist.includes(MODEL) && /ran\./.test(end.assist), `the assistant says ${end.assist}`);
   await expect(/Here is the script:/.test(await page.textContent('#assist-notes')), 'the model\'s notes are not shown');
   const last = (await sessionAttempts(page)).pop();
-  await expect(last && last.user_prompt === PROMPT && last.ai_model === MODEL && lf(last.code) === GOOD,
+  await expect(last && last.user_prompt === PROMPT && last.ai_model === MODEL && last.code_truncated === false &&
+    lf(last.code_excerpt) === GOOD,
     `the log has ${JSON.stringify(last && { prompt: last.user_prompt, model: last.ai_model })}`);
   const calls = await modelCalls(standin);
   await expect(calls.length === 1, `the model was asked ${calls.length} times`);
@@ -286,6 +288,8 @@ async function dashboardLocal(t) {
   await page.waitForSelector('#trend-chart svg', { timeout: 15000 });
   await expect(await page.isHidden('#access-panel') && Number(await page.evaluate(() =>
     document.getElementById('kpi-runs').firstChild.textContent)) > 0, 'the operator does not see the dashboard');
+  // The model's runs are in the panel per model.
+  await expectModelCard(page, MODEL);
 }
 
 async function assistSteps(t) {

@@ -1,9 +1,11 @@
 // The dashboard: its totals, chart, outcomes, patterns, recommendations and
 // AI context; its figures are the server's summary's; a log entry in its
-// dialog, handed over to the playground.
+// dialog, handed over to the playground; the panel per model (models.mjs),
+// empty, then with the figures of runs posted with models.
 
 import { pageJson } from '../harness/page.mjs';
 import { expect } from '../harness/steps.mjs';
+import { modelsEmptySuite, modelsSuite } from './models.mjs';
 
 async function dashboardShown(page) {
   await page.click('.site-nav a[href="dashboard.html"]');
@@ -94,7 +96,9 @@ async function openInPlayground(page) {
 export async function dashboardSuite(t) {
   const { page } = t;
   await t.check(page, 'dashboard', () => dashboardShown(page));
+  await modelsEmptySuite(t);
   await t.check(page, 'dashboard-figures-are-the-summary', () => matchesSummary(page));
   await t.check(page, 'dashboard-log-dialog', () => logDialog(page));
   await t.check(page, 'open-in-playground', () => openInPlayground(page));
+  await modelsSuite(t);
 }

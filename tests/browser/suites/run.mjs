@@ -1,9 +1,11 @@
 // Running the script: the result, a failure with its line marked, the fix,
-// the session's history that links them, and a new session.
+// the session's history that links them, and a new session; then the
+// history's code when the log gives only excerpts (history.mjs).
 
 import { cmValue, runAndWait, runSnapshot, setCode } from '../harness/page.mjs';
 import { expect } from '../harness/steps.mjs';
 import { BREAK_LINE, BREAK_TEXT, SCRIPT_TEXT } from './editor.mjs';
+import { historySuite } from './history.mjs';
 
 async function result(t) {
   const { page, server } = t;
@@ -105,4 +107,5 @@ export async function runSuite(t) {
   await t.check(t.page, 'fixed', () => fixed(t));
   await t.check(t.page, 'history', () => history(t));
   await t.check(t.page, 'unfixed-in-new-session', () => unfixedInNewSession(t));
+  await historySuite(t);
 }

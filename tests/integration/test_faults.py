@@ -242,3 +242,25 @@ def test_sigterm_to_serve_stops_everything(server):
         assert service_pids(svc.data) == []
     finally:
         svc.stop()
+
+
+def test_health_answers_from_kept_state(service):
+    """/api/health starts no process: it reads what housekeeping checked
+    (every few seconds), so two answers close together report the same
+    check, one ageing by the time between them."""
+    from test_access import get
+    deadline = time.time() + 15
+    while True:
+        _, _, a = get(service, "/api/health")
+        a = json.loads(a)
+        if ("checked_ms_ago" in a and "warm" in a) or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    time.sleep(0.3)
+    _, _, b = get(service, "/api/health")
+    b = json.loads(b)
+    assert a["ok"] is True and b["ok"] is True, (a, b)
+    assert 0 <= a["checked_ms_ago"] < 10000
+    # The same check, older (or a newer one, which housekeeping made).
+    assert b["checked_ms_ago"] >= a["checked_ms_ago"] + 250 or b["checked_ms_ago"] < a["checked_ms_ago"]
+    assert b["log"]["ok"] is True and b["warm"]["size"] >= 0

@@ -4,6 +4,7 @@ attempt was not logged (log_id null and a warning), /api/health reports the
 problem and counts the unlogged runs."""
 import os
 import sqlite3
+import time
 
 import pytest
 
@@ -47,5 +48,35 @@ def test_runs_go_ahead_unlogged(server, how):
         # The reports say they cannot read the log, plainly.
         status, _, body = get(svc, "/api/logs/summary")
         assert status in (500, 503) and json.loads(body)["error"]["message"]
+    finally:
+        svc.stop()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_locked_log_costs_one_busy_wait_not_one_per_run(server):
+    """Another process holds log.db locked (BEGIN EXCLUSIVE): runs go ahead
+    unlogged; the first insert waits out the busy timeout (5 s), the next
+    ones do not (the store's breaker), and once the lock goes, rows are
+    logged again."""
+    svc = Service(server, {"IMGSANDBOX_WARM": "0"}, responders=1)
+    try:
+        status, _, r = svc.run("print('before')\n")
+        assert status == 200 and r["log_id"] > 0
+        holder = sqlite3.connect(svc.db, timeout=10, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            walls = []
+            for i in range(3):
+                t0 = time.time()
+                status, _, r = svc.run("print('locked %d')\n" % i)
+                walls.append(time.time() - t0)
+                assert status == 200 and r["log_id"] is None and "not logged" in r["warning"], r
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        # The first waited for the lock; the others did not wait as long.
+        assert walls[1] < walls[0] - 2 and walls[2] < walls[0] - 2, walls
+        status, _, r = svc.run("print('after')\n")
+        assert r["log_id"] is not None and r["log_id"] > 0, r
     finally:
         svc.stop()

@@ -65,9 +65,16 @@ def role(service, pid, ppid, comm):
         return "master" if ppid == service.proc.pid and comm in MASTERS else "worker"
     if comm in ("supervise", "warmpool"):
         return comm
-    if comm in ("responder", "imgsandbox-api"):
+    if comm in ("responder", "imgsandbox-api") and parent_is_supervise(ppid):
         return "responder"
-    return "other"
+    return "other"      # a short-lived helper, e.g. serve.sh's own `responder --settings`
+
+
+def parent_is_supervise(ppid):
+    try:
+        return open("/proc/%d/comm" % ppid).read().strip() == "supervise"
+    except OSError:
+        return False
 
 
 def test_each_process_runs_as_its_user(service):

@@ -32,6 +32,7 @@
 
 static char token[256];
 static size_t token_len;
+static char token_problem[300];	/* why there is no token ("" when there is one) */
 
 int
 access_init(char *err, size_t errlen)
@@ -43,7 +44,9 @@ access_init(char *err, size_t errlen)
 		return 0;
 	if ((fd = open(cfg.logs_token_file, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    (n = read(fd, token, sizeof(token) - 1)) <= 0) {
-		snprintf(err, errlen, "IMGSANDBOX_LOGS_TOKEN_FILE=%s cannot be read", cfg.logs_token_file);
+		snprintf(err, errlen, "IMGSANDBOX_LOGS_TOKEN_FILE=%s cannot be read by this service's "
+		    "user", cfg.logs_token_file);
+		snprintf(token_problem, sizeof(token_problem), "%s", err);
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -55,6 +58,8 @@ access_init(char *err, size_t errlen)
 	if (token_len < 16) {
 		snprintf(err, errlen, "the token in %s is shorter than 16 characters",
 		    cfg.logs_token_file);
+		snprintf(token_problem, sizeof(token_problem), "%s", err);
+		token_len = 0;
 		return -1;
 	}
 	return 0;
@@ -178,6 +183,11 @@ access_operator(FCGX_Request *r)
 	if (strcmp(cfg.logs_access, "open") == 0)
 		return 0;
 	if (strcmp(cfg.logs_access, "token") == 0) {
+		if (token_len == 0) {
+			http_error(r, 503, "log_unavailable", "the operator's endpoints are closed: %s",
+			    token_problem);
+			return -1;
+		}
 		if (token_ok(r))
 			return 0;
 		http_error_with(r, 403, "forbidden", "WWW-Authenticate: Bearer\r\n",

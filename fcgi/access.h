@@ -9,7 +9,7 @@
 #include <fcgiapp.h>
 
 /* Reads the token for IMGSANDBOX_LOGS_ACCESS=token. Returns 0, or -1 with
- * a sentence in err. */
+ * a sentence in err (the operator's endpoints then answer 503 saying so). */
 int access_init(char *err, size_t errlen);
 
 /* The client's address (see access.c) in out. */

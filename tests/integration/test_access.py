@@ -109,3 +109,15 @@ def test_open_mode_and_bad_settings():
         p = subprocess.run([os.path.join(ROOT, "build", "responder"), "--settings"], env=env,
                            capture_output=True, text=True)
         assert p.returncode != 0 and "IMGSANDBOX_LOGS_" in p.stderr
+
+
+def test_an_unreadable_token_closes_the_log_not_the_service():
+    svc = Service(SERVERS[0], {"IMGSANDBOX_LOGS_ACCESS": "token",
+                               "IMGSANDBOX_LOGS_TOKEN_FILE": "/nonexistent/token"}, responders=1)
+    try:
+        status, _, body = get(svc, "/api/logs/summary", {"Authorization": "Bearer x" * 3})
+        assert status == 503 and "cannot be read" in json.loads(body)["error"]["message"]
+        status, _, r = svc.run("print('runs go on')\n")
+        assert status == 200 and "runs go on" in r["stdout"]
+    finally:
+        svc.stop()

@@ -22,7 +22,10 @@ import { expectSummaryFigures } from './dashboard.mjs';
 const LOGS_TOKEN = `browser-tests-${process.pid}-${Date.now().toString(36)}`;
 const TOKEN_FILE = path.join(ARTIFACTS, 'logs-token');
 fs.mkdirSync(ARTIFACTS, { recursive: true });
-fs.writeFileSync(TOKEN_FILE, `${LOGS_TOKEN}\n`, { mode: 0o600 });
+// Readable by the service's user (the responders run as imgsandbox when the
+// tests run as root): an operator gives it the token that way.
+fs.writeFileSync(TOKEN_FILE, `${LOGS_TOKEN}\n`, { mode: 0o644 });
+fs.chmodSync(TOKEN_FILE, 0o644);
 
 // The service's settings for this suite, and how the page should say them.
 export const LIMITS_ENV = {

@@ -7,7 +7,9 @@ need a tool to keep them):
   - the modules of shared/ and fcgi/ include each other one way: no circle,
     and no module includes one of a higher layer (LAYERS below: the text
     facts know nothing of the log store, the store nothing of the reports,
-    the library nothing of the programs).
+    the library nothing of the programs);
+  - every setting of shared/config.c is in README.md, on a line that shows
+    its default (the README's list of settings cannot drift from the code).
 
 The C style makes functions easy to find: the type on its own line, then the
 name at the start of a line, then "{" alone at the start of a line, and "}"
@@ -121,8 +123,29 @@ def cycles(graph):
     return out
 
 
+def undocumented_settings():
+    """Settings of shared/config.c's table that README.md does not list
+    (a line naming `NAME` that also shows `default`, when it has one)."""
+    config = os.path.join(ROOT, "shared", "config.c")
+    readme = os.path.join(ROOT, "README.md")
+    if not os.path.exists(config):
+        return []
+    text = open(readme, encoding="utf-8").read() if os.path.exists(readme) else ""
+    lines = text.split("\n")
+    out = []
+    table = re.findall(r'\{ "(IMGSANDBOX_\w+)", \w+, \w+\(\w+\), "([^"]*)"',
+                       open(config, encoding="utf-8").read())
+    for name, default in table:
+        mine = [l for l in lines if "`%s`" % name in l]
+        if not mine:
+            out.append("README.md does not list the setting %s" % name)
+        elif default and not any("`%s`" % default in l for l in mine):
+            out.append("README.md does not show the default of %s (`%s`)" % (name, default))
+    return out
+
+
 def main():
-    problems = []
+    problems = undocumented_settings()
     graph = {}
     nfunc = nfiles = 0
     for d, path in sources():
@@ -153,7 +176,7 @@ def main():
             print("  " + p)
         return 1
     print("structure: %d files, %d functions: none over %d lines, no file over %d, "
-          "includes one way" % (nfiles, nfunc, MAX_FUNCTION, MAX_FILE))
+          "includes one way, every setting in README.md" % (nfiles, nfunc, MAX_FUNCTION, MAX_FILE))
     return 0
 
 

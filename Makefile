@@ -8,10 +8,11 @@
 CC       ?= cc
 # libcurl: its headers only; shared/ai.c loads the library when the assistant
 # is first used (dlopen), so that responders that never call a model stay small.
-PKGS      = fcgi libcjson sqlite3 libmagic zlib
+# libpq: the log in PostgreSQL (IMGSANDBOX_DB=postgresql://...), shared/sqldb_pg.c.
+PKGS      = fcgi libcjson sqlite3 libpq libmagic zlib
 PKG_CFLAGS_CURL := $(shell pkg-config --cflags libcurl 2>/dev/null)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lpq -lmagic -lz)
 WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS   ?= -O2 -g
@@ -90,6 +91,11 @@ $(B)/asan/make_log_fixture: tests/unit/make_log_fixture.c $(B)/asan/libshared.a
 $(B)/asan/analyze_logs: fcgi/analyze_logs.c $(B)/asan/libshared.a
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(B)/asan/libshared.a $(LIBS)
+
+# The fixture maker of the CLI's tests, unsanitized, for the integration
+# stage (tests/integration/test_pg_*.py fill PostgreSQL logs with it).
+$(B)/make_log_fixture: $(B)/tests/unit/make_log_fixture.o $(B)/libshared.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/bench_logdb: $(B)/tests/bench/bench_logdb.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

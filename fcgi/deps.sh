@@ -5,9 +5,9 @@
 set -euo pipefail
 run=(build-essential pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libmagic-dev
      libmagic-mgc zlib1g-dev libcurl4-openssl-dev spawn-fcgi lighttpd nginx-light docker.io debootstrap curl
-     libjs-codemirror)
+     libjs-codemirror libpq-dev)
 test=(clang libclang-rt-14-dev python3-pytest python3-pytest-xdist python3-pil
-      python3-numpy sqlite3 chromium chromium-driver wrk)
+      python3-numpy sqlite3 chromium chromium-driver wrk postgresql)
 want=("${run[@]}")
 [ "${1:-}" = --test ] && want+=("${test[@]}")
 # The browser tests need Node.js 20 or later (playwright-core); Debian 12's

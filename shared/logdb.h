@@ -41,7 +41,8 @@ enum logdb_open_error {
 	LOGDB_NEWER,		/* made by a newer build */
 	LOGDB_CORRUPT,		/* not a database, or a damaged one */
 	LOGDB_LOCKED,		/* another process held it locked past the busy timeout */
-	LOGDB_FAILED		/* anything else (permissions, memory); err says what */
+	LOGDB_FAILED,		/* anything else (permissions, memory); err says what */
+	LOGDB_UNREACHABLE	/* PostgreSQL: the server cannot be reached */
 };
 
 /* Returns the word for why ("missing", "corrupt", ...), static. */

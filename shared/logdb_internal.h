@@ -107,8 +107,9 @@ int logdb_busy(struct logdb *db);
 int64_t logdb_int(struct logdb *db, enum stmt_id id);
 
 /* The bytes the log takes: SQLite, the file's pages in use (not free);
- * PostgreSQL, an estimate: the live rows of runs times their mean size
- * (of the newest 1000) and the summaries' tables whole. -1 on error. */
+ * PostgreSQL, an estimate of what its rows take: the live rows of runs
+ * times their mean stored size (of the newest 1000; the summaries, small
+ * next to them, are not counted). -1 on error. */
 int64_t logdb_used_bytes(struct logdb *db);
 
 /* A new handle, no connection yet (NULL: out of memory). */

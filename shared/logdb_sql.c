@@ -163,11 +163,7 @@ static const char *const sql_common[S_COUNT] = {
 static const char *const sql_pg_only[S_COUNT] = {
 	[S_USED_BYTES_PG] = "SELECT CAST((SELECT COALESCE(AVG(pg_column_size(r.*)), 0) FROM"
 	    " (SELECT * FROM runs ORDER BY id DESC LIMIT 1000) r) * (SELECT runs - rows_retired"
-	    " FROM totals WHERE id = 1) + (SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)"
-	    " FROM pg_class c WHERE c.oid IN (to_regclass('totals'), to_regclass('counts'),"
-	    " to_regclass('sessions'), to_regclass('patterns'), to_regclass('fix_lessons'),"
-	    " to_regclass('model_stats'), to_regclass('model_attempts'),"
-	    " to_regclass('retired_unfixed'))) AS BIGINT)",
+	    " FROM totals WHERE id = 1) AS BIGINT)",
 };
 
 /* The statements SQLite has and PostgreSQL does not. */

@@ -197,6 +197,12 @@ sqldb_changes(struct sqldb_stmt *st)
 }
 
 int
+sqldb_column_count(struct sqldb_stmt *st)
+{
+	return st->db->ops->column_count(st);
+}
+
+int
 sqldb_column_null(struct sqldb_stmt *st, int i)
 {
 	return st->db->ops->column_null(st, i);

@@ -135,6 +135,8 @@ int sqldb_step(struct sqldb_stmt *st);
 /* Returns the number of rows the last SQLDB_DONE statement changed. */
 int64_t sqldb_changes(struct sqldb_stmt *st);
 
+/* Returns the number of columns of st's rows (after its first step). */
+int sqldb_column_count(struct sqldb_stmt *st);
 /* Columns of the current row (0-based). */
 int sqldb_column_null(struct sqldb_stmt *st, int i);
 int64_t sqldb_column_int64(struct sqldb_stmt *st, int i);	/* 0 for NULL */

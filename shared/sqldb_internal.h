@@ -42,6 +42,7 @@ struct sqldb_ops {
 	    const char *s, size_t len);
 	int (*step)(struct sqldb_stmt *st);
 	int64_t (*changes)(struct sqldb_stmt *st);
+	int (*column_count)(struct sqldb_stmt *st);
 	int (*column_null)(struct sqldb_stmt *st, int i);
 	const char *(*column_text)(struct sqldb_stmt *st, int i);
 	size_t (*column_bytes)(struct sqldb_stmt *st, int i);

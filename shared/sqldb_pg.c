@@ -650,6 +650,14 @@ cell(struct pg_stmt *st, int i)
 }
 
 static int
+pg_column_count(struct sqldb_stmt *b)
+{
+	struct pg_stmt *st = (struct pg_stmt *)b;
+
+	return st->res != NULL ? PQnfields(st->res) : 0;
+}
+
+static int
 pg_column_null(struct sqldb_stmt *b, int i)
 {
 	struct pg_stmt *st = (struct pg_stmt *)b;
@@ -688,6 +696,6 @@ static const struct sqldb_ops pg_ops = {
 	.rollback = pg_rollback, .set_lock_timeout = pg_set_lock_timeout,
 	.prepare = pg_prepare, .finalize = pg_finalize, .reset = pg_reset,
 	.bind = pg_bind, .step = pg_step, .changes = pg_changes,
-	.column_null = pg_column_null, .column_text = pg_column_text,
+	.column_count = pg_column_count, .column_null = pg_column_null, .column_text = pg_column_text,
 	.column_bytes = pg_column_bytes, .column_int64 = pg_column_int64,
 };

@@ -264,6 +264,12 @@ lite_changes(struct sqldb_stmt *b)
 }
 
 static int
+lite_column_count(struct sqldb_stmt *b)
+{
+	return sqlite3_column_count(((struct lite_stmt *)b)->st);
+}
+
+static int
 lite_column_null(struct sqldb_stmt *b, int i)
 {
 	return sqlite3_column_type(((struct lite_stmt *)b)->st, i) == SQLITE_NULL;
@@ -292,6 +298,6 @@ static const struct sqldb_ops lite_ops = {
 	.rollback = lite_rollback, .set_lock_timeout = lite_set_lock_timeout,
 	.prepare = lite_prepare, .finalize = lite_finalize, .reset = lite_reset,
 	.bind = lite_bind, .step = lite_step, .changes = lite_changes,
-	.column_null = lite_column_null, .column_text = lite_column_text,
+	.column_count = lite_column_count, .column_null = lite_column_null, .column_text = lite_column_text,
 	.column_bytes = lite_column_bytes, .column_int64 = lite_column_int64,
 };

@@ -127,9 +127,13 @@ unit: test-deps
 	  $$f -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>$(B)/fuzz/$$n.replay.log || \
 	  { cat $(B)/fuzz/$$n.replay.log; exit 1; }; done
 
-# Real servers, real dockerd, real SQLite: tests/integration (pytest).
+# Real servers, real dockerd, real SQLite and PostgreSQL: tests/integration
+# (pytest). The store's programs run there again on a PostgreSQL server
+# (test_pg_store.py), and the CLI's fixtures fill PostgreSQL logs.
+PG_TEST_BIN = $(B)/asan/test_logdb $(B)/asan/test_logdb_retain $(B)/asan/logdb_faults_pg \
+            $(B)/make_log_fixture
 integration: test-deps runner-image
-	@$(MAKE) --no-print-directory -j$(NPROC) all
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN)
 	@fcgi/ensure_dockerd.sh
 	/usr/bin/python3 -m pytest -q -n $${JOBS:-4} tests/integration
 

@@ -61,8 +61,8 @@ enum sqldb_fail {
 #define SQLDB_RECONNECT_MS	2000	/* PostgreSQL: between tries to reconnect */
 #define SQLDB_CONNECT_MS	3000	/* ... the longest a connect may take (a URI's
 					 * connect_timeout, when shorter, wins) */
-#define SQLDB_STATEMENT_MS	8000	/* ... statement_timeout of the session */
-#define SQLDB_ROUNDTRIP_MS	9000	/* ... the client's own deadline for an answer */
+#define SQLDB_STATEMENT_MS	6000	/* ... statement_timeout of the session */
+#define SQLDB_ROUNDTRIP_MS	6500	/* ... the client's own deadline for an answer */
 #define SQLDB_PG_WRITE_LOCK	0x696d6773616e64LL	/* "imgsand": the writers' advisory lock */
 
 /* Returns 1 when target is a PostgreSQL connection URI. */

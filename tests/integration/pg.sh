@@ -6,9 +6,10 @@
 # Unix socket (in DIR) and on 127.0.0.1 only: for tests, never for a
 # service.
 #
-#   pg.sh start DIR PORT   makes DIR/data when missing, starts the server,
+#   pg.sh start DIR [PORT] makes DIR/data when missing, starts the server,
 #                          prints its URI: postgresql://postgres@127.0.0.1:PORT/
-#                          (append a database name)
+#                          (append a database name); without PORT, the port
+#                          it had last time
 #   pg.sh stop DIR         stops it (fast: open connections are ended)
 #   pg.sh kill DIR         stops it at once (immediate: no clean shutdown)
 #   pg.sh createdb DIR PORT NAME   makes database NAME (dropping one of that name)
@@ -30,7 +31,8 @@ as() {
 
 case "$cmd" in
 start)
-	port=${3:?port}
+	port=${3:-$(cat "$dir/port" 2>/dev/null || true)}
+	[ -n "$port" ] || { echo "pg.sh start: no PORT, and none in $dir/port" >&2; exit 2; }
 	mkdir -p "$dir"
 	if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; chmod 700 "$dir"; fi
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
@@ -41,6 +43,7 @@ start)
 	as "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 	    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 ${PG_OPTS:-}" start >/dev/null || {
 		tail -20 "$dir/server.log" >&2; exit 1; }
+	echo "$port" >"$dir/port"
 	echo "postgresql://postgres@127.0.0.1:$port/"
 	;;
 stop|kill)

@@ -21,7 +21,7 @@ static const char *store_pg;	/* the base URI; NULL: SQLite files */
 
 /* Returns where the log called name lives: a file in the temp folder, or
  * a database of its own on the server (the name's dots as underscores). */
-static const char *
+static __attribute__((unused)) const char *
 store_path(const char *name)
 {
 	static char path[8][512];
@@ -42,7 +42,7 @@ store_path(const char *name)
 
 /* Runs sql (no rows wanted) on its own connection to target. Returns 0
  * or -1 (said). */
-static int
+static __attribute__((unused)) int
 store_exec(const char *target, const char *sql)
 {
 	enum sqldb_fail f;
@@ -60,7 +60,7 @@ store_exec(const char *target, const char *sql)
 
 /* Removes the log called name: its files, or its database (made anew,
  * empty). Returns its path. */
-static const char *
+static __attribute__((unused)) const char *
 store_wipe(const char *name)
 {
 	const char *path = store_path(name);
@@ -86,7 +86,7 @@ store_wipe(const char *name)
 
 /* Runs sql on its own connection to target; returns the first column of
  * the first row, or -1. */
-static int64_t
+static __attribute__((unused)) int64_t
 q1(const char *target, const char *sql)
 {
 	struct sqldb_stmt *st = NULL;
@@ -110,7 +110,7 @@ q1(const char *target, const char *sql)
 
 /* Sets the schema version of the log at target (PRAGMA user_version, or
  * the version row). Returns 0 or -1. */
-static int
+static __attribute__((unused)) int
 store_set_version(const char *target, int v)
 {
 	char sql[96];
@@ -124,7 +124,7 @@ store_set_version(const char *target, int v)
 
 /* Parses the arguments: none (SQLite in a new temp folder) or the base
  * URI. Returns 0, or -1 after saying why. */
-static int
+static __attribute__((unused)) int
 store_init(int argc, char **argv, const char *prog)
 {
 	char tmpl[128];
@@ -147,7 +147,7 @@ store_init(int argc, char **argv, const char *prog)
 }
 
 /* Removes the temp folder. */
-static void
+static __attribute__((unused)) void
 store_done(void)
 {
 	char cmd[400];

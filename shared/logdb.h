@@ -75,6 +75,9 @@ int logdb_insert(struct logdb *db, const struct run_record *rec, int64_t *log_id
 struct logdb_state {
 	int breaker;			/* tripped: waits are short until an insert succeeds */
 	int64_t inserts, insert_failures, busy_failures;	/* since open */
+	int unreachable;		/* PostgreSQL: the last insert found no server
+					 * (it is tried again on later calls) */
+	int64_t unreachable_failures;	/* ... inserts that failed so, since open */
 };
 /* Fills s (zeroes when db is NULL). */
 void logdb_get_state(struct logdb *db, struct logdb_state *s);

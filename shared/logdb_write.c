@@ -405,6 +405,8 @@ static void
 breaker(struct logdb *db, int ok)
 {
 	db->state.inserts++;
+	db->state.unreachable = !ok && sqldb_last_fail(db->db) == SQLDB_CONN;
+	db->state.unreachable_failures += db->state.unreachable;
 	if (ok) {
 		if (db->state.breaker) {
 			sqldb_set_lock_timeout(db->db, LOGDB_BUSY_TIMEOUT_MS);

@@ -161,6 +161,9 @@ TEST(server_goes_away_and_comes_back)
 	CHECK_INT(logdb_get_totals(db, &t), -1);
 	logdb_get_state(db, &s);
 	CHECK_INT(s.insert_failures, 2);
+	CHECK_INT(s.unreachable, 1);
+	CHECK_INT(s.unreachable_failures, 2);
+	CHECK_INT(s.busy_failures, 0);
 	/* An open says why, within the connect bound. */
 	t0 = clock_mono_ms();
 	CHECK((db2 = logdb_open_why(path, &why, err, sizeof(err))) == NULL);
@@ -184,6 +187,7 @@ TEST(server_goes_away_and_comes_back)
 	CHECK_INT(t.runs, 2);
 	logdb_get_state(db, &s);
 	CHECK_INT(s.breaker, 0);
+	CHECK_INT(s.unreachable, 0);
 	/* Killed mid-life (no clean shutdown) and back: the same again. */
 	CHECK_INT(server("kill"), 0);
 	CHECK_INT(logdb_insert(db, &r, NULL, NULL), -1);

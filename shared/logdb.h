@@ -59,6 +59,14 @@ enum logdb_open_error {
 	LOGDB_UNREACHABLE	/* PostgreSQL: the server cannot be reached */
 };
 
+/* Returns 1 when path names a PostgreSQL database (a "postgresql://" or
+ * "postgres://" URI), 0 for an SQLite file. */
+int logdb_path_is_pg(const char *path);
+
+/* Copies path into out (outlen bytes) with a password in it shown as
+ * "***", for messages and logs. Returns out. */
+char *logdb_path_safe(const char *path, char *out, size_t outlen);
+
 /* Returns the word for why ("missing", "corrupt", ...), static. */
 const char *logdb_open_error_name(enum logdb_open_error why);
 

@@ -21,6 +21,18 @@
 #include "logdb_internal.h"
 #include "text.h"	/* utf8_sanitize */
 
+int
+logdb_path_is_pg(const char *path)
+{
+	return sqldb_is_pg(path);
+}
+
+char *
+logdb_path_safe(const char *path, char *out, size_t outlen)
+{
+	return sqldb_safe_target(path, out, outlen);
+}
+
 const char *
 logdb_open_error_name(enum logdb_open_error why)
 {

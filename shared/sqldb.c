@@ -3,6 +3,7 @@
  * its arguments and hands over to the connection's driver: sqldb_sqlite.c
  * or sqldb_pg.c.
  */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,8 +18,25 @@ sqldb_is_pg(const char *target)
 	    strncasecmp(target, "postgres://", 11) == 0);
 }
 
+/* Masks the value of a "password=" parameter of the URI's query in out
+ * (outlen bytes). */
+static void
+mask_query(char *out, size_t outlen)
+{
+	char *q = strchr(out, '?'), *p, *end, rest[512];
+
+	for (p = q; p != NULL && (p = strcasestr(p, "password=")) != NULL; p += 9) {
+		if (p[-1] != '?' && p[-1] != '&')
+			continue;
+		end = strchr(p + 9, '&');
+		snprintf(rest, sizeof(rest), "%s", end ? end : "");
+		snprintf(p + 9, outlen - (size_t)(p + 9 - out), "***%s", rest);
+	}
+}
+
 /* A URI's password sits between the first ':' after "//" and the '@' of
- * its user info (postgresql://user:secret@host/db). */
+ * its user info (postgresql://user:secret@host/db), or in its query
+ * (?password=secret). */
 char *
 sqldb_safe_target(const char *target, char *out, size_t outlen)
 {
@@ -32,12 +50,11 @@ sqldb_safe_target(const char *target, char *out, size_t outlen)
 	auth += 2;
 	slash = strchr(auth, '/');
 	at = strchr(auth, '@');
-	if (at == NULL || (slash != NULL && slash < at))
-		return out;
-	colon = memchr(auth, ':', (size_t)(at - auth));
-	if (colon == NULL)
-		return out;
-	snprintf(out, outlen, "%.*s***%s", (int)(colon + 1 - target), target, at);
+	colon = at != NULL && (slash == NULL || at < slash) ?
+	    memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon != NULL)
+		snprintf(out, outlen, "%.*s***%s", (int)(colon + 1 - target), target, at);
+	mask_query(out, outlen);
 	return out;
 }
 

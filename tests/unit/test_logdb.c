@@ -517,6 +517,25 @@ TEST(readonly_open)
 	CHECK_INT(why, LOGDB_CORRUPT);
 }
 
+TEST(paths_named)
+{
+	char out[128];
+
+	CHECK_INT(logdb_path_is_pg("postgresql://u@h:5432/db"), 1);
+	CHECK_INT(logdb_path_is_pg("postgres://u@h/db"), 1);
+	CHECK_INT(logdb_path_is_pg("POSTGRESQL://u@h/db"), 1);
+	CHECK_INT(logdb_path_is_pg("var/log.db"), 0);
+	CHECK_INT(logdb_path_is_pg("postgresql:/x"), 0);
+	CHECK_STR(logdb_path_safe("postgresql://u:pw@h:5/db?sslmode=require", out, sizeof(out)),
+	    "postgresql://u:***@h:5/db?sslmode=require");
+	CHECK_STR(logdb_path_safe("postgresql://u@h/db", out, sizeof(out)), "postgresql://u@h/db");
+	CHECK_STR(logdb_path_safe("postgresql://h/db?password=x&sslmode=require", out,
+	    sizeof(out)), "postgresql://h/db?password=***&sslmode=require");
+	CHECK_STR(logdb_path_safe("postgresql://u:a@h/db?user=u&password=x", out, sizeof(out)),
+	    "postgresql://u:***@h/db?user=u&password=***");
+	CHECK_STR(logdb_path_safe("var/a:b@c.db", out, sizeof(out)), "var/a:b@c.db");
+}
+
 TEST(traceback_fill_in)
 {
 	struct logdb *db = fresh("tb.db");
@@ -766,6 +785,7 @@ main(int argc, char **argv)
 	RUN(paging);
 	RUN(aggregates_match_the_rows);
 	RUN(readonly_open);
+	RUN(paths_named);
 	RUN(traceback_fill_in);
 	RUN(whole_row_roundtrip);
 	RUN(batch_is_all_or_nothing);

@@ -63,6 +63,8 @@ enum sqldb_fail {
 					 * connect_timeout, when shorter, wins) */
 #define SQLDB_STATEMENT_MS	6000	/* ... statement_timeout of the session */
 #define SQLDB_ROUNDTRIP_MS	6500	/* ... the client's own deadline for an answer */
+#define SQLDB_IDLE_TXN_MS	15000	/* ... a transaction idle this long is ended by
+					 * the server (its locks given back) */
 #define SQLDB_PG_WRITE_LOCK	0x696d6773616e64LL	/* "imgsand": the writers' advisory lock */
 
 /* Returns 1 when target is a PostgreSQL connection URI. */

@@ -3,8 +3,10 @@
  * calls so that every wait has a deadline of our own: a connect at most
  * SQLDB_CONNECT_MS, an answer at most SQLDB_ROUNDTRIP_MS (past it the
  * connection is dropped). The session is set up at each connect:
- * statement_timeout, lock_timeout (the one asked for), UTC, and read only
- * for a read-only handle. A statement is prepared on the server at its
+ * statement_timeout, lock_timeout (the one asked for), a transaction idle
+ * for SQLDB_IDLE_TXN_MS ended by the server (a client that vanished inside
+ * one must not hold the writers' lock until TCP notices), UTC, and read
+ * only for a read-only handle. A statement is prepared on the server at its
  * first run on a connection (again after a reconnect), with the types of
  * its first bindings (bigint, text; NULL left for the server to infer);
  * values go as text and rows come back as text, the whole result at once.
@@ -233,7 +235,8 @@ session_setup(struct pg *db)
 
 	PQsetNoticeProcessor(db->conn, quiet, NULL);
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %d; SET lock_timeout = %d;"
-	    " SET TIME ZONE 'UTC'%s", SQLDB_STATEMENT_MS, db->base.lock_ms,
+	    " SET idle_in_transaction_session_timeout = %d; SET TIME ZONE 'UTC'%s",
+	    SQLDB_STATEMENT_MS, db->base.lock_ms, SQLDB_IDLE_TXN_MS,
 	    db->readonly ? "; SET default_transaction_read_only = on" : "");
 	if (simple(db, sql, NULL, 0) < 0) {
 		if (db->conn != NULL)

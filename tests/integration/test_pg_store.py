@@ -47,7 +47,7 @@ def test_store_faults_on_a_server_of_its_own():
                 dict(ASAN, PG_SH=PG_SH))
         print(r.stdout)
         assert r.returncode == 0, r.stdout + r.stderr[-4000:]
-        assert "4 passed, 0 failed" in r.stdout
+        assert "5 passed, 0 failed" in r.stdout
     finally:
         srv.remove()
 

@@ -15,7 +15,8 @@
  * (its attempts going on) once the server is back; a server that takes
  * the connection but never answers fails an open within the connect
  * bound, and one whose process stops answering a statement within the
- * round trip's.
+ * round trip's; a writer that vanished inside its transaction holds the
+ * others up until the server ends it (SQLDB_IDLE_TXN_MS), not for ever.
  */
 #include <netinet/in.h>
 #include <signal.h>
@@ -269,6 +270,52 @@ TEST(backend_that_stops_answering)
 	sqldb_close(s);
 }
 
+TEST(writer_that_vanished_inside_its_transaction)
+{
+	const char *path = store_wipe("vanished");
+	struct logdb_state st;
+	struct run_record r;
+	struct logdb *db;
+	int ready[2], tries, status;
+	char c = 0, err[512];
+	pid_t pid;
+
+	if ((db = logdb_open(path, err, sizeof(err))) == NULL || pipe(ready) < 0) {
+		CHECK(0);
+		logdb_close(db);
+		return;
+	}
+	/* A writer takes the writers' lock and then never says a word again
+	 * (its host gone, its connection still open). */
+	if ((pid = fork()) == 0) {
+		enum sqldb_fail f;
+		struct sqldb *s = sqldb_open(path, 0, &f, err, sizeof(err));
+		int ok = s != NULL && sqldb_begin(s, SQLDB_WRITE) == 0;
+		if (write(ready[1], ok ? "y" : "n", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	CHECK(pid > 0 && read(ready[0], &c, 1) == 1 && c == 'y');
+	rec(&r, "vanished", "error");
+	CHECK_INT(logdb_insert(db, &r, NULL, NULL), -1);	/* busy: the breaker trips */
+	logdb_get_state(db, &st);
+	CHECK_INT(st.busy_failures, 1);
+	CHECK_INT(st.breaker, 1);
+	/* The server ends the idle transaction; writes go on. */
+	for (tries = 0; tries < 40 && logdb_insert(db, &r, NULL, NULL) < 0; tries++)
+		sleep(1);
+	printf("  written again after %d tries a second apart\n", tries + 1);
+	CHECK(tries < 40);
+	logdb_get_state(db, &st);
+	CHECK_INT(st.breaker, 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(ready[0]);
+	close(ready[1]);
+	logdb_close(db);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -287,6 +334,7 @@ main(int argc, char **argv)
 	RUN(server_goes_away_and_comes_back);
 	RUN(server_that_never_answers);
 	RUN(backend_that_stops_answering);
+	RUN(writer_that_vanished_inside_its_transaction);
 	store_done();
 	return unit_done("logdb_faults_pg");
 }

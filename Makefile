@@ -8,10 +8,11 @@
 CC       ?= cc
 # libcurl: its headers only; shared/ai.c loads the library when the assistant
 # is first used (dlopen), so that responders that never call a model stay small.
-PKGS      = fcgi libcjson sqlite3 libmagic zlib
+# libpq: the log in PostgreSQL (IMGSANDBOX_DB=postgresql://...), shared/sqldb_pg.c.
+PKGS      = fcgi libcjson sqlite3 libpq libmagic zlib
 PKG_CFLAGS_CURL := $(shell pkg-config --cflags libcurl 2>/dev/null)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lpq -lmagic -lz)
 WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS   ?= -O2 -g
@@ -91,6 +92,11 @@ $(B)/asan/analyze_logs: fcgi/analyze_logs.c $(B)/asan/libshared.a
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(B)/asan/libshared.a $(LIBS)
 
+# The fixture maker of the CLI's tests, unsanitized, for the integration
+# stage (tests/integration/test_pg_*.py fill PostgreSQL logs with it).
+$(B)/make_log_fixture: $(B)/tests/unit/make_log_fixture.o $(B)/libshared.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(B)/bench_logdb: $(B)/tests/bench/bench_logdb.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -121,9 +127,13 @@ unit: test-deps
 	  $$f -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>$(B)/fuzz/$$n.replay.log || \
 	  { cat $(B)/fuzz/$$n.replay.log; exit 1; }; done
 
-# Real servers, real dockerd, real SQLite: tests/integration (pytest).
+# Real servers, real dockerd, real SQLite and PostgreSQL: tests/integration
+# (pytest). The store's programs run there again on a PostgreSQL server
+# (test_pg_store.py), and the CLI's fixtures fill PostgreSQL logs.
+PG_TEST_BIN = $(B)/asan/test_logdb $(B)/asan/test_logdb_retain $(B)/asan/logdb_faults_pg \
+            $(B)/make_log_fixture
 integration: test-deps runner-image
-	@$(MAKE) --no-print-directory -j$(NPROC) all
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN)
 	@fcgi/ensure_dockerd.sh
 	/usr/bin/python3 -m pytest -q -n $${JOBS:-4} tests/integration
 

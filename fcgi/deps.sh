@@ -4,12 +4,13 @@
 # the exact command to run.
 set -euo pipefail
 run=(build-essential pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libmagic-dev
-     libmagic-mgc zlib1g-dev libcurl4-openssl-dev spawn-fcgi lighttpd nginx-light apache2 docker.io debootstrap
-     curl libjs-codemirror)
+     libmagic-mgc zlib1g-dev libcurl4-openssl-dev libpq-dev spawn-fcgi lighttpd nginx-light apache2
+     docker.io debootstrap curl libjs-codemirror)
 # runsc: gVisor, the hostile suite runs under it too (fcgi/ensure_dockerd.sh
-# registers it with dockerd).
+# registers it with dockerd); postgresql: the log store's tests and the
+# several-hosts test start throwaway servers of their own.
 test=(clang libclang-rt-14-dev python3-pytest python3-pytest-xdist python3-pil
-      python3-numpy sqlite3 chromium chromium-driver wrk runsc)
+      python3-numpy sqlite3 chromium chromium-driver wrk runsc postgresql)
 want=("${run[@]}")
 [ "${1:-}" = --test ] && want+=("${test[@]}")
 # The browser tests need Node.js 20 or later (playwright-core); Debian 12's

@@ -1,21 +1,35 @@
 /*
- * logdb: the execution log, one SQLite database. One row per /run request,
- * refused ones included. Schema versioned with PRAGMA user_version and
- * migrated on open; WAL; a busy timeout; prepared statements only. Knows
- * nothing of HTTP, Docker or the reports: it stores struct run_record
- * (record.h) and, at insert, the text facts of it (its category and
- * pattern, its code's SHA-256, the changes a fix made); the reports read
- * it through the calls below.
+ * logdb: the execution log. One row per /run request, refused ones
+ * included, in an SQLite file or a PostgreSQL database: the path
+ * (IMGSANDBOX_DB) names which, "postgresql://..." or "postgres://..." (any
+ * libpq connection URI) a server, anything else a file. The same calls,
+ * the same figures, on both. Knows nothing of HTTP, Docker or the reports:
+ * it stores struct run_record (record.h) and, at insert, the text facts of
+ * it (its category and pattern, its code's SHA-256, the changes a fix
+ * made); the reports read it through the calls below.
  *
- * The code: logdb.c (the handle, its statements, open and close),
- * logdb_schema.c (the schema and its migrations), logdb_write.c (insert),
- * logdb_fix.c (a success marks the failures it fixed), logdb_retain.c
- * (retention) and logdb_read.c (the read side); logdb_internal.h is theirs
- * alone.
+ * SQLite: schema versioned with PRAGMA user_version and migrated on open;
+ * WAL; a busy timeout; prepared statements only. PostgreSQL: the same
+ * tables, made at the first read-write open under the writers' lock, the
+ * version in the table logdb_schema; a bounded connect, statement and
+ * answer (sqldb.h); a handle whose server went away fails its calls at
+ * once and connects again on a later call (at most every
+ * SQLDB_RECONNECT_MS), so a responder keeps its handle.
  *
- * Writers never wait out the busy timeout twice in a row: an insert that
- * found the database locked for LOGDB_BUSY_TIMEOUT_MS trips the handle's
- * breaker, and until an insert succeeds again the handle waits at most
+ * The code: logdb.c (the handle, its statements, helpers, transactions),
+ * logdb_open.c (opening either store), logdb_sql.c (the statements' SQL,
+ * written once for both where it can be), logdb_schema.c (SQLite's schema
+ * and migrations), logdb_schema_pg.c (PostgreSQL's), logdb_write.c
+ * (insert), logdb_fix.c (a success marks the failures it fixed),
+ * logdb_retain.c (retention) and logdb_read.c (the read side), over the
+ * driver layer sqldb*.c; logdb_internal.h is theirs alone.
+ *
+ * Writers are one at a time on a log, from any process or host (SQLite's
+ * BEGIN IMMEDIATE; PostgreSQL's writers' advisory lock), so attempts are
+ * numbered 1, 2, ... in every session and the summaries stay exact. Writers
+ * never wait out the lock timeout twice in a row: an insert that found
+ * the log locked for LOGDB_BUSY_TIMEOUT_MS trips the handle's breaker, and
+ * until an insert succeeds again the handle waits at most
  * LOGDB_BUSY_SHORT_MS for the lock (a run is never held up by a log that
  * another process keeps locked; its row is lost and logged as such).
  */
@@ -41,8 +55,17 @@ enum logdb_open_error {
 	LOGDB_NEWER,		/* made by a newer build */
 	LOGDB_CORRUPT,		/* not a database, or a damaged one */
 	LOGDB_LOCKED,		/* another process held it locked past the busy timeout */
-	LOGDB_FAILED		/* anything else (permissions, memory); err says what */
+	LOGDB_FAILED,		/* anything else (permissions, memory); err says what */
+	LOGDB_UNREACHABLE	/* PostgreSQL: the server cannot be reached */
 };
+
+/* Returns 1 when path names a PostgreSQL database (a "postgresql://" or
+ * "postgres://" URI), 0 for an SQLite file. */
+int logdb_path_is_pg(const char *path);
+
+/* Copies path into out (outlen bytes) with a password in it shown as
+ * "***", for messages and logs. Returns out. */
+char *logdb_path_safe(const char *path, char *out, size_t outlen);
 
 /* Returns the word for why ("missing", "corrupt", ...), static. */
 const char *logdb_open_error_name(enum logdb_open_error why);
@@ -51,7 +74,9 @@ const char *logdb_open_error_name(enum logdb_open_error why);
  * caller closes with logdb_close(), or NULL with *why set and a message in
  * err. Never exits; a caller that goes on without the log may try again
  * later. A migration to schema 3 ends with one VACUUM (to turn incremental
- * auto-vacuum on); it takes a while on a large file. */
+ * auto-vacuum on); it takes a while on a large file. A PostgreSQL server
+ * that cannot be reached fails in SQLDB_CONNECT_MS at most, as
+ * LOGDB_UNREACHABLE. */
 struct logdb *logdb_open_why(const char *path, enum logdb_open_error *why, char *err,
     size_t errlen);
 
@@ -74,6 +99,9 @@ int logdb_insert(struct logdb *db, const struct run_record *rec, int64_t *log_id
 struct logdb_state {
 	int breaker;			/* tripped: waits are short until an insert succeeds */
 	int64_t inserts, insert_failures, busy_failures;	/* since open */
+	int unreachable;		/* PostgreSQL: the last insert found no server
+					 * (it is tried again on later calls) */
+	int64_t unreachable_failures;	/* ... inserts that failed so, since open */
 };
 /* Fills s (zeroes when db is NULL). */
 void logdb_get_state(struct logdb *db, struct logdb_state *s);
@@ -82,16 +110,20 @@ void logdb_get_state(struct logdb *db, struct logdb_state *s);
 struct logdb_retain_stats {
 	int64_t deleted;		/* rows let go by this call */
 	int64_t by_age, by_size;	/* ... because they were old, or the file too big */
-	int64_t bytes_before, bytes_after;	/* the file's pages in use, in bytes */
-	int64_t pages_vacuumed;		/* free pages given back to the file system */
+	int64_t bytes_before, bytes_after;	/* the file's pages in use, in bytes
+						 * (PostgreSQL: the rows', estimated) */
+	int64_t pages_vacuumed;		/* free pages given back to the file system
+					 * (0 on PostgreSQL) */
 	int more;			/* stopped at the call's bound: call again */
 };
 
 /* Retention: deletes the oldest rows older than max_age_s (0: none for
- * age), then the oldest rows while the file's pages in use take more than
- * max_bytes (0: no cap), in transactions of a few hundred rows each (other
- * writers go in between), at most LOGDB_RETAIN_ROWS a call; then gives the
- * free pages back (incremental vacuum) and checkpoints. The summaries
+ * age), then the oldest rows while the file's pages in use (PostgreSQL:
+ * an estimate of the rows' stored bytes) take more than max_bytes (0: no
+ * cap), in transactions of a few hundred rows each (other writers go in
+ * between), at most LOGDB_RETAIN_ROWS a call; then, on SQLite, gives the
+ * free pages back (incremental vacuum) and checkpoints (on PostgreSQL
+ * autovacuum makes the space reusable; nothing shrinks). The summaries
  * (totals, counts, patterns, lessons, sessions, models) are kept as they
  * were: they were counted at insert and nothing recounts them; the totals
  * count the rows let go (rows_retired). A failure that was let go unfixed
@@ -117,7 +149,9 @@ int logdb_retain(struct logdb *db, int64_t max_age_s, int64_t max_bytes,
 struct logdb *logdb_open_readonly(const char *path, enum logdb_open_error *why,
     char *err, size_t errlen);
 
-/* Returns the file's PRAGMA user_version, or -1 when it cannot be read. */
+/* Returns the log's schema version (SQLite: the file's PRAGMA
+ * user_version; PostgreSQL: 0 for a database without a log), or -1 when
+ * it cannot be read. */
 int logdb_file_version(const char *path);
 
 /* Replaces the clock that stamps created_at (ms since the epoch, UTC), for

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "codediff.h"
 #include "logdb_internal.h"
 
@@ -34,36 +32,36 @@ struct earlier {
 static int
 earlier_get(struct logdb *db, const char *sid, int before, struct earlier *e)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int rc, oom = 0;
 
 	if ((st = logdb_stmt(db, S_PREVIOUS)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, sid);
-	sqlite3_bind_int(st, 2, before);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
+	sqldb_bind_text(st, 1, sid);
+	sqldb_bind_int64(st, 2, before);
+	rc = sqldb_step(st);
+	if (rc == SQLDB_DONE) {
+		sqldb_reset(st);
 		return 0;
 	}
-	if (rc != SQLITE_ROW) {
+	if (rc != SQLDB_ROW) {
 		logdb_warn(db, "previous attempt");
-		sqlite3_reset(st);
+		sqldb_reset(st);
 		return -1;
 	}
 	memset(e, 0, sizeof(*e));
-	e->id = sqlite3_column_int64(st, 0);
-	e->attempt = sqlite3_column_int(st, 1);
-	e->failure = sqlite3_column_int(st, 2);
-	e->fixed = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	e->id = sqldb_column_int64(st, 0);
+	e->attempt = sqldb_column_int(st, 1);
+	e->failure = sqldb_column_int(st, 2);
+	e->fixed = !sqldb_column_null(st, 3);
 	logdb_col_copy(st, 4, e->category, sizeof(e->category));
 	logdb_col_copy(st, 5, e->type, sizeof(e->type));
 	logdb_col_copy(st, 6, e->pattern, sizeof(e->pattern));
 	logdb_col_copy(st, 7, e->day, sizeof(e->day));
 	logdb_col_copy(st, 8, e->model, sizeof(e->model));
 	e->code = logdb_col_dup(st, 9, &e->code_len, &oom);
-	e->lessons = sqlite3_column_int(st, 10);
-	sqlite3_reset(st);
+	e->lessons = sqldb_column_int(st, 10);
+	sqldb_reset(st);
 	return oom ? -1 : 1;
 }
 
@@ -73,7 +71,7 @@ lessons_add(struct logdb *db, int64_t pattern_id, const struct earlier *e, int64
     const char *fix_code, size_t fix_len)
 {
 	char changes[CHANGES_PER_FAILURE][RECORD_CHANGE_MAX];
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	size_t n, i;
 
 	if (e->code == NULL || fix_code == NULL)
@@ -83,10 +81,10 @@ lessons_add(struct logdb *db, int64_t pattern_id, const struct earlier *e, int64
 	for (i = 0; i < n; i++) {
 		if ((st = logdb_stmt(db, S_LESSON_ADD)) == NULL)
 			return -1;
-		sqlite3_bind_int64(st, 1, pattern_id);
-		logdb_bind_text(st, 2, changes[i]);
-		sqlite3_bind_int64(st, 3, e->id);
-		sqlite3_bind_int64(st, 4, fix_id);
+		sqldb_bind_int64(st, 1, pattern_id);
+		sqldb_bind_text(st, 2, changes[i]);
+		sqldb_bind_int64(st, 3, e->id);
+		sqldb_bind_int64(st, 4, fix_id);
 		if (logdb_step_done(db, st, "lesson") < 0)
 			return -1;
 	}
@@ -97,12 +95,12 @@ lessons_add(struct logdb *db, int64_t pattern_id, const struct earlier *e, int64
 static int
 count_fix(struct logdb *db, const char *kind, const char *key)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 
 	if ((st = logdb_stmt(db, S_COUNT_FIX)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, kind);
-	logdb_bind_text(st, 2, key);
+	sqldb_bind_text(st, 1, kind);
+	sqldb_bind_text(st, 2, key);
 	return logdb_step_done(db, st, "counts fix");
 }
 
@@ -110,14 +108,14 @@ count_fix(struct logdb *db, const char *kind, const char *key)
 static int
 model_fix(struct logdb *db, const char *model, int lessons)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 
 	if (model[0] == '\0')
 		return 0;
 	if ((st = logdb_stmt(db, S_MODEL_FIX)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, model);
-	sqlite3_bind_int(st, 2, lessons);
+	sqldb_bind_text(st, 1, model);
+	sqldb_bind_int64(st, 2, lessons);
 	return logdb_step_done(db, st, "model fix");
 }
 
@@ -127,27 +125,27 @@ static int
 fix_one(struct logdb *db, const struct earlier *e, int64_t fix_id, int with_lessons,
     const char *fix_code, size_t fix_len)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int64_t pattern_id = 0;
 	int rc;
 
 	if (e->id > 0) {
 		if ((st = logdb_stmt(db, S_RUN_FIX)) == NULL)
 			return -1;
-		sqlite3_bind_int64(st, 1, fix_id);
-		sqlite3_bind_int64(st, 2, e->id);
+		sqldb_bind_int64(st, 1, fix_id);
+		sqldb_bind_int64(st, 2, e->id);
 		if (logdb_step_done(db, st, "fix") < 0)
 			return -1;
 	}
 	if ((st = logdb_stmt(db, S_PATTERN_FIX)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, e->category);
-	logdb_bind_text(st, 2, e->type);
-	logdb_bind_text(st, 3, e->pattern);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		pattern_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	sqldb_bind_text(st, 1, e->category);
+	sqldb_bind_text(st, 2, e->type);
+	sqldb_bind_text(st, 3, e->pattern);
+	while ((rc = sqldb_step(st)) == SQLDB_ROW)
+		pattern_id = sqldb_column_int64(st, 0);
+	sqldb_reset(st);
+	if (rc != SQLDB_DONE) {
 		logdb_warn(db, "pattern fix");
 		return -1;
 	}
@@ -166,36 +164,36 @@ static int
 fix_retired(struct logdb *db, const char *sid, int attempt, int64_t fix_id, int64_t *fixed)
 {
 	struct earlier *v = NULL, *t;
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	size_t n = 0, cap = 0, i;
 	int rc = -1, step;
 
 	if ((st = logdb_stmt(db, S_STUBS_GET)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, sid);
-	sqlite3_bind_int(st, 2, attempt);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	sqldb_bind_text(st, 1, sid);
+	sqldb_bind_int64(st, 2, attempt);
+	while ((step = sqldb_step(st)) == SQLDB_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
 			if ((t = realloc(v, cap * sizeof(*v))) == NULL) {
-				sqlite3_reset(st);
+				sqldb_reset(st);
 				goto out;
 			}
 			v = t;
 		}
 		memset(&v[n], 0, sizeof(v[n]));
-		v[n].attempt = sqlite3_column_int(st, 0);
+		v[n].attempt = sqldb_column_int(st, 0);
 		logdb_col_copy(st, 1, v[n].category, sizeof(v[n].category));
 		logdb_col_copy(st, 2, v[n].type, sizeof(v[n].type));
 		logdb_col_copy(st, 3, v[n].pattern, sizeof(v[n].pattern));
 		logdb_col_copy(st, 4, v[n].day, sizeof(v[n].day));
 		logdb_col_copy(st, 5, v[n].model, sizeof(v[n].model));
-		v[n++].lessons = sqlite3_column_int(st, 6);
+		v[n++].lessons = sqldb_column_int(st, 6);
 	}
-	if (step != SQLITE_DONE)
+	if (step != SQLDB_DONE)
 		logdb_warn(db, "retired failures");
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE)
+	sqldb_reset(st);
+	if (step != SQLDB_DONE)
 		goto out;
 	for (i = 0; i < n; i++)
 		if (fix_one(db, &v[i], fix_id, 0, NULL, 0) < 0)
@@ -204,8 +202,8 @@ fix_retired(struct logdb *db, const char *sid, int attempt, int64_t fix_id, int6
 	if (n > 0) {
 		if ((st = logdb_stmt(db, S_STUBS_DEL)) == NULL)
 			goto out;
-		logdb_bind_text(st, 1, sid);
-		sqlite3_bind_int(st, 2, attempt);
+		sqldb_bind_text(st, 1, sid);
+		sqldb_bind_int64(st, 2, attempt);
 		if (logdb_step_done(db, st, "retired failures") < 0)
 			goto out;
 	}
@@ -254,43 +252,43 @@ logdb_backfill_lessons(struct logdb *db)
 	    " FROM (SELECT f.id, f.fixed_by, f.category, f.error_type, f.pattern, f.code,"
 	    " s.code AS fix_code, ROW_NUMBER() OVER (PARTITION BY f.fixed_by ORDER BY f.id DESC)"
 	    " AS k FROM runs f JOIN runs s ON s.id = f.fixed_by WHERE f.is_failure = 1"
-	    " AND f.fixed_by IS NOT NULL) WHERE k <= ?1 ORDER BY id";
-	sqlite3_stmt *st = NULL, *pst = NULL;
+	    " AND f.fixed_by IS NOT NULL) AS fixes WHERE k <= $1 ORDER BY id";
+	struct sqldb_stmt *st = NULL, *pst = NULL;
 	struct earlier e;
 	const char *fix;
 	size_t fix_len;
 	int rc, result = -1;
 
-	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db->db, "SELECT id FROM patterns WHERE category = ?1 AND"
-	    " error_type = ?2 AND pattern = ?3", -1, &pst, NULL) != SQLITE_OK)
+	if ((st = sqldb_prepare(db->db, sql)) == NULL ||
+	    (pst = sqldb_prepare(db->db, "SELECT id FROM patterns WHERE category = $1 AND"
+	    " error_type = $2 AND pattern = $3")) == NULL)
 		goto out;
-	sqlite3_bind_int(st, 1, LESSONS_PER_FIX);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	sqldb_bind_int64(st, 1, LESSONS_PER_FIX);
+	while ((rc = sqldb_step(st)) == SQLDB_ROW) {
 		memset(&e, 0, sizeof(e));
-		e.id = sqlite3_column_int64(st, 0);
+		e.id = sqldb_column_int64(st, 0);
 		logdb_col_copy(st, 2, e.category, sizeof(e.category));
 		logdb_col_copy(st, 3, e.type, sizeof(e.type));
 		logdb_col_copy(st, 4, e.pattern, sizeof(e.pattern));
-		e.code = (char *)sqlite3_column_text(st, 5);
-		e.code_len = (size_t)sqlite3_column_bytes(st, 5);
-		fix = (const char *)sqlite3_column_text(st, 6);
-		fix_len = (size_t)sqlite3_column_bytes(st, 6);
-		sqlite3_reset(pst);
-		logdb_bind_text(pst, 1, e.category);
-		logdb_bind_text(pst, 2, e.type);
-		logdb_bind_text(pst, 3, e.pattern);
-		if (sqlite3_step(pst) == SQLITE_ROW &&
-		    lessons_add(db, sqlite3_column_int64(pst, 0), &e,
-		    sqlite3_column_int64(st, 1), fix, fix_len) < 0)
+		e.code = (char *)sqldb_column_text(st, 5);
+		e.code_len = (size_t)sqldb_column_bytes(st, 5);
+		fix = (const char *)sqldb_column_text(st, 6);
+		fix_len = (size_t)sqldb_column_bytes(st, 6);
+		sqldb_reset(pst);
+		sqldb_bind_text(pst, 1, e.category);
+		sqldb_bind_text(pst, 2, e.type);
+		sqldb_bind_text(pst, 3, e.pattern);
+		if (sqldb_step(pst) == SQLDB_ROW &&
+		    lessons_add(db, sqldb_column_int64(pst, 0), &e,
+		    sqldb_column_int64(st, 1), fix, fix_len) < 0)
 			goto out;
 	}
-	if (rc == SQLITE_DONE)
+	if (rc == SQLDB_DONE)
 		result = 0;
 out:
 	if (result < 0)
 		logdb_warn(db, "lessons backfill");
-	sqlite3_finalize(st);
-	sqlite3_finalize(pst);
+	sqldb_finalize(st);
+	sqldb_finalize(pst);
 	return result;
 }

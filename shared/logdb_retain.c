@@ -6,14 +6,13 @@
  * are left as they are: they counted the rows at insert, and nothing
  * recounts them. What retention must remember of a row it lets go is the
  * facts of an unfixed failure (retired_unfixed), so that its session's
- * later success still marks it fixed everywhere it was counted.
+ * later success still marks it fixed everywhere it was counted. On
+ * PostgreSQL the size is an estimate (logdb_used_bytes) and autovacuum,
+ * not this, makes the space of the rows let go reusable.
  */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
-
 #include "clock.h"
 #include "log.h"
 #include "logdb_internal.h"
@@ -36,7 +35,7 @@ static int64_t
 batch_pick(struct logdb *db, const struct batch_plan *plan, int64_t *last, char *at,
     size_t atlen, struct logdb_retain_stats *st)
 {
-	sqlite3_stmt *q;
+	struct sqldb_stmt *q;
 	int64_t n = 0, age = 0, size = 0, size_max;
 	const char *created;
 	int rc;
@@ -45,21 +44,21 @@ batch_pick(struct logdb *db, const struct batch_plan *plan, int64_t *last, char 
 		return -1;
 	size_max = plan->excess > 0 ? plan->excess / (plan->row_bytes > 0 ? plan->row_bytes : 1)
 	    + 1 : 0;
-	sqlite3_bind_int(q, 1, RETAIN_BATCH);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		created = (const char *)sqlite3_column_text(q, 1);
+	sqldb_bind_int64(q, 1, RETAIN_BATCH);
+	while ((rc = sqldb_step(q)) == SQLDB_ROW) {
+		created = (const char *)sqldb_column_text(q, 1);
 		if (plan->cutoff != NULL && created != NULL && strcmp(created, plan->cutoff) < 0)
 			age++;
 		else if (size < size_max)
 			size++;
 		else
 			break;
-		*last = sqlite3_column_int64(q, 0);
+		*last = sqldb_column_int64(q, 0);
 		logdb_col_copy(q, 1, at, atlen);
 		n++;
 	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	sqldb_reset(q);
+	if (rc != SQLDB_ROW && rc != SQLDB_DONE) {
 		logdb_warn(db, "retention");
 		return -1;
 	}
@@ -72,11 +71,11 @@ batch_pick(struct logdb *db, const struct batch_plan *plan, int64_t *last, char 
 static int
 exec_id(struct logdb *db, enum stmt_id id, int64_t v, const char *what)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 
 	if ((st = logdb_stmt(db, id)) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, v);
+	sqldb_bind_int64(st, 1, v);
 	return logdb_step_done(db, st, what);
 }
 
@@ -88,10 +87,10 @@ retain_batch(struct logdb *db, const struct batch_plan *plan, struct logdb_retai
 {
 	char at[CLOCK_ISO_MAX] = "";
 	int64_t last = 0, n = -1;
-	sqlite3_stmt *q;
+	struct sqldb_stmt *q;
 
 	logdb_lock(db);
-	if (logdb_exec(db, S_BEGIN_IMMEDIATE) < 0)
+	if (logdb_begin(db, SQLDB_WRITE) < 0)
 		goto out;
 	if ((n = batch_pick(db, plan, &last, at, sizeof(at), st)) <= 0)
 		goto end;
@@ -100,18 +99,20 @@ retain_batch(struct logdb *db, const struct batch_plan *plan, struct logdb_retai
 	    exec_id(db, S_STUBS_CAP, LOGDB_RETIRED_UNFIXED, "retention: cap") < 0 ||
 	    (q = logdb_stmt(db, S_RETAIN_TOTALS)) == NULL)
 		goto fail;
-	sqlite3_bind_int64(q, 1, n);
-	logdb_bind_text(q, 2, at);
+	sqldb_bind_int64(q, 1, n);
+	sqldb_bind_text(q, 2, at);
 	if (logdb_step_done(db, q, "retention: totals") < 0)
 		goto fail;
 end:
-	if (logdb_exec(db, S_COMMIT) < 0)
-		goto fail;
+	if (logdb_commit(db) < 0) {
+		n = -1;
+		goto out;
+	}
 	if (n > 0)
 		st->deleted += n;
 	goto out;
 fail:
-	logdb_exec(db, S_ROLLBACK);
+	logdb_rollback(db);
 	n = -1;
 out:
 	logdb_unlock(db);
@@ -120,13 +121,17 @@ out:
 
 /* Gives free pages back, VACUUM_STEPS steps at most (each its own write
  * transaction), then checkpoints without waiting so the file shrinks.
- * Returns 0, or 1 when free pages are left. */
+ * Returns 0, or 1 when free pages are left. PostgreSQL: nothing to do
+ * (autovacuum makes the space of the rows let go reusable; the tables do
+ * not shrink). */
 static int
 give_back(struct logdb *db, struct logdb_retain_stats *st)
 {
 	int64_t before, now = 0;
 	int k, more = 0;
 
+	if (logdb_is_pg(db))
+		return 0;
 	logdb_lock(db);
 	before = logdb_int(db, S_FREELIST_COUNT);
 	logdb_unlock(db);

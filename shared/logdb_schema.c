@@ -23,14 +23,16 @@
  *                later fix still counts (at most LOGDB_RETIRED_UNFIXED)
  *
  * Everything but runs is kept up to date by logdb_insert, in the same
- * BEGIN IMMEDIATE transaction as the row itself, so the summary and the
+ * write transaction as the row itself (serialized with every other
+ * writer), so the summary and the
  * analysis read a few small tables instead of scanning the log, several
  * processes writing at once get distinct, gap-free attempt numbers, and
  * retention can delete rows without changing a figure.
+ *
+ * This file is SQLite's schema and migrations; PostgreSQL's, the same
+ * tables made at version 3, are in logdb_schema_pg.c.
  */
 #include <stdio.h>
-
-#include <sqlite3.h>
 
 #include "log.h"
 #include "logdb_internal.h"
@@ -213,36 +215,31 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == LOGDB_SCHEMA_VERSIO
 int
 logdb_user_version(struct logdb *db, int *v)
 {
-	sqlite3_stmt *st = NULL;
+	struct sqldb_stmt *st;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW) {
-		*v = sqlite3_column_int(st, 0);
+	if (logdb_is_pg(db))
+		return logdb_pg_version(db, v);
+	if ((st = sqldb_prepare(db->db, "PRAGMA user_version")) != NULL &&
+	    sqldb_step(st) == SQLDB_ROW) {
+		*v = sqldb_column_int(st, 0);
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	return rc;
 }
 
-/* Sets *why from the connection's last error and err from what failed. */
+/* Sets *why from the connection's last failure and err from what failed. */
 static void
 migrate_error(struct logdb *db, const char *what, int target, enum logdb_open_error *why,
     char *err, size_t errlen)
 {
-	int rc = sqlite3_extended_errcode(db->db);
-
-	if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
-		*why = LOGDB_CORRUPT;
-	else if (logdb_rc_busy(rc))
-		*why = LOGDB_LOCKED;
-	else
-		*why = LOGDB_FAILED;
+	*why = logdb_open_error_of(sqldb_last_fail(db->db), "");
 	if (target > 0)
 		snprintf(err, errlen, "%s to schema version %d: %s", what, target,
-		    sqlite3_errmsg(db->db));
+		    sqldb_errmsg(db->db));
 	else
-		snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(db->db));
+		snprintf(err, errlen, "%s: %s", what, sqldb_errmsg(db->db));
 }
 
 /* Turns incremental auto-vacuum on for a database made without it (by a
@@ -252,18 +249,17 @@ migrate_error(struct logdb *db, const char *what, int target, enum logdb_open_er
 static void
 enable_auto_vacuum(struct logdb *db)
 {
-	sqlite3_stmt *st = NULL;
+	struct sqldb_stmt *st;
 	int mode = -1;
 
-	if (sqlite3_prepare_v2(db->db, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		mode = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	if ((st = sqldb_prepare(db->db, "PRAGMA auto_vacuum")) != NULL &&
+	    sqldb_step(st) == SQLDB_ROW)
+		mode = sqldb_column_int(st, 0);
+	sqldb_finalize(st);
 	if (mode == 2 || mode < 0)
 		return;
 	log_info("logdb: turning incremental auto-vacuum on (one VACUUM of the whole file)");
-	if (sqlite3_exec(db->db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL, NULL,
-	    NULL) != SQLITE_OK)
+	if (sqldb_exec(db->db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM") < 0)
 		logdb_warn(db, "VACUUM for incremental auto-vacuum (tried again at the next open)");
 }
 
@@ -274,6 +270,8 @@ logdb_migrate(struct logdb *db, enum logdb_open_error *why, char *err, size_t er
 	char pragma[64];
 	int v, target = 0;
 
+	if (logdb_is_pg(db))
+		return logdb_pg_migrate(db, why, err, errlen);
 	if (logdb_user_version(db, &v) < 0) {
 		migrate_error(db, "cannot read the schema version", 0, why, err, errlen);
 		return -1;
@@ -285,28 +283,27 @@ logdb_migrate(struct logdb *db, enum logdb_open_error *why, char *err, size_t er
 		return -1;
 	}
 	for (target = v + 1; target <= LOGDB_SCHEMA_VERSION; target++) {
-		if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		if (sqldb_begin(db->db, SQLDB_WRITE) < 0) {
 			migrate_error(db, "migration", target, why, err, errlen);
 			return -1;
 		}
 		if (logdb_user_version(db, &v) < 0)
 			goto fail;
 		if (v >= target) {	/* another process got there first */
-			sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
+			sqldb_commit(db->db);
 			target = v;
 			continue;
 		}
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", target);
-		if (sqlite3_exec(db->db, migrations[target - 1].sql, NULL, NULL, NULL) != SQLITE_OK ||
+		if (sqldb_exec(db->db, migrations[target - 1].sql) < 0 ||
 		    (migrations[target - 1].fn != NULL && migrations[target - 1].fn(db) < 0) ||
-		    sqlite3_exec(db->db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		    sqldb_exec(db->db, pragma) < 0 || sqldb_commit(db->db) < 0)
 			goto fail;
 	}
 	enable_auto_vacuum(db);
 	return 0;
 fail:
 	migrate_error(db, "migration", target, why, err, errlen);
-	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	sqldb_rollback(db->db);
 	return -1;
 }

@@ -1,8 +1,9 @@
 /*
  * logdb_write: insert. A record is prepared before the write lock (its
  * time, its code's hash, the error parsed from a raw traceback, its
- * category and pattern), then written in one BEGIN IMMEDIATE transaction
- * with every aggregate it changes: counts, its session, its pattern, its
+ * category and pattern), then written in one write transaction
+ * (serialized with every other writer: SQLite's BEGIN IMMEDIATE,
+ * PostgreSQL's writers' lock) with every aggregate it changes: counts, its session, its pattern, its
  * model's figures, the totals, and when it is a success, the earlier
  * failures of its session it fixed (logdb_fix.c). A refused request keeps
  * only an excerpt of its code. A write that found the database locked
@@ -11,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sqlite3.h>
 
 #include "classify.h"
 #include "clock.h"
@@ -111,15 +110,15 @@ static int
 count_add(struct logdb *db, const char *kind, const char *key, int failure, int64_t id,
     const char *at)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 
 	if ((st = logdb_stmt(db, S_COUNT_ADD)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, kind);
-	logdb_bind_text(st, 2, key);
-	sqlite3_bind_int(st, 3, failure);
-	sqlite3_bind_int64(st, 4, id);
-	logdb_bind_text(st, 5, at);
+	sqldb_bind_text(st, 1, kind);
+	sqldb_bind_text(st, 2, key);
+	sqldb_bind_int64(st, 3, failure);
+	sqldb_bind_int64(st, 4, id);
+	sqldb_bind_text(st, 5, at);
 	return logdb_step_done(db, st, "counts");
 }
 
@@ -137,24 +136,24 @@ struct session_so_far {
 static int
 session_get(struct logdb *db, const char *sid, struct session_so_far *s)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	if ((st = logdb_stmt(db, S_SESSION_GET)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, sid);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	sqldb_bind_text(st, 1, sid);
+	if ((rc = sqldb_step(st)) == SQLDB_ROW) {
 		s->have = 1;
-		s->attempts = sqlite3_column_int64(st, 0);
-		s->failures = sqlite3_column_int64(st, 1);
-		s->unfixed = sqlite3_column_int64(st, 2);
+		s->attempts = sqldb_column_int64(st, 0);
+		s->failures = sqldb_column_int64(st, 1);
+		s->unfixed = sqldb_column_int64(st, 2);
 		logdb_col_copy(st, 3, s->model, sizeof(s->model));
-		s->lessons = sqlite3_column_int(st, 4);
-		s->success_attempt = sqlite3_column_int(st, 5);
+		s->lessons = sqldb_column_int(st, 4);
+		s->success_attempt = sqldb_column_int(st, 5);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	sqldb_reset(st);
+	if (rc != SQLDB_ROW && rc != SQLDB_DONE) {
 		logdb_warn(db, "session");
 		return -1;
 	}
@@ -167,57 +166,60 @@ static int
 row_insert(struct logdb *db, const struct run_record *rec, const struct prepared *p,
     int attempt, int64_t *id)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 
 	if ((st = logdb_stmt(db, S_RUN_INSERT)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, p->created_at);
-	logdb_bind_text(st, 2, rec->session_id);
-	sqlite3_bind_int(st, 3, attempt);
-	logdb_bind_text(st, 4, rec->job_id);
+	sqldb_bind_text(st, 1, p->created_at);
+	sqldb_bind_text(st, 2, rec->session_id);
+	sqldb_bind_int64(st, 3, attempt);
+	sqldb_bind_text(st, 4, rec->job_id);
 	if (rec->previous_attempt_id > 0)
-		sqlite3_bind_int64(st, 5, rec->previous_attempt_id);
+		sqldb_bind_int64(st, 5, rec->previous_attempt_id);
 	if (p->code != NULL) {
-		sqlite3_bind_text64(st, 6, p->code, p->code_len, SQLITE_STATIC, SQLITE_UTF8);
-		logdb_bind_text(st, 7, p->sha);
-		sqlite3_bind_int64(st, 33, (sqlite3_int64)rec->code_len);
+		sqldb_bind_textn(st, 6, p->code, p->code_len);
+		sqldb_bind_text(st, 7, p->sha);
+		sqldb_bind_int64(st, 33, (int64_t)rec->code_len);
 	}
-	logdb_bind_text(st, 8, rec->params);
-	logdb_bind_text(st, 9, rec->image_type);
+	sqldb_bind_text(st, 8, rec->params);
+	sqldb_bind_text(st, 9, rec->image_type);
 	if (rec->image_type != NULL || rec->image_bytes > 0) {
-		sqlite3_bind_int64(st, 10, rec->image_bytes);
-		sqlite3_bind_int(st, 11, rec->image_width);
-		sqlite3_bind_int(st, 12, rec->image_height);
+		sqldb_bind_int64(st, 10, rec->image_bytes);
+		sqldb_bind_int64(st, 11, rec->image_width);
+		sqldb_bind_int64(st, 12, rec->image_height);
 	}
-	sqlite3_bind_int(st, 13, rec->use_sample != 0);
-	logdb_bind_text(st, 14, rec->user_prompt);
-	logdb_bind_text(st, 15, rec->ai_model);
-	logdb_bind_text(st, 16, rec->status);
-	sqlite3_bind_int(st, 17, rec->http_status);
+	sqldb_bind_int64(st, 13, rec->use_sample != 0);
+	sqldb_bind_text(st, 14, rec->user_prompt);
+	sqldb_bind_text(st, 15, rec->ai_model);
+	sqldb_bind_text(st, 16, rec->status);
+	sqldb_bind_int64(st, 17, rec->http_status);
 	if (rec->exit_code >= 0)
-		sqlite3_bind_int(st, 18, rec->exit_code);
-	sqlite3_bind_int64(st, 19, rec->duration_ms);
-	logdb_bind_text(st, 20, rec->stdout_text);
-	logdb_bind_text(st, 21, rec->stderr_text);
-	sqlite3_bind_int(st, 22, rec->truncated != 0);
-	logdb_bind_text(st, 23, p->error_type);
-	logdb_bind_text(st, 24, p->error_message);
+		sqldb_bind_int64(st, 18, rec->exit_code);
+	sqldb_bind_int64(st, 19, rec->duration_ms);
+	sqldb_bind_text(st, 20, rec->stdout_text);
+	sqldb_bind_text(st, 21, rec->stderr_text);
+	sqldb_bind_int64(st, 22, rec->truncated != 0);
+	sqldb_bind_text(st, 23, p->error_type);
+	sqldb_bind_text(st, 24, p->error_message);
 	if (p->error_line > 0)
-		sqlite3_bind_int(st, 25, p->error_line);
-	logdb_bind_text(st, 26, rec->traceback);
-	logdb_bind_text(st, 27, rec->reject_code);
-	logdb_bind_text(st, 28, rec->reject_message);
-	logdb_bind_text(st, 29, rec->timings_json);
+		sqldb_bind_int64(st, 25, p->error_line);
+	sqldb_bind_text(st, 26, rec->traceback);
+	sqldb_bind_text(st, 27, rec->reject_code);
+	sqldb_bind_text(st, 28, rec->reject_message);
+	sqldb_bind_text(st, 29, rec->timings_json);
 	if (p->failure) {
-		logdb_bind_text(st, 30, p->cls.category);
-		logdb_bind_text(st, 31, p->cls.pattern);
+		sqldb_bind_text(st, 30, p->cls.category);
+		sqldb_bind_text(st, 31, p->cls.pattern);
 	}
-	sqlite3_bind_int(st, 32, p->failure);
-	sqlite3_bind_int(st, 34, p->lessons);
-	if (logdb_step_done(db, st, "insert") < 0)
+	sqldb_bind_int64(st, 32, p->failure);
+	sqldb_bind_int64(st, 34, p->lessons);
+	if (sqldb_step(st) != SQLDB_ROW) {
+		logdb_warn(db, "insert");
+		sqldb_reset(st);
 		return -1;
-	*id = sqlite3_last_insert_rowid(db->db);
-	return 0;
+	}
+	*id = sqldb_column_int64(st, 0);
+	return logdb_step_done(db, st, "insert");
 }
 
 /* Adds failure row id to its pattern and sets *pattern_n to the pattern's
@@ -226,21 +228,21 @@ static int
 pattern_add(struct logdb *db, const struct run_record *rec, const struct prepared *p,
     int64_t id, int64_t *pattern_n)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int rc;
 
 	if ((st = logdb_stmt(db, S_PATTERN_ADD)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, p->cls.category);
-	logdb_bind_text(st, 2, p->error_type ? p->error_type : "");
-	logdb_bind_text(st, 3, p->cls.pattern);
-	sqlite3_bind_int64(st, 4, id);
-	logdb_bind_text(st, 5, p->created_at);
-	logdb_bind_text(st, 6, rec->job_id ? rec->job_id : "");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*pattern_n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	sqldb_bind_text(st, 1, p->cls.category);
+	sqldb_bind_text(st, 2, p->error_type ? p->error_type : "");
+	sqldb_bind_text(st, 3, p->cls.pattern);
+	sqldb_bind_int64(st, 4, id);
+	sqldb_bind_text(st, 5, p->created_at);
+	sqldb_bind_text(st, 6, rec->job_id ? rec->job_id : "");
+	while ((rc = sqldb_step(st)) == SQLDB_ROW)
+		*pattern_n = sqldb_column_int64(st, 0);
+	sqldb_reset(st);
+	if (rc != SQLDB_DONE) {
 		logdb_warn(db, "pattern");
 		return -1;
 	}
@@ -275,18 +277,18 @@ static int
 session_put(struct logdb *db, const struct run_record *rec, const struct prepared *p,
     int64_t id, int attempt)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 
 	if ((st = logdb_stmt(db, S_SESSION_PUT)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, rec->session_id);
-	sqlite3_bind_int(st, 2, p->failure);
-	sqlite3_bind_int64(st, 3, id);
-	logdb_bind_text(st, 4, rec->status);
-	logdb_bind_text(st, 5, rec->ai_model);
-	sqlite3_bind_int(st, 6, p->lessons);
+	sqldb_bind_text(st, 1, rec->session_id);
+	sqldb_bind_int64(st, 2, p->failure);
+	sqldb_bind_int64(st, 3, id);
+	sqldb_bind_text(st, 4, rec->status);
+	sqldb_bind_text(st, 5, rec->ai_model);
+	sqldb_bind_int64(st, 6, p->lessons);
 	if (!p->failure)
-		sqlite3_bind_int(st, 7, attempt);
+		sqldb_bind_int64(st, 7, attempt);
 	return logdb_step_done(db, st, "session");
 }
 
@@ -300,27 +302,27 @@ struct model_add {
 static int
 model_add(struct logdb *db, const char *model, int lessons, const struct model_add *a)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 
 	if ((st = logdb_stmt(db, S_MODEL_ADD)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, model);
-	sqlite3_bind_int(st, 2, lessons);
-	sqlite3_bind_int(st, 3, a->runs);
-	sqlite3_bind_int(st, 4, a->failures);
-	sqlite3_bind_int(st, 5, a->sessions);
-	sqlite3_bind_int(st, 6, a->first_ok);
-	sqlite3_bind_int(st, 7, a->succeeded);
-	sqlite3_bind_int64(st, 8, a->succeeded ? a->attempts : 0);
+	sqldb_bind_text(st, 1, model);
+	sqldb_bind_int64(st, 2, lessons);
+	sqldb_bind_int64(st, 3, a->runs);
+	sqldb_bind_int64(st, 4, a->failures);
+	sqldb_bind_int64(st, 5, a->sessions);
+	sqldb_bind_int64(st, 6, a->first_ok);
+	sqldb_bind_int64(st, 7, a->succeeded);
+	sqldb_bind_int64(st, 8, a->succeeded ? a->attempts : 0);
 	if (logdb_step_done(db, st, "model") < 0)
 		return -1;
 	if (!a->succeeded)
 		return 0;
 	if ((st = logdb_stmt(db, S_MODEL_ATTEMPT)) == NULL)
 		return -1;
-	logdb_bind_text(st, 1, model);
-	sqlite3_bind_int(st, 2, lessons);
-	sqlite3_bind_int(st, 3, a->attempts < LOGDB_ATTEMPTS_CAP ? a->attempts :
+	sqldb_bind_text(st, 1, model);
+	sqldb_bind_int64(st, 2, lessons);
+	sqldb_bind_int64(st, 3, a->attempts < LOGDB_ATTEMPTS_CAP ? a->attempts :
 	    LOGDB_ATTEMPTS_CAP);
 	return logdb_step_done(db, st, "model attempts");
 }
@@ -354,20 +356,20 @@ static int
 totals_add(struct logdb *db, const struct prepared *p, const struct session_so_far *s,
     int64_t fixed, int64_t pattern_n)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 
 	if ((st = logdb_stmt(db, S_TOTALS_ADD)) == NULL)
 		return -1;
-	sqlite3_bind_int(st, 1, !p->failure);
-	sqlite3_bind_int(st, 2, p->failure);
-	sqlite3_bind_int64(st, 3, fixed);
-	sqlite3_bind_int(st, 4, p->ran);
-	sqlite3_bind_int64(st, 5, p->ran ? p->duration : 0);
-	sqlite3_bind_int(st, 6, !s->have);
-	sqlite3_bind_int(st, 7, p->failure && s->failures == 0);
-	sqlite3_bind_int(st, 8, p->failure ? s->unfixed == 0 : -(s->unfixed > 0));
-	sqlite3_bind_int(st, 9, pattern_n == 1);
-	logdb_bind_text(st, 10, p->created_at);
+	sqldb_bind_int64(st, 1, !p->failure);
+	sqldb_bind_int64(st, 2, p->failure);
+	sqldb_bind_int64(st, 3, fixed);
+	sqldb_bind_int64(st, 4, p->ran);
+	sqldb_bind_int64(st, 5, p->ran ? p->duration : 0);
+	sqldb_bind_int64(st, 6, !s->have);
+	sqldb_bind_int64(st, 7, p->failure && s->failures == 0);
+	sqldb_bind_int64(st, 8, p->failure ? s->unfixed == 0 : -(s->unfixed > 0));
+	sqldb_bind_int64(st, 9, pattern_n == 1);
+	sqldb_bind_text(st, 10, p->created_at);
 	return logdb_step_done(db, st, "totals");
 }
 
@@ -403,20 +405,22 @@ static void
 breaker(struct logdb *db, int ok)
 {
 	db->state.inserts++;
+	db->state.unreachable = !ok && sqldb_last_fail(db->db) == SQLDB_CONN;
+	db->state.unreachable_failures += db->state.unreachable;
 	if (ok) {
 		if (db->state.breaker) {
-			sqlite3_busy_timeout(db->db, LOGDB_BUSY_TIMEOUT_MS);
+			sqldb_set_lock_timeout(db->db, LOGDB_BUSY_TIMEOUT_MS);
 			db->state.breaker = 0;
 			log_info("logdb: the log takes writes again");
 		}
 		return;
 	}
 	db->state.insert_failures++;
-	if (!logdb_rc_busy(db->last_rc))
+	if (!logdb_busy(db))
 		return;
 	db->state.busy_failures++;
 	if (!db->state.breaker) {
-		sqlite3_busy_timeout(db->db, LOGDB_BUSY_SHORT_MS);
+		sqldb_set_lock_timeout(db->db, LOGDB_BUSY_SHORT_MS);
 		db->state.breaker = 1;
 		log_warnx("logdb: the log is locked by another process; until a write "
 		    "succeeds, writes wait %d ms at most", LOGDB_BUSY_SHORT_MS);
@@ -455,8 +459,8 @@ logdb_insert_batch(struct logdb *db, const struct run_record *recs, size_t n,
 			done++;
 			goto out;
 		}
-	db->last_rc = SQLITE_OK;
-	if (logdb_exec(db, S_BEGIN_IMMEDIATE) < 0)
+	sqldb_clear_fail(db->db);
+	if (logdb_begin(db, SQLDB_WRITE) < 0)
 		goto out;
 	began = 1;
 	for (i = 0; i < n; i++) {
@@ -467,13 +471,13 @@ logdb_insert_batch(struct logdb *db, const struct run_record *recs, size_t n,
 		if (attempts)
 			attempts[i] = attempt;
 	}
-	if (logdb_exec(db, S_COMMIT) < 0)
-		goto out;
 	began = 0;
+	if (logdb_commit(db) < 0)
+		goto out;
 	rc = 0;
 out:
 	if (began)
-		logdb_exec(db, S_ROLLBACK);
+		logdb_rollback(db);
 	breaker(db, rc == 0);
 	logdb_unlock(db);
 	for (i = 0; i < done; i++) {

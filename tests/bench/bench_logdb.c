@@ -5,11 +5,14 @@
  * serves, each next to a plain full-scan SQL baseline over the raw rows in
  * the same run, and prints a markdown table.
  *
- *   bench_logdb [-n ROWS] [-f DB] [-k]
+ *   bench_logdb [-n ROWS] [-d DB] [-k] [-w WRITERS]
  *     -n ROWS  attempts to generate (1000..5000000)
- *     -f DB    the database file (default /tmp/bench_logdb.db; replaced)
+ *     -d DB    the log: an SQLite file (default /tmp/bench_logdb.db) or a
+ *              PostgreSQL URI (postgresql://user@host:port/dbname); replaced:
+ *              the file removed, or the log's tables dropped (-f: the same)
  *     -k       keep and reuse DB when it already has ROWS rows (and do not time
  *              retention, which lets the oldest tenth of the rows go)
+ *     -w N     processes inserting at once for the concurrent figure (default 4)
  *
  * Exits 0, 1 on an error, 2 for bad usage.
  */
@@ -21,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
+#include <sys/wait.h>
 
 #include "../../shared/advice.h"
 #include "../../shared/ai_context.h"
@@ -29,6 +32,7 @@
 #include "../../shared/logdb.h"
 #include "../../shared/report_rows.h"
 #include "../../shared/reports.h"
+#include "../../shared/sqldb.h"
 #include "../../shared/text.h"
 
 #define BATCH 1000
@@ -292,35 +296,37 @@ static const char *const op_names[OP_COUNT] = {
 };
 
 /* Baselines: plain SQL over the raw rows, no aggregate tables, no indexes
- * but the session one a plain schema would have. */
+ * but the session one a plain schema would have (SQLite is told so with
+ * NOT INDEXED; PostgreSQL's planner scans for these without being told,
+ * and may scan in parallel). */
 static const char *const baseline_sql[OP_COUNT][3] = {
 	[OP_SUMMARY] = {
 	    "SELECT status, COUNT(*), SUM(duration_ms), MAX(duration_ms) FROM runs NOT INDEXED"
 	    " GROUP BY status",
 	    "SELECT COUNT(DISTINCT session_id) FROM runs", NULL },
 	[OP_ANALYSIS] = {
-	    "SELECT category, error_type, pattern, COUNT(*), SUM(fixed_by IS NOT NULL), MAX(id)"
+	    "SELECT category, error_type, pattern, COUNT(*), SUM(CASE WHEN fixed_by IS NOT NULL THEN 1 ELSE 0 END), MAX(id)"
 	    " FROM runs NOT INDEXED WHERE status <> 'success' GROUP BY 1, 2, 3"
 	    " ORDER BY 4 DESC LIMIT 50",
-	    "SELECT substr(created_at, 1, 10), COUNT(*), SUM(status <> 'success') FROM runs"
+	    "SELECT substr(created_at, 1, 10), COUNT(*), SUM(CASE WHEN status <> 'success' THEN 1 ELSE 0 END) FROM runs"
 	    " NOT INDEXED GROUP BY 1 ORDER BY 1 DESC LIMIT 30",
 	    "SELECT status, COUNT(*), SUM(duration_ms), MAX(duration_ms) FROM runs NOT INDEXED"
 	    " GROUP BY status" },
 	[OP_PATTERNS] = {
-	    "SELECT category, COUNT(*), SUM(fixed_by IS NOT NULL), MAX(id) FROM runs NOT INDEXED"
+	    "SELECT category, COUNT(*), SUM(CASE WHEN fixed_by IS NOT NULL THEN 1 ELSE 0 END), MAX(id) FROM runs NOT INDEXED"
 	    " WHERE status <> 'success' GROUP BY 1 ORDER BY 2 DESC",
-	    "SELECT category, error_type, pattern, COUNT(*), SUM(fixed_by IS NOT NULL), MAX(id)"
+	    "SELECT category, error_type, pattern, COUNT(*), SUM(CASE WHEN fixed_by IS NOT NULL THEN 1 ELSE 0 END), MAX(id)"
 	    " FROM runs NOT INDEXED WHERE status <> 'success' GROUP BY 1, 2, 3"
 	    " ORDER BY 4 DESC LIMIT 50", NULL },
 	[OP_RECOMMENDATIONS] = {
-	    "SELECT category, error_type, pattern, COUNT(*), SUM(fixed_by IS NOT NULL), MAX(id)"
+	    "SELECT category, error_type, pattern, COUNT(*), SUM(CASE WHEN fixed_by IS NOT NULL THEN 1 ELSE 0 END), MAX(id)"
 	    " FROM runs NOT INDEXED WHERE status <> 'success' GROUP BY 1, 2, 3"
 	    " ORDER BY 4 DESC LIMIT 500", NULL, NULL },
 	[OP_PAGE] = {
 	    "SELECT * FROM runs NOT INDEXED WHERE status <> 'success' ORDER BY created_at DESC"
 	    " LIMIT 50", NULL, NULL },
 	[OP_PAGE_DEEP] = {
-	    "SELECT * FROM runs NOT INDEXED WHERE status <> 'success' AND id < ?1"
+	    "SELECT * FROM runs NOT INDEXED WHERE status <> 'success' AND id < $1"
 	    " ORDER BY created_at DESC LIMIT 50", NULL, NULL },
 	/* Fix state computed on the fly: a later success in the session. */
 	[OP_UNFIXED] = {
@@ -332,10 +338,10 @@ static const char *const baseline_sql[OP_COUNT][3] = {
 	/* The figures from the rows: per model, and per session's first attempt
 	 * and first success. */
 	[OP_MODELS] = {
-	    "SELECT ai_model, ai_lessons, COUNT(*), SUM(status <> 'success'),"
-	    " SUM(fixed_by IS NOT NULL) FROM runs NOT INDEXED WHERE ai_model IS NOT NULL"
+	    "SELECT ai_model, ai_lessons, COUNT(*), SUM(CASE WHEN status <> 'success' THEN 1 ELSE 0 END),"
+	    " SUM(CASE WHEN fixed_by IS NOT NULL THEN 1 ELSE 0 END) FROM runs NOT INDEXED WHERE ai_model IS NOT NULL"
 	    " GROUP BY 1, 2",
-	    "SELECT f.ai_model, COUNT(*), SUM(f.status = 'success') FROM runs f NOT INDEXED"
+	    "SELECT f.ai_model, COUNT(*), SUM(CASE WHEN f.status = 'success' THEN 1 ELSE 0 END) FROM runs f NOT INDEXED"
 	    " WHERE f.attempt = 1 AND f.ai_model IS NOT NULL GROUP BY 1",
 	    "SELECT session_id, MIN(attempt) FROM runs NOT INDEXED WHERE status = 'success'"
 	    " GROUP BY 1" },
@@ -347,7 +353,7 @@ static const char *const targets[OP_COUNT] = {
 
 struct ctx {
 	struct logdb *db;
-	sqlite3 *raw;
+	struct sqldb *raw;
 	struct report_env env;
 	int64_t deep_before;
 	char session[24];
@@ -406,26 +412,45 @@ run_ours(struct ctx *c, enum op op)
 	return s ? 0 : -1;
 }
 
+/* Returns sql for the raw connection's dialect (PostgreSQL: without
+ * SQLite's NOT INDEXED) in buf. */
+static const char *
+dialect_sql(struct ctx *c, const char *sql, char *buf, size_t len)
+{
+	const char *p;
+	size_t n;
+
+	if (sqldb_dialect(c->raw) == SQLDB_SQLITE || (p = strstr(sql, " NOT INDEXED")) == NULL)
+		return sql;
+	n = (size_t)(p - sql);
+	snprintf(buf, len, "%.*s%s", (int)n, sql, p + strlen(" NOT INDEXED"));
+	return buf;
+}
+
 /* Runs op's baseline statements once. Returns 0, 1 when it has none, -1. */
 static int
 run_baseline(struct ctx *c, enum op op)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
+	char buf[1024];
 	int i, rc;
 
 	if (baseline_sql[op][0] == NULL)
 		return 1;
 	for (i = 0; i < 3 && baseline_sql[op][i] != NULL; i++) {
-		if (sqlite3_prepare_v2(c->raw, baseline_sql[op][i], -1, &st, NULL) != SQLITE_OK) {
-			fprintf(stderr, "baseline: %s\n", sqlite3_errmsg(c->raw));
+		if ((st = sqldb_prepare(c->raw, dialect_sql(c, baseline_sql[op][i], buf,
+		    sizeof(buf)))) == NULL) {
+			fprintf(stderr, "baseline: %s\n", sqldb_errmsg(c->raw));
 			return -1;
 		}
-		if (sqlite3_bind_parameter_count(st) > 0)
-			sqlite3_bind_int64(st, 1, c->deep_before);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			(void)sqlite3_column_text(st, 0);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
+		if (strstr(baseline_sql[op][i], "$1") != NULL)
+			sqldb_bind_int64(st, 1, c->deep_before);
+		while ((rc = sqldb_step(st)) == SQLDB_ROW)
+			(void)sqldb_column_text(st, 0);
+		if (rc < 0)
+			fprintf(stderr, "baseline: %s\n", sqldb_errmsg(c->raw));
+		sqldb_finalize(st);
+		if (rc != SQLDB_DONE)
 			return -1;
 	}
 	return 0;
@@ -461,41 +486,46 @@ time_it(struct ctx *c, enum op op, int baseline)
 
 /* Returns the first column of sql's first row on raw, or -1. */
 static int64_t
-raw_int(sqlite3 *raw, const char *sql)
+raw_int(struct sqldb *raw, const char *sql)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int64_t v = -1;
 
-	if (sqlite3_prepare_v2(raw, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if ((st = sqldb_prepare(raw, sql)) != NULL && sqldb_step(st) == SQLDB_ROW)
+		v = sqldb_column_int64(st, 0);
+	sqldb_finalize(st);
 	return v;
 }
 
 /* Reads the options. Returns 0, or 2 after saying what is wrong. */
 static int
-parse_args(int argc, char **argv, long long *rows, const char **path, int *keep)
+parse_args(int argc, char **argv, long long *rows, const char **path, int *keep,
+    int *writers)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "n:f:k")) != -1) {
+	while ((ch = getopt(argc, argv, "n:d:f:kw:")) != -1) {
 		switch (ch) {
 		case 'n':
 			*rows = strtoll(optarg, NULL, 10);
 			break;
+		case 'd':
 		case 'f':
 			*path = optarg;
 			break;
 		case 'k':
 			*keep = 1;
 			break;
+		case 'w':
+			*writers = (int)strtol(optarg, NULL, 10);
+			break;
 		default:
-			fprintf(stderr, "usage: bench_logdb [-n ROWS] [-f DB] [-k]\n");
+			fprintf(stderr, "usage: bench_logdb [-n ROWS] [-d DB] [-k] [-w WRITERS]\n");
 			return 2;
 		}
 	}
-	if (*rows < 1000 || *rows > 5000000) {
-		fprintf(stderr, "bench_logdb: -n must be from 1000 to 5000000\n");
+	if (*rows < 1000 || *rows > 5000000 || *writers < 1 || *writers > 64) {
+		fprintf(stderr, "bench_logdb: -n must be from 1000 to 5000000, -w from 1 to 64\n");
 		return 2;
 	}
 	return 0;
@@ -535,6 +565,35 @@ generate_rows(struct logdb *db, long long rows)
 	return now_ms() - t0;
 }
 
+/* Removes the log at path: the SQLite file, or the log's tables in the
+ * PostgreSQL database. Returns 0, or -1 after saying why. */
+static int
+db_remove(const char *path)
+{
+	enum sqldb_fail f;
+	struct sqldb *s;
+	char p[600], err[512];
+	int rc;
+
+	if (!sqldb_is_pg(path)) {
+		unlink(path);
+		snprintf(p, sizeof(p), "%s-wal", path);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", path);
+		unlink(p);
+		return 0;
+	}
+	if ((s = sqldb_open(path, 0, &f, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "bench_logdb: %s\n", err);
+		return -1;
+	}
+	if ((rc = sqldb_exec(s, "DROP TABLE IF EXISTS runs, totals, counts, sessions, patterns,"
+	    " fix_lessons, model_stats, model_attempts, retired_unfixed, logdb_schema CASCADE")) < 0)
+		fprintf(stderr, "bench_logdb: %s\n", sqldb_errmsg(s));
+	sqldb_close(s);
+	return rc;
+}
+
 /* Opens the database at path with rows attempts: reused when keep and it
  * has them, else made anew. Sets *gen_ms (0 when reused). Returns the
  * handle, or NULL after saying why. */
@@ -543,19 +602,14 @@ db_prepare(const char *path, long long rows, int keep, double *gen_ms)
 {
 	struct logdb_totals tot;
 	struct logdb *db;
-	char err[512], p[600];
+	char err[512];
 	int have = -1;
 
 	*gen_ms = 0;
-	if (keep && access(path, R_OK) == 0)
+	if (keep)
 		have = logdb_file_version(path) == LOGDB_SCHEMA_VERSION ? 0 : -1;
-	if (have < 0) {
-		unlink(path);
-		snprintf(p, sizeof(p), "%s-wal", path);
-		unlink(p);
-		snprintf(p, sizeof(p), "%s-shm", path);
-		unlink(p);
-	}
+	if (have < 0 && db_remove(path) < 0)
+		return NULL;
 	if ((db = logdb_open(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "bench_logdb: %s\n", err);
 		return NULL;
@@ -578,13 +632,18 @@ db_prepare(const char *path, long long rows, int keep, double *gen_ms)
 static int
 ctx_setup(struct ctx *c, const char *path)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
+	enum sqldb_fail f;
+	char err[512];
 	FILE *pk;
 
-	if (sqlite3_open_v2(path, &c->raw, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		fprintf(stderr, "bench_logdb: %s\n", sqlite3_errmsg(c->raw));
+	if ((c->raw = sqldb_open(path, SQLDB_READONLY, &f, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "bench_logdb: %s\n", err);
 		return -1;
 	}
+	/* The baselines scan a million rows: more than a session's timeout. */
+	if (sqldb_dialect(c->raw) == SQLDB_PG)
+		sqldb_exec(c->raw, "SET statement_timeout = 0");
 	c->env.packages_file = "runner_image/packages.txt";
 	if ((pk = fopen(c->env.packages_file, "r")) == NULL)
 		c->env.packages_file = NULL;
@@ -595,10 +654,10 @@ ctx_setup(struct ctx *c, const char *path)
 	c->env.limits.output_bytes = 33554432LL;
 	c->deep_before = raw_int(c->raw, "SELECT MIN(id) + (MAX(id) - MIN(id)) / 10 FROM runs");
 	snprintf(c->session, sizeof(c->session), "%s", "s1");
-	if (sqlite3_prepare_v2(c->raw, "SELECT session_id FROM sessions ORDER BY attempts DESC"
-	    " LIMIT 1", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		snprintf(c->session, sizeof(c->session), "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	if ((st = sqldb_prepare(c->raw, "SELECT session_id FROM sessions ORDER BY attempts DESC,"
+	    " session_id LIMIT 1")) != NULL && sqldb_step(st) == SQLDB_ROW)
+		snprintf(c->session, sizeof(c->session), "%s", sqldb_column_text(st, 0));
+	sqldb_finalize(st);
 	return 0;
 }
 
@@ -654,6 +713,46 @@ print_singles(struct ctx *c, long long rows)
 	return 0;
 }
 
+/* Times writers processes inserting SINGLES / 2 rows each at once, one
+ * row per transaction, each on a handle of its own, and prints the rows
+ * per second of all together. Returns 0, or -1. */
+static int
+print_concurrent(const char *path, int writers, long long rows)
+{
+	pid_t pid[64];
+	double t0, ms;
+	int i, status, ok = 1;
+
+	t0 = now_ms();
+	for (i = 0; i < writers; i++)
+		if ((pid[i] = fork()) == 0) {
+			static struct run_record rec;
+			static struct gen g;
+			char err[512];
+			struct logdb *db = logdb_open(path, err, sizeof(err));
+			int k, bad = db == NULL;
+			rng_state ^= (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL;
+			for (k = 0; k < SINGLES / 2 && !bad; k++) {
+				generate(&rec, &g, (uint64_t)rows + (uint64_t)(i * SINGLES + k));
+				bad = logdb_insert(db, &rec, NULL, NULL) < 0;
+			}
+			logdb_close(db);
+			_exit(bad);
+		}
+	for (i = 0; i < writers; i++)
+		if (pid[i] < 0 || waitpid(pid[i], &status, 0) != pid[i] || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0)
+			ok = 0;
+	ms = now_ms() - t0;
+	if (!ok) {
+		fprintf(stderr, "bench_logdb: a concurrent writer failed\n");
+		return -1;
+	}
+	printf("| logdb_insert from %d processes at once, %d rows each | %.0f rows/s | | | | |\n",
+	    writers, SINGLES / 2, (double)(writers * (SINGLES / 2)) / (ms / 1000));
+	return 0;
+}
+
 /* Times retention of the oldest tenth of the rows (by age: the clock spans
  * 90 days) and prints it with the file's size before and after. Returns 0,
  * or -1. */
@@ -682,8 +781,9 @@ print_retention(struct ctx *c)
 	printf("| logdb_retain: the oldest tenth by age, %lld rows in %d calls | %.0f ms "
 	    "(%.0f rows/s) | | | | |\n", (long long)deleted, calls, ms,
 	    ms > 0 ? (double)deleted / (ms / 1000) : 0);
-	printf("\nRetention: the file's pages in use %s before, %s after (%lld pages given "
-	    "back).\n", size_words(before, sizeof(before), used),
+	printf("\nRetention: %s %s before, %s after (%lld pages given back).\n",
+	    sqldb_dialect(c->raw) == SQLDB_PG ? "the rows' bytes (estimated)" :
+	    "the file's pages in use", size_words(before, sizeof(before), used),
 	    size_words(after, sizeof(after), st.bytes_after), (long long)pages);
 	return 0;
 }
@@ -703,8 +803,10 @@ print_check(struct ctx *c)
 		    (long long)tot.fixed, (long long)raw_int(c->raw, "SELECT COUNT(*) FROM runs"),
 		    (long long)raw_int(c->raw, "SELECT COUNT(*) FROM runs WHERE status <> 'success'"),
 		    (long long)raw_int(c->raw, "SELECT COUNT(*) FROM runs WHERE fixed_by IS NOT NULL"));
-	printf("Distinct patterns: %lld; sessions: %lld; file: %s.\n", (long long)tot.patterns,
-	    (long long)tot.sessions, size_words(size, sizeof(size), raw_int(c->raw,
+	printf("Distinct patterns: %lld; sessions: %lld; %s: %s.\n", (long long)tot.patterns,
+	    (long long)tot.sessions, sqldb_dialect(c->raw) == SQLDB_PG ? "database" : "file",
+	    size_words(size, sizeof(size), raw_int(c->raw, sqldb_dialect(c->raw) == SQLDB_PG ?
+	    "SELECT pg_database_size(current_database())" :
 	    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")));
 }
 
@@ -714,28 +816,32 @@ main(int argc, char **argv)
 	const char *path = "/tmp/bench_logdb.db";
 	long long rows = 1000000;
 	double gen_ms;
-	int keep = 0, rc = 1;
+	int keep = 0, rc = 1, writers = 4;
 	struct ctx c;
 
 	log_init("bench_logdb");
-	if (parse_args(argc, argv, &rows, &path, &keep) != 0)
+	if (parse_args(argc, argv, &rows, &path, &keep, &writers) != 0)
 		return 2;
 	memset(&c, 0, sizeof(c));
 	if ((c.db = db_prepare(path, rows, keep, &gen_ms)) == NULL || ctx_setup(&c, path) < 0)
 		goto out;
-	printf("\n## logdb at %lld attempts (%s)\n\n", rows, path);
+	{
+		char safe[300];
+		printf("\n## logdb at %lld attempts (%s)\n\n", rows,
+		    sqldb_safe_target(path, safe, sizeof(safe)));
+	}
 	if (gen_ms > 0)
 		printf("Generated through logdb_insert_batch (%d per transaction) in %.1f s: "
 		    "%.0f rows/s.\n\n", BATCH, gen_ms / 1000, (double)rows / (gen_ms / 1000));
 	print_reports(&c);
-	if (print_singles(&c, rows) < 0)
+	if (print_singles(&c, rows) < 0 || print_concurrent(path, writers, rows) < 0)
 		goto out;
 	print_check(&c);
 	if (!keep && print_retention(&c) < 0)
 		goto out;
 	rc = 0;
 out:
-	sqlite3_close(c.raw);
+	sqldb_close(c.raw);
 	logdb_close(c.db);
 	return rc;
 }

@@ -223,7 +223,7 @@ $PY "$BENCH" gen "$BENCH_INPUTS"
 if part api && [ "$BENCH_LOG_ROWS" -gt 0 ]; then
   # Fill the log through the real write path (tests/unit/make_log_fixture.c).
   if cc -std=gnu11 -O2 -o "$tmp/make_log_fixture" "$root/tests/unit/make_log_fixture.c" \
-       "$BUILD/libshared.a" $(pkg-config --libs libcjson sqlite3 libmagic zlib 2>/dev/null) \
+       "$BUILD/libshared.a" $(pkg-config --libs libcjson sqlite3 libpq libmagic zlib 2>/dev/null) \
        -lpthread -lm 2>"$tmp/fixture-cc.log" &&
      "$tmp/make_log_fixture" "$tmp/seed.db" mixed "$BENCH_LOG_ROWS" >/dev/null 2>"$tmp/fixture.log"; then
     say "the log starts with $BENCH_LOG_ROWS rows"

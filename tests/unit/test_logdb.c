@@ -1,7 +1,9 @@
 /*
- * test_logdb: the store, on real SQLite files in a temp dir. Reads the
- * store's internal header for the handle's connection (the PRAGMAs it set)
- * and the version 1 schema of the migration test.
+ * test_logdb: the store, on real SQLite files in a temp dir, or with an
+ * argument (postgresql://user@host:port/) on a real PostgreSQL server, a
+ * database per test (store.h). Reads the store's internal header for the
+ * handle's connection (the PRAGMAs it set) and the version 1 schema of the
+ * migration test, which are SQLite's alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,53 +15,20 @@
 #include "../../shared/logdb_internal.h"
 #include "../../shared/sha256.h"
 
+#include "store.h"
 #include "unit.h"
 
-static char tmpdir[256];
+#include <sqlite3.h>
 
-static const char *
-tmp_path(const char *name)
-{
-	static char path[4][512];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(path[k], sizeof(path[k]), "%s/%s", tmpdir, name);
-	return path[k];
-}
-
-/* Runs sql on its own connection to path; returns the first column of the
- * first row, or -1. */
-static int64_t
-q1(const char *path, const char *sql)
-{
-	sqlite3 *s = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	if (sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(s, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else
-		fprintf(stderr, "q1: %s: %s\n", sql, sqlite3_errmsg(s));
-	sqlite3_finalize(st);
-	sqlite3_close(s);
-	return v;
-}
+#define tmp_path store_path
 
 static struct logdb *
 fresh(const char *name)
 {
-	char err[256], p[600];
+	char err[256];
 	struct logdb *db;
 
-	unlink(tmp_path(name));
-	snprintf(p, sizeof(p), "%s-wal", tmp_path(name));
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", tmp_path(name));
-	unlink(p);
-	if ((db = logdb_open(tmp_path(name), err, sizeof(err))) == NULL)
+	if ((db = logdb_open(store_wipe(name), err, sizeof(err))) == NULL)
 		fprintf(stderr, "open: %s\n", err);
 	return db;
 }
@@ -88,33 +57,40 @@ TEST(migrate_from_empty)
 	if (db == NULL)
 		return;
 	CHECK_INT(logdb_file_version(tmp_path("empty.db")), LOGDB_SCHEMA_VERSION);
-	CHECK_INT(q1(tmp_path("empty.db"), "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+	CHECK_INT(q1(tmp_path("empty.db"), store_pg ? "SELECT COUNT(*) FROM pg_tables WHERE"
+	    " tablename IN ('runs','totals','counts','sessions','patterns','fix_lessons')" :
+	    "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
 	    "('runs','totals','counts','sessions','patterns','fix_lessons')"), 6);
 	CHECK_INT(logdb_get_totals(db, &t), 0);
 	CHECK_INT(t.runs, 0);
 	logdb_close(db);
 	/* Opening again migrates nothing and keeps the version. */
-	db = fresh("empty.db");
+	db = logdb_open(tmp_path("empty.db"), (char[256]){ 0 }, 256);
+	CHECK(db != NULL);
 	logdb_close(db);
 	CHECK_INT(logdb_file_version(tmp_path("empty.db")), LOGDB_SCHEMA_VERSION);
 }
 
 TEST(wal_and_busy_timeout)
 {
-	struct logdb *db = fresh("wal.db");
+	struct logdb *db;
 	sqlite3_stmt *st = NULL;
 
-	if (db == NULL) {
+	if (store_pg != NULL)
+		return;		/* SQLite's own */
+	if ((db = fresh("wal.db")) == NULL) {
 		CHECK(0);
 		return;
 	}
 	/* Each PRAGMA must answer a row: no row is a failure, not a pass. */
-	CHECK_INT(sqlite3_prepare_v2(db->db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(sqldb_sqlite_handle(db->db), "PRAGMA journal_mode", -1, &st,
+	    NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
 	CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
 	st = NULL;
-	CHECK_INT(sqlite3_prepare_v2(db->db, "PRAGMA busy_timeout", -1, &st, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(sqldb_sqlite_handle(db->db), "PRAGMA busy_timeout", -1, &st,
+	    NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
 	CHECK_INT(sqlite3_column_int(st, 0), LOGDB_BUSY_TIMEOUT_MS);
 	sqlite3_finalize(st);
@@ -133,6 +109,8 @@ TEST(migrate_from_v1_with_rows)
 	size_t n;
 	int attempt;
 
+	if (store_pg != NULL)
+		return;		/* PostgreSQL starts at version 3 */
 	unlink(path);
 	/* A version 1 database as an older build left it. */
 	CHECK_INT(sqlite3_open(path, &s), SQLITE_OK);
@@ -272,7 +250,7 @@ TEST(concurrent_writers)
 	/* Distinct, gap-free attempts in every session. */
 	CHECK_INT(q1(path, "SELECT COUNT(*) FROM (SELECT session_id FROM runs GROUP BY session_id"
 	    " HAVING COUNT(*) <> MAX(attempt) OR COUNT(DISTINCT attempt) <> COUNT(*)"
-	    " OR MIN(attempt) <> 1)"), 0);
+	    " OR MIN(attempt) <> 1) AS bad"), 0);
 	CHECK_INT(q1(path, "SELECT SUM(attempts) FROM sessions"), WRITERS * ROWS);
 	/* The aggregates kept up. */
 	db = logdb_open(path, (char[256]){ 0 }, 256);
@@ -452,7 +430,7 @@ TEST(aggregates_match_the_rows)
 	CHECK_INT(t.fixed, q1(path, "SELECT COUNT(*) FROM runs WHERE fixed_by IS NOT NULL"));
 	/* fixed_by as the definition says: the first later success of the session. */
 	CHECK_INT(q1(path, "SELECT COUNT(*) FROM runs f WHERE status <> 'success' AND"
-	    " fixed_by IS NOT (SELECT MIN(s.id) FROM runs s WHERE s.session_id = f.session_id"
+	    " fixed_by IS DISTINCT FROM (SELECT MIN(s.id) FROM runs s WHERE s.session_id = f.session_id"
 	    " AND s.status = 'success' AND s.attempt > f.attempt)"), 0);
 	CHECK_INT(t.ran, q1(path, "SELECT COUNT(*) FROM runs WHERE status <> 'rejected'"));
 	CHECK_INT(t.dur_sum, q1(path, "SELECT SUM(duration_ms) FROM runs WHERE status <> 'rejected'"));
@@ -461,7 +439,7 @@ TEST(aggregates_match_the_rows)
 	CHECK_INT(t.sessions_unfixed, q1(path, "SELECT COUNT(DISTINCT session_id) FROM runs"
 	    " WHERE status <> 'success' AND fixed_by IS NULL"));
 	CHECK_INT(t.patterns, q1(path, "SELECT COUNT(*) FROM (SELECT DISTINCT category,"
-	    " COALESCE(error_type, ''), pattern FROM runs WHERE status <> 'success')"));
+	    " COALESCE(error_type, ''), pattern FROM runs WHERE status <> 'success') AS p"));
 	CHECK_INT(logdb_get_counts(db, LOGDB_BY_STATUS, c, 64, &n), 0);
 	for (i = 0; i < n; i++) {
 		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM runs WHERE status = '%.40s'", c[i].key);
@@ -494,12 +472,18 @@ TEST(readonly_open)
 	enum logdb_open_error why;
 	struct logdb *db;
 	struct run_record r;
-	sqlite3 *s;
 	char err[512];
 
 	CHECK(logdb_open_readonly(tmp_path("nope.db"), &why, err, sizeof(err)) == NULL);
 	CHECK_INT(why, LOGDB_MISSING);
-	CHECK(access(tmp_path("nope.db"), F_OK) != 0);	/* not made */
+	if (store_pg == NULL)
+		CHECK(access(tmp_path("nope.db"), F_OK) != 0);	/* not made */
+	else {
+		/* A database that holds no log yet is missing one, and stays so. */
+		CHECK(logdb_open_readonly(store_wipe("empty-ro.db"), &why, err, sizeof(err)) == NULL);
+		CHECK_INT(why, LOGDB_MISSING);
+		CHECK_INT(logdb_file_version(tmp_path("empty-ro.db")), 0);
+	}
 	db = fresh("ro.db");
 	logdb_close(db);
 	db = logdb_open_readonly(tmp_path("ro.db"), &why, err, sizeof(err));
@@ -510,21 +494,17 @@ TEST(readonly_open)
 		CHECK_INT(logdb_insert(db, &r, NULL, NULL), -1);
 		logdb_close(db);
 	}
-	if (sqlite3_open(tmp_path("ro.db"), &s) == SQLITE_OK) {
-		sqlite3_exec(s, "PRAGMA user_version = 1", NULL, NULL, NULL);
-		sqlite3_close(s);
-	}
+	CHECK_INT(store_set_version(tmp_path("ro.db"), 1), 0);
 	CHECK(logdb_open_readonly(tmp_path("ro.db"), &why, err, sizeof(err)) == NULL);
 	CHECK_INT(why, LOGDB_OLDER);
 	CHECK(strstr(err, "older") != NULL);
-	if (sqlite3_open(tmp_path("ro.db"), &s) == SQLITE_OK) {
-		sqlite3_exec(s, "PRAGMA user_version = 99", NULL, NULL, NULL);
-		sqlite3_close(s);
-	}
+	CHECK_INT(store_set_version(tmp_path("ro.db"), 99), 0);
 	CHECK(logdb_open_readonly(tmp_path("ro.db"), &why, err, sizeof(err)) == NULL);
 	CHECK_INT(why, LOGDB_NEWER);
 	CHECK(logdb_open(tmp_path("ro.db"), err, sizeof(err)) == NULL);	/* never downgraded */
 	CHECK(strstr(err, "newer") != NULL);
+	if (store_pg != NULL)
+		return;
 	{
 		FILE *fp = fopen(tmp_path("junk.db"), "w");
 		if (fp != NULL) {
@@ -535,6 +515,25 @@ TEST(readonly_open)
 	}
 	CHECK(logdb_open_readonly(tmp_path("junk.db"), &why, err, sizeof(err)) == NULL);
 	CHECK_INT(why, LOGDB_CORRUPT);
+}
+
+TEST(paths_named)
+{
+	char out[128];
+
+	CHECK_INT(logdb_path_is_pg("postgresql://u@h:5432/db"), 1);
+	CHECK_INT(logdb_path_is_pg("postgres://u@h/db"), 1);
+	CHECK_INT(logdb_path_is_pg("POSTGRESQL://u@h/db"), 1);
+	CHECK_INT(logdb_path_is_pg("var/log.db"), 0);
+	CHECK_INT(logdb_path_is_pg("postgresql:/x"), 0);
+	CHECK_STR(logdb_path_safe("postgresql://u:pw@h:5/db?sslmode=require", out, sizeof(out)),
+	    "postgresql://u:***@h:5/db?sslmode=require");
+	CHECK_STR(logdb_path_safe("postgresql://u@h/db", out, sizeof(out)), "postgresql://u@h/db");
+	CHECK_STR(logdb_path_safe("postgresql://h/db?password=x&sslmode=require", out,
+	    sizeof(out)), "postgresql://h/db?password=***&sslmode=require");
+	CHECK_STR(logdb_path_safe("postgresql://u:a@h/db?user=u&password=x", out, sizeof(out)),
+	    "postgresql://u:***@h/db?user=u&password=***");
+	CHECK_STR(logdb_path_safe("var/a:b@c.db", out, sizeof(out)), "var/a:b@c.db");
 }
 
 TEST(traceback_fill_in)
@@ -572,7 +571,7 @@ TEST(whole_row_roundtrip)
 	struct logdb_run run;
 	struct run_record r;
 	char sha[SHA256_HEX_MAX];
-	static const char code[] = "print('a')\0print('b')\n";
+	static const char code[] = "print('a')\0print('b')\n";	/* a NUL inside */
 	int64_t id;
 
 	if (db == NULL) {
@@ -603,8 +602,11 @@ TEST(whole_row_roundtrip)
 	r.timings_json = "{\"run_ms\":70}";
 	CHECK_INT(logdb_insert(db, &r, &id, NULL), 0);
 	CHECK_INT(logdb_get_run(db, id, &run), 1);
-	CHECK_INT(run.rec.code_len, sizeof(code) - 1);
-	CHECK(memcmp(run.rec.code, code, sizeof(code) - 1) == 0);
+	if (store_pg == NULL) {
+		CHECK_INT(run.rec.code_len, sizeof(code) - 1);
+		CHECK(memcmp(run.rec.code, code, sizeof(code) - 1) == 0);
+	} else	/* PostgreSQL's text holds no NUL: the driver made it U+FFFD */
+		CHECK_STR(run.rec.code, "print('a')\xef\xbf\xbdprint('b')\n");
 	sha256_hex(code, sizeof(code) - 1, sha);
 	CHECK_STR(run.code_sha256, sha);
 	CHECK_STR(run.rec.job_id, r.job_id);
@@ -656,14 +658,7 @@ TEST(batch_is_all_or_nothing)
 	/* A failure inside the transaction (a duplicate attempt forced by hand)
 	 * rolls every row and aggregate of the batch back. */
 	logdb_close(db);
-	{
-		sqlite3 *s;
-		if (sqlite3_open(path, &s) == SQLITE_OK) {
-			sqlite3_exec(s, "UPDATE sessions SET attempts = 1 WHERE session_id = 'b'",
-			    NULL, NULL, NULL);
-			sqlite3_close(s);
-		}
-	}
+	CHECK_INT(store_exec(path, "UPDATE sessions SET attempts = 1 WHERE session_id = 'b'"), 0);
 	db = logdb_open(path, (char[256]){ 0 }, 256);
 	if (db == NULL) {
 		CHECK(0);
@@ -775,16 +770,11 @@ TEST(foreach_rows)
 
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	char tmpl[] = "/tmp/test_logdb.XXXXXX", cmd[600];
-
 	log_init("test_logdb");
-	if (mkdtemp(tmpl) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+	if (store_init(argc, argv, "test_logdb") < 0)
+		return 2;
 	RUN(migrate_from_empty);
 	RUN(wal_and_busy_timeout);
 	RUN(migrate_from_v1_with_rows);
@@ -795,14 +785,13 @@ main(void)
 	RUN(paging);
 	RUN(aggregates_match_the_rows);
 	RUN(readonly_open);
+	RUN(paths_named);
 	RUN(traceback_fill_in);
 	RUN(whole_row_roundtrip);
 	RUN(batch_is_all_or_nothing);
 	RUN(lessons_kept);
 	RUN(session_read);
 	RUN(foreach_rows);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	return unit_done("logdb");
+	store_done();
+	return unit_done(store_pg ? "logdb (PostgreSQL)" : "logdb");
 }

@@ -5,7 +5,10 @@
  * version 2 file migrated; a refused request's code kept as an excerpt;
  * page rows with excerpts; an open that says why it failed (corrupt,
  * newer, missing, locked by another process); the breaker after a write
- * that found the log locked.
+ * that found the log locked. With an argument (postgresql://user@host:port/)
+ * the same on a PostgreSQL server (store.h), less what is SQLite's alone
+ * (its files, pages and older versions), plus what is PostgreSQL's (a
+ * server that cannot be reached, a database that does not exist).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,53 +22,20 @@
 #include "../../shared/sha256.h"
 #include "../../shared/text.h"
 
+#include "store.h"
 #include "unit.h"
 
-static char tmpdir[256];
+#include <sqlite3.h>
 
-static const char *
-tmp_path(const char *name)
-{
-	static char path[4][512];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(path[k], sizeof(path[k]), "%s/%s", tmpdir, name);
-	return path[k];
-}
-
-/* Runs sql on its own connection to path; returns the first column of the
- * first row, or -1. */
-static int64_t
-q1(const char *path, const char *sql)
-{
-	sqlite3 *s = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	if (sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(s, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else
-		fprintf(stderr, "q1: %s: %s\n", sql, sqlite3_errmsg(s));
-	sqlite3_finalize(st);
-	sqlite3_close(s);
-	return v;
-}
+#define tmp_path store_path
 
 static struct logdb *
 fresh(const char *name)
 {
-	char err[256], p[600];
+	char err[256];
 	struct logdb *db;
 
-	unlink(tmp_path(name));
-	snprintf(p, sizeof(p), "%s-wal", tmp_path(name));
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", tmp_path(name));
-	unlink(p);
-	if ((db = logdb_open(tmp_path(name), err, sizeof(err))) == NULL)
+	if ((db = logdb_open(store_wipe(name), err, sizeof(err))) == NULL)
 		fprintf(stderr, "open: %s\n", err);
 	return db;
 }
@@ -154,22 +124,23 @@ phase_two(struct logdb *db, int64_t *now, int n)
 static char *
 dump(const char *path, const char *sql)
 {
-	sqlite3 *s = NULL;
-	sqlite3_stmt *st = NULL;
-	char *out = NULL, *t;
+	struct sqldb_stmt *st = NULL;
+	struct sqldb *s;
+	enum sqldb_fail f;
+	char *out = NULL, *t, err[256];
 	size_t n = 0, k;
 	const char *v;
-	int i, rc;
+	int i, ncol;
 
-	if (sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s, sql, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "dump: %s: %s\n", sql, sqlite3_errmsg(s));
+	if ((s = sqldb_open(path, SQLDB_READONLY, &f, err, sizeof(err))) == NULL ||
+	    (st = sqldb_prepare(s, sql)) == NULL) {
+		fprintf(stderr, "dump: %s: %s\n", sql, s ? sqldb_errmsg(s) : err);
 		goto out;
 	}
 	out = calloc(1, 1);
-	while (out != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		for (i = 0; i < sqlite3_column_count(st) && out != NULL; i++) {
-			v = (const char *)sqlite3_column_text(st, i);
+	while (out != NULL && sqldb_step(st) == SQLDB_ROW)
+		for (i = 0, ncol = sqldb_column_count(st); i < ncol && out != NULL; i++) {
+			v = sqldb_column_text(st, i);
 			k = strlen(v ? v : "NULL");
 			if ((t = realloc(out, n + k + 2)) == NULL) {
 				free(out);
@@ -179,12 +150,12 @@ dump(const char *path, const char *sql)
 			out = t;
 			memcpy(out + n, v ? v : "NULL", k);
 			n += k;
-			out[n++] = i + 1 < sqlite3_column_count(st) ? '|' : '\n';
+			out[n++] = i + 1 < ncol ? '|' : '\n';
 			out[n] = '\0';
 		}
 out:
-	sqlite3_finalize(st);
-	sqlite3_close(s);
+	sqldb_finalize(st);
+	sqldb_close(s);
 	return out;
 }
 
@@ -193,12 +164,17 @@ out:
 static const char *const summaries[] = {
 	"SELECT runs, successes, failures, fixed, ran, dur_sum, dur_max, sessions,"
 	" sessions_failed, sessions_unfixed, patterns, first_at, last_at FROM totals",
-	"SELECT * FROM counts ORDER BY kind, key",
-	"SELECT * FROM sessions ORDER BY session_id",
-	"SELECT * FROM patterns ORDER BY id",
-	"SELECT * FROM model_stats ORDER BY model, lessons",
-	"SELECT * FROM model_attempts ORDER BY model, lessons, attempts",
-	"SELECT * FROM fix_lessons ORDER BY pattern_id, change",	/* last: see below */
+	"SELECT kind, key, n, failures, fixed, last_id, last_at FROM counts ORDER BY kind, key",
+	"SELECT session_id, attempts, failures, unfixed, successes, first_id, last_id,"
+	" last_status, model, lessons, success_attempt FROM sessions ORDER BY session_id",
+	"SELECT category, error_type, pattern, n, fixed, first_id, last_id, last_at, last_job"
+	" FROM patterns ORDER BY category, error_type, pattern",
+	"SELECT model, lessons, runs, failures, fixed, sessions, first_ok, succeeded, attempts_sum"
+	" FROM model_stats ORDER BY model, lessons",
+	"SELECT model, lessons, attempts, n FROM model_attempts ORDER BY model, lessons, attempts",
+	"SELECT p.category, p.error_type, p.pattern, l.change, l.n, l.example_fail_id,"
+	" l.example_fix_id FROM fix_lessons l JOIN patterns p ON p.id = l.pattern_id"
+	" ORDER BY 1, 2, 3, 4",	/* last: see below */
 	NULL
 };
 
@@ -228,7 +204,8 @@ file_size(struct logdb *db, const char *path)
 {
 	struct stat sb;
 
-	sqlite3_wal_checkpoint_v2(db->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_wal_checkpoint_v2(sqldb_sqlite_handle(db->db), NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL);
 	return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
 }
 
@@ -249,21 +226,24 @@ TEST(retention_keeps_the_summaries)
 		logdb_close(dbb);
 		return;
 	}
-	CHECK_INT(q1(a, "PRAGMA auto_vacuum"), 2);	/* incremental, from the start */
+	if (store_pg == NULL)
+		CHECK_INT(q1(a, "PRAGMA auto_vacuum"), 2);	/* incremental, from the start */
 	logdb_set_clock(da, clock_at, &now_a);
 	logdb_set_clock(dbb, clock_at, &now_b);
 	phase_one(da, &now_a, 200);
 	phase_one(dbb, &now_b, 200);
 	rows_before = q1(a, "SELECT COUNT(*) FROM runs");
-	size_before = file_size(da, a);
+	size_before = store_pg ? 0 : file_size(da, a);
 	/* 440 hours of rows; keep the last 9 days. */
 	CHECK_INT(logdb_retain(da, 9 * 86400, 0, &st), 0);
 	CHECK(st.deleted > 100 && st.deleted < rows_before);
 	CHECK_INT(st.by_age, st.deleted);
 	CHECK_INT(st.by_size, 0);
-	CHECK(st.pages_vacuumed > 0);
 	CHECK(st.bytes_after < st.bytes_before);
-	CHECK(file_size(da, a) < size_before);
+	if (store_pg == NULL) {
+		CHECK(st.pages_vacuumed > 0);
+		CHECK(file_size(da, a) < size_before);
+	}
 	CHECK_INT(q1(a, "SELECT COUNT(*) FROM runs"), rows_before - st.deleted);
 	CHECK_INT(q1(a, "SELECT COUNT(*) FROM retired_unfixed") > 0, 1);
 	CHECK_INT(logdb_get_totals(da, &t), 0);
@@ -293,7 +273,7 @@ TEST(retention_by_size)
 	const char *path = tmp_path("size.db");
 	struct logdb_retain_stats st;
 	struct logdb_totals t;
-	int64_t now = 1735689600000LL;
+	int64_t now = 1735689600000LL, used, cap;
 	char *before, *after;
 
 	if (db == NULL) {
@@ -303,11 +283,15 @@ TEST(retention_by_size)
 	logdb_set_clock(db, clock_at, &now);
 	phase_one(db, &now, 300);
 	before = dump(path, summaries[1]);
-	CHECK(logdb_used_bytes(db) > 1500000);
-	CHECK_INT(logdb_retain(db, 0, 1000000, &st), 0);
+	/* SQLite: the file's pages in use; PostgreSQL: its estimate of what
+	 * the rows take (their code compressed), a third of it let go. */
+	used = logdb_used_bytes(db);
+	cap = store_pg ? used * 2 / 3 : 1000000;
+	CHECK(used > (store_pg ? 100000 : 1500000));
+	CHECK_INT(logdb_retain(db, 0, cap, &st), 0);
 	CHECK(st.by_size > 0);
 	CHECK_INT(st.by_age, 0);
-	CHECK(st.bytes_after <= 1000000);
+	CHECK(st.bytes_after <= cap);
 	CHECK(q1(path, "SELECT COUNT(*) FROM runs") > 0);	/* the newest stay */
 	CHECK_INT(logdb_get_totals(db, &t), 0);
 	CHECK_INT(t.runs, 660);
@@ -334,6 +318,8 @@ TEST(migrate_from_v2)
 	char err[256], sql[8300], path[512];
 	int n;
 
+	if (store_pg != NULL)
+		return;		/* PostgreSQL starts at version 3 */
 	snprintf(path, sizeof(path), "%s", tmp_path("v2.db"));
 	unlink(path);
 	/* A version 2 database as the build before made it: no auto-vacuum, a
@@ -470,25 +456,29 @@ TEST(page_rows_carry_excerpts)
 	logdb_close(db);
 }
 
-/* A child that holds path locked (BEGIN EXCLUSIVE) from when it writes a
- * byte on ready until it reads one from go. Returns its pid. */
+/* A child that holds path locked from when it writes a byte on ready
+ * until it reads one from go: SQLite, BEGIN EXCLUSIVE (after setup);
+ * PostgreSQL, the writers' advisory lock. Returns its pid. */
 static pid_t
 locker(const char *path, const char *setup, int ready[2], int go[2])
 {
+	char c = 'x', lock[96], err[256];
+	enum sqldb_fail f;
 	pid_t pid;
-	char c = 'x';
 
 	if (pipe(ready) < 0 || pipe(go) < 0)
 		return -1;
+	snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%lld)",
+	    (long long)SQLDB_PG_WRITE_LOCK);
 	if ((pid = fork()) == 0) {
-		sqlite3 *s = NULL;
-		int ok = sqlite3_open(path, &s) == SQLITE_OK &&
-		    sqlite3_exec(s, setup, NULL, NULL, NULL) == SQLITE_OK &&
-		    sqlite3_exec(s, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK;
+		struct sqldb *s = sqldb_open(path, SQLDB_CREATE, &f, err, sizeof(err));
+		int ok = s != NULL && (store_pg ? sqldb_exec(s, lock) == 0 :
+		    sqldb_exec(s, setup) == 0 && sqldb_exec(s, "BEGIN EXCLUSIVE") == 0);
 		if (write(ready[1], ok ? "y" : "n", 1) != 1 || read(go[0], &c, 1) != 1)
 			ok = 0;
-		sqlite3_exec(s, "COMMIT", NULL, NULL, NULL);
-		sqlite3_close(s);
+		if (s != NULL && store_pg == NULL)
+			sqldb_exec(s, "COMMIT");
+		sqldb_close(s);
 		_exit(ok ? 0 : 1);
 	}
 	if (pid > 0 && read(ready[0], &c, 1) == 1 && c != 'y')
@@ -516,34 +506,49 @@ TEST(open_says_why)
 	enum logdb_open_error why;
 	int ready[2], go[2];
 	char err[512];
-	sqlite3 *s;
 	pid_t pid;
 
-	/* Not a database. */
-	{
+	if (store_pg == NULL) {
+		/* Not a database. */
 		FILE *fp = fopen(tmp_path("junk2.db"), "w");
 		if (fp != NULL) {
 			fputs("not a database, only text long enough to look like a header.\n", fp);
 			fclose(fp);
 		}
+		CHECK(logdb_open_why(tmp_path("junk2.db"), &why, err, sizeof(err)) == NULL);
+		CHECK_INT(why, LOGDB_CORRUPT);
+		CHECK_STR(logdb_open_error_name(why), "corrupt");
+		/* No folder for it. */
+		CHECK(logdb_open_why(tmp_path("no/such/folder/log.db"), &why, err, sizeof(err)) ==
+		    NULL);
+		CHECK_INT(why, LOGDB_MISSING);
+	} else {
+		/* No such database on the server. */
+		CHECK(logdb_open_why(tmp_path("no-such.db"), &why, err, sizeof(err)) == NULL);
+		CHECK_INT(why, LOGDB_MISSING);
+		/* No server there (port 1 of this host: refused at once). */
+		CHECK(logdb_open_why("postgresql://postgres@127.0.0.1:1/x", &why, err,
+		    sizeof(err)) == NULL);
+		CHECK_INT(why, LOGDB_UNREACHABLE);
+		CHECK_STR(logdb_open_error_name(why), "unreachable");
+		/* A password never shows in a message. */
+		CHECK(logdb_open_why("postgresql://u:s3cret@127.0.0.1:1/x", &why, err,
+		    sizeof(err)) == NULL);
+		CHECK(strstr(err, "s3cret") == NULL && strstr(err, "u:***@") != NULL);
 	}
-	CHECK(logdb_open_why(tmp_path("junk2.db"), &why, err, sizeof(err)) == NULL);
-	CHECK_INT(why, LOGDB_CORRUPT);
-	CHECK_STR(logdb_open_error_name(why), "corrupt");
 	/* Made by a newer build. */
 	logdb_close(fresh("newer.db"));
-	if (sqlite3_open(tmp_path("newer.db"), &s) == SQLITE_OK) {
-		sqlite3_exec(s, "PRAGMA user_version = 99", NULL, NULL, NULL);
-		sqlite3_close(s);
-	}
+	CHECK_INT(store_set_version(tmp_path("newer.db"), 99), 0);
 	CHECK(logdb_open_why(tmp_path("newer.db"), &why, err, sizeof(err)) == NULL);
 	CHECK_INT(why, LOGDB_NEWER);
-	/* No folder for it. */
-	CHECK(logdb_open_why(tmp_path("no/such/folder/log.db"), &why, err, sizeof(err)) == NULL);
-	CHECK_INT(why, LOGDB_MISSING);
-	/* Another process holds it locked (a database of the old journal, so
-	 * even reading it waits): the open gives up after the busy timeout. */
-	unlink(tmp_path("locked.db"));
+	/* Another process holds it locked (SQLite: a database of the old
+	 * journal, so even reading it waits; PostgreSQL: the writers' lock,
+	 * which the open takes to check the schema): the open gives up after
+	 * the busy timeout. */
+	if (store_pg == NULL)
+		unlink(tmp_path("locked.db"));
+	else
+		logdb_close(fresh("locked.db"));
 	pid = locker(tmp_path("locked.db"), "CREATE TABLE t(x)", ready, go);
 	CHECK(pid > 0);
 	if (pid <= 0)
@@ -553,17 +558,19 @@ TEST(open_says_why)
 	locker_end(pid, ready, go);
 }
 
-/* Returns the handle's busy timeout. */
+/* Returns the lock timeout the handle's connection has (SQLite's busy
+ * timeout, PostgreSQL's lock_timeout), ms, as the database says it. */
 static int
 busy_timeout(struct logdb *db)
 {
-	sqlite3_stmt *st = NULL;
+	struct sqldb_stmt *st;
 	int v = -1;
 
-	if (sqlite3_prepare_v2(db->db, "PRAGMA busy_timeout", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	if ((st = sqldb_prepare(db->db, store_pg ? "SELECT setting FROM pg_settings WHERE"
+	    " name = 'lock_timeout'" : "PRAGMA busy_timeout")) != NULL &&
+	    sqldb_step(st) == SQLDB_ROW)
+		v = sqldb_column_int(st, 0);
+	sqldb_finalize(st);
 	return v;
 }
 
@@ -609,16 +616,11 @@ TEST(breaker_after_a_busy_write)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	char tmpl[] = "/tmp/test_logdb_retain.XXXXXX", cmd[600];
-
 	log_init("test_logdb_retain");
-	if (mkdtemp(tmpl) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+	if (store_init(argc, argv, "test_logdb_retain") < 0)
+		return 2;
 	RUN(retention_keeps_the_summaries);
 	RUN(retention_by_size);
 	RUN(migrate_from_v2);
@@ -626,8 +628,6 @@ main(void)
 	RUN(page_rows_carry_excerpts);
 	RUN(open_says_why);
 	RUN(breaker_after_a_busy_write);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	return unit_done("logdb_retain");
+	store_done();
+	return unit_done(store_pg ? "logdb_retain (PostgreSQL)" : "logdb_retain");
 }

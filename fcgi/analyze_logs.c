@@ -644,7 +644,7 @@ open_log(const char *path, int migrate)
 	char err[512];
 
 	if (migrate) {
-		if (stat(path, &sb) < 0) {
+		if (!logdb_path_is_pg(path) && stat(path, &sb) < 0) {
 			term_printf(stderr, "analyze_logs: no database at %s: %s\n", path, strerror(errno));
 			return NULL;
 		}
@@ -754,7 +754,7 @@ main(int argc, char **argv)
 	struct report_env env;
 	struct logdb *db;
 	struct cli c;
-	char err[512];
+	char err[512], where[1024];
 	int rc;
 
 	log_init("analyze_logs");
@@ -783,11 +783,10 @@ main(int argc, char **argv)
 	    allowlist_load(cfg.allowlist_file, &allow, err, sizeof(err)) < 0)
 		term_printf(stderr, "analyze_logs: warning: no error type and no change of a fix is "
 		    "named: the allow-list could not be read: %s\n", err);
-	if (c.migrate) {
-		term_printf(stdout, "%s: schema version %d\n", c.db_path, LOGDB_SCHEMA_VERSION);
-		rc = 0;
-	} else
-		rc = run_report(db, &env, &c);
+	rc = c.migrate ? 0 : run_report(db, &env, &c);
+	if (c.migrate)
+		term_printf(stdout, "%s: schema version %d\n",
+		    logdb_path_safe(c.db_path, where, sizeof(where)), LOGDB_SCHEMA_VERSION);
 	logdb_close(db);
 	allowlist_free(&allow);
 	if (fflush(stdout) == EOF || ferror(stdout)) {

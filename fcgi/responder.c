@@ -220,20 +220,21 @@ log_reopen_if_due(void)
 {
 	static int64_t next_try;
 	enum logdb_open_error why;
-	char err[400];
+	char err[400], where[sizeof(cfg.db_path)];
 
 	if (svc.db != NULL || clock_mono_ms() < next_try)
 		return;
 	next_try = clock_mono_ms() + 10000;
+	logdb_path_safe(cfg.db_path, where, sizeof(where));	/* no password in the log */
 	if ((svc.db = logdb_open_why(cfg.db_path, &why, err, sizeof(err))) != NULL) {
 		svc.log_problem[0] = '\0';
-		log_info("the log %s is open", cfg.db_path);
+		log_info("the log %s is open", where);
 		return;
 	}
 	/* Runs go on unlogged; the answer and /api/health say so. */
 	snprintf(svc.log_problem, sizeof(svc.log_problem), "%s: %s", logdb_open_error_name(why), err);
 	log_warnx("the log %s cannot be opened (%s); runs go on unlogged, trying again in 10 s",
-	    cfg.db_path, err);
+	    where, err);
 }
 
 /* DATA/instance names this service's containers for operators and tests

@@ -21,6 +21,7 @@
 #include "../shared/docker.h"
 #include "../shared/jobs.h"
 #include "../shared/log.h"
+#include "../shared/logdb.h"
 #include "http.h"
 #include "service.h"
 
@@ -43,19 +44,25 @@ read_state(const char *name)
 	return cJSON_Parse(buf);
 }
 
-/* "log": whether the log takes rows, and how many runs it did not. */
+/* "log": whether the log takes rows, and how many runs it did not. A
+ * PostgreSQL log's handle outlives its server: its last insert says. */
 static void
 add_log_state(cJSON *root)
 {
+	struct logdb_state ls;
 	struct share_stats st;
 	cJSON *log;
 
 	log_reopen_if_due();
 	if ((log = cJSON_AddObjectToObject(root, "log")) == NULL)
 		return;
-	cJSON_AddBoolToObject(log, "ok", svc.db != NULL);
+	logdb_get_state(svc.db, &ls);
+	cJSON_AddBoolToObject(log, "ok", svc.db != NULL && !ls.unreachable);
 	if (svc.db == NULL)
 		cJSON_AddStringToObject(log, "message", svc.log_problem);
+	else if (ls.unreachable)
+		cJSON_AddStringToObject(log, "message", "the log's database server did not "
+		    "answer the last run's row; runs go on unlogged until it does");
 	if (svc.share != NULL) {
 		share_stats(svc.share, &st);
 		cJSON_AddNumberToObject(log, "runs_unlogged",

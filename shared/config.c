@@ -32,7 +32,7 @@ static const struct setting {
 	{ "IMGSANDBOX_OUTPUTS", STR, S(outputs_dir), "", 0, 0,
 	  "folder of published results, served as /outputs/ (default: DATA/outputs)", 0 },
 	{ "IMGSANDBOX_DB", STR, S(db_path), "", 0, 0,
-	  "the execution log, an SQLite file (default: DATA/log.db)", 0 },
+	  "the execution log: an SQLite file, or a PostgreSQL database as postgresql://user@host:port/db (default: DATA/log.db)", 0 },
 	{ "IMGSANDBOX_SAMPLE", STR, S(sample_image), "./static/sample.png", 0, 0,
 	  "the sample image sent with use_sample=1", 0 },
 	{ "IMGSANDBOX_PACKAGES", STR, S(packages_file), "./runner_image/packages.txt", 0, 0,
@@ -281,13 +281,15 @@ config_instance(char *out, size_t len)
 void
 config_print(FILE *fp)
 {
+	char safe[sizeof(cfg.db_path)];
 	const struct setting *s;
 	size_t i;
 
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		s = &settings[i];
-		if (s->kind == STR)
-			fprintf(fp, "%s=%s\n", s->env, (const char *)&cfg + s->off);
+		if (s->kind == STR)	/* a password in a URI is not printed */
+			fprintf(fp, "%s=%s\n", s->env, uri_hide_password((const char *)&cfg + s->off,
+			    safe, sizeof(safe)));
 		else
 			fprintf(fp, "%s=%lld\n", s->env,
 			    (long long)*(const int64_t *)(const void *)((const char *)&cfg + s->off));

@@ -16,7 +16,7 @@ struct config {
 	/* Paths */
 	char data_dir[256];		/* jobs/, outputs/, slots/ live here */
 	char outputs_dir[256];		/* published results (served as /outputs/) */
-	char db_path[256];		/* the execution log (SQLite) */
+	char db_path[1024];		/* the execution log: an SQLite file or a postgresql:// URI */
 	char sample_image[256];		/* the bundled sample image */
 	char packages_file[256];	/* runner_image/packages.txt */
 	char allowlist_file[256];	/* runner_image/allowlist.txt */

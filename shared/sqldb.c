@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "sqldb_internal.h"
+#include "text.h"
 
 int
 sqldb_is_pg(const char *target)
@@ -18,44 +19,16 @@ sqldb_is_pg(const char *target)
 	    strncasecmp(target, "postgres://", 11) == 0);
 }
 
-/* Masks the value of a "password=" parameter of the URI's query in out
- * (outlen bytes). */
-static void
-mask_query(char *out, size_t outlen)
-{
-	char *q = strchr(out, '?'), *p, *end, rest[512];
-
-	for (p = q; p != NULL && (p = strcasestr(p, "password=")) != NULL; p += 9) {
-		if (p[-1] != '?' && p[-1] != '&')
-			continue;
-		end = strchr(p + 9, '&');
-		snprintf(rest, sizeof(rest), "%s", end ? end : "");
-		snprintf(p + 9, outlen - (size_t)(p + 9 - out), "***%s", rest);
-	}
-}
-
-/* A URI's password sits between the first ':' after "//" and the '@' of
- * its user info (postgresql://user:secret@host/db), or in its query
- * (?password=secret). */
+/* A URI's password: see uri_hide_password (shared/text.h). */
 char *
 sqldb_safe_target(const char *target, char *out, size_t outlen)
 {
-	const char *auth, *at, *colon, *slash;
-
-	if (outlen == 0)
+	if (!sqldb_is_pg(target)) {
+		if (outlen > 0)
+			snprintf(out, outlen, "%s", target ? target : "");
 		return out;
-	snprintf(out, outlen, "%s", target ? target : "");
-	if (!sqldb_is_pg(target) || (auth = strstr(target, "//")) == NULL)
-		return out;
-	auth += 2;
-	slash = strchr(auth, '/');
-	at = strchr(auth, '@');
-	colon = at != NULL && (slash == NULL || at < slash) ?
-	    memchr(auth, ':', (size_t)(at - auth)) : NULL;
-	if (colon != NULL)
-		snprintf(out, outlen, "%.*s***%s", (int)(colon + 1 - target), target, at);
-	mask_query(out, outlen);
-	return out;
+	}
+	return uri_hide_password(target, out, outlen);
 }
 
 int

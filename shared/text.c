@@ -1,3 +1,4 @@
+#define _GNU_SOURCE	/* strcasestr */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,4 +199,44 @@ parse_int_range(const char *s, long long min, long long max, long long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* Masks the value of a "password=" parameter of the URI's query in out
+ * (outlen bytes). */
+static void
+mask_query(char *out, size_t outlen)
+{
+	char *q = strchr(out, '?'), *p, *end, rest[512];
+
+	for (p = q; p != NULL && (p = strcasestr(p, "password=")) != NULL; p += 9) {
+		if (p[-1] != '?' && p[-1] != '&')
+			continue;
+		end = strchr(p + 9, '&');
+		snprintf(rest, sizeof(rest), "%s", end ? end : "");
+		snprintf(p + 9, outlen - (size_t)(p + 9 - out), "***%s", rest);
+	}
+}
+
+/* A URI's password sits between the first ':' after "//" and the '@' of
+ * its user info (postgresql://user:secret@host/db), or in its query
+ * (?password=secret). */
+char *
+uri_hide_password(const char *uri, char *out, size_t outlen)
+{
+	const char *auth, *at, *colon, *slash;
+
+	if (outlen == 0)
+		return out;
+	snprintf(out, outlen, "%s", uri ? uri : "");
+	if (uri == NULL || (auth = strstr(uri, "://")) == NULL)
+		return out;
+	auth += 3;
+	slash = strchr(auth, '/');
+	at = strchr(auth, '@');
+	colon = at != NULL && (slash == NULL || at < slash) ?
+	    memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon != NULL)
+		snprintf(out, outlen, "%.*s***%s", (int)(colon + 1 - uri), uri, at);
+	mask_query(out, outlen);
+	return out;
 }

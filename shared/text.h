@@ -59,4 +59,9 @@ int parse_int_range(const char *s, long long min, long long max, long long *out)
 /* 64-bit FNV-1a of s[0..n). */
 uint64_t hash_fnv1a64(const void *s, size_t n);
 
+/* Copies uri into out (outlen bytes) with a password in it (user:secret@
+ * or ?password=secret) shown as "***", for messages, logs and settings.
+ * Anything without "://" is copied as it is. Returns out. */
+char *uri_hide_password(const char *uri, char *out, size_t outlen);
+
 #endif

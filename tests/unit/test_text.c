@@ -169,6 +169,24 @@ TEST(clock_iso8601)
 	CHECK(clock_mono_ms() > 0);
 }
 
+/* A password in a URI never reaches a log line or --settings. */
+TEST(uri_passwords_hidden)
+{
+	char out[128];
+
+	CHECK_STR(uri_hide_password("postgresql://u:s3cret@db:5432/log", out, sizeof(out)),
+	    "postgresql://u:***@db:5432/log");
+	CHECK_STR(uri_hide_password("postgresql://db/log?sslmode=require&password=x&a=b", out,
+	    sizeof(out)), "postgresql://db/log?sslmode=require&password=***&a=b");
+	CHECK_STR(uri_hide_password("postgresql://u@db/log", out, sizeof(out)),
+	    "postgresql://u@db/log");
+	/* A ':' after the host part is a port, an '@' after a '/' no user. */
+	CHECK_STR(uri_hide_password("http://h:8080/v1/a@b", out, sizeof(out)),
+	    "http://h:8080/v1/a@b");
+	CHECK_STR(uri_hide_password("./var/log.db", out, sizeof(out)), "./var/log.db");
+	CHECK_STR(uri_hide_password("postgresql://u:pw@h/db", out, 12), "postgresql:");
+}
+
 int
 main(void)
 {
@@ -181,5 +199,6 @@ main(void)
 	RUN(stream_fits_whole);
 	RUN(stream_keeps_head_and_tail);
 	RUN(query_strings);
+	RUN(uri_passwords_hidden);
 	return unit_done("text");
 }

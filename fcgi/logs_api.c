@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../shared/clock.h"
 #include "../shared/config.h"
 #include "../shared/json_out.h"
 #include "../shared/log.h"
+#include "../shared/logdb.h"
 #include "../shared/packages.h"
 #include "../shared/report_table.h"
 #include "http.h"
@@ -62,58 +64,131 @@ read_query(const struct report *r, const char *query, struct report_query *q, ch
 	return 0;
 }
 
-/* Writes the answer for a report: 200 with doc, or 404 / 500 from st.
- * Frees doc. Returns as http_json. */
-static int
-answer(FCGX_Request *r, cJSON *doc, enum report_status st, const char *what)
-{
-	size_t len;
-	char *text;
-	int rc;
+/* The answers this process made, kept while the log stays the same
+ * (logdb_version, which any writer on any host moves): the dashboard asks
+ * the same few reports again and again, and even from the summaries a
+ * report costs milliseconds where a kept one costs microseconds. Bounded:
+ * CACHE_SLOTS answers of CACHE_ANSWER_MAX bytes at most, none older than
+ * CACHE_MAX_AGE_MS. Only the request's thread touches it. */
+#define CACHE_SLOTS		16
+#define CACHE_KEY_MAX		256
+#define CACHE_ANSWER_MAX	(256 * 1024)
+#define CACHE_MAX_AGE_MS	60000
 
-	if (doc != NULL) {
-		text = json_render(doc);
-		cJSON_Delete(doc);
-		if (text == NULL)
-			return http_error(r, 500, "internal", "the server ran out of memory; try again");
-		/* The reports cut their lists to stay under it: never met. */
-		if ((len = strlen(text)) > REPORT_ANSWER_MAX) {
-			free(text);
-			log_warnx("logs api: the %s would be %zu bytes, over %d", what, len,
-			    REPORT_ANSWER_MAX);
-			return http_error(r, 500, "internal", "the answer would be larger than "
-			    "%d bytes", REPORT_ANSWER_MAX);
-		}
-		rc = http_body(r, 200, "application/json", text, len);
-		free(text);
-		return rc;
-	}
-	if (st == REPORT_NOT_FOUND)
-		return http_error(r, 404, "not_found", "no such %s in the execution log", what);
-	return http_error(r, 500, "internal",
-	    "the execution log could not be read; the server log says why");
+struct kept {
+	char key[CACHE_KEY_MAX];	/* path after /api/logs/, "?", the query */
+	int64_t version;
+	int64_t made_ms;		/* monotonic; 0: an empty slot */
+	const char *type;		/* static */
+	char *body;
+	size_t len;
+};
+static struct kept kept[CACHE_SLOTS];
+
+/* Returns the kept answer for key at version, or NULL. */
+static const struct kept *
+kept_find(const char *key, int64_t version)
+{
+	int64_t now = clock_mono_ms();
+	size_t i;
+
+	for (i = 0; i < CACHE_SLOTS; i++)
+		if (kept[i].made_ms != 0 && kept[i].version == version &&
+		    now - kept[i].made_ms < CACHE_MAX_AGE_MS && strcmp(kept[i].key, key) == 0)
+			return &kept[i];
+	return NULL;
 }
 
-/* Makes the report of row rt with q and writes it. Returns as http_json. */
+/* Keeps a copy of an answer in the oldest slot (nothing when it is too
+ * large or memory is short). */
+static void
+kept_put(const char *key, int64_t version, const char *type, const char *body, size_t len)
+{
+	struct kept *k = &kept[0];
+	char *copy;
+	size_t i;
+
+	if (len > CACHE_ANSWER_MAX || (copy = malloc(len + 1)) == NULL)
+		return;
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	for (i = 1; i < CACHE_SLOTS; i++)
+		if (kept[i].made_ms < k->made_ms)
+			k = &kept[i];
+	free(k->body);
+	snprintf(k->key, sizeof(k->key), "%s", key);
+	k->version = version;
+	k->made_ms = clock_mono_ms();
+	k->type = type;
+	k->body = copy;
+	k->len = len;
+}
+
+/* Makes the report of row rt with q: its text (the caller frees it), its
+ * length and type; NULL with *st set when it could not be made. */
+static char *
+make(struct logdb *db, const struct report *rt, const struct report_env *env,
+    const struct report_query *q, size_t *len, const char **type, enum report_status *st)
+{
+	cJSON *doc;
+	char *text;
+
+	*st = REPORT_OK;
+	if (rt->text != NULL && rt->json == NULL) {
+		*type = "text/plain; charset=utf-8";
+		return rt->text(db, env, len, st);
+	}
+	*type = "application/json";
+	if (rt->json == NULL) {
+		*st = REPORT_FAILED;
+		return NULL;
+	}
+	/* st is filled by the call that makes the report: read it only after. */
+	if ((doc = rt->json(db, env, q, st)) == NULL)
+		return NULL;
+	text = json_render(doc);
+	cJSON_Delete(doc);
+	if (text == NULL) {
+		*st = REPORT_FAILED;
+		return NULL;
+	}
+	/* The reports cut their lists to stay under it: never met. */
+	if ((*len = strlen(text)) > REPORT_ANSWER_MAX) {
+		log_warnx("logs api: the %s would be %zu bytes, over %d", rt->what, *len,
+		    REPORT_ANSWER_MAX);
+		free(text);
+		*st = REPORT_FAILED;
+		return NULL;
+	}
+	return text;
+}
+
+/* Answers rt with q: a kept answer while the log is unchanged, else a new
+ * one (kept for the next ask). Returns as http_body. */
 static int
 serve(FCGX_Request *r, struct logdb *db, const struct report *rt, const struct report_env *env,
-    const struct report_query *q)
+    const struct report_query *q, const char *key)
 {
-	/* st is filled by the call that makes the report: read it only after
-	 * (an argument list does not order its evaluations). */
-	enum report_status st = REPORT_OK;
-	cJSON *doc;
-	size_t n;
+	enum report_status st;
+	const struct kept *k;
+	const char *type;
+	int64_t version = key != NULL ? logdb_version(db) : -1;
+	size_t len = 0;
 	char *text;
 	int rc;
 
-	if (rt->json != NULL) {
-		doc = rt->json(db, env, q, &st);
-		return answer(r, doc, st, rt->what);
+	if (version >= 0 && (k = kept_find(key, version)) != NULL)
+		return http_body(r, 200, k->type, k->body, k->len);
+	if ((text = make(db, rt, env, q, &len, &type, &st)) == NULL) {
+		if (st == REPORT_NOT_FOUND)
+			return http_error(r, 404, "not_found", "no such %s in the execution log",
+			    rt->what);
+		return http_error(r, 500, "internal",
+		    "the execution log could not be read; the server log says why");
 	}
-	if (rt->text == NULL || (text = rt->text(db, env, &n, &st)) == NULL)
-		return answer(r, NULL, st, rt->what);
-	rc = http_body(r, 200, "text/plain; charset=utf-8", text, n);
+	if (version >= 0)
+		kept_put(key, version, type, text, len);
+	rc = http_body(r, 200, type, text, len);
 	free(text);
 	return rc;
 }
@@ -126,7 +201,8 @@ logs_api_handle(FCGX_Request *r, struct logdb *db, const char *method, const cha
 	const struct report *rt;
 	struct report_query q;
 	const char *arg = NULL;
-	char msg[512];
+	char msg[512], key[CACHE_KEY_MAX];
+	int n;
 
 	if (method == NULL || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
 		return http_error_with(r, 405, "method_not_allowed", "Allow: GET, HEAD\r\n",
@@ -137,5 +213,6 @@ logs_api_handle(FCGX_Request *r, struct logdb *db, const char *method, const cha
 	if (read_query(rt, query ? query : "", &q, msg, sizeof(msg)) < 0 ||
 	    report_query_arg(rt, arg, &q, msg, sizeof(msg)) < 0)
 		return http_error(r, 400, "bad_request", "%s", msg);
-	return serve(r, db, rt, &env, &q);
+	n = snprintf(key, sizeof(key), "%s?%s", rest ? rest : "", query ? query : "");
+	return serve(r, db, rt, &env, &q, n >= 0 && (size_t)n < sizeof(key) ? key : NULL);
 }

@@ -184,6 +184,11 @@ struct logdb_totals {
 /* Fills t. Returns 0 or -1. */
 int logdb_get_totals(struct logdb *db, struct logdb_totals *t);
 
+/* A number that grows with every change of the log (a row written, rows
+ * retired), from any process or host: a reader may keep what it made from
+ * the log while it stays the same. Returns it, or -1. */
+int64_t logdb_version(struct logdb *db);
+
 enum logdb_count_kind {
 	LOGDB_BY_STATUS,	/* key: status; n */
 	LOGDB_BY_CATEGORY,	/* key: category; n failures, fixed, last_id, last_at */

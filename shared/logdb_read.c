@@ -57,6 +57,17 @@ out:
 	return rc;
 }
 
+int64_t
+logdb_version(struct logdb *db)
+{
+	int64_t v;
+
+	logdb_lock(db);
+	v = logdb_int(db, S_VERSION);
+	logdb_unlock(db);
+	return v;
+}
+
 int
 logdb_get_counts(struct logdb *db, enum logdb_count_kind kind, struct logdb_count *out,
     size_t max, size_t *n)

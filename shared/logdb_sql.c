@@ -122,6 +122,9 @@ static const char *const sql_common[S_COUNT] = {
 	    " sessions, sessions_failed, sessions_unfixed, patterns, COALESCE(first_at, ''),"
 	    " COALESCE(last_at, ''), rows_retired, COALESCE(retired_until, '') FROM totals"
 	    " WHERE id = 1",
+	/* Every change of the log adds a run or retires rows, in the same
+	 * transaction as its totals: their sum grows with each. */
+	[S_VERSION] = "SELECT runs + rows_retired FROM totals WHERE id = 1",
 	[S_KEPT_SINCE] = "SELECT created_at FROM runs ORDER BY id LIMIT 1",
 	[S_COUNTS_BY_N] = "SELECT key, n, failures, fixed, COALESCE(last_id, 0),"
 	    " COALESCE(last_at, '') FROM counts WHERE kind = $1 ORDER BY n DESC, key LIMIT $2",

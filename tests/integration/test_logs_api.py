@@ -135,6 +135,25 @@ def test_summary_and_paging(service, session):
     assert one["code_bytes"] == len(ATTEMPTS[2]) and one["code_truncated"] is False
 
 
+def test_kept_answers_follow_the_log(service):
+    """The API pool keeps the answers it made while the log is unchanged
+    (fcgi/logs_api.c): asked again, each of its responders answers the
+    same bytes; after a run, every read through any of them shows the run
+    at once."""
+    paths = ["/api/logs/summary", "/api/logs/failures?limit=3", "/api/logs/ai-context"]
+    # Enough asks that each responder of the pool has made and kept each.
+    before = {p: {service.request("GET", p)[2] for _ in range(6)} for p in paths}
+    assert all(len(bodies) == 1 for bodies in before.values()), before
+    total = json.loads(next(iter(before[paths[0]])))["total"]
+    status, _, r = service.run("raise ValueError('kept answers')\n")
+    assert status == 200 and r["status"] == "error" and r["log_id"], r
+    for _ in range(6):
+        status, s = service.get_json("/api/logs/summary")
+        assert status == 200 and s["total"] == total + 1, s
+        status, page = service.get_json("/api/logs/failures?limit=3")
+        assert status == 200 and page["items"][0]["log_id"] == r["log_id"], page
+
+
 def test_lists_carry_excerpts(service, session):
     sid, runs = session
     status, doc = service.get_json("/api/logs/session/" + sid)

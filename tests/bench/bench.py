@@ -18,6 +18,7 @@ interpreter on their own, and prints the tables, in tables.py).
     bench.py api URL NAME TARGET PATH OUT      wrk against a GET
     bench.py slow URL NAME OUT                 reads of the summary, idle and while 64
                                                connections trickle
+    bench.py busy                              the processes busy over the next second
     bench.py table PART DIR                    prints one part's markdown table
 
 Each measuring command writes one JSON file; `table` reads them all from
@@ -560,6 +561,34 @@ def cmd_slow(url, name, out):
         round(idle.get("run_ms", 0)), round(busy.get("run_ms", 0))))
 
 
+# --- what else the machine does -----------------------------------------------------
+
+def cpu_ticks():
+    """{pid: (comm, utime + stime ticks)} of every process."""
+    out = {}
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(d + "/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rindex(")") + 2:].split()
+        out[int(d[6:])] = (st[st.index("(") + 1:st.rindex(")")], int(rest[11]) + int(rest[12]))
+    return out
+
+
+def cmd_busy():
+    """Prints the processes that used over 10 % of a core in the next
+    second, busiest first (or "none")."""
+    a = cpu_ticks()
+    time.sleep(1)
+    b = cpu_ticks()
+    hz = os.sysconf("SC_CLK_TCK")
+    use = sorted(((b[p][1] - a[p][1]) * 100 / hz, b[p][0]) for p in b if p in a)
+    top = ["%s %.0f%%" % (c, u) for u, c in reversed(use) if u > 10][:5]
+    print(", ".join(top) or "none")
+
+
 # --- the command line -------------------------------------------------------------
 
 def main(argv):
@@ -576,6 +605,7 @@ def main(argv):
         "mem": lambda: cmd_mem(int(a[0]), a[1], a[2], a[3]),
         "api": lambda: cmd_api(a[0], a[1], a[2], a[3], a[4]),
         "slow": lambda: cmd_slow(a[0], a[1], a[2]),
+        "busy": cmd_busy,
     }
     if c == "table":
         import tables

@@ -5,7 +5,7 @@
 # ports), measures, and stops everything it started. Prints markdown on
 # stdout (progress on stderr) and saves it to build/bench/results-<date>.md.
 #
-#   tests/bench/run.sh                 everything: about 13 minutes on 2 cores
+#   tests/bench/run.sh                 everything: about 12 minutes on 2 cores
 #   BENCH_RUNS=3 BENCH_SECONDS=3 BENCH_PARTS="latency load" tests/bench/run.sh   a quick pass
 #
 # Knobs (environment):
@@ -288,7 +288,7 @@ for _ in $(seq "${BENCH_QUIET_WAIT:-60}"); do
   [ "$(others)" = 0 ] && awk -v m="$quiet_load" '{exit !($1 < m)}' /proc/loadavg && break
   sleep 1
 done
-out "At the start: $(busy_note)." ""
+out "At the start: $(busy_note); over a second, processes above 10 % of a core: $($PY "$BENCH" busy)." ""
 
 # --- inputs, the log, the services -------------------------------------------------
 say "generating the inputs"
@@ -487,5 +487,6 @@ fi
 out "### Goals" ""
 table goals
 took=$(( $(date +%s) - t_begin ))
-out "" "At the end: $(busy_note). The whole bench took $((took / 60)) min $((took % 60)) s."
+out "" "At the end: $(busy_note); over a second, processes above 10 % of a core: $($PY "$BENCH" busy)." \
+  "The whole bench took $((took / 60)) min $((took % 60)) s."
 say "saved $report"

@@ -118,6 +118,12 @@ def table_latency(docs):
         print("\n(no chroot floor: it needs root and the runner's rootfs)")
     print()
     print(goal_line(goal_latency, docs))
+    for d in kind(docs, "b2b"):
+        w = [t["prepare_ms"] for t in d["timings"] if "prepare_ms" in t]
+        if w:
+            print("\nBack to back (%s), a request waited for a sandbox to be ready (prepare_ms): "
+                  "p50 %s ms, max %s ms; %d of %d waited over 100 ms." % (
+                      d["server"], ms(pct(w, 50)), ms(max(w)), sum(1 for x in w if x > 100), len(w)))
 
 
 def goal_latency(docs):

@@ -312,6 +312,22 @@ def host_cpu_ms():
     return (sum(v[:8]) - idle) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
+def sandboxes_cpu_ms():
+    """CPU time of every container the engine ran (cgroup v1: cpuacct of
+    docker/, which keeps what its removed children used), or None."""
+    try:
+        with open("/sys/fs/cgroup/cpuacct/docker/cpuacct.usage") as f:
+            return int(f.read()) / 1e6
+    except (OSError, ValueError):
+        return None
+
+
+def daemons_cpu_ms():
+    """CPU time of the engine's daemons (dockerd, containerd), ms."""
+    t = sum(v for c, v in cpu_ticks().values() if c in ("dockerd", "containerd"))
+    return t * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def cmd_load(url, name, clients, seconds, out):
     """CLIENTS closed-loop clients, each POSTing the trivial job back to back
     for SECONDS (no new request after that; those in flight finish)."""
@@ -321,7 +337,7 @@ def cmd_load(url, name, clients, seconds, out):
     rec = []
     t_start = time.monotonic()
     t_stop = t_start + seconds
-    cpu0 = host_cpu_ms()
+    cpu0, sb0, dm0 = host_cpu_ms(), sandboxes_cpu_ms(), daemons_cpu_ms()
 
     def client():
         while time.monotonic() < t_stop:
@@ -341,7 +357,7 @@ def cmd_load(url, name, clients, seconds, out):
         t.start()
     for t in ts:
         t.join(seconds + 180)
-    cpu = host_cpu_ms() - cpu0
+    cpu, sb1, dm1 = host_cpu_ms() - cpu0, sandboxes_cpu_ms(), daemons_cpu_ms()
     elapsed = max([r[1] for r in rec] + [seconds])
     okl = [r[4] for r in rec if r[3]]
     res = {"kind": "load", "name": name, "clients": clients, "host_cpu_ms": cpu,
@@ -350,6 +366,8 @@ def cmd_load(url, name, clients, seconds, out):
            "other": sum(1 for r in rec if not r[3] and r[2] != 429),
            "other_statuses": sorted({str(r[2]) for r in rec if not r[3] and r[2] != 429}),
            "warm_hits": sum(1 for r in rec if r[5] == "docker-warm"),
+           "sandboxes_cpu_ms": sb1 - sb0 if sb0 is not None and sb1 is not None else None,
+           "daemons_cpu_ms": dm1 - dm0,
            "ok_ms": okl}
     save(out, res)
     say("%-9s %d clients: %d ok (%d warm), %d 429, %d other in %.1f s" % (

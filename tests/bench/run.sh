@@ -402,7 +402,11 @@ if part load; then
     "request as soon as the last is answered; a request waits IMGSANDBOX_SLOT_WAIT_MS ($(setting SLOT_WAIT_MS) ms)" \
     "for a slot, then gets 429 (counted apart, not in runs/s). Before each step the pool is" \
     "full again and the cold service's containers are gone. Host CPU per run: the busy time of every" \
-    "core (/proc/stat) over the step, divided by the runs that succeeded (whatever else runs counts too)." ""
+    "core (/proc/stat) over the step, divided by the runs that succeeded (whatever else runs counts too)." \
+    "" "Where that CPU goes (the same steps):" ""
+  table load_cpu
+  out "" "Two cores give at most 2000 ms of CPU a second: at this CPU per run, that is the ceiling of" \
+    "runs/s whether the container was started before the request (warm) or for it (cold)." ""
 fi
 
 # --- 5. API reads, and the responders' memory ---------------------------------------------

@@ -274,6 +274,24 @@ def table_load(docs):
     print(goal_line(goal_load, docs))
 
 
+def table_load_cpu(docs):
+    """Where a run's CPU goes under load: in the sandboxes, in the engine's
+    daemons, and the rest (shims, runc, docker clients, the kernel, us)."""
+    ld = sorted(kind(docs, "load"), key=lambda d: (d["clients"], d["name"] != "cold"))
+    if not any(d.get("sandboxes_cpu_ms") is not None for d in ld):
+        return
+    print("| clients | mode | host CPU per run, ms | in the sandbox (its cgroup) | dockerd + containerd "
+          "| the rest (shims, runc, docker clients, kernel, ours) |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for d in ld:
+        if not d["ok"] or d.get("sandboxes_cpu_ms") is None:
+            continue
+        n = d["ok"]
+        h, sb, dm = d["host_cpu_ms"] / n, d["sandboxes_cpu_ms"] / n, d["daemons_cpu_ms"] / n
+        print("| %d | %s | %s | %s | %s | %s |" % (d["clients"], d["name"], ms(h), ms(sb), ms(dm),
+                                                  ms(h - sb - dm)))
+
+
 def goal_load(docs):
     ld = {(d["name"], d["clients"]): d for d in kind(docs, "load")}
     rs = {}
@@ -411,5 +429,5 @@ def table_goals(docs):
 def cmd_table(part, d):
     docs = load_all(d)
     {"latency": table_latency, "steps": table_steps, "heavy": table_heavy,
-     "preload": table_preload, "load": table_load, "api": table_api, "mem": table_mem,
+     "preload": table_preload, "load": table_load, "load_cpu": table_load_cpu, "api": table_api, "mem": table_mem,
      "slow": table_slow, "goals": table_goals}[part](docs)

@@ -384,7 +384,9 @@ if part heavy; then
   out "" "Time to ready: from \`docker run\` of the keeper's argv (the cold argv with" \
     "IMGSANDBOX_PRELOAD, --interactive, entry.py --warm) to its ready line, one at a time," \
     "BENCH_WARMSTART_N=$BENCH_WARMSTART_N each; CPU: the container's cpuacct.usage at that point. RssAnon: its" \
-    "Python's anonymous memory (the libraries' code is file-backed and shared through the page cache)." ""
+    "Python's anonymous memory (the libraries' code is file-backed and shared through the page cache)." \
+    "\`docker stats\` (cgroup v1) also counts the page cache charged to the container: the first" \
+    "container to read a library's files pays for them, so it varies between sandboxes; RssAnon does not." ""
 fi
 
 # --- 4. throughput -----------------------------------------------------------------

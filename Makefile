@@ -172,7 +172,7 @@ fuzz: test-deps $(FUZZ_BIN)
 # next to a hello-world responder, memory, and the log database at 1e6 rows;
 # a markdown table on stdout and in build/bench/. About 10 minutes.
 bench: test-deps runner-image
-	@$(MAKE) --no-print-directory -j$(NPROC) all $(B)/bench_logdb
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(B)/bench_logdb $(B)/make_log_fixture
 	@fcgi/ensure_dockerd.sh
 	tests/bench/run.sh
 

@@ -1,68 +1,49 @@
 #!/usr/bin/python3
-"""The measuring half of `make bench` (bench/run.sh starts and stops the
+"""The measuring half of `make bench` (run.sh starts and stops the
 services; this file sends the requests, times the engine and the
-interpreter on their own, and prints the tables).
+interpreter on their own, and prints the tables, in tables.py).
 
-    bench.py gen DIR                          the inputs: trivial.py, blur.py, photo.jpg
-    bench.py compare JOB RUNS DIR NAME=URL... RUNS rounds (after BENCH_WARMUP) of: POST /run
-                                              through each service, the same `docker run`
-                                              argv by hand, python3 in a chroot of the
-                                              runner's rootfs (the floor), in turn
-    bench.py load URL NAME CLIENTS SECS OUT [TAG]  closed-loop clients for SECS
-    bench.py mem PID NAME PHASE OUT           VmRSS of the responders under serve.sh PID
-    bench.py api URL NAME PATH OUT            wrk against a GET
-    bench.py table PART DIR                   prints one part's markdown table
+    bench.py gen DIR                           the inputs (scripts, photo.jpg, sample.png)
+    bench.py compare JOB RUNS DIR [SPEC=URL...] RUNS rounds (after BENCH_WARMUP) of: POST
+                                               /run through each service (SPEC: server/mode),
+                                               and, unless BENCH_BASELINES=0, the same
+                                               `docker run` argv by hand and python3 in a
+                                               chroot of the runner's rootfs, in turn
+    bench.py b2b URL SPEC JOB RUNS OUT         RUNS requests back to back (no pause)
+    bench.py warmstart LABEL PRELOAD N OUT     N warm sandboxes started by hand: time to
+                                               ready, CPU to ready, memory held waiting
+    bench.py poolmem INSTANCE LABEL OUT        memory of a service's waiting sandboxes
+    bench.py load URL NAME CLIENTS SECS OUT    closed-loop clients for SECS
+    bench.py mem PID NAME PHASE OUT            VmRSS of the processes under serve.sh PID
+    bench.py api URL NAME TARGET PATH OUT      wrk against a GET
+    bench.py slow URL NAME OUT                 reads of the summary, idle and while 64
+                                               connections trickle
+    bench.py busy                              the processes busy over the next second
+    bench.py table PART DIR                    prints one part's markdown table
 
 Each measuring command writes one JSON file; `table` reads them all from
 DIR. Only the Python standard library, plus PIL and NumPy for `gen`.
 Loopback only: every URL must be http://127.0.0.1:...
 """
 import glob
+import http.client
 import json
 import os
 import re
+import select
 import shutil
 import signal
-import statistics
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
-ROOTFS = os.environ.get("BENCH_ROOTFS", "/var/cache/imgsandbox/rootfs-current")
-INPUTS = os.environ.get("BENCH_INPUTS", "")
-
-TRIVIAL = '''\
-from PIL import Image
-Image.new("RGB", (64, 64), (200, 80, 40)).save("/output/result.png")
-'''
-BLUR = '''\
-from PIL import Image, ImageFilter
-img = Image.open("/input/image.png").convert("RGB")
-img = img.filter(ImageFilter.GaussianBlur(radius=6))
-img.save("/output/result.png")
-print(img.size)
-'''
-TIMING_KEYS = ["job_ms", "parse_ms", "checks_ms", "slot_wait_ms", "prepare_ms",
-               "sandbox_ms", "container_start_ms", "script_ms", "container_exit_ms",
-               "remove_ms", "result_ms", "log_ms", "total_ms"]
-# Parts of sandbox_ms (from the script's own start/end record), shown indented.
-SANDBOX_PARTS = ("container_start_ms", "script_ms", "container_exit_ms")
-
-
-def say(*a):
-    print("bench:", *a, file=sys.stderr, flush=True)
-
-
-def die(*a):
-    say(*a)
-    sys.exit(1)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import paths  # noqa: E402
+from paths import ROOT, ROOTFS, die, loopback, post_run, say  # noqa: E402
 
 
 def save(path, obj):
@@ -72,24 +53,15 @@ def save(path, obj):
     os.replace(tmp, path)
 
 
-def pct(xs, p):
-    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
-    s = sorted(xs)
-    k = max(0, min(len(s) - 1, int(-(-p * len(s) // 100)) - 1))
-    return s[k]
-
-
-def loopback(url):
-    if not re.match(r"^http://127\.0\.0\.1:\d+(/|$)", url):
-        die("refusing to send load anywhere but 127.0.0.1: %s" % url)
-    return url.rstrip("/")
+def env_f(name, default):
+    return float(os.environ.get(name, default))
 
 
 # --- inputs ----------------------------------------------------------------
 
 def cmd_gen(outdir):
     """A deterministic photo-like 2048x2048 JPEG (smooth light, a horizon,
-    discs, multi-scale noise and grain) and the two scripts."""
+    discs, multi-scale noise and grain), the scripts, the sample image."""
     import numpy as np
     from PIL import Image
 
@@ -125,385 +97,284 @@ def cmd_gen(outdir):
     Image.fromarray(arr, "RGB").save(os.path.join(outdir, "photo.jpg"), quality=90,
                                      subsampling=0, optimize=False)
     with open(os.path.join(outdir, "trivial.py"), "w") as f:
-        f.write(TRIVIAL)
+        f.write(paths.TRIVIAL)
     with open(os.path.join(outdir, "blur.py"), "w") as f:
-        f.write(BLUR)
+        f.write(paths.BLUR)
+    for f in ("edges_opencv.py", "threshold_skimage.py"):
+        shutil.copy(os.path.join(ROOT, "static", "examples", f), outdir)
+    shutil.copy(os.path.join(ROOT, "static", "sample.png"), outdir)
     say("inputs in %s: photo.jpg %d bytes" % (outdir, os.path.getsize(os.path.join(outdir, "photo.jpg"))))
 
 
-def job_files(job):
-    """(code text, image bytes or None) of 'trivial' or 'blur'."""
-    if job == "trivial":
-        return TRIVIAL, None
-    if job == "blur":
-        with open(os.path.join(INPUTS, "photo.jpg"), "rb") as f:
-            return BLUR, f.read()
-    die("unknown job %r" % job)
+# --- latency: the paths in turn ------------------------------------------------
+
+def reexec_in_namespaces(argv):
+    """The chroot floor's mounts and its kill(-1) stay in namespaces of
+    their own: this command again, as PID 1 of a new PID namespace with a
+    private mount namespace."""
+    os.environ["BENCH_IN_NS"] = "1"
+    os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "--pid", "--fork",
+                          sys.executable, os.path.abspath(__file__)] + argv)
 
 
-# --- HTTP --------------------------------------------------------------------
-
-def multipart(fields):
-    boundary = "----imgsandboxbench" + uuid.uuid4().hex
-    out = bytearray()
-    for name, value in fields:
-        out += b"--" + boundary.encode() + b"\r\n"
-        if isinstance(value, tuple):
-            filename, data = value
-            out += ('Content-Disposition: form-data; name="%s"; filename="%s"\r\n'
-                    'Content-Type: application/octet-stream\r\n\r\n' % (name, filename)).encode()
-            out += data
-        else:
-            out += ('Content-Disposition: form-data; name="%s"\r\n\r\n' % name).encode()
-            out += value.encode()
-        out += b"\r\n"
-    out += b"--" + boundary.encode() + b"--\r\n"
-    return bytes(out), "multipart/form-data; boundary=" + boundary
-
-
-def post_run(url, body, ctype, timeout=120):
-    """(http status, parsed JSON or None, wall ms)."""
-    req = urllib.request.Request(url + "/run", data=body, method="POST",
-                                 headers={"Content-Type": ctype})
-    t0 = time.monotonic()
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            status, raw = r.status, r.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
-    ms = (time.monotonic() - t0) * 1000
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        doc = None
-    return status, doc, ms
-
-
-def job_body(job):
-    code, image = job_files(job)
-    fields = [("code", code)]
-    if image is not None:
-        fields.append(("image", ("photo.jpg", image)))
-    return multipart(fields)
-
-
-# --- the paths compared ---------------------------------------------------------
-# Each path runs the same job once per call of one() and returns its record;
-# cmd_compare calls them in turn (the order rotates each round), so that
-# whatever else the machine does falls on every path alike.
-
-class ServicePath:
-    """POST /run through one of our services; the client's wall clock and
-    the answer's "timings"."""
-
-    def __init__(self, name, url, job):
-        self.name, self.url, self.job = name, loopback(url), job
-        self.body, self.ctype = job_body(job)
-        self.walls, self.timings = [], []
-
-    def one(self, keep):
-        status, doc, ms = post_run(self.url, self.body, self.ctype)
-        if status != 200 or not doc or doc.get("status") != "success":
-            die("%s %s: answered %s: %s" % (self.name, self.job, status,
-                json.dumps(doc)[:600] if doc else "(not JSON)"))
-        if keep:
-            self.walls.append(ms)
-            self.timings.append(doc.get("timings") or {})
-
-    def close(self):
-        pass
-
-    def doc(self):
-        return {"kind": "latency", "name": self.name, "job": self.job,
-                "wall_ms": self.walls, "timings": self.timings}
-
-
-def settings():
-    """The responder's settings (with this environment), as a dict."""
-    out = subprocess.run([os.path.join(BUILD, "responder"), "--settings"],
-                         capture_output=True, text=True, check=True).stdout
-    s = {}
-    for line in out.splitlines():
-        m = re.match(r"^(IMGSANDBOX_[A-Z_]+)=(.*)$", line)
-        if m:
-            s[m.group(1)] = m.group(2)
-    if os.geteuid() != 0 and "IMGSANDBOX_USER" not in os.environ:
-        s["IMGSANDBOX_USER"] = "%d:%d" % (os.getuid(), os.getgid())  # as the responder
-    return s
-
-
-def make_job_dir(parent, job, uid, gid):
-    """A job folder laid out as shared/jobs.c makes it."""
-    code, image = job_files(job)
-    d = tempfile.mkdtemp(prefix="job-", dir=parent)
-    os.chmod(d, 0o711)
-    for sub in ("code", "input"):
-        os.mkdir(os.path.join(d, sub), 0o755)
-    os.mkdir(os.path.join(d, "output"), 0o700)
-    try:
-        os.chown(os.path.join(d, "output"), uid, gid)
-    except PermissionError:  # not root: as jobs.c, writable by anyone
-        os.chmod(os.path.join(d, "output"), 0o777)
-    p = os.path.join(d, "code", "main.py")
-    with open(p, "w") as f:
-        f.write(code)
-    os.chmod(p, 0o444)
-    p = os.path.join(d, "input", "image.png")
-    with open(p, "wb") as f:
-        f.write(image if image is not None else b"")
-    os.chmod(p, 0o644)
-    return d
-
-
-class DirectPath:
-    """`docker run` with the argv of shared/docker.c docker_run_argv
-    (printed by `responder --docker-argv`: one copy of the flags), then `docker rm
-    --force --volumes`, as the responder does; each timed from the client's
-    start to its exit, with the client's stdout and stderr on pipes."""
-
-    def __init__(self, job, s):
-        self.job, self.s = job, s
-        self.uid, self.gid = (int(v) for v in s["IMGSANDBOX_USER"].split(":"))
-        self.work = tempfile.mkdtemp(prefix="direct-", dir=os.environ.get("BENCH_TMP"))
-        os.chmod(self.work, 0o755)
-        conf = os.path.join(self.work, "docker-config")
-        os.mkdir(conf, 0o700)
-        self.instance = os.environ.get("BENCH_DIRECT_INSTANCE", "bench-direct-%d" % os.getpid())
-        self.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "DOCKER_CONFIG": conf, "USER_PARAMS": "{}"}  # as docker_envp, no params
-        if s.get("IMGSANDBOX_DOCKER_HOST"):
-            self.env["DOCKER_HOST"] = s["IMGSANDBOX_DOCKER_HOST"]
-        self.client = shutil.which(s["IMGSANDBOX_DOCKER"]) or s["IMGSANDBOX_DOCKER"]
-        self.timeout_s = int(s["IMGSANDBOX_TIMEOUT_MS"]) / 1000
-        self.run_ms, self.rm_ms = [], []
-
-    def argv(self, name, jid, d):
-        """The responder's own docker_run_argv for this job folder (one copy
-        of the flags, in shared/docker.c)."""
-        out = subprocess.run([os.path.join(BUILD, "responder"), "--docker-argv",
-                              self.instance, jid, d], capture_output=True, check=True,
-                             env=dict(os.environ, **{k: v for k, v in self.s.items()
-                                                     if k.startswith("IMGSANDBOX_")}))
-        a = out.stdout.decode().split("\0")[:-1]
-        assert a[2] == "--name=" + name, a[:3]
-        return a
-
-    def one(self, keep):
-        d = make_job_dir(self.work, self.job, self.uid, self.gid)
-        jid = uuid.uuid4().hex
-        name = "imgsandbox-%s" % jid
-        argv = self.argv(name, jid, d)
-        t0 = time.monotonic()
-        p = subprocess.run(argv, env=self.env, stdin=subprocess.DEVNULL,
-                           capture_output=True, timeout=self.timeout_s + 30)
-        t1 = time.monotonic()
-        r = subprocess.run([self.client, "rm", "--force", "--volumes", name], env=self.env,
-                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
-        t2 = time.monotonic()
-        ok = p.returncode == 0 and os.path.isfile(os.path.join(d, "output", "result.png"))
-        shutil.rmtree(d, ignore_errors=True)
-        if not ok or r.returncode != 0:
-            die("direct %s: failed (exit %d): %s" % (
-                self.job, p.returncode, (p.stderr + r.stderr).decode("utf-8", "replace")[-800:]))
-        if keep:
-            self.run_ms.append((t1 - t0) * 1000)
-            self.rm_ms.append((t2 - t1) * 1000)
-
-    def close(self):
-        left = subprocess.run([self.client, "ps", "-aq", "--filter",
-                               "label=imgsandbox.instance=" + self.instance],
-                              env=self.env, capture_output=True, text=True).stdout.split()
-        if left:
-            subprocess.run([self.client, "rm", "--force"] + left, env=self.env,
-                           capture_output=True)
-        shutil.rmtree(self.work, ignore_errors=True)
-
-    def doc(self):
-        return {"kind": "direct", "name": "docker run", "job": self.job,
-                "wall_ms": [a + b for a, b in zip(self.run_ms, self.rm_ms)],
-                "run_ms": self.run_ms, "rm_ms": self.rm_ms,
-                "argv_example": self.argv("imgsandbox-<job>", "<job>", "<job folder>")}
-
-
-def sh(*argv):
-    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
-
-
-class FloorPath:
-    """python3 -I entry.py on the same script in a chroot of the runner's
-    root filesystem, as the sandbox's user, with the sandbox's environment,
-    /tmp a tmpfs, /code /input /output bind mounts. The chroot is assembled
-    over a tmpfs with each top-level folder of the rootfs bind-mounted
-    read-only, inside the private mount namespace cmd_compare runs in
-    (unshare): the rootfs is not written and every mount goes away with the
-    namespace (and is unmounted by close() before that)."""
-
-    def __init__(self, job, s):
-        self.job = job
-        self.uid, self.gid = (int(v) for v in s["IMGSANDBOX_USER"].split(":"))
-        rootfs = os.path.realpath(ROOTFS)
-        if not os.path.isfile(os.path.join(rootfs, "usr/bin/python3")):
-            die("floor: no usr/bin/python3 in %s" % rootfs)
-        self.work = tempfile.mkdtemp(prefix="floor-", dir=os.environ.get("BENCH_TMP"))
-        os.chmod(self.work, 0o755)
-        self.jd = make_job_dir(self.work, job, self.uid, self.gid)
-        self.root = root = os.path.join(self.work, "root")
-        os.mkdir(root)
-        self.mounts = []
-        self.walls = []
-        self.mount("-t", "tmpfs", "-o", "mode=0755,size=16m", "tmpfs", root)
-        special = {"code", "input", "output", "tmp", "proc", "dev", "sys", "opt", "run"}
-        for e in sorted(os.listdir(rootfs)):
-            src, dst = os.path.join(rootfs, e), os.path.join(root, e)
-            if os.path.islink(src):
-                os.symlink(os.readlink(src), dst)
-            elif os.path.isdir(src) and e not in special:
-                os.mkdir(dst)
-                self.mount("--bind", src, dst)
-                sh("mount", "-o", "remount,bind,ro", dst)
-        for e in ("code", "input", "output", "tmp", "proc", "dev", "opt/imgsandbox", "run"):
-            os.makedirs(os.path.join(root, e), exist_ok=True)
-        for e, ro in (("code", True), ("input", True), ("output", False)):
-            self.mount("--bind", os.path.join(self.jd, e), os.path.join(root, e))
-            if ro:
-                sh("mount", "-o", "remount,bind,ro", os.path.join(root, e))
-        self.mount("-t", "tmpfs", "-o", "rw,size=%s,noexec,nosuid,nodev,mode=1777"
-                   % s["IMGSANDBOX_TMP_BYTES"], "tmpfs", os.path.join(root, "tmp"))
-        self.mount("-t", "proc", "proc", os.path.join(root, "proc"))
-        self.mount("--rbind", "/dev", os.path.join(root, "dev"))
-        # entry.py where the image has it, compiled as the image's build does.
-        shutil.copy(os.path.join(ROOT, "runner_image", "entry.py"),
-                    os.path.join(root, "opt/imgsandbox/entry.py"))
-        sh("chroot", root, "/usr/bin/python3", "-m", "py_compile", "/opt/imgsandbox/entry.py")
-        cpus = s["IMGSANDBOX_CPUS"]
-        self.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "HOME": "/tmp", "MPLCONFIGDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1",
-                    "OMP_NUM_THREADS": cpus, "OPENBLAS_NUM_THREADS": cpus,
-                    "MKL_NUM_THREADS": cpus, "NUMEXPR_NUM_THREADS": cpus,
-                    "OPENCV_FOR_THREADS_NUM": cpus, "USER_PARAMS": "{}"}
-        self.result = os.path.join(self.jd, "output", "result.png")
-
-    def mount(self, *args):
-        sh("mount", *args)
-        self.mounts.append(args[-1])
-
-    def enter(self):
-        os.chroot(self.root)
-        os.chdir("/tmp")
-        os.setgroups([])
-        os.setgid(self.gid)
-        os.setuid(self.uid)
-
-    def one(self, keep):
-        if os.path.exists(self.result):
-            os.unlink(self.result)
-        t0 = time.monotonic()
-        p = subprocess.run(["/usr/bin/python3", "-I", "/opt/imgsandbox/entry.py"],
-                           env=self.env, preexec_fn=self.enter, stdin=subprocess.DEVNULL,
-                           capture_output=True, timeout=120)
-        ms = (time.monotonic() - t0) * 1000
-        if p.returncode != 0 or not os.path.isfile(self.result):
-            die("floor %s: failed (exit %d): %s" % (
-                self.job, p.returncode, p.stderr.decode("utf-8", "replace")[-800:]))
-        if keep:
-            self.walls.append(ms)
-
-    def close(self):
-        for m in reversed(self.mounts):
-            subprocess.run(["umount", "-l", m], capture_output=True)
-        self.mounts = []
-        shutil.rmtree(self.work, ignore_errors=True)
-
-    def doc(self):
-        return {"kind": "floor", "name": "chroot python3", "job": self.job,
-                "wall_ms": self.walls}
-
-
-def cmd_compare(job, runs, outdir, services):
-    """RUNS rounds (after BENCH_WARMUP) of: POST /run through each service
-    (NAME=URL), the same `docker run` by hand, python3 in the chroot."""
-    floor = (os.geteuid() == 0 and os.environ.get("BENCH_FLOOR", "1") == "1" and
+def cmd_compare(job, runs, outdir, specs):
+    """RUNS rounds (after BENCH_WARMUP) of each path, the order rotating
+    each round so that whatever else the machine does falls on every path
+    alike. Each service request is followed by a pause: BENCH_WARM_SETTLE_S
+    after a warm one (its replacement starts, the used container goes),
+    BENCH_SETTLE_S after the others (the container's removal)."""
+    baselines = os.environ.get("BENCH_BASELINES", "1") == "1"
+    floor = (baselines and os.geteuid() == 0 and os.environ.get("BENCH_FLOOR", "1") == "1" and
              os.path.isfile(os.path.join(os.path.realpath(ROOTFS), "usr/bin/python3")))
     if floor and os.environ.get("BENCH_IN_NS") != "1":
-        os.environ["BENCH_IN_NS"] = "1"
-        os.execvp("unshare", ["unshare", "--mount", "--propagation", "private",
-                              sys.executable, os.path.abspath(__file__), "compare",
-                              job, str(runs), outdir] + services)
-    s = settings()
-    paths = []
+        reexec_in_namespaces(["compare", job, str(runs), outdir] + specs)
+    warm_settle, settle = env_f("BENCH_WARM_SETTLE_S", 1.5), env_f("BENCH_SETTLE_S", 0.3)
+    s = paths.settings()
+    ps = []
     try:
-        for kv in services:
-            name, url = kv.split("=", 1)
-            paths.append((name, ServicePath(name, url, job)))
-        paths.append(("direct", DirectPath(job, s)))
+        for kv in specs:
+            spec, url = kv.split("=", 1)
+            ps.append(paths.ServicePath(spec, url, job))
+        if baselines:
+            ps.append(paths.DirectPath(job, s))
         if floor:
-            paths.append(("floor", FloorPath(job, s)))
-        else:
+            ps.append(paths.FloorPath(job, s))
+        elif baselines:
             say("no chroot floor (it needs root and %s)" % ROOTFS)
         warm = int(os.environ.get("BENCH_WARMUP", "1"))
         for i in range(warm + runs):
-            k = i % len(paths)
-            for name, p in paths[k:] + paths[:k]:
+            k = i % len(ps)
+            for p in ps[k:] + ps[:k]:
                 p.one(i >= warm)
-                if name == "warm":
-                    # Its responder starts the next warm container right
-                    # after answering; let that start end before another
-                    # path is timed (the load part measures back-to-back).
-                    time.sleep(float(os.environ.get("BENCH_WARM_SETTLE_S", "1.5")))
+                if isinstance(p, paths.ServicePath):
+                    time.sleep(warm_settle if p.warm else settle)
             if i >= warm and (i - warm + 1) % 5 == 0:
                 say("%s: %d of %d rounds" % (job, i - warm + 1, runs))
     finally:
-        for name, p in paths:
+        for p in ps:
             p.close()
-    for name, p in paths:
+    for p in ps:
         d = p.doc()
-        save(os.path.join(outdir, "%s-%s-%s.json" % (d["kind"], job, name)), d)
-        w = d["wall_ms"]
-        say("%-9s %-7s p50 %7.0f ms  p95 %7.0f ms" % (name, job, pct(w, 50), pct(w, 95)))
+        d["pace_s"] = warm_settle if p.warm else settle
+        tail = "-".join(x for x in (d.get("server"), d.get("mode")) if x)
+        save(os.path.join(outdir, "%s-%s%s.json" % (d["kind"], job, tail and "-" + tail)), d)
+        w = d["wall_ms"] or [float("nan")]
+        say("%-16s %-7s p50 %7.0f ms  p95 %7.0f ms%s" % (
+            getattr(p, "name", d["kind"]), job, pct(w, 50), pct(w, 95),
+            "  (%d failed)" % len(d["failed"]) if d.get("failed") else ""))
+
+
+def pct(xs, p):
+    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
+    s = sorted(xs)
+    k = max(0, min(len(s) - 1, int(-(-p * len(s) // 100)) - 1))
+    return s[k]
+
+
+def cmd_b2b(url, spec, job, runs, out):
+    """RUNS requests one after the other with no pause (after a settle, so
+    that the pool is full at the first)."""
+    time.sleep(2 * env_f("BENCH_WARM_SETTLE_S", 1.5))
+    p = paths.ServicePath(spec, url, job)
+    for _ in range(runs):
+        p.one(True)
+    d = p.doc()
+    d["kind"] = "b2b"
+    save(out, d)
+    say("%s %s back to back: p50 %.0f ms, %d of %d warm" % (
+        spec, job, pct(d["wall_ms"] or [float("nan")], 50), d["sandbox"].count("docker-warm"), runs))
+
+
+# --- what a waiting warm sandbox holds -------------------------------------------
+
+def container_mem(name):
+    """{rss_anon_kib, vm_rss_kib, cg_rss_kib, cpu_ms} of a running
+    container: its init process's status (python, alone in there) and
+    its cgroup (v1: memory and cpuacct under docker/<id>)."""
+    out = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}} {{.Id}}", name],
+                         capture_output=True, text=True)
+    r = {}
+    try:
+        pid, cid = out.stdout.split()
+        with open("/proc/%s/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("RssAnon", "VmRSS"):
+                    r[{"RssAnon": "rss_anon_kib", "VmRSS": "vm_rss_kib"}[k]] = int(v.split()[0])
+        with open("/sys/fs/cgroup/memory/docker/%s/memory.stat" % cid) as f:
+            st = dict(line.split() for line in f)
+        r["cg_rss_kib"] = int(st["total_rss"]) // 1024
+        with open("/sys/fs/cgroup/cpuacct/docker/%s/cpuacct.usage" % cid) as f:
+            r["cpu_ms"] = int(f.read()) / 1e6
+    except (ValueError, OSError, KeyError):
+        pass
+    return r
+
+
+def docker_stats(names):
+    """{name: MemUsage in MiB} from `docker stats --no-stream`."""
+    if not names:
+        return {}
+    out = subprocess.run(["docker", "stats", "--no-stream", "--format",
+                          "{{.Name}} {{.MemUsage}}"] + names, capture_output=True, text=True)
+    r = {}
+    for line in out.stdout.splitlines():
+        m = re.match(r"^(\S+) ([\d.]+)([KMG]i?B)", line)
+        if m:
+            r[m.group(1)] = float(m.group(2)) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024,
+                                                 "kB": 1 / 1024, "MB": 1, "GB": 1024}.get(m.group(3), 1)
+    return r
+
+
+def read_ready(p, timeout):
+    """Reads the sandbox's stdout until its ready line; True when it came."""
+    buf, until = b"", time.monotonic() + timeout
+    fd = p.stdout.fileno()
+    while time.monotonic() < until:
+        r, _, _ = select.select([fd], [], [], max(0, until - time.monotonic()))
+        if not r:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return False
+        buf += chunk
+        if (paths.PREFIX + "READY\n").encode() in buf:
+            return True
+    return False
+
+
+def cmd_warmstart(label, preload, n, out):
+    """N warm sandboxes started by hand with the keeper's argv and PRELOAD,
+    one at a time: the time from `docker run` to the ready line, the CPU
+    the container used by then, what it holds while it waits (RssAnon of
+    its Python, the cgroup's rss, `docker stats` of the last)."""
+    s = paths.settings()
+    work = tempfile.mkdtemp(prefix="warmstart-", dir=os.environ.get("BENCH_TMP"))
+    os.chmod(work, 0o755)
+    eng = paths.Engine(s, work)
+    rec = {"kind": "warmstart", "label": label, "preload": preload, "ready_ms": [],
+           "cpu_ms": [], "rss_anon_kib": [], "cg_rss_kib": [], "stats_mib": None}
+    try:
+        for i in range(n):
+            d = paths.make_job_dir(work, None, eng.uid, eng.gid)
+            jid = uuid.uuid4().hex
+            name = "imgsandbox-" + jid
+            argv = eng.warm_argv(name, jid, d, preload)
+            t0 = time.monotonic()
+            p = subprocess.Popen(argv, env=eng.env, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            ok = read_ready(p, 60)
+            ms = (time.monotonic() - t0) * 1000
+            if not ok:
+                p.kill()
+                eng.rm(name)
+                die("warmstart %s: no ready line in 60 s" % label)
+            time.sleep(0.5)  # what it holds once settled
+            m = container_mem(name)
+            if i == n - 1:
+                rec["stats_mib"] = docker_stats([name]).get(name)
+            p.stdin.close()  # no job: entry.py ends quietly
+            p.wait(30)
+            eng.rm(name)
+            shutil.rmtree(d, ignore_errors=True)
+            rec["ready_ms"].append(ms)
+            for k in ("cpu_ms", "rss_anon_kib", "cg_rss_kib"):
+                if k in m:
+                    rec[k].append(m[k])
+            time.sleep(env_f("BENCH_SETTLE_S", 0.3))
+    finally:
+        eng.remove_all()
+        shutil.rmtree(work, ignore_errors=True)
+    save(out, rec)
+    say("warm start %s: ready in %.0f ms (p50), %s KiB anonymous" % (
+        label, pct(rec["ready_ms"], 50), rec["rss_anon_kib"][-1:] or "?"))
+
+
+def cmd_poolmem(instance, label, out):
+    """What the waiting sandboxes of a running service hold."""
+    ids = subprocess.run(["docker", "ps", "--format", "{{.Names}}", "--filter",
+                          "label=imgsandbox.instance=" + instance],
+                         capture_output=True, text=True).stdout.split()
+    stats = docker_stats(ids)
+    rows = [dict(container_mem(n), name=n, stats_mib=stats.get(n)) for n in ids]
+    save(out, {"kind": "poolmem", "label": label, "instance": instance, "rows": rows})
+    say("pool %s: %d waiting sandboxes, %s MiB each (docker stats)" % (
+        label, len(rows), [round(r["stats_mib"] or 0, 1) for r in rows]))
 
 
 # --- parallel load --------------------------------------------------------------
 
-def cmd_load(url, name, clients, seconds, out, tag=""):
+def host_cpu_ms():
+    """CPU time the whole machine has spent busy (every core), in ms."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle, iowait
+    return (sum(v[:8]) - idle) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def sandboxes_cpu_ms():
+    """CPU time of every container the engine ran (cgroup v1: cpuacct of
+    docker/, which keeps what its removed children used), or None."""
+    try:
+        with open("/sys/fs/cgroup/cpuacct/docker/cpuacct.usage") as f:
+            return int(f.read()) / 1e6
+    except (OSError, ValueError):
+        return None
+
+
+def daemons_cpu_ms():
+    """CPU time of the engine's daemons (dockerd, containerd), ms."""
+    t = sum(v for c, v in cpu_ticks().values() if c in ("dockerd", "containerd"))
+    return t * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def cmd_load(url, name, clients, seconds, out):
     """CLIENTS closed-loop clients, each POSTing the trivial job back to back
     for SECONDS (no new request after that; those in flight finish)."""
     url = loopback(url)
-    body, ctype = job_body(os.environ.get("BENCH_LOAD_JOB", "trivial"))
+    body, ctype = paths.job_body(os.environ.get("BENCH_LOAD_JOB", "trivial"))
     lock = threading.Lock()
     rec = []
     t_start = time.monotonic()
     t_stop = t_start + seconds
+    cpu0, sb0, dm0 = host_cpu_ms(), sandboxes_cpu_ms(), daemons_cpu_ms()
 
     def client():
         while time.monotonic() < t_stop:
             t0 = time.monotonic()
+            kind = None
             try:
                 status, doc, ms = post_run(url, body, ctype, timeout=120)
                 ok = status == 200 and doc is not None and doc.get("status") == "success"
+                kind = doc.get("sandbox") if ok else None
             except Exception as e:  # a refused connection, a timeout: counted
                 status, ok, ms = "error: %s" % type(e).__name__, False, 0
             with lock:
-                rec.append((t0 - t_start, time.monotonic() - t_start, status, ok, ms))
+                rec.append((t0 - t_start, time.monotonic() - t_start, status, ok, ms, kind))
 
     ts = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     for t in ts:
         t.start()
     for t in ts:
         t.join(seconds + 180)
+    cpu, sb1, dm1 = host_cpu_ms() - cpu0, sandboxes_cpu_ms(), daemons_cpu_ms()
     elapsed = max([r[1] for r in rec] + [seconds])
     okl = [r[4] for r in rec if r[3]]
-    res = {"kind": "load", "name": name, "tag": tag, "clients": clients,
+    res = {"kind": "load", "name": name, "clients": clients, "host_cpu_ms": cpu,
            "seconds": seconds, "elapsed_s": elapsed, "requests": len(rec),
            "ok": len(okl), "busy_429": sum(1 for r in rec if r[2] == 429),
            "other": sum(1 for r in rec if not r[3] and r[2] != 429),
            "other_statuses": sorted({str(r[2]) for r in rec if not r[3] and r[2] != 429}),
+           "warm_hits": sum(1 for r in rec if r[5] == "docker-warm"),
+           "sandboxes_cpu_ms": sb1 - sb0 if sb0 is not None and sb1 is not None else None,
+           "daemons_cpu_ms": dm1 - dm0,
            "ok_ms": okl}
     save(out, res)
-    say("%-9s %d clients%s: %d ok, %d 429, %d other in %.1f s" % (
-        name, clients, tag and " (%s)" % tag, res["ok"], res["busy_429"], res["other"], elapsed))
+    say("%-9s %d clients: %d ok (%d warm), %d 429, %d other in %.1f s" % (
+        name, clients, res["ok"], res["warm_hits"], res["busy_429"], res["other"], elapsed))
 
 
-# --- memory ------------------------------------------------------------------
+# --- memory of our processes ---------------------------------------------------------
 
 def procs():
     """{pid: (ppid, comm)} of every process."""
@@ -531,37 +402,31 @@ def rss_kib(pid):
     return None
 
 
+ROLES = {"responder": "run pool (responder)", "imgsandbox-api": "API pool (imgsandbox-api)",
+         "supervise": "supervise", "warmpool": "warm pool keeper", "lighttpd": "web server",
+         "nginx": "web server", "apache2": "web server"}
+
+
 def cmd_mem(pid, name, phase, out):
-    """VmRSS of the supervise process(es) under serve.sh PID, of each of
-    their children (the responders), and of the web server. Waits (10 s at
-    most) for RESPONDERS responders: the server may answer before supervise
-    has started them all."""
-    want = int(os.environ.get("RESPONDERS", "4"))
+    """VmRSS of every process of ours under serve.sh PID, by role. Waits
+    (10 s at most) for the pools to be full: the server may answer before
+    supervise has started them all."""
+    want = int(os.environ.get("RESPONDERS", "8")) + int(os.environ.get("API_RESPONDERS", "2"))
     for _ in range(100):
         ps = procs()
-        sup = [p for p, (pp, comm) in ps.items() if comm == "supervise"]
-        if sum(1 for p, (pp, comm) in ps.items() if pp in sup and comm == "responder") >= want:
+        kids = {}
+        for p, (pp, _) in ps.items():
+            kids.setdefault(pp, []).append(p)
+        tree, todo = [], [pid]
+        while todo:
+            p = todo.pop()
+            tree.append(p)
+            todo += kids.get(p, [])
+        if sum(1 for p in tree if ps.get(p, (0, ""))[1] in ("responder", "imgsandbox-api")) >= want:
             break
         time.sleep(0.1)
-    kids = {}
-    for p, (pp, _) in ps.items():
-        kids.setdefault(pp, []).append(p)
-    tree, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        tree.append(p)
-        todo += kids.get(p, [])
-    rows = []
-    for p in sorted(tree):
-        comm = ps.get(p, (0, "?"))[1]
-        if comm == "supervise":
-            rows.append({"pid": p, "role": "supervise", "rss_kib": rss_kib(p)})
-            for c in sorted(kids.get(p, [])):
-                rows.append({"pid": c, "role": "responder", "rss_kib": rss_kib(c)})
-        elif comm in ("lighttpd", "nginx"):
-            rows.append({"pid": p, "role": comm, "rss_kib": rss_kib(p)})
-    if not any(r["role"] == "responder" for r in rows):
-        die("mem: no responders found under pid %d" % pid)
+    rows = [{"pid": p, "role": ROLES[ps[p][1]], "rss_kib": rss_kib(p)}
+            for p in sorted(tree) if p in ps and ps[p][1] in ROLES]
     doc = {"kind": "mem", "name": name, "phases": {}}
     if os.path.exists(out):
         with open(out) as f:
@@ -572,14 +437,15 @@ def cmd_mem(pid, name, phase, out):
 
 # --- API reads with wrk ---------------------------------------------------------
 
-def cmd_api(url, name, path, out):
+def cmd_api(url, name, target, path, out):
     url = loopback(url)
-    res = {"kind": "api", "name": name, "path": path}
+    res = {"kind": "api", "name": name, "target": target, "path": path}
     try:
-        with urllib.request.urlopen(url + path, timeout=30) as r:
-            status, first = r.status, r.read()
-    except urllib.error.HTTPError as e:
-        status, first = e.code, e.read()
+        conn = http.client.HTTPConnection(url[7:].split("/")[0], timeout=30)
+        conn.request("GET", path)
+        r = conn.getresponse()
+        status, first = r.status, r.read()
+        conn.close()
     except Exception as e:
         status, first = "error: %s" % e, b""
     res["status"] = status
@@ -610,181 +476,160 @@ def cmd_api(url, name, path, out):
     m = re.search(r"(\d+) requests in", txt)
     res["requests"] = int(m.group(1)) if m else None
     save(out, res)
-    say("%-9s %s: %s req/s" % (name, path, res["rps"]))
+    say("%-9s %s %s: %s req/s" % (name, target, path, res["rps"]))
 
 
-# --- tables ----------------------------------------------------------------------
+# --- slow clients (tests/integration/test_slow_clients.py's trickle) ---------------
 
-def load_all(d):
-    docs = []
-    for p in sorted(glob.glob(os.path.join(d, "*.json"))):
-        with open(p) as f:
-            docs.append(json.load(f))
-    return docs
+SLOW = 64
+TRICKLE = b"ab"  # every half second: 4 bytes a second
 
 
-def ms(v):
-    if v is None:
-        return "n/a"
-    return "%.0f" % v if v >= 10 else "%.1f" % v if v >= 1 else "%.2f" % v
+def open_slow(port, body):
+    """A connection from 127.0.0.2 that has sent the start of a request:
+    a header that never ends, or a whole header and a body that trickles."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=("127.0.0.2", 0))
+    if body:
+        s.sendall(b"POST /run HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Content-Type: multipart/form-data; boundary=slow\r\n"
+                  b"Content-Length: 100000\r\n\r\n--slow\r\n")
+    else:
+        s.sendall(b"POST /run HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    return s
 
 
-def ratio(a, b):
-    return "%.2fx" % (a / b) if a and b else "n/a"
-
-
-PATH_LABELS = {"warm": "lighttpd, warm sandbox (IMGSANDBOX_WARM=1)"}
-
-
-def table_latency(docs):
-    jobs = [("trivial", "trivial (64x64 PNG)"), ("blur", "blur (2048x2048, Pillow)")]
-    lat = {(d["name"], d["job"]): d for d in docs if d["kind"] == "latency"}
-    dire = {d["job"]: d for d in docs if d["kind"] == "direct"}
-    flo = {d["job"]: d for d in docs if d["kind"] == "floor"}
-    servers = sorted({n for n, _ in lat})
-    print("| job | path | runs | p50 ms | p95 ms | ours/docker-direct (p50) | ours/chroot-floor (p50) |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for job, label in jobs:
-        dd, ff = dire.get(job), flo.get(job)
-        d50 = pct(dd["wall_ms"], 50) if dd else None
-        f50 = pct(ff["wall_ms"], 50) if ff else None
-        for s in servers:
-            x = lat.get((s, job))
-            if not x:
+def trickle(port, stop, result):
+    """Keeps SLOW connections trickling until stop is set; counts those the
+    server cut off meanwhile (a timeout of its own)."""
+    socks = [open_slow(port, body=i % 2 == 1) for i in range(SLOW)]
+    cut = 0
+    while not stop.wait(0.5):
+        for i, s in enumerate(socks):
+            if s is None:
                 continue
-            w = x["wall_ms"]
-            print("| %s | POST /run via %s | %d | %s | %s | %s | %s |" % (
-                label, PATH_LABELS.get(s, s), len(w), ms(pct(w, 50)), ms(pct(w, 95)),
-                ratio(pct(w, 50), d50), ratio(pct(w, 50), f50)))
-        if dd:
-            print("| %s | `docker run` + `docker rm`, same flags, by hand | %d | %s | %s | 1.00x | %s |" % (
-                label, len(dd["wall_ms"]), ms(d50), ms(pct(dd["wall_ms"], 95)), ratio(d50, f50)))
-        if ff:
-            print("| %s | `python3` in a chroot of the rootfs (floor) | %d | %s | %s | | 1.00x |" % (
-                label, len(ff["wall_ms"]), ms(f50), ms(pct(ff["wall_ms"], 95))))
-    if not flo:
-        print("\n(no chroot floor: it needs root and %s)" % ROOTFS)
+            try:
+                s.sendall(TRICKLE)
+            except OSError:
+                s.close()
+                socks[i] = None
+                cut += 1
+    for s in socks:
+        if s is not None:
+            s.close()
+    result["cut"] = cut
 
 
-def table_steps(docs):
-    lat = [d for d in docs if d["kind"] == "latency"]
-    dire = {d["job"]: d for d in docs if d["kind"] == "direct"}
-    cols = [(d["name"], d["job"]) for d in sorted(lat, key=lambda d: (d["job"] != "trivial", d["name"]))]
-    print("| step (p50 ms) | " + " | ".join("%s %s" % (j, n) for n, j in cols) + " |")
-    print("|---|" + "---:|" * len(cols))
-    by = {(d["name"], d["job"]): d for d in lat}
-    for k in TIMING_KEYS:
-        vals = []
-        for c in cols:
-            xs = [t[k] for t in by[c]["timings"] if k in t]
-            vals.append("%g" % round(statistics.median(xs), 1) if xs else "n/a")
-        lab = k[:-3] if k != "total_ms" else "**total (in the responder)**"
-        if k in SANDBOX_PARTS:
-            lab = "&nbsp;&nbsp;of which " + lab
-        print("| %s | %s |" % (lab, " | ".join(vals)))
-    vals = [ms(statistics.median(by[c]["wall_ms"])) for c in cols]
-    print("| client wall clock | %s |" % " | ".join(vals))
-    vals = []
-    for n, j in cols:
-        dd = dire.get(j)
-        vals.append(ms(statistics.median(dd["run_ms"])) + " / " + ms(statistics.median(dd["rm_ms"]))
-                    if dd else "n/a")
-    print("| by hand: `docker run` / `docker rm` | %s |" % " | ".join(vals))
+def read_summaries(port, seconds):
+    """GET /api/logs/summary from 127.0.0.1, one after another with a 20 ms
+    pause, for SECONDS; the wall clock of each (ms)."""
+    times, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/api/logs/summary")
+        r = c.getresponse()
+        r.read()
+        c.close()
+        if r.status != 200:
+            die("slow: the summary answered %d" % r.status)
+        times.append((time.monotonic() - t0) * 1000)
+        time.sleep(0.02)
+    return times
 
-    # The same p50s, as a sum: the script, the engine, us.
-    flo = {d["job"]: d for d in docs if d["kind"] == "floor"}
-    names = sorted({n for n, _ in by})
-    if not names or not dire:
-        return
-    print()
-    print("| job (p50 ms) | python3 + script (chroot floor) | container start and stop "
-          "(`docker run` by hand - floor) | `docker rm` | ours - by hand (%s) | ours (%s) |"
-          % (" / ".join(names), " / ".join(names)))
-    print("|---|---:|---:|---:|---:|---:|")
-    for job in ("trivial", "blur"):
-        dd, ff = dire.get(job), flo.get(job)
-        if not dd or not all((n, job) in by for n in names):
+
+def one_run(port, out):
+    """A trivial run from 127.0.0.3: its wall clock (ms) into out["run_ms"]."""
+    body, ctype = paths.job_body("trivial")
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120, source_address=("127.0.0.3", 0))
+    t0 = time.monotonic()
+    c.request("POST", "/run", body, {"Content-Type": ctype})
+    r = c.getresponse()
+    doc = json.loads(r.read())
+    c.close()
+    out["run_ms"] = (time.monotonic() - t0) * 1000
+    out["run_status"] = "%d %s %s" % (r.status, doc.get("status"), doc.get("sandbox"))
+
+
+def cmd_slow(url, name, out):
+    """The summary's reads and one /run, idle, then while 64 connections
+    from 127.0.0.2 trickle their headers or bodies."""
+    port = int(loopback(url).rsplit(":", 1)[1])
+    secs = env_f("BENCH_SLOW_SECONDS", 8)
+    res = {"kind": "slow", "name": name, "seconds": secs, "connections": SLOW}
+    idle = {}
+    one_run(port, idle)
+    time.sleep(env_f("BENCH_WARM_SETTLE_S", 1.5))
+    res["idle"] = dict(idle, reads_ms=read_summaries(port, secs))
+    stop, tr, busy = threading.Event(), {}, {}
+    t = threading.Thread(target=trickle, args=(port, stop, tr))
+    t.start()
+    try:
+        time.sleep(1)  # every slow connection open and trickling
+        t_run = threading.Thread(target=one_run, args=(port, busy))
+        t_run.start()
+        reads = read_summaries(port, secs)
+        t_run.join(120)
+    finally:
+        stop.set()
+        t.join(30)
+    res["slow"] = dict(busy, reads_ms=reads, cut=tr.get("cut"))
+    save(out, res)
+    say("%s: summary p99 idle %.1f ms, trickling %.1f ms; run %s / %s ms" % (
+        name, pct(res["idle"]["reads_ms"], 99), pct(reads, 99),
+        round(idle.get("run_ms", 0)), round(busy.get("run_ms", 0))))
+
+
+# --- what else the machine does -----------------------------------------------------
+
+def cpu_ticks():
+    """{pid: (comm, utime + stime ticks)} of every process."""
+    out = {}
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(d + "/stat") as f:
+                st = f.read()
+        except OSError:
             continue
-        run50, rm50 = statistics.median(dd["run_ms"]), statistics.median(dd["rm_ms"])
-        hand = statistics.median(dd["wall_ms"])
-        f50 = statistics.median(ff["wall_ms"]) if ff else None
-        ours = [statistics.median(by[(n, job)]["wall_ms"]) for n in names]
-        print("| %s | %s | %s | %s | %s | %s |" % (
-            job, ms(f50), ms(run50 - f50) if f50 is not None else "n/a", ms(rm50),
-            " / ".join("%+.0f" % (o - hand) for o in ours), " / ".join(ms(o) for o in ours)))
+        rest = st[st.rindex(")") + 2:].split()
+        out[int(d[6:])] = (st[st.index("(") + 1:st.rindex(")")], int(rest[11]) + int(rest[12]))
+    return out
 
 
-def table_load(docs):
-    ld = sorted([d for d in docs if d["kind"] == "load"],
-                key=lambda d: (d["tag"] != "", d["name"], d["clients"]))
-    print("| server | clients | slot wait | seconds | runs/s (200 success) | 429 | 429 rate | other | p50 ms | p95 ms |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-    for d in ld:
-        ok = d["ok_ms"]
-        print("| %s | %d | %s | %.1f | %.2f | %d | %.0f%% | %d%s | %s | %s |" % (
-            d["name"], d["clients"], d["tag"] or "default", d["elapsed_s"],
-            d["ok"] / d["elapsed_s"], d["busy_429"],
-            100.0 * d["busy_429"] / max(1, d["requests"]), d["other"],
-            (" (%s)" % ",".join(d["other_statuses"])) if d["other"] else "",
-            ms(pct(ok, 50)) if ok else "n/a", ms(pct(ok, 95)) if ok else "n/a"))
+def cmd_busy():
+    """Prints the processes that used over 10 % of a core in the next
+    second, busiest first (or "none")."""
+    a = cpu_ticks()
+    time.sleep(1)
+    b = cpu_ticks()
+    hz = os.sysconf("SC_CLK_TCK")
+    use = sorted(((b[p][1] - a[p][1]) * 100 / hz, b[p][0]) for p in b if p in a)
+    top = ["%s %.0f%%" % (c, u) for u, c in reversed(use) if u > 10][:5]
+    print(", ".join(top) or "none")
 
 
-def table_api(docs):
-    api = [d for d in docs if d["kind"] == "api"]
-    order = {"summary": 0, "failures": 1, "hello": 2}
-    api.sort(key=lambda d: (d["name"].split()[0], order.get(
-        "hello" if "hello" in d["name"] else ("failures" if "failures" in d["path"] else "summary"), 9)))
-    print("| server | GET | requests/s | p50 ms | p99 ms | non-2xx | body bytes |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for d in api:
-        if d.get("na"):
-            print("| %s | %s | n/a (%s) | | | | |" % (d["name"], d["path"], d["status"]))
-        else:
-            print("| %s | %s | %.0f | %s | %s | %d | %d |" % (
-                d["name"], d["path"], d["rps"] or 0, ms(d["p50_ms"]), ms(d["p99_ms"]),
-                d["non2xx"], d["bytes"]))
-    if any(d.get("na") for d in api):
-        print("\nn/a: the endpoint did not answer 200 (404: not built into the responder yet).")
-
-
-def table_mem(docs):
-    print("| server | process | pid | VmRSS idle (KiB) | VmRSS after load (KiB) |")
-    print("|---|---|---:|---:|---:|")
-    for d in sorted([d for d in docs if d["kind"] == "mem"], key=lambda d: d["name"]):
-        idle = {r["pid"]: r for r in d["phases"].get("idle", [])}
-        end = {r["pid"]: r for r in d["phases"].get("end", [])}
-        for pid in sorted(set(idle) | set(end), key=lambda p: (
-                ["supervise", "responder"].index((idle.get(p) or end.get(p))["role"])
-                if (idle.get(p) or end.get(p))["role"] in ("supervise", "responder") else 2, p)):
-            r = idle.get(pid) or end.get(pid)
-            a = idle.get(pid, {}).get("rss_kib")
-            b = end.get(pid, {}).get("rss_kib")
-            print("| %s | %s | %d | %s | %s |" % (d["name"], r["role"], pid,
-                  a if a is not None else "(not yet)", b if b is not None else "(gone)"))
-
-
-def cmd_table(part, d):
-    docs = load_all(d)
-    {"latency": table_latency, "steps": table_steps, "load": table_load,
-     "api": table_api, "mem": table_mem}[part](docs)
-
+# --- the command line -------------------------------------------------------------
 
 def main(argv):
     if len(argv) < 2:
         die(__doc__)
     c, a = argv[1], argv[2:]
-    if c == "gen":
-        cmd_gen(a[0])
-    elif c == "compare":
-        cmd_compare(a[0], int(a[1]), a[2], a[3:])
-    elif c == "load":
-        cmd_load(a[0], a[1], int(a[2]), float(a[3]), a[4], a[5] if len(a) > 5 else "")
-    elif c == "mem":
-        cmd_mem(int(a[0]), a[1], a[2], a[3])
-    elif c == "api":
-        cmd_api(a[0], a[1], a[2], a[3])
-    elif c == "table":
-        cmd_table(a[0], a[1])
+    cmds = {
+        "gen": lambda: cmd_gen(a[0]),
+        "compare": lambda: cmd_compare(a[0], int(a[1]), a[2], a[3:]),
+        "b2b": lambda: cmd_b2b(a[0], a[1], a[2], int(a[3]), a[4]),
+        "warmstart": lambda: cmd_warmstart(a[0], a[1], int(a[2]), a[3]),
+        "poolmem": lambda: cmd_poolmem(a[0], a[1], a[2]),
+        "load": lambda: cmd_load(a[0], a[1], int(a[2]), float(a[3]), a[4]),
+        "mem": lambda: cmd_mem(int(a[0]), a[1], a[2], a[3]),
+        "api": lambda: cmd_api(a[0], a[1], a[2], a[3], a[4]),
+        "slow": lambda: cmd_slow(a[0], a[1], a[2]),
+        "busy": cmd_busy,
+    }
+    if c == "table":
+        import tables
+        tables.cmd_table(a[0], a[1])
+    elif c in cmds:
+        cmds[c]()
     else:
         die(__doc__)
 
@@ -796,4 +641,5 @@ def on_term(sig, frame):
 if __name__ == "__main__":
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
     main(sys.argv)

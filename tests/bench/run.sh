@@ -1,60 +1,76 @@
 #!/usr/bin/env bash
-# make bench: starts its own services (fcgi/serve.sh, behind lighttpd and
-# behind nginx, in a temp data folder, on free loopback ports), measures, and
-# stops everything it started. Prints markdown tables on stdout (progress on
-# stderr) and saves them to build/bench/results-<date>.md.
+# make bench: starts its own services (fcgi/serve.sh behind lighttpd, nginx
+# and Apache, each once with make run's defaults, warm, and once with
+# IMGSANDBOX_WARM=0, cold; temp data folders under /tmp, free loopback
+# ports), measures, and stops everything it started. Prints markdown on
+# stdout (progress on stderr) and saves it to build/bench/results-<date>.md.
 #
-#   bench/run.sh                        everything: ~6 min on 2 cores, +3 with build/bench_logdb
-#   BENCH_RUNS=5 BENCH_SECONDS=3 bench/run.sh     a quick pass
+#   tests/bench/run.sh                 everything: about 12 minutes on 2 cores
+#   BENCH_RUNS=3 BENCH_SECONDS=3 BENCH_PARTS="latency load" tests/bench/run.sh   a quick pass
 #
 # Knobs (environment):
-#   BENCH_RUNS=20            timed /run requests per job and path (after BENCH_WARMUP=1)
-#   BENCH_SECONDS=10         length of each parallel-load step
-#   BENCH_CLIENTS="1 2 4 8"  parallel clients per load step
-#   BENCH_LOAD_SERVERS="lighttpd nginx warm"   (warm: lighttpd with IMGSANDBOX_WARM=1)
-#   BENCH_SLOT_WAIT_MS=200   IMGSANDBOX_SLOT_WAIT_MS of the extra service for the 429 rows
-#   BENCH_BUSY_CLIENTS=8     clients of the 429 row(s) ("" skips them; "4 8" for two rows)
+#   BENCH_PARTS="latency heavy load api slow logdb"   a subset runs only those parts
+#   BENCH_SERVERS="lighttpd nginx apache"
+#   BENCH_RUNS=10            timed rounds per job of the latency table (after BENCH_WARMUP=1)
+#   BENCH_B2B_RUNS=10        warm requests back to back (the row that shows the pool draining)
+#   BENCH_WARM_SETTLE_S=1.5  pause after each warm request (its replacement starts, the used
+#                            container goes); BENCH_SETTLE_S=0.3 after each other request
+#   BENCH_HEAVY_RUNS=5       rounds of the OpenCV and scikit-image scripts
+#   BENCH_PRELOAD_EXTRA=cv2,skimage.filters.thresholding,skimage.color.colorconv   added to
+#                            the default IMGSANDBOX_PRELOAD for the "preloaded" rows (scikit-image
+#                            loads its packages' members lazily: their submodules are named)
+#   BENCH_WARMSTART_N=3      warm sandboxes started by hand per preload (time and memory)
+#   BENCH_SECONDS=10         length of each load step; BENCH_CLIENTS="1 2 4 8"
 #   BENCH_LOG_ROWS=20000     rows put in each service's log before it starts (API reads)
-#   BENCH_LOGDB_ROWS=        rows for build/bench_logdb (its default: 1e6), BENCH_LOGDB_TIMEOUT=400
 #   BENCH_WRK_SECONDS=5 BENCH_WRK_CONNS=8 BENCH_WRK_THREADS=2
-#   BENCH_PARTS="latency load api mem logdb"   a subset runs only those parts
-#   BENCH_WARM_SETTLE_S=1.5  pause after each warm request (its next container starts)
+#   BENCH_SLOW_SECONDS=8     reads of the summary, idle and with 64 connections trickling
+#   BENCH_LOGDB_STORES=sqlite  the log stores build/bench_logdb is run for
+#   BENCH_LOGDB_ROWS=        rows for build/bench_logdb (its default: 1e6), BENCH_LOGDB_TIMEOUT=400
+#   BENCH_QUIET_WAIT=60      seconds to wait, at most, before starting, for other containers
+#   BENCH_QUIET_LOAD=nproc   to end and the 1-minute load average to drop below this
 #   BENCH_KEEP=1             keep the temp folder (logs, JSON) for a look afterwards
 #   BENCH_FLOOR=0            skip the chroot floor
-#   BENCH_QUIET_WAIT=30      seconds to wait, at most, before starting, for other containers
-#   BENCH_QUIET_LOAD=nproc   to end and the 1-minute load average to drop below this
-#   RESPONDERS=4             responders per service, as serve.sh
-#   IMGSANDBOX_*             passed on to the services (and to the by-hand docker run)
-# Loopback only. Runs as root (the chroot floor needs it; docker too, here).
+#   RESPONDERS, API_RESPONDERS, IMGSANDBOX_*   passed on to the services, as serve.sh
+# Loopback only. Runs as root (the chroot floor needs it; serve.sh then runs
+# the responders as imgsandbox and the web servers' workers as www-data).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 export BUILD=${BUILD:-$root/build}
 PY=/usr/bin/python3
 BENCH=$root/tests/bench/bench.py
-BENCH_RUNS=${BENCH_RUNS:-20}
+export BENCH_RUNS=${BENCH_RUNS:-10}
+BENCH_B2B_RUNS=${BENCH_B2B_RUNS:-10}
+BENCH_HEAVY_RUNS=${BENCH_HEAVY_RUNS:-5}
+export BENCH_PRELOAD_EXTRA=${BENCH_PRELOAD_EXTRA:-cv2,skimage.filters.thresholding,skimage.color.colorconv}
+BENCH_WARMSTART_N=${BENCH_WARMSTART_N:-3}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_CLIENTS=${BENCH_CLIENTS:-1 2 4 8}
-BENCH_LOAD_SERVERS=${BENCH_LOAD_SERVERS:-lighttpd nginx warm}
-BENCH_SLOT_WAIT_MS=${BENCH_SLOT_WAIT_MS:-200}
-BENCH_BUSY_CLIENTS=${BENCH_BUSY_CLIENTS-8}
 BENCH_LOG_ROWS=${BENCH_LOG_ROWS:-20000}
-BENCH_PARTS=${BENCH_PARTS:-latency load api mem logdb}
-export RESPONDERS=${RESPONDERS:-4}
+BENCH_PARTS=${BENCH_PARTS:-latency heavy load api slow logdb}
+BENCH_SERVERS=${BENCH_SERVERS:-lighttpd nginx apache}
+BENCH_LOGDB_STORES=${BENCH_LOGDB_STORES:-sqlite}
+export BENCH_WARM_SETTLE_S=${BENCH_WARM_SETTLE_S:-1.5} BENCH_SETTLE_S=${BENCH_SETTLE_S:-0.3}
 export BENCH_WARMUP=${BENCH_WARMUP:-1}
-SERVERS="lighttpd nginx"
+export RESPONDERS=${RESPONDERS:-8} API_RESPONDERS=${API_RESPONDERS:-2}
+# Every request of the bench comes from 127.0.0.1: a client's share
+# (IMGSANDBOX_CLIENT_*) would turn the load away as one greedy client's.
+SHARE=(IMGSANDBOX_CLIENT_INFLIGHT=1024 IMGSANDBOX_CLIENT_RUNS_PER_MIN=1000000
+       IMGSANDBOX_CLIENT_BURST=100000)
 
 tmp= report=
 pgids=()        # every process group we started (serve.sh, hello servers)
-datas=()        # data folders of our services (their containers are removed at exit)
+insts=()        # the instance labels of our containers
+t_begin=$(date +%s)
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 part() { case " $BENCH_PARTS " in *" $1 "*) return 0;; esac; return 1; }
 
-for b in responder supervise; do
+[ "$(id -u)" = 0 ] || die "run as root (the chroot floor and the services' users need it)"
+for b in responder supervise warmpool hello_fcgi; do
   [ -x "$BUILD/$b" ] || die "$BUILD/$b is missing: run 'make' first"
 done
-for t in curl wrk spawn-fcgi lighttpd nginx docker; do
-  command -v "$t" >/dev/null || die "$t is not installed (apt-get install $t)"
+for t in curl wrk spawn-fcgi lighttpd nginx apache2 docker unshare; do
+  command -v "$t" >/dev/null || die "$t is not installed"
 done
 docker version >/dev/null 2>&1 || die "dockerd does not answer; start it (fcgi/ensure_dockerd.sh)"
 image=$("$BUILD/responder" --settings | sed -n 's/^IMGSANDBOX_IMAGE=//p')
@@ -64,11 +80,13 @@ stamp=$(date +%Y-%m-%d-%H%M%S)
 mkdir -p "$BUILD/bench"
 report=$BUILD/bench/results-$stamp.md
 : >"$report"
+# Under /tmp (0755 on the way): the service's users must reach the data.
 tmp=$(mktemp -d /tmp/imgsandbox-bench.XXXXXX)
 chmod 755 "$tmp"
 res=$tmp/results
 mkdir -p "$res"
-export BENCH_TMP=$tmp BENCH_INPUTS=$tmp/inputs BENCH_DIRECT_INSTANCE=bench-direct-$$
+export BENCH_TMP=$tmp BENCH_INPUTS=$tmp/inputs BENCH_DIRECT_INSTANCE=bench$$-direct
+insts+=("$BENCH_DIRECT_INSTANCE")
 
 # --- start and stop ------------------------------------------------------------
 # Every process under PID (by parent id: the responders are in sessions of
@@ -80,24 +98,28 @@ descendants() {
           while (h <= t) { n = split(kids[q[h++]], k, " ")
                            for (i = 1; i <= n; i++) { print k[i]; q[++t] = k[i] } } }'
 }
-cleanup() {
-  local rc=$? p i all=
-  trap '' INT TERM
-  trap - EXIT
-  for p in "${pgids[@]}"; do all="$all $(descendants "$p")"; done
-  for p in $(ps -o pid= --ppid $$); do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pgids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
-  for p in "${pgids[@]}"; do
-    for i in $(seq 100); do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$p" 2>/dev/null || true
-  done
-  for p in $all; do kill -KILL "$p" 2>/dev/null || true; done   # what outlived its parent
-  insts=${BENCH_DIRECT_INSTANCE:-}
-  for d in "${datas[@]}"; do [ ! -s "$d/instance" ] || insts="$insts $(cat "$d/instance")"; done
-  for i in $insts; do
+stop_group() {  # PGID: TERM, 10 s, then KILL to the group and what outlived it
+  local all p
+  all=$(descendants "$1")
+  kill -TERM -- "-$1" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 -- "-$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$1" 2>/dev/null || true
+  for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
+}
+remove_containers() {  # INSTANCE...
+  local i ids
+  for i in "$@"; do
     ids=$(docker ps -aq --filter "label=imgsandbox.instance=$i" 2>/dev/null || true)
     [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
   done
+}
+cleanup() {
+  local rc=$? p
+  trap '' INT TERM
+  trap - EXIT
+  for p in $(ps -o pid= --ppid $$); do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pgids[@]}"; do stop_group "$p"; done
+  remove_containers "${insts[@]}"
   if [ -n "$tmp" ]; then
     if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $tmp"; else rm -rf "$tmp"; fi
   fi
@@ -109,243 +131,367 @@ trap 'exit 130' INT TERM
 
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-wait_http() {  # URL PGID LOG
+wait_http() {  # URL PID LOG (the PID, not its group: setsid may not have run yet)
   local i
   for i in $(seq 600); do
     curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    kill -0 -- "-$2" 2>/dev/null || { tail -20 "$3" >&2; die "$1 did not come up"; }
+    kill -0 "$2" 2>/dev/null || { tail -20 "$3" >&2; die "$1 did not come up"; }
     sleep 0.1
   done
   tail -20 "$3" >&2
   die "$1 did not come up in 60 s"
 }
 
-# start_service NAME SERVER [VAR=value...]: sets port_NAME, pid_NAME, data_NAME.
+# start_service NAME SERVER [VAR=value...]: sets port_NAME, pid_NAME,
+# data_NAME, inst_NAME, server_NAME (NAME: letters, digits, _).
 start_service() {
-  local name=$1 server=$2 port data pid
+  local name=$1 server=$2 port data pid inst pooled
   shift 2
   port=$(free_port)
   data=$tmp/data-$name
+  inst=bench$$-${name//_/-}
   mkdir -p "$data"
   [ ! -s "$tmp/seed.db" ] || cp "$tmp/seed.db" "$data/log.db"
-  env "$@" PORT=$port SERVER=$server HOST=127.0.0.1 START_DOCKERD=no IMGSANDBOX_DATA="$data" \
+  env "${SHARE[@]}" IMGSANDBOX_INSTANCE="$inst" "$@" PORT=$port SERVER=$server HOST=127.0.0.1 \
+    START_DOCKERD=no IMGSANDBOX_DATA="$data" \
     setsid "$root/fcgi/serve.sh" >"$tmp/serve-$name.log" 2>&1 </dev/null &
   pid=$!
   pgids+=("$pid")
-  datas+=("$data")
+  insts+=("$inst")
   wait_http "http://127.0.0.1:$port/" "$pid" "$tmp/serve-$name.log"
-  eval "port_$name=$port pid_$name=$pid data_$name=\$data"
+  pooled=1
+  [ "${IMGSANDBOX_WARM:--1}" != 0 ] || pooled=0
+  case " $* " in *" IMGSANDBOX_WARM=0 "*) pooled=0;; esac
+  eval "port_$name=$port pid_$name=$pid data_$name=\$data inst_$name=$inst server_$name=$server"
+  eval "pooled_$name=$pooled"
   say "$name: $server on 127.0.0.1:$port (serve.sh pid $pid, data $data)"
 }
+url_of() { echo "http://127.0.0.1:$(eval echo \$port_$1)"; }
+
+stop_service() { stop_group "$(eval echo \$pid_$1)"; remove_containers "$(eval echo \$inst_$1)"; }
 
 # Fails the bench when a service we started is gone (a crash, or a signal
 # from outside: the machine is shared).
 alive() {
   local n pid
   for n in "$@"; do
-    eval "pid=\$pid_$n"
-    if ! kill -0 "$pid" 2>/dev/null || ! curl -fsS -o /dev/null "http://127.0.0.1:$(eval echo \$port_$n)/"; then
+    pid=$(eval echo \$pid_$n)
+    if ! kill -0 "$pid" 2>/dev/null || ! curl -fsS -o /dev/null "$(url_of "$n")/"; then
       tail -n 5 "$tmp/serve-$n.log" >&2
       die "the $n service (serve.sh pid $pid) is gone; was it signalled from outside? Run again."
     fi
   done
 }
 
-stop_service() {
-  local pid all p
-  eval "pid=\$pid_$1"
-  all=$(descendants "$pid")
-  kill -TERM -- "-$pid" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
+# Waits (at most SECONDS) until a warm service's pool is full again
+# (DATA/state/warmpool.json, written by the keeper each second) and a cold
+# one has no container left.
+settle() {  # NAME [SECONDS]
+  local n=$1 f ready size i state at since
+  since=$(date +%s%3N)
+  f=$(eval echo \$data_$n)/state/warmpool.json
+  for i in $(seq $(( ${2:-30} * 10 ))); do
+    if [ "$(eval echo \$pooled_$n)" = 1 ]; then
+      # A state written after this call began (the keeper writes it each second).
+      state=$(cat "$f" 2>/dev/null || true)
+      ready=$(printf '%s' "$state" | sed -n 's/.*"ready":\([0-9]*\).*/\1/p')
+      size=$(printf '%s' "$state" | sed -n 's/.*"size":\([0-9]*\).*/\1/p')
+      at=$(printf '%s' "$state" | sed -n 's/.*"written_at_ms":\([0-9]*\).*/\1/p')
+      # ... saying the pool is full, and no used container left.
+      if [ "${at:-0}" -gt "$since" ] && [ "${ready:-0}" -ge "${size:-1}" ] &&
+         [ "$(docker ps -aq --filter "label=imgsandbox.instance=$(eval echo \$inst_$n)" | wc -l)" -le "$size" ]; then
+        return 0
+      fi
+    elif [ -z "$(docker ps -aq --filter "label=imgsandbox.instance=$(eval echo \$inst_$n)")" ]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  say "$n did not settle in ${2:-30} s"
 }
 
-# A hello-world FastCGI responder behind a copy of a running service's
-# server configuration (same file, only its run folder, socket and port
-# changed), with the same spawn-fcgi + supervise -n RESPONDERS layout.
+# A hello-world FastCGI responder (tests/bench/hello_fcgi.c) under the
+# same spawn-fcgi + supervise layout as the API pool (API_RESPONDERS of
+# them, the same users), behind a copy of a running service's server
+# configuration: its run folder copied, only the folder, the port and the
+# API socket changed. Sets hport_NAME, hpid_NAME.
 start_hello() {  # NAME (of the running service)
-  local name=$1 server port data rundir hdir hport hsock pid conf
-  eval "server=\$server_$name port=\$port_$name data=\$data_$name"
+  local name=$1 server port data rundir hdir hport hsock pid owner=() hconf
+  server=$(eval echo \$server_$name) port=$(eval echo \$port_$name) data=$(eval echo \$data_$name)
   rundir=$data/run-$server-$port
-  hdir=$tmp/hello-$server
+  hdir=$tmp/hello-$name
   hport=$(free_port)
-  hsock=$hdir/fcgi.sock
-  mkdir -p "$hdir"
-  setsid spawn-fcgi -n -s "$hsock" -M 0660 -- "$BUILD/supervise" -n "$RESPONDERS" "$hello" \
-    >"$hdir/hello.log" 2>&1 </dev/null &
+  rm -rf "$hdir"
+  cp -a "$rundir" "$hdir"
+  chmod 0755 "$hdir"
+  rm -f "$hdir"/*.sock "$hdir"/*.pid
+  for f in "$hdir"/*.log; do : >"$f"; done
+  hsock=$hdir/api.sock
+  for f in "$hdir"/*.conf; do
+    sed -i -e "s|$rundir|$hdir|g" -e "s|^server\.port *= *$port\$|server.port = $hport|" \
+      -e "s|127\.0\.0\.1:$port\b|127.0.0.1:$hport|g" "$f"
+  done
+  hconf=$hdir/$server.conf
+  grep -q "$hport" "$hconf" || die "could not move the $server config to port $hport"
+  owner=(-u imgsandbox -U www-data -G www-data)
+  setsid spawn-fcgi -n -s "$hsock" -M 0600 "${owner[@]}" -- "$BUILD/supervise" -n "$API_RESPONDERS" \
+    "$BUILD/hello_fcgi" >"$hdir/hello.log" 2>&1 </dev/null &
   pgids+=("$!")
+  eval "hsup_$name=$!"
   for _ in $(seq 100); do [ -S "$hsock" ] && break; sleep 0.05; done
-  conf=$server.conf
-  sed -e "s|$rundir|$hdir|g" -e "s|^server\.port *= *$port\$|server.port = $hport|" \
-      -e "s|\(listen [0-9.]*:\)$port;|\1$hport;|" "$rundir/$conf" >"$hdir/$conf"
-  grep -q "$hport" "$hdir/$conf" || die "could not move the $server config to port $hport"
-  if [ "$server" = lighttpd ]; then
-    setsid lighttpd -D -f "$hdir/$conf" >>"$hdir/hello.log" 2>&1 </dev/null &
-  else
-    cp "$rundir/fastcgi_params.conf" "$hdir/"
-    setsid nginx -c "$hdir/$conf" >>"$hdir/hello.log" 2>&1 </dev/null &
-  fi
+  case $server in
+    lighttpd) setsid lighttpd -D -f "$hconf" >>"$hdir/hello.log" 2>&1 </dev/null & ;;
+    nginx) setsid nginx -c "$hconf" >>"$hdir/hello.log" 2>&1 </dev/null & ;;
+    apache) TMPDIR=$hdir/apache-tmp setsid apache2 -f "$hconf" -DFOREGROUND \
+              >>"$hdir/hello.log" 2>&1 </dev/null & ;;
+  esac
   pid=$!
   pgids+=("$pid")
   wait_http "http://127.0.0.1:$hport/" "$pid" "$hdir/hello.log"
-  eval "hport_$name=$hport"
+  eval "hport_$name=$hport hpid_$name=$pid"
 }
+stop_hello() { stop_group "$(eval echo \$hpid_$1)"; stop_group "$(eval echo \$hsup_$1)"; }
 
 out() { printf '%s\n' "$@" | tee -a "$report"; }
 table() { $PY "$BENCH" table "$1" "$res" | tee -a "$report"; }
 
+# What else this machine is doing shows in the numbers: say it.
+others() {  # containers running that are not ours
+  docker ps --format '{{.Label "imgsandbox.instance"}}' 2>/dev/null |
+    grep -cv "^bench$$-" || true
+}
+busy_note() {
+  printf 'load average %s; %s other containers running' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(others)"
+}
+section() {  # TITLE: a heading with the machine's state at its start
+  out "### $1" "" "(At its start: $(busy_note).)" ""
+}
+
 # --- the header ------------------------------------------------------------------
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+setting() { "$BUILD/responder" --settings | sed -n "s/^IMGSANDBOX_$1=//p"; }
+default_preload=$(setting PRELOAD)
 out "## imgsandbox benchmarks, $(date '+%Y-%m-%d %H:%M %Z')" "" \
-  "\`bench/run.sh\` (\`make bench\`) with BENCH_RUNS=$BENCH_RUNS BENCH_SECONDS=$BENCH_SECONDS" \
-  "RESPONDERS=$RESPONDERS BENCH_LOG_ROWS=$BENCH_LOG_ROWS (parts: $BENCH_PARTS); $(nproc) CPUs ($cpu), $(free -g | awk '/^Mem:/{print $2}') GiB," \
-  "Linux $(uname -r), Docker $(docker version --format '{{.Server.Version}}') ($(docker info --format '{{.Driver}}, cgroup v{{.CgroupVersion}}' 2>/dev/null))," \
-  "$(lighttpd -v 2>&1 | head -1 | cut -d' ' -f1), $(nginx -v 2>&1 | sed 's/.*: //'); sandbox settings: \`$("$BUILD/responder" --settings | grep -E '^IMGSANDBOX_(CPUS|MEMORY|SLOTS|SLOT_WAIT_MS|TIMEOUT_MS)=' | tr '\n' ' ' | sed 's/ $//')\`." ""
+  "\`tests/bench/run.sh\` (\`make bench\`), parts: $BENCH_PARTS; BENCH_RUNS=$BENCH_RUNS BENCH_SECONDS=$BENCH_SECONDS," \
+  "$(nproc) CPUs ($cpu), $(free -g | awk '/^Mem:/{print $2}') GiB, Linux $(uname -r)," \
+  "Docker $(docker version --format '{{.Server.Version}}') ($(docker info --format '{{.Driver}}, cgroup v{{.CgroupVersion}}' 2>/dev/null))," \
+  "$(lighttpd -v 2>&1 | head -1 | cut -d' ' -f1), $(nginx -v 2>&1 | sed 's/.*: //'), $(apache2 -v 2>/dev/null | sed -n 's/^Server version: //p' | cut -d' ' -f1)." \
+  "Services: fcgi/serve.sh with make run's defaults (RESPONDERS=$RESPONDERS, API_RESPONDERS=$API_RESPONDERS," \
+  "\`$("$BUILD/responder" --settings | grep -E '^IMGSANDBOX_(CPUS|MEMORY|SLOTS|SLOT_WAIT_MS|TIMEOUT_MS|WARM)=' | tr '\n' ' ' | sed 's/ $//')\`)" \
+  "but for the client's share, made roomy: every request here comes from one loopback address" \
+  "(\`${SHARE[*]}\`; the defaults are 4, 60 and 20)." ""
 
-# What else this machine is doing shows in the numbers: say it.
-busy_note() {
-  printf 'load average %s; %s other containers running' "$(cut -d' ' -f1-3 /proc/loadavg)" \
-    "$(docker ps -q 2>/dev/null | wc -l)"
-}
 # Wait (bounded) for other containers to end and the load average to drop.
 quiet_load=${BENCH_QUIET_LOAD:-$(nproc)}
-for _ in $(seq "${BENCH_QUIET_WAIT:-30}"); do
-  [ "$(docker ps -q 2>/dev/null | wc -l)" = 0 ] &&
-    awk -v m="$quiet_load" '{exit !($1 < m)}' /proc/loadavg && break
+say "waiting up to ${BENCH_QUIET_WAIT:-60} s for a quiet machine ($(busy_note))"
+for _ in $(seq "${BENCH_QUIET_WAIT:-60}"); do
+  [ "$(others)" = 0 ] && awk -v m="$quiet_load" '{exit !($1 < m)}' /proc/loadavg && break
   sleep 1
 done
-out "At the start: $(busy_note)." ""
+out "At the start: $(busy_note); over a second, processes above 10 % of a core: $($PY "$BENCH" busy)." ""
 
 # --- inputs, the log, the services -------------------------------------------------
 say "generating the inputs"
 $PY "$BENCH" gen "$BENCH_INPUTS"
 if part api && [ "$BENCH_LOG_ROWS" -gt 0 ]; then
-  # Fill the log through the real write path (tests/unit/make_log_fixture.c).
-  if cc -std=gnu11 -O2 -o "$tmp/make_log_fixture" "$root/tests/unit/make_log_fixture.c" \
-       "$BUILD/libshared.a" $(pkg-config --libs libcjson sqlite3 libpq libmagic zlib 2>/dev/null) \
-       -lpthread -lm 2>"$tmp/fixture-cc.log" &&
-     "$tmp/make_log_fixture" "$tmp/seed.db" mixed "$BENCH_LOG_ROWS" >/dev/null 2>"$tmp/fixture.log"; then
+  # Fill the log through the real write path (tests/unit/make_log_fixture.c,
+  # built by make bench as build/make_log_fixture).
+  if [ -x "$BUILD/make_log_fixture" ] &&
+     "$BUILD/make_log_fixture" "$tmp/seed.db" mixed "$BENCH_LOG_ROWS" >/dev/null 2>"$tmp/fixture.log"; then
     say "the log starts with $BENCH_LOG_ROWS rows"
   else
-    say "could not fill the log (see $tmp/fixture*.log); the API reads run on an almost empty log"
+    say "could not fill the log (see $tmp/fixture.log; is build/make_log_fixture built?); the API reads run on an almost empty log"
     rm -f "$tmp/seed.db"; BENCH_LOG_ROWS=0
   fi
 fi
-if part latency || part load || part api || part mem; then
-  for s in $SERVERS; do
-    start_service "$s" "$s"
-    eval "server_$s=$s"
-    ! part mem || $PY "$BENCH" mem "$(eval echo \$pid_$s)" "$s" idle "$res/mem-$s.json"
+warm_names=() cold_names=()
+if part latency || part heavy || part load || part api || part slow; then
+  for s in $BENCH_SERVERS; do
+    start_service "warm_$s" "$s"
+    warm_names+=("warm_$s")
+    if part latency || { [ "$s" = lighttpd ] && { part heavy || part load; }; }; then
+      start_service "cold_$s" "$s" IMGSANDBOX_WARM=0
+      cold_names+=("cold_$s")
+    fi
   done
-fi
-# The same behind lighttpd with a warm sandbox per responder (IMGSANDBOX_WARM=1).
-if part latency || { part load && case " $BENCH_LOAD_SERVERS " in *" warm "*) true;; *) false;; esac; }; then
-  start_service warm lighttpd IMGSANDBOX_WARM=1
-  server_warm=lighttpd
+  for n in "${warm_names[@]}"; do settle "$n" 60; done
+  for n in "${warm_names[@]}"; do
+    $PY "$BENCH" mem "$(eval echo \$pid_$n)" "$(eval echo \$server_$n)" idle "$res/mem-$n.json"
+  done
 fi
 
 # --- 1. latency, 2. steps ----------------------------------------------------------
 if part latency; then
-  say "latency: $BENCH_RUNS rounds per job (+$BENCH_WARMUP warm-up), the paths in turn"
+  section "/run latency, one request at a time (client wall clock, ms)"
+  specs=()
+  for s in $BENCH_SERVERS; do
+    specs+=("$s/warm=$(url_of "warm_$s")" "$s/cold=$(url_of "cold_$s")")
+  done
+  say "latency: $BENCH_RUNS rounds per job (+$BENCH_WARMUP warm-up), ${#specs[@]} services and the baselines in turn"
   for job in trivial blur; do
-    $PY "$BENCH" compare "$job" "$BENCH_RUNS" "$res" \
-      "lighttpd=http://127.0.0.1:$port_lighttpd" "nginx=http://127.0.0.1:$port_nginx" \
-      "warm=http://127.0.0.1:$port_warm"
+    $PY "$BENCH" compare "$job" "$BENCH_RUNS" "$res" "${specs[@]}"
   done
-  alive $SERVERS warm
-  out "### /run latency, one request at a time (client wall clock, ms)" ""
+  b2b=${warm_names[0]}
+  settle "$b2b"
+  $PY "$BENCH" b2b "$(url_of "$b2b")" "$(eval echo \$server_$b2b)/warm" trivial "$BENCH_B2B_RUNS" \
+    "$res/b2b-trivial.json"
+  alive "${warm_names[@]}" "${cold_names[@]}"
   table latency
-  out "" "ours/docker-direct: our p50 over the same \`docker run\` argv (printed by" \
-    "\`responder --docker-argv\`) plus \`docker rm\`, run by hand. ours/chroot-floor: over" \
-    "\`python3 -I entry.py\` on the same script and files in a chroot of the runner's rootfs." ""
-  out "### Where the time of one run goes (p50 of each step of \"timings\", ms)" ""
+  out "" "Warm rows: each request is followed by a ${BENCH_WARM_SETTLE_S} s pause (BENCH_WARM_SETTLE_S), in which" \
+    "the keeper's replacement for the sandbox it took starts and the used container is removed;" \
+    "the other requests by ${BENCH_SETTLE_S} s (BENCH_SETTLE_S). The back-to-back row sends the next request" \
+    "as soon as an answer comes: the pool (as many sandboxes as slots) drains, since a replacement" \
+    "takes about half a second to start. \"ran warm\": answers that say \"sandbox\": \"docker-warm\"." \
+    "docker-direct: the argv \`responder --docker-argv\` prints (the one docker_run_argv; /output a" \
+    "tmpfs, the result read from the record protocol on stdout), timed to the client's exit; its" \
+    "\`docker rm\` is not timed, as the service answers before its removal. Chroot floor:" \
+    "\`python3 -I entry.py\` on the same files in a chroot of the runner's rootfs, in a PID namespace" \
+    "of its own (entry.py's kill(-1) at the end would otherwise reach every sandbox on the host)." ""
+  section "Where the time of a run goes (p50 of each step of the answer's \"timings\", ms)"
   table steps
-  out ""
+  out "" "Each line is a median of its own: the lines do not add up exactly." ""
 fi
 
-# --- 3. throughput -----------------------------------------------------------------
+# --- 3. heavier libraries, and what preloading them costs ---------------------------------
+if part heavy; then
+  section "Heavier libraries: warm against cold, and what preloading pays"
+  start_service preload lighttpd IMGSANDBOX_PRELOAD="$default_preload,$BENCH_PRELOAD_EXTRA"
+  settle preload 60
+  settle "warm_lighttpd" 30
+  $PY "$BENCH" poolmem "$inst_warm_lighttpd" default "$res/poolmem-default.json"
+  $PY "$BENCH" poolmem "$inst_preload" "+heavy" "$res/poolmem-heavy.json"
+  for job in opencv skimage; do
+    BENCH_BASELINES=0 $PY "$BENCH" compare "$job" "$BENCH_HEAVY_RUNS" "$res" \
+      "lighttpd/cold=$(url_of cold_lighttpd)" "lighttpd/warm=$(url_of warm_lighttpd)" \
+      "lighttpd/preload=$(url_of preload)"
+  done
+  alive preload
+  stop_service preload
+  $PY "$BENCH" warmstart default "$default_preload" "$BENCH_WARMSTART_N" "$res/warmstart-default.json"
+  $PY "$BENCH" warmstart "+cv2" "$default_preload,cv2" "$BENCH_WARMSTART_N" "$res/warmstart-cv2.json"
+  $PY "$BENCH" warmstart "+skimage (lazy)" "$default_preload,skimage.filters,skimage.color" \
+    "$BENCH_WARMSTART_N" "$res/warmstart-skimage-lazy.json"
+  $PY "$BENCH" warmstart "+skimage" "$default_preload,skimage.filters.thresholding,skimage.color.colorconv" \
+    "$BENCH_WARMSTART_N" "$res/warmstart-skimage.json"
+  $PY "$BENCH" warmstart "+heavy" "$default_preload,$BENCH_PRELOAD_EXTRA" "$BENCH_WARMSTART_N" \
+    "$res/warmstart-heavy.json"
+  table heavy
+  out "" "Through lighttpd; the preloaded service has IMGSANDBOX_PRELOAD=<default>,$BENCH_PRELOAD_EXTRA." \
+    "Warm requests paced as above (${BENCH_WARM_SETTLE_S} s)." "" \
+    "What a waiting warm sandbox costs, by preload:" ""
+  table preload
+  out "" "Time to ready: from \`docker run\` of the keeper's argv (the cold argv with" \
+    "IMGSANDBOX_PRELOAD, --interactive, entry.py --warm) to its ready line, one at a time," \
+    "BENCH_WARMSTART_N=$BENCH_WARMSTART_N each; CPU: the container's cpuacct.usage at that point. RssAnon: its" \
+    "Python's anonymous memory (the libraries' code is file-backed and shared through the page cache)." \
+    "\`docker stats\` (cgroup v1) also counts the page cache charged to the container: the first" \
+    "container to read a library's files pays for them, so it varies between sandboxes; RssAnon does not." ""
+fi
+
+# --- 4. throughput -----------------------------------------------------------------
 if part load; then
-  for s in $BENCH_LOAD_SERVERS; do
-    for c in $BENCH_CLIENTS; do
-      $PY "$BENCH" load "http://127.0.0.1:$(eval echo \$port_$s)" "$s" "$c" "$BENCH_SECONDS" \
-        "$res/load-$s-$c.json"
+  section "Throughput: runs per second (trivial job, closed-loop clients, $BENCH_SECONDS s each, lighttpd)"
+  for c in $BENCH_CLIENTS; do
+    for m in cold warm; do
+      settle "${m}_lighttpd" 30
+      $PY "$BENCH" load "$(url_of "${m}_lighttpd")" "$m" "$c" "$BENCH_SECONDS" "$res/load-$m-$c.json"
     done
   done
-  alive $BENCH_LOAD_SERVERS
-  if part mem; then
-    for s in $SERVERS; do
-      $PY "$BENCH" mem "$(eval echo \$pid_$s)" "$s" end "$res/mem-$s.json"
-    done
-  fi
-  if [ -n "$BENCH_BUSY_CLIENTS" ]; then
-    start_service busy lighttpd IMGSANDBOX_SLOT_WAIT_MS="$BENCH_SLOT_WAIT_MS"
-    for c in $BENCH_BUSY_CLIENTS; do
-      $PY "$BENCH" load "http://127.0.0.1:$port_busy" lighttpd "$c" "$BENCH_SECONDS" \
-        "$res/load-busy-$c.json" "${BENCH_SLOT_WAIT_MS} ms"
-    done
-    alive busy
-    stop_service busy
-  fi
-  out "### Throughput under parallel load (trivial job, closed-loop clients, $BENCH_SECONDS s each)" ""
+  alive warm_lighttpd cold_lighttpd
   table load
-  out "" "Slots: $("$BUILD/responder" --settings | sed -n 's/^IMGSANDBOX_SLOTS=//p') sandboxes at once. A client sends its next request as soon as the last is" \
-    "answered (a 429 after waiting IMGSANDBOX_SLOT_WAIT_MS for a slot, default 2000 ms). The rows" \
-    "with a short slot wait show how often requests are turned away once both slots are full." ""
+  out "" "Slots: $(setting SLOTS | sed 's/^0$/the number of CPUs/') ($(nproc) here), sandboxes at once; a client sends its next" \
+    "request as soon as the last is answered; a request waits IMGSANDBOX_SLOT_WAIT_MS ($(setting SLOT_WAIT_MS) ms)" \
+    "for a slot, then gets 429 (counted apart, not in runs/s). Before each step the pool is" \
+    "full again and the cold service's containers are gone. Host CPU per run: the busy time of every" \
+    "core (/proc/stat) over the step, divided by the runs that succeeded (whatever else runs counts too)." \
+    "" "Where that CPU goes (the same steps):" ""
+  table load_cpu
+  out "" "Two cores give at most 2000 ms of CPU a second: at this CPU per run, that is the ceiling of" \
+    "runs/s whether the container was started before the request (warm) or for it (cold)." ""
 fi
 
-# --- 4. API reads --------------------------------------------------------------------
+# --- 5. API reads, and the responders' memory ---------------------------------------------
 if part api; then
-  if [ -x "$BUILD/hello_fcgi" ]; then hello=$BUILD/hello_fcgi
-  else
-    hello=$tmp/hello_fcgi
-    cc -O2 -o "$hello" "$root/tests/bench/hello_fcgi.c" -lfcgi || hello=
-  fi
-  for s in $SERVERS; do
-    alive "$s"
-    u="http://127.0.0.1:$(eval echo \$port_$s)"
-    $PY "$BENCH" api "$u" "$s" /api/logs/summary "$res/api-$s-1.json"
-    $PY "$BENCH" api "$u" "$s" "/api/logs/failures?limit=50" "$res/api-$s-2.json"
-    if [ -n "$hello" ]; then
-      start_hello "$s"
-      $PY "$BENCH" api "http://127.0.0.1:$(eval echo \$hport_$s)" "$s hello_fcgi (floor)" \
-        /api/logs/summary "$res/api-$s-3.json"
-    fi
+  section "API reads (wrk -t ${BENCH_WRK_THREADS:-2} -c ${BENCH_WRK_CONNS:-8} -d ${BENCH_WRK_SECONDS:-5}s, loopback), next to hello_fcgi"
+  for n in "${warm_names[@]}"; do
+    alive "$n"
+    s=$(eval echo \$server_$n)
+    u=$(url_of "$n")
+    $PY "$BENCH" api "$u" "$s" summary /api/logs/summary "$res/api-$s-1.json"
+    $PY "$BENCH" api "$u" "$s" failures "/api/logs/failures?limit=50" "$res/api-$s-2.json"
+    start_hello "$n"
+    $PY "$BENCH" api "http://127.0.0.1:$(eval echo \$hport_$n)" "$s" hello /api/logs/summary \
+      "$res/api-$s-3.json"
+    stop_hello "$n"
   done
-  alive $SERVERS
-  rows=$(sqlite3 "$data_lighttpd/log.db" 'select count(*) from runs' 2>/dev/null || echo "?")
-  out "### API reads (wrk -t ${BENCH_WRK_THREADS:-2} -c ${BENCH_WRK_CONNS:-8} -d ${BENCH_WRK_SECONDS:-5}s, loopback; the log holds $rows rows)" ""
+  rows=$(sqlite3 "$(eval echo \$data_${warm_names[0]})/log.db" 'select count(*) from runs' 2>/dev/null || echo "?")
   table api
-  out "" "hello_fcgi: tests/bench/hello_fcgi.c (a fixed 17-byte JSON body) under the same" \
-    "spawn-fcgi + supervise -n $RESPONDERS, behind a copy of the same server configuration:" \
-    "the floor of a FastCGI request through that server." ""
-fi
-
-# --- 5. memory ---------------------------------------------------------------------------
-if part mem; then
-  out "### Memory (VmRSS from /proc/<pid>/status, KiB)" ""
+  out "" "The log holds $rows rows (BENCH_LOG_ROWS, written by logdb_insert). hello_fcgi:" \
+    "tests/bench/hello_fcgi.c (a fixed 17-byte JSON body) under spawn-fcgi + supervise -n $API_RESPONDERS" \
+    "(the API pool's size, its users), behind a copy of the same server's configuration: the floor" \
+    "of a FastCGI request through that server." ""
+  for n in "${warm_names[@]}"; do
+    $PY "$BENCH" mem "$(eval echo \$pid_$n)" "$(eval echo \$server_$n)" end "$res/mem-$n.json"
+  done
+  section "The processes' memory (VmRSS from /proc/<pid>/status, KiB)"
   table mem
-  out "" "idle: just after start; after load: after the latency runs and the parallel load." ""
+  out "" "idle: the services just started; after the load: after every part above" \
+    "($(echo "$BENCH_PARTS" | sed 's/ *\bslow.*//;s/ *\blogdb.*//'))." ""
 fi
 
-# --- 6. the log database ------------------------------------------------------------------
-if part logdb; then
-  if [ -x "$BUILD/bench_logdb" ]; then
-    say "running $BUILD/bench_logdb (about 3 minutes at 1e6 rows on 2 cores)"
-    if (cd "$tmp" && TMPDIR=$tmp timeout "${BENCH_LOGDB_TIMEOUT:-400}" "$BUILD/bench_logdb" \
-          -f "$tmp/logdb.db" ${BENCH_LOGDB_ROWS:+-n "$BENCH_LOGDB_ROWS"}) \
-         >"$tmp/logdb.out" 2>"$tmp/logdb.err"; then
-      # Its own markdown, one heading level down to sit under ours.
-      sed 's/^## /### /' "$tmp/logdb.out" | tee -a "$report"
-    else
-      out "### The log database (build/bench_logdb)" "" \
-        "(build/bench_logdb failed: $(tail -3 "$tmp/logdb.err" | tr '\n' ' '))"
-    fi
+# --- 6. slow clients ------------------------------------------------------------------
+if part slow; then
+  section "Slow clients: reads of the summary while 64 connections trickle"
+  for n in "${warm_names[@]}"; do
+    alive "$n"
+    settle "$n" 30
+    $PY "$BENCH" slow "$(url_of "$n")" "$(eval echo \$server_$n)" "$res/slow-$n.json"
+  done
+  table slow
+  out "" "Reads of /api/logs/summary from 127.0.0.1, one after another with a 20 ms pause, for" \
+    "${BENCH_SLOW_SECONDS:-8} s; then the same while 64 connections from 127.0.0.2 send the start of a" \
+    "POST /run and then 2 bytes every half second (half in the header, half in the body," \
+    "as tests/integration/test_slow_clients.py). The /run: a trivial run from 127.0.0.3 in each state." ""
+fi
+
+# The services are not needed any more: the log database has the machine.
+for p in "${pgids[@]}"; do stop_group "$p"; done
+pgids=()
+remove_containers "${insts[@]}"
+
+# --- 7. the log database ------------------------------------------------------------------
+# build/bench_logdb, once per store of BENCH_LOGDB_STORES: logdb_<store>
+# prints that store's markdown. SQLite today; a PostgreSQL row set goes in
+# a logdb_postgresql (a throwaway server, then `bench_logdb -d
+# postgresql://...`), listed in BENCH_LOGDB_STORES.
+logdb_run() {  # LABEL ARGS...: build/bench_logdb ARGS, its table one heading level down
+  local label=$1; shift
+  say "running $BUILD/bench_logdb $* (about 3 minutes at 1e6 rows on 2 cores)"
+  if (cd "$tmp" && TMPDIR=$tmp timeout "${BENCH_LOGDB_TIMEOUT:-400}" "$BUILD/bench_logdb" \
+        ${BENCH_LOGDB_ROWS:+-n "$BENCH_LOGDB_ROWS"} "$@") >"$tmp/logdb-$label.out" 2>"$tmp/logdb-$label.err"; then
+    sed 's/^## /### /' "$tmp/logdb-$label.out" | tee -a "$report"
   else
-    out "### The log database (build/bench_logdb)" "" "(skipped: build/bench_logdb is not built)"
+    out "### The log database, $label (build/bench_logdb)" "" \
+      "(build/bench_logdb failed: $(tail -3 "$tmp/logdb-$label.err" | tr '\n' ' '))"
   fi
-  out ""
+}
+logdb_sqlite() { logdb_run sqlite -f "$tmp/logdb.db"; }
+if part logdb; then
+  out "(The log database, at its start: $(busy_note).)" ""
+  if [ -x "$BUILD/bench_logdb" ]; then
+    for st in $BENCH_LOGDB_STORES; do
+      declare -F "logdb_$st" >/dev/null || die "no logdb_$st in run.sh (BENCH_LOGDB_STORES)"
+      "logdb_$st"
+      out ""
+    done
+  else
+    out "### The log database (build/bench_logdb)" "" "(skipped: build/bench_logdb is not built)" ""
+  fi
 fi
 
-out "At the end: $(busy_note)."
+out "### Goals" ""
+table goals
+took=$(( $(date +%s) - t_begin ))
+out "" "At the end: $(busy_note); over a second, processes above 10 % of a core: $($PY "$BENCH" busy)." \
+  "The whole bench took $((took / 60)) min $((took % 60)) s."
 say "saved $report"

@@ -420,8 +420,13 @@ if part api; then
     $PY "$BENCH" api "$u" "$s" summary /api/logs/summary "$res/api-$s-1.json"
     $PY "$BENCH" api "$u" "$s" failures "/api/logs/failures?limit=50" "$res/api-$s-2.json"
     start_hello "$n"
-    $PY "$BENCH" api "http://127.0.0.1:$(eval echo \$hport_$n)" "$s" hello /api/logs/summary \
-      "$res/api-$s-3.json"
+    h="http://127.0.0.1:$(eval echo \$hport_$n)"
+    $PY "$BENCH" api "$h" "$s" hello /api/logs/summary "$res/api-$s-3.json"
+    # The floor for an answer of the same size as each of ours.
+    for t in 1:summary 2:failures; do
+      b=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes"])' "$res/api-$s-${t%%:*}.json")
+      $PY "$BENCH" api "$h" "$s" "hello-${t#*:}" "/api/logs/summary?bytes=$b" "$res/api-$s-${t%%:*}h.json"
+    done
     stop_hello "$n"
   done
   rows=$(sqlite3 "$(eval echo \$data_${warm_names[0]})/log.db" 'select count(*) from runs' 2>/dev/null || echo "?")
@@ -429,7 +434,8 @@ if part api; then
   out "" "The log holds $rows rows (BENCH_LOG_ROWS, written by logdb_insert). hello_fcgi:" \
     "tests/bench/hello_fcgi.c (a fixed 17-byte JSON body) under spawn-fcgi + supervise -n $API_RESPONDERS" \
     "(the API pool's size, its users), behind a copy of the same server's configuration: the floor" \
-    "of a FastCGI request through that server." ""
+    "of a FastCGI request through that server. \"same size\": hello_fcgi answering as many bytes as" \
+    "that endpoint (?bytes=N), the floor of moving an answer that large through the server." ""
   for n in "${warm_names[@]}"; do
     $PY "$BENCH" mem "$(eval echo \$pid_$n)" "$(eval echo \$server_$n)" end "$res/mem-$n.json"
   done

@@ -37,11 +37,12 @@ log_row(struct run_ctx *c, int64_t *log_id, int *attempt)
 	log_reopen_if_due();
 	if (svc.db != NULL && logdb_insert(svc.db, &c->rec, log_id, attempt) == 0) {
 		c->unlogged = NULL;
+		share_log_outcome(svc.share, 1);
 		return;
 	}
 	*log_id = 0;
 	c->unlogged = svc.db == NULL ? svc.log_problem : "the log could not take the row";
-	share_count(svc.share, SHARE_RUNS_UNLOGGED);
+	share_log_outcome(svc.share, 0);
 	log_warnx("%s %s was not logged: %s", c->have_job ? "job" : "a refused request",
 	    c->have_job ? c->job.id : "", c->unlogged);
 }

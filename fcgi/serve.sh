@@ -119,12 +119,18 @@ own_data() {
   case $OUTPUTS in "$DATA"/*) out_in_data=1;; esac
   find "$DATA" -mindepth 1 -maxdepth 1 ! -name 'run-*' ! -name '*.log' \
     ! -path "$OUTPUTS" ! -user "$SERVICE_USER" -exec chown -R -h "$SERVICE_USER:$svc_group" {} +
-  [ -e "$db" ] || install -m 0600 -o "$SERVICE_USER" -g "$svc_group" /dev/null "$db"
-  for f in "$db" "$db-wal" "$db-shm"; do
-    [ -e "$f" ] || continue
-    chown "$SERVICE_USER:$svc_group" "$f"
-    chmod 0600 "$f"
-  done
+  # A log in PostgreSQL (IMGSANDBOX_DB=postgresql://...) is no file here.
+  case ${db,,} in
+  postgresql://*|postgres://*) ;;
+  *)
+    [ -e "$db" ] || install -m 0600 -o "$SERVICE_USER" -g "$svc_group" /dev/null "$db"
+    for f in "$db" "$db-wal" "$db-shm"; do
+      [ -e "$f" ] || continue
+      chown "$SERVICE_USER:$svc_group" "$f"
+      chmod 0600 "$f"
+    done
+    ;;
+  esac
   chown "$SERVICE_USER:$web_group" "$OUTPUTS"
   chmod 2750 "$OUTPUTS"
   find "$OUTPUTS" -mindepth 1 -xdev \( ! -user "$SERVICE_USER" -o ! -group "$web_group" \) \

@@ -45,7 +45,9 @@ read_state(const char *name)
 }
 
 /* "log": whether the log takes rows, and how many runs it did not. A
- * PostgreSQL log's handle outlives its server: its last insert says. */
+ * PostgreSQL log's handle outlives its server: this responder's last
+ * insert says, and so does the host's last run's row (whichever responder
+ * wrote it: one of the API pool never does). */
 static void
 add_log_state(cJSON *root)
 {
@@ -56,18 +58,20 @@ add_log_state(cJSON *root)
 	log_reopen_if_due();
 	if ((log = cJSON_AddObjectToObject(root, "log")) == NULL)
 		return;
+	memset(&st, 0, sizeof(st));
+	if (svc.share != NULL)
+		share_stats(svc.share, &st);
 	logdb_get_state(svc.db, &ls);
-	cJSON_AddBoolToObject(log, "ok", svc.db != NULL && !ls.unreachable);
+	cJSON_AddBoolToObject(log, "ok", svc.db != NULL && !ls.unreachable && !st.log_failing);
 	if (svc.db == NULL)
 		cJSON_AddStringToObject(log, "message", svc.log_problem);
-	else if (ls.unreachable)
-		cJSON_AddStringToObject(log, "message", "the log's database server did not "
-		    "answer the last run's row; runs go on unlogged until it does");
-	if (svc.share != NULL) {
-		share_stats(svc.share, &st);
+	else if (ls.unreachable || st.log_failing)
+		cJSON_AddStringToObject(log, "message", "the log did not take the last run's "
+		    "row (its database server did not answer, or refused it); runs go on "
+		    "unlogged until it does");
+	if (svc.share != NULL)
 		cJSON_AddNumberToObject(log, "runs_unlogged",
 		    (double)st.counter[SHARE_RUNS_UNLOGGED]);
-	}
 }
 
 static int

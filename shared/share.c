@@ -19,7 +19,7 @@
 #include "text.h"
 
 #define SHARE_MAGIC	0x53484152u
-#define SHARE_VERSION	1
+#define SHARE_VERSION	2
 #define MAX_REQ		256	/* responders of the host */
 #define MAX_CLIENTS	512	/* buckets kept; the least recent one is reused */
 #define MAX_WAIT	256
@@ -52,6 +52,7 @@ struct table {
 	struct client client[MAX_CLIENTS];
 	struct waiter wait[MAX_WAIT];
 	uint64_t counter[SHARE_COUNTERS];
+	int log_failing;	/* the log did not take the last run's row */
 };
 
 struct share {
@@ -399,6 +400,18 @@ share_count(struct share *s, enum share_counter c)
 }
 
 void
+share_log_outcome(struct share *s, int logged)
+{
+	if (s == NULL)
+		return;
+	lock(s);
+	s->t->log_failing = !logged;
+	if (!logged)
+		s->t->counter[SHARE_RUNS_UNLOGGED]++;
+	unlock(s);
+}
+
+void
 share_stats(struct share *s, struct share_stats *out)
 {
 	uint64_t keys[MAX_REQ];
@@ -424,5 +437,6 @@ share_stats(struct share *s, struct share_stats *out)
 	for (i = 0; i < MAX_WAIT; i++)
 		out->waiting += s->t->wait[i].pid != 0;
 	memcpy(out->counter, s->t->counter, sizeof(out->counter));
+	out->log_failing = s->t->log_failing;
 	unlock(s);
 }

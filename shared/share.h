@@ -12,7 +12,8 @@
  *    first. The slots themselves stay flock'd files (DATA/slots/slot-N):
  *    the kernel frees one whose responder died.
  *  - the host's counters for the metrics: refusals by reason, runs not
- *    logged.
+ *    logged; and whether the log took the last run's row (any responder's:
+ *    health is answered by one that may not have written for a while).
  *
  * An entry whose responder died is dropped the next time anyone looks.
  */
@@ -40,6 +41,7 @@ enum share_counter {
 
 struct share_stats {
 	int slots_busy, waiting, inflight, clients;
+	int log_failing;	/* the log did not take the last run's row */
 	uint64_t counter[SHARE_COUNTERS];
 };
 
@@ -73,6 +75,10 @@ void share_slot_release(struct share *s, int fd);
 
 /* Adds one to a counter. */
 void share_count(struct share *s, enum share_counter c);
+
+/* A run's row was logged (1) or not (0): the host's log_failing follows
+ * the last one, and a row not logged counts in SHARE_RUNS_UNLOGGED. */
+void share_log_outcome(struct share *s, int logged);
 
 /* What the table holds now. */
 void share_stats(struct share *s, struct share_stats *out);

@@ -389,26 +389,35 @@ pg_exec(struct sqldb *b, const char *sql)
 /* A writer takes the writers' lock first: every insert changes the one
  * row of totals, so writers were one at a time at that row anyway; taking
  * the lock first makes them queue instead of deadlocking on the rows of
- * the summaries they touch in different orders. */
+ * the summaries they touch in different orders.
+ * A connection the server closed while it sat idle (the server restarted)
+ * looks fine until it is used: its BEGIN breaks having done nothing, so
+ * it is tried once more on a new connection (else every responder's first
+ * row after a restart would be lost). */
 static int
 pg_begin(struct sqldb *b, enum sqldb_txn kind)
 {
 	struct pg *db = (struct pg *)b;
 	char sql[160];
+	int had_conn, tries;
 
-	if (ready(db) < 0)
-		return -1;
 	if (kind == SQLDB_WRITE)
 		snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
 		    (long long)SQLDB_PG_WRITE_LOCK);
 	else
 		snprintf(sql, sizeof(sql), "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-	db->in_txn = 1;
-	if (simple(db, sql, NULL, 0) < 0) {
+	for (tries = 0; tries < 2; tries++) {
+		had_conn = db->conn != NULL;
+		if (ready(db) < 0)
+			return -1;
+		db->in_txn = 1;
+		if (simple(db, sql, NULL, 0) == 0)
+			return 0;
 		pg_rollback(b);
-		return -1;
+		if (!had_conn || db->conn != NULL)
+			break;		/* a new connection, or the server said no */
 	}
-	return 0;
+	return -1;
 }
 
 static int

@@ -26,6 +26,24 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SERVERS = ["lighttpd", "nginx", "apache"]
 
 
+def pytest_configure(config):
+    """Tests marked xdist_group("name") run on one worker, so that a module
+    that starts a cluster of services for its tests (test_hosts.py) starts
+    it once, not once per worker: xdist's "load" becomes "loadgroup" (the
+    same for every test without the mark), on the controller here and on
+    each worker (which parses the command line afresh) through its input."""
+    if getattr(config.option, "dist", None) == "load":
+        config.option.dist = "loadgroup"
+    if getattr(config, "workerinput", {}).get("imgsandbox_loadgroup"):
+        config.option.loadgroup = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    if node.config.getvalue("dist") == "loadgroup":
+        node.workerinput["imgsandbox_loadgroup"] = True
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -15,10 +15,12 @@ const RESULT_NAME = 'result.png';
 // The API's names of saved images.
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
-// Only a path of ours under /outputs/ is put into src/href.
+// Only a path of ours under /outputs/ is put into src/href: a host behind
+// a front for several (IMGSANDBOX_URL_PREFIX) puts its prefix before it,
+// /h1/outputs/...
 export function safeOutputUrl(url) {
-  return typeof url === 'string' && /^\/outputs\/[A-Za-z0-9._\/-]+$/.test(url) && url.indexOf('..') === -1
-    ? url : null;
+  return typeof url === 'string' && /^(\/[A-Za-z0-9_-]+)*\/outputs\/[A-Za-z0-9._\/-]+$/.test(url) &&
+    url.indexOf('..') === -1 ? url : null;
 }
 
 // The outputs of an answer that can be shown: [{name, url, width, height, bytes}].

@@ -68,9 +68,11 @@ retain_log(void)
 		if (!st.more)
 			break;
 	}
-	if (deleted > 0)
+	if (deleted > 0) {
+		share_log_changed(svc.share);
 		log_info("housekeeping: %lld log rows past their retention let go",
 		    (long long)deleted);
+	}
 }
 
 static void

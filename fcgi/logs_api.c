@@ -16,8 +16,10 @@
 #include "../shared/logdb.h"
 #include "../shared/packages.h"
 #include "../shared/report_table.h"
+#include "../shared/share.h"
 #include "http.h"
 #include "logs_api.h"
+#include "service.h"
 
 /* Set once at start-up, read-only afterwards. */
 static struct report_limits api_limits;
@@ -64,26 +66,45 @@ read_query(const struct report *r, const char *query, struct report_query *q, ch
 	return 0;
 }
 
-/* The answers this process made, kept while the log stays the same
- * (logdb_version, which any writer on any host moves): the dashboard asks
- * the same few reports again and again, and even from the summaries a
- * report costs milliseconds where a kept one costs microseconds. Bounded:
- * CACHE_SLOTS answers of CACHE_ANSWER_MAX bytes at most, none older than
- * CACHE_MAX_AGE_MS. Only the request's thread touches it. */
+/* The answers this process made, kept while the log stays the same: the
+ * dashboard asks the same few reports again and again, and even from the
+ * summaries a report costs milliseconds where a kept one costs
+ * microseconds. Bounded: CACHE_SLOTS answers of CACHE_ANSWER_MAX bytes at
+ * most, none older than its log's age limit. Only the request's thread
+ * touches it. */
 #define CACHE_SLOTS		16
 #define CACHE_KEY_MAX		256
 #define CACHE_ANSWER_MAX	(256 * 1024)
-#define CACHE_MAX_AGE_MS	60000
+#define CACHE_MAX_AGE_MS	60000	/* PostgreSQL: its version is asked each time */
+#define CACHE_LOCAL_AGE_MS	1000	/* SQLite: see log_version */
 
 struct kept {
 	char key[CACHE_KEY_MAX];	/* path after /api/logs/, "?", the query */
 	int64_t version;
 	int64_t made_ms;		/* monotonic; 0: an empty slot */
+	int64_t max_age_ms;
 	const char *type;		/* static */
 	char *body;
 	size_t len;
 };
 static struct kept kept[CACHE_SLOTS];
+
+/* The log's version, and how long an answer made at it may be kept. An
+ * SQLite log is this host's alone, and every change its responders make
+ * counts in the host's shared table: reading that costs no query at all,
+ * and what another program changes (an operator's tool) shows within
+ * CACHE_LOCAL_AGE_MS. A PostgreSQL log is written by other hosts too: it
+ * is asked (logdb_version). Returns the version, or -1: keep nothing. */
+static int64_t
+log_version(struct logdb *db, int64_t *max_age_ms)
+{
+	if (!logdb_path_is_pg(cfg.db_path) && svc.share != NULL) {
+		*max_age_ms = CACHE_LOCAL_AGE_MS;
+		return share_log_changes(svc.share);
+	}
+	*max_age_ms = CACHE_MAX_AGE_MS;
+	return logdb_version(db);
+}
 
 /* Returns the kept answer for key at version, or NULL. */
 static const struct kept *
@@ -94,7 +115,7 @@ kept_find(const char *key, int64_t version)
 
 	for (i = 0; i < CACHE_SLOTS; i++)
 		if (kept[i].made_ms != 0 && kept[i].version == version &&
-		    now - kept[i].made_ms < CACHE_MAX_AGE_MS && strcmp(kept[i].key, key) == 0)
+		    now - kept[i].made_ms < kept[i].max_age_ms && strcmp(kept[i].key, key) == 0)
 			return &kept[i];
 	return NULL;
 }
@@ -102,7 +123,8 @@ kept_find(const char *key, int64_t version)
 /* Keeps a copy of an answer in the oldest slot (nothing when it is too
  * large or memory is short). */
 static void
-kept_put(const char *key, int64_t version, const char *type, const char *body, size_t len)
+kept_put(const char *key, int64_t version, int64_t max_age_ms, const char *type,
+    const char *body, size_t len)
 {
 	struct kept *k = &kept[0];
 	char *copy;
@@ -119,6 +141,7 @@ kept_put(const char *key, int64_t version, const char *type, const char *body, s
 	snprintf(k->key, sizeof(k->key), "%s", key);
 	k->version = version;
 	k->made_ms = clock_mono_ms();
+	k->max_age_ms = max_age_ms;
 	k->type = type;
 	k->body = copy;
 	k->len = len;
@@ -172,7 +195,7 @@ serve(FCGX_Request *r, struct logdb *db, const struct report *rt, const struct r
 	enum report_status st;
 	const struct kept *k;
 	const char *type;
-	int64_t version = key != NULL ? logdb_version(db) : -1;
+	int64_t max_age_ms = 0, version = key != NULL ? log_version(db, &max_age_ms) : -1;
 	size_t len = 0;
 	char *text;
 	int rc;
@@ -187,7 +210,7 @@ serve(FCGX_Request *r, struct logdb *db, const struct report *rt, const struct r
 		    "the execution log could not be read; the server log says why");
 	}
 	if (version >= 0)
-		kept_put(key, version, type, text, len);
+		kept_put(key, version, max_age_ms, type, text, len);
 	rc = http_body(r, 200, type, text, len);
 	free(text);
 	return rc;

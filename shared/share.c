@@ -19,7 +19,7 @@
 #include "text.h"
 
 #define SHARE_MAGIC	0x53484152u
-#define SHARE_VERSION	2
+#define SHARE_VERSION	3
 #define MAX_REQ		256	/* responders of the host */
 #define MAX_CLIENTS	512	/* buckets kept; the least recent one is reused */
 #define MAX_WAIT	256
@@ -53,6 +53,7 @@ struct table {
 	struct waiter wait[MAX_WAIT];
 	uint64_t counter[SHARE_COUNTERS];
 	int log_failing;	/* the log did not take the last run's row */
+	int64_t log_changes;	/* rows logged and retirements, atomically */
 };
 
 struct share {
@@ -409,6 +410,21 @@ share_log_outcome(struct share *s, int logged)
 	if (!logged)
 		s->t->counter[SHARE_RUNS_UNLOGGED]++;
 	unlock(s);
+	if (logged)
+		share_log_changed(s);
+}
+
+void
+share_log_changed(struct share *s)
+{
+	if (s != NULL)
+		__atomic_add_fetch(&s->t->log_changes, 1, __ATOMIC_RELEASE);
+}
+
+int64_t
+share_log_changes(struct share *s)
+{
+	return s != NULL ? __atomic_load_n(&s->t->log_changes, __ATOMIC_ACQUIRE) : -1;
 }
 
 void

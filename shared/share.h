@@ -77,8 +77,18 @@ void share_slot_release(struct share *s, int fd);
 void share_count(struct share *s, enum share_counter c);
 
 /* A run's row was logged (1) or not (0): the host's log_failing follows
- * the last one, and a row not logged counts in SHARE_RUNS_UNLOGGED. */
+ * the last one, and a row not logged counts in SHARE_RUNS_UNLOGGED. A
+ * logged row is a change of the log (share_log_changes). */
 void share_log_outcome(struct share *s, int logged);
+
+/* The log changed other than by a run's row (rows retired). */
+void share_log_changed(struct share *s);
+
+/* How many times this host's responders changed the log since the table
+ * was made: a reader of an SQLite log (which only this host writes) may
+ * keep what it made from it while this stays the same. A read without the
+ * lock. Returns it, or -1 when s is NULL. */
+int64_t share_log_changes(struct share *s);
 
 /* What the table holds now. */
 void share_stats(struct share *s, struct share_stats *out);

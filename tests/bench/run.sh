@@ -24,8 +24,12 @@
 #   BENCH_LOG_ROWS=20000     rows put in each service's log before it starts (API reads)
 #   BENCH_WRK_SECONDS=5 BENCH_WRK_CONNS=8 BENCH_WRK_THREADS=2
 #   BENCH_SLOW_SECONDS=8     reads of the summary, idle and with 64 connections trickling
-#   BENCH_LOGDB_STORES=sqlite  the log stores build/bench_logdb is run for
+#   BENCH_LOGDB_STORES="sqlite postgresql"  the log stores build/bench_logdb is run for
+#                            (postgresql only where Debian's server is installed: a throwaway
+#                            one, tests/integration/pg.sh, on BENCH_PG_PORT=55499)
 #   BENCH_LOGDB_ROWS=        rows for build/bench_logdb (its default: 1e6), BENCH_LOGDB_TIMEOUT=400
+#   BENCH_LOGDB_PG_ROWS=100000  rows for the PostgreSQL store (it fills at about 1 ms a row
+#                            through logdb_insert_batch: 1e6 would take 20 minutes)
 #   BENCH_QUIET_WAIT=60      seconds to wait, at most, before starting, for other containers
 #   BENCH_QUIET_LOAD=nproc   to end and the 1-minute load average to drop below this
 #   BENCH_KEEP=1             keep the temp folder (logs, JSON) for a look afterwards
@@ -48,6 +52,9 @@ BENCH_CLIENTS=${BENCH_CLIENTS:-1 2 4 8}
 BENCH_LOG_ROWS=${BENCH_LOG_ROWS:-20000}
 BENCH_PARTS=${BENCH_PARTS:-latency heavy load api slow logdb}
 BENCH_SERVERS=${BENCH_SERVERS:-lighttpd nginx apache}
+if [ -x /usr/lib/postgresql/15/bin/pg_ctl ] && [ -z "${BENCH_LOGDB_STORES:-}" ]; then
+  BENCH_LOGDB_STORES="sqlite postgresql"
+fi
 BENCH_LOGDB_STORES=${BENCH_LOGDB_STORES:-sqlite}
 export BENCH_WARM_SETTLE_S=${BENCH_WARM_SETTLE_S:-1.5} BENCH_SETTLE_S=${BENCH_SETTLE_S:-0.3}
 export BENCH_WARMUP=${BENCH_WARMUP:-1}
@@ -120,6 +127,7 @@ cleanup() {
   for p in $(ps -o pid= --ppid $$); do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pgids[@]}"; do stop_group "$p"; done
   remove_containers "${insts[@]}"
+  declare -F stop_pg >/dev/null && stop_pg
   if [ -n "$tmp" ]; then
     if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $tmp"; else rm -rf "$tmp"; fi
   fi
@@ -467,9 +475,7 @@ remove_containers "${insts[@]}"
 
 # --- 7. the log database ------------------------------------------------------------------
 # build/bench_logdb, once per store of BENCH_LOGDB_STORES: logdb_<store>
-# prints that store's markdown. SQLite today; a PostgreSQL row set goes in
-# a logdb_postgresql (a throwaway server, then `bench_logdb -d
-# postgresql://...`), listed in BENCH_LOGDB_STORES.
+# prints that store's markdown.
 logdb_run() {  # LABEL ARGS...: build/bench_logdb ARGS, its table one heading level down
   local label=$1; shift
   say "running $BUILD/bench_logdb $* (about 3 minutes at 1e6 rows on 2 cores)"
@@ -482,6 +488,29 @@ logdb_run() {  # LABEL ARGS...: build/bench_logdb ARGS, its table one heading le
   fi
 }
 logdb_sqlite() { logdb_run sqlite -f "$tmp/logdb.db"; }
+# PostgreSQL: a throwaway server in a folder of its own (the postgres user
+# cannot enter $tmp), fsync on as a service has it, fewer rows
+# (BENCH_LOGDB_PG_ROWS); stopped and removed after, or by cleanup.
+pgdir=
+logdb_postgresql() {
+  local port=${BENCH_PG_PORT:-55499} uri
+  pgdir=$(mktemp -d /tmp/imgsandbox-bench-pg.XXXXXX)
+  if ! uri=$("$root/tests/integration/pg.sh" start "$pgdir" "$port" 2>"$tmp/pg-start.err") ||
+     ! "$root/tests/integration/pg.sh" createdb "$pgdir" "$port" bench 2>>"$tmp/pg-start.err"; then
+    out "### The log database, postgresql (build/bench_logdb)" "" \
+      "(PostgreSQL did not start: $(tail -3 "$tmp/pg-start.err" | tr '\n' ' '))"
+    stop_pg
+    return 0
+  fi
+  BENCH_LOGDB_ROWS=${BENCH_LOGDB_PG_ROWS:-100000} logdb_run postgresql -d "${uri}bench"
+  stop_pg
+}
+stop_pg() {
+  [ -n "$pgdir" ] || return 0
+  "$root/tests/integration/pg.sh" stop "$pgdir" 2>/dev/null || true
+  rm -rf "$pgdir"
+  pgdir=
+}
 if part logdb; then
   out "(The log database, at its start: $(busy_note).)" ""
   if [ -x "$BUILD/bench_logdb" ]; then

@@ -5,13 +5,15 @@
  * serves, each next to a plain full-scan SQL baseline over the raw rows in
  * the same run, and prints a markdown table.
  *
- *   bench_logdb [-n ROWS] [-d DB] [-k] [-w WRITERS]
+ *   bench_logdb [-n ROWS] [-d DB] [-k] [-g] [-w WRITERS]
  *     -n ROWS  attempts to generate (1000..5000000)
  *     -d DB    the log: an SQLite file (default /tmp/bench_logdb.db) or a
  *              PostgreSQL URI (postgresql://user@host:port/dbname); replaced:
  *              the file removed, or the log's tables dropped (-f: the same)
  *     -k       keep and reuse DB when it already has ROWS rows (and do not time
  *              retention, which lets the oldest tenth of the rows go)
+ *     -g       generate DB and stop (a log to copy into another store, as
+ *              tests/bench/pg_load.py does: faster than PostgreSQL's own fill)
  *     -w N     processes inserting at once for the concurrent figure (default 4)
  *
  * Exits 0, 1 on an error, 2 for bad usage.
@@ -500,11 +502,11 @@ raw_int(struct sqldb *raw, const char *sql)
 /* Reads the options. Returns 0, or 2 after saying what is wrong. */
 static int
 parse_args(int argc, char **argv, long long *rows, const char **path, int *keep,
-    int *writers)
+    int *gen_only, int *writers)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "n:d:f:kw:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:d:f:kgw:")) != -1) {
 		switch (ch) {
 		case 'n':
 			*rows = strtoll(optarg, NULL, 10);
@@ -516,11 +518,14 @@ parse_args(int argc, char **argv, long long *rows, const char **path, int *keep,
 		case 'k':
 			*keep = 1;
 			break;
+		case 'g':
+			*gen_only = 1;
+			break;
 		case 'w':
 			*writers = (int)strtol(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: bench_logdb [-n ROWS] [-d DB] [-k] [-w WRITERS]\n");
+			fprintf(stderr, "usage: bench_logdb [-n ROWS] [-d DB] [-k] [-g] [-w WRITERS]\n");
 			return 2;
 		}
 	}
@@ -824,14 +829,21 @@ main(int argc, char **argv)
 	const char *path = "/tmp/bench_logdb.db";
 	long long rows = 1000000;
 	double gen_ms;
-	int keep = 0, rc = 1, writers = 4;
+	int keep = 0, gen_only = 0, rc = 1, writers = 4;
 	struct ctx c;
 
 	log_init("bench_logdb");
-	if (parse_args(argc, argv, &rows, &path, &keep, &writers) != 0)
+	if (parse_args(argc, argv, &rows, &path, &keep, &gen_only, &writers) != 0)
 		return 2;
 	memset(&c, 0, sizeof(c));
-	if ((c.db = db_prepare(path, rows, keep, &gen_ms)) == NULL || ctx_setup(&c, path) < 0)
+	if ((c.db = db_prepare(path, rows, keep, &gen_ms)) == NULL)
+		goto out;
+	if (gen_only) {
+		printf("generated %lld rows in %.1f s\n", rows, gen_ms / 1000);
+		rc = 0;
+		goto out;
+	}
+	if (ctx_setup(&c, path) < 0)
 		goto out;
 	{
 		char safe[300];

@@ -28,8 +28,10 @@
 #                            (postgresql only where Debian's server is installed: a throwaway
 #                            one, tests/integration/pg.sh, on BENCH_PG_PORT=55499)
 #   BENCH_LOGDB_ROWS=        rows for build/bench_logdb (its default: 1e6), BENCH_LOGDB_TIMEOUT=400
-#   BENCH_LOGDB_PG_ROWS=100000  rows for the PostgreSQL store (it fills at about 1 ms a row
-#                            through logdb_insert_batch: 1e6 would take 20 minutes)
+#   BENCH_LOGDB_PG_ROWS=     rows for the PostgreSQL store (default: BENCH_LOGDB_ROWS, else
+#                            1e6); written to an SQLite file by logdb and copied in with
+#                            COPY (tests/bench/pg_load.py): PostgreSQL's own write path
+#                            takes about 1 ms a row, 20 minutes for a million
 #   BENCH_QUIET_WAIT=60      seconds to wait, at most, before starting, for other containers
 #   BENCH_QUIET_LOAD=nproc   to end and the 1-minute load average to drop below this
 #   BENCH_KEEP=1             keep the temp folder (logs, JSON) for a look afterwards
@@ -489,20 +491,29 @@ logdb_run() {  # LABEL ARGS...: build/bench_logdb ARGS, its table one heading le
 }
 logdb_sqlite() { logdb_run sqlite -f "$tmp/logdb.db"; }
 # PostgreSQL: a throwaway server in a folder of its own (the postgres user
-# cannot enter $tmp), fsync on as a service has it, fewer rows
-# (BENCH_LOGDB_PG_ROWS); stopped and removed after, or by cleanup.
+# cannot enter $tmp), fsync on as a service has it; the rows made by logdb
+# in an SQLite file (bench_logdb -g) and copied in (pg_load.py), then the
+# bench on them (-k: reused; retention is not timed there). Stopped and
+# removed after, or by cleanup.
 pgdir=
 logdb_postgresql() {
-  local port=${BENCH_PG_PORT:-55499} uri
+  local port=${BENCH_PG_PORT:-55499} uri rows=${BENCH_LOGDB_PG_ROWS:-${BENCH_LOGDB_ROWS:-1000000}}
   pgdir=$(mktemp -d /tmp/imgsandbox-bench-pg.XXXXXX)
-  if ! uri=$("$root/tests/integration/pg.sh" start "$pgdir" "$port" 2>"$tmp/pg-start.err") ||
-     ! "$root/tests/integration/pg.sh" createdb "$pgdir" "$port" bench 2>>"$tmp/pg-start.err"; then
+  say "PostgreSQL: $rows rows made in SQLite, copied in"
+  if ! uri=$("$root/tests/integration/pg.sh" start "$pgdir" "$port" 2>"$tmp/pg.err") ||
+     ! "$root/tests/integration/pg.sh" createdb "$pgdir" "$port" bench 2>>"$tmp/pg.err" ||
+     ! "$BUILD/analyze_logs" --db "${uri}bench" migrate >>"$tmp/pg.err" 2>&1 ||
+     ! (cd "$tmp" && "$BUILD/bench_logdb" -g -n "$rows" -f "$tmp/pg-src.db") >>"$tmp/pg.err" 2>&1 ||
+     ! $PY "$root/tests/bench/pg_load.py" "$tmp/pg-src.db" "${uri}bench" >>"$tmp/pg.err" 2>&1; then
     out "### The log database, postgresql (build/bench_logdb)" "" \
-      "(PostgreSQL did not start: $(tail -3 "$tmp/pg-start.err" | tr '\n' ' '))"
+      "(PostgreSQL could not be filled: $(tail -3 "$tmp/pg.err" | tr '\n' ' '))"
     stop_pg
     return 0
   fi
-  BENCH_LOGDB_ROWS=${BENCH_LOGDB_PG_ROWS:-100000} logdb_run postgresql -d "${uri}bench"
+  rm -f "$tmp/pg-src.db"*
+  BENCH_LOGDB_ROWS=$rows logdb_run postgresql -d "${uri}bench" -k
+  out "(Filled by COPY from rows logdb wrote to SQLite: $(grep -c '^pg_load' "$tmp/pg.err") tables," \
+    "$(grep '^generated' "$tmp/pg.err"). PostgreSQL's own write path: the logdb_insert rows above.)"
   stop_pg
 }
 stop_pg() {

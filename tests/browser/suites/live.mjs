@@ -197,6 +197,23 @@ async function refusedImage(t) {
   await expect(!shown.includes('fake.png'), 'the refused image is in the strip');
 }
 
+// Which result URLs the page puts into src/href (static/js/playground/
+// outputs.js): ours, also under a host's prefix as a front for several
+// hosts gives them (/h1/outputs/...); nothing else.
+async function outputUrls(page) {
+  const got = await page.evaluate(async () => {
+    const { safeOutputUrl } = await import('/js/playground/outputs.js');
+    const urls = ['/outputs/0123456789abcdef0123456789abcdef/result.png',
+      '/h1/outputs/0123456789abcdef0123456789abcdef/gray.jpg', '/east-2/outputs/ab/c.png',
+      'https://evil.example/outputs/a/b.png', '//evil.example/outputs/a/b.png',
+      '/outputs/../log.db', '/h1/../outputs/a/b.png', 'javascript:alert(1)', '/h 1/outputs/a/b.png',
+      '/h1/results/a/b.png', 42, null];
+    return urls.map((u) => safeOutputUrl(u) !== null);
+  });
+  const want = [true, true, true, false, false, false, false, false, false, false, false, false];
+  await expect(JSON.stringify(got) === JSON.stringify(want), `result URLs taken: ${JSON.stringify(got)}`);
+}
+
 // The page's event-stream parser (static/js/sse.js), in the browser, on a
 // stream cut at awkward places: inside a CRLF, a field name, a UTF-8 text.
 async function sseParser(page) {
@@ -217,6 +234,7 @@ async function sseParser(page) {
 export async function liveSuite(t) {
   const { page } = t;
   await t.check(null, 'sse-parser', () => sseParser(page));
+  await t.check(null, 'output-urls', () => outputUrls(page));
   await page.click('#new-session');
   await t.check(page, 'live-output', () => liveOutput(t));
   await t.check(page, 'live-phases', () => phases(t));

@@ -8,11 +8,14 @@
 CC       ?= cc
 # libcurl: its headers only; shared/ai.c loads the library when the assistant
 # is first used (dlopen), so that responders that never call a model stay small.
-# libpq: the log in PostgreSQL (IMGSANDBOX_DB=postgresql://...), shared/sqldb_pg.c.
-PKGS      = fcgi libcjson sqlite3 libpq libmagic zlib
+# libpq: the same, for the log in PostgreSQL (IMGSANDBOX_DB=postgresql://...):
+# shared/pq_load.c loads it when such a log is first opened, as libpq brings
+# OpenSSL, GnuTLS, Kerberos and LDAP into every process (5 MiB of RSS in each
+# responder of a service logging to SQLite, which never uses them).
+PKGS      = fcgi libcjson sqlite3 libmagic zlib
 PKG_CFLAGS_CURL := $(shell pkg-config --cflags libcurl 2>/dev/null)
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lpq -lmagic -lz)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libpq 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz)
 WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS   ?= -O2 -g

@@ -17,11 +17,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
 #include "clock.h"
+#include "pq_load.h"
 #include "sqldb_internal.h"
 #include "text.h"	/* utf8_valid, utf8_sanitize */
+
+/* libpq's functions through the table pq_load fills (the library is
+ * loaded when the first PostgreSQL log is opened). */
+#define PQ_CALL(name) (pq_lib.name)
+#define PQclear PQ_CALL(PQclear)
+#define PQcmdStatus PQ_CALL(PQcmdStatus)
+#define PQcmdTuples PQ_CALL(PQcmdTuples)
+#define PQconnectPoll PQ_CALL(PQconnectPoll)
+#define PQconnectStartParams PQ_CALL(PQconnectStartParams)
+#define PQconninfoFree PQ_CALL(PQconninfoFree)
+#define PQconninfoParse PQ_CALL(PQconninfoParse)
+#define PQconsumeInput PQ_CALL(PQconsumeInput)
+#define PQerrorMessage PQ_CALL(PQerrorMessage)
+#define PQfinish PQ_CALL(PQfinish)
+#define PQflush PQ_CALL(PQflush)
+#define PQfreemem PQ_CALL(PQfreemem)
+#define PQgetResult PQ_CALL(PQgetResult)
+#define PQgetisnull PQ_CALL(PQgetisnull)
+#define PQgetlength PQ_CALL(PQgetlength)
+#define PQgetvalue PQ_CALL(PQgetvalue)
+#define PQisBusy PQ_CALL(PQisBusy)
+#define PQnfields PQ_CALL(PQnfields)
+#define PQntuples PQ_CALL(PQntuples)
+#define PQresultErrorField PQ_CALL(PQresultErrorField)
+#define PQresultErrorMessage PQ_CALL(PQresultErrorMessage)
+#define PQresultStatus PQ_CALL(PQresultStatus)
+#define PQsendPrepare PQ_CALL(PQsendPrepare)
+#define PQsendQuery PQ_CALL(PQsendQuery)
+#define PQsendQueryPrepared PQ_CALL(PQsendQueryPrepared)
+#define PQsetNoticeProcessor PQ_CALL(PQsetNoticeProcessor)
+#define PQsocket PQ_CALL(PQsocket)
+#define PQstatus PQ_CALL(PQstatus)
+#define PQtransactionStatus PQ_CALL(PQtransactionStatus)
 
 #define INT8OID 20
 #define TEXTOID 25
@@ -350,7 +382,7 @@ sqldb_pg_open(const char *uri, int flags, enum sqldb_fail *fail, char *err, size
 	db->readonly = (flags & SQLDB_READONLY) != 0;
 	sqldb_safe_target(uri, safe, sizeof(safe));
 	*fail = SQLDB_OTHER;
-	if (read_uri(db, err, errlen) < 0)
+	if (pq_load(err, errlen) < 0 || read_uri(db, err, errlen) < 0)
 		goto fail;
 	db->next_try = clock_mono_ms() + SQLDB_RECONNECT_MS;
 	if (pg_connect(db) < 0) {

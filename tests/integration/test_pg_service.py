@@ -5,6 +5,7 @@ session answer the same (what depends on the moment aside: times, job ids,
 durations). A server that is down when the service starts, or goes away
 later, leaves runs going ahead unlogged (log_id null, a warning), and the
 log is written again once the server is back, without a restart."""
+import os
 import time
 
 import pytest
@@ -91,6 +92,39 @@ def test_the_api_answers_the_same(twins, path):
     if path == "/api/logs/summary":
         assert b["total"] == len(RUNS) and b["failures_fixed"] == 2, b
         assert b["duration_ms"]["runs"] == a["duration_ms"]["runs"] == len(RUNS) - 1
+
+
+def responders_maps(svc):
+    """The libraries each responder of svc (its process group) has mapped:
+    {pid: set of file names}."""
+    out = {}
+    for p in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if not p.isdigit() or int(fields[2]) != svc.proc.pid:
+                continue
+            if open("/proc/%s/comm" % p).read().strip() not in ("responder", "imgsandbox-api"):
+                continue
+            with open("/proc/%s/maps" % p) as f:
+                out[int(p)] = {os.path.basename(line.split()[-1]) for line in f
+                               if len(line.split()) >= 6}
+        except (OSError, IndexError, ValueError):
+            continue                                    # not a process, or ended meanwhile
+    return out
+
+
+def test_libpq_is_loaded_only_for_a_postgresql_log(twins):
+    """libpq brings OpenSSL, GnuTLS, Kerberos and LDAP: several MiB in each
+    responder. It is loaded when a PostgreSQL log is opened, never for an
+    SQLite one."""
+    lite, pg, _, _, _ = twins
+    on_lite, on_pg = responders_maps(lite), responders_maps(pg)
+    assert len(on_lite) >= 2 and len(on_pg) >= 2, (on_lite, on_pg)
+    for pid, libs in on_lite.items():
+        assert any(n.startswith("libsqlite3.so") for n in libs), (pid, libs)     # maps were read
+        assert not any(n.startswith(("libpq.so", "libssl.so", "libgssapi")) for n in libs), (pid, libs)
+    assert any(any(n.startswith("libpq.so") for n in libs) for libs in on_pg.values()), on_pg
 
 
 def health(svc):

@@ -32,7 +32,7 @@ MAX_FILE = 800
 LAYERS = [
     ("base", "clock log text files json_out config spawn outbuf pyname sha256 capture record"),
     ("facts", "traceback classify codediff packages params multipart multipart_header image_check term"),
-    ("store", "sqldb sqldb_sqlite sqldb_pg logdb logdb_internal logdb_schema logdb_schema_pg "
+    ("store", "sqldb sqldb_sqlite sqldb_pg pq_load logdb logdb_internal logdb_schema logdb_schema_pg "
               "logdb_sql logdb_open logdb_write logdb_read logdb_fix logdb_retain"),
     ("reports", "report_base rules advice ai_context reports report_rows report_table"),
     ("assistant", "ai ai_reply prompt"),

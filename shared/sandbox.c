@@ -327,6 +327,28 @@ engine_failure(const struct sandbox *sb, const struct stream_capture *err, char 
 	return SANDBOX_FAILED;
 }
 
+/* The engine's word on how a container ended: OOMKilled and the exit
+ * code. The engine learns of an OOM kill by an event of its own, which may
+ * come after the exit (seen under runsc, 1 run in 8): a container killed
+ * by SIGKILL that we did not stop is asked again, up to OOM_ASKS times
+ * OOM_PAUSE_MS apart. Returns 0, or -1 when it could not be asked. */
+#define OOM_ASKS	4
+#define OOM_PAUSE_MS	100
+static int
+inspect_oom(const char *name, int *oom, int *code)
+{
+	int i;
+
+	for (i = 0; i < OOM_ASKS; i++) {
+		if (docker_inspect_state(name, oom, code) < 0)
+			return -1;
+		if (*oom || *code != 128 + 9)
+			return 0;
+		usleep(OOM_PAUSE_MS * 1000);
+	}
+	return 0;
+}
+
 /* How the run ended when no END record said so: the client's status
  * (cold) or the engine's word (warm), OOM from the engine. */
 static void
@@ -344,7 +366,7 @@ ended_without_record(struct run *r)
 		res->outcome = engine_failure(r->sb, &res->err, res->message, sizeof(res->message));
 		return;
 	}
-	if (docker_inspect_state(r->sb->name, &oom, &code) == 0) {
+	if (inspect_oom(r->sb->name, &oom, &code) == 0) {
 		if (r->sb->warm)
 			res->exit_code = code;
 		if (oom) {

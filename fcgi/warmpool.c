@@ -58,6 +58,7 @@ struct gone {
 /* A sandbox handed out: its client to reap, the responder's connection. */
 struct handed {
 	struct child child;
+	struct child rm;	/* our `docker rm` of it, while it runs (pid > 0) */
 	char name[64];
 	int fd;			/* -1 once the responder said it is done (or died) */
 	int64_t closed_at;	/* when it did */
@@ -248,7 +249,7 @@ hand_out(struct pool *p, int fd)
 	close(b->in_fd);
 	close(b->out_fd);
 	close(b->err_fd);
-	p->handed[p->nhanded++] = (struct handed){ .child = b->child, .fd = fd,
+	p->handed[p->nhanded++] = (struct handed){ .child = b->child, .rm = { -1, -1 }, .fd = fd,
 	    .hard_until = clock_mono_ms() + cfg.timeout_ms + (cfg.reap_grace_s + 60) * 1000 };
 	snprintf(p->handed[p->nhanded - 1].name, sizeof(p->handed[0].name), "%s", b->name);
 	p->handed_out++;
@@ -318,7 +319,15 @@ tend_handed(struct pool *p)
 
 	while (i < p->nhanded) {
 		h = &p->handed[i];
-		if (spawn_wait(&h->child, 0, &status) == 0) {
+		if (h->rm.pid > 0)
+			spawn_wait(&h->rm, 0, &status);
+		if (h->child.pid > 0)
+			spawn_wait(&h->child, 0, &status);
+		if (h->child.pid <= 0) {	/* reaped: gone once our removal ended too */
+			if (h->rm.pid > 0) {
+				i++;
+				continue;
+			}
 			if (h->fd >= 0)
 				close(h->fd);
 			*h = p->handed[--p->nhanded];
@@ -331,8 +340,11 @@ tend_handed(struct pool *p)
 			h->closed_at = now;
 		}
 		if ((h->fd < 0 && now - h->closed_at > 2000) || now > h->hard_until) {
+			/* Started, not waited for: an asker must not wait on
+			 * the engine (a removal under load takes seconds). */
 			log_warnx("container %s outlived its responder; removing it", h->name);
-			(void)docker_rm(h->name);
+			if (h->rm.pid <= 0 && docker_rm_start(h->name, &h->rm) < 0)
+				log_warn("removing %s", h->name);
 			h->hard_until = now + 10000;	/* once more later if need be */
 			h->closed_at = now + 8000;
 		}

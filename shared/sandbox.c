@@ -560,6 +560,9 @@ sandbox_take(const struct config *c, const char *instance, const char *pool_sock
 		snprintf(sb->name, sizeof(sb->name), "%s", sb->box.name);
 		if (warm_claim(&sb->box) < 0)
 			log_warn("sandbox %s: marking its folder in use", sb->name);
+	} else if (pool_socket != NULL) {
+		log_info("no warm sandbox from the keeper (none ready within %d ms, or no "
+		    "keeper): this run starts cold", TAKE_TIMEOUT_MS);
 	}
 	return sb;
 }

@@ -43,13 +43,9 @@ command -v nginx >/dev/null || { say "nginx is not installed (apt-get install ng
 # The hosts' caps and time limits, as serve.sh computes them for theirs;
 # the front waits 10 s longer than a host, so that a host's own 504 (JSON,
 # its words) reaches the client rather than the front's.
-settings=$("$BUILD/responder" --settings) || { say "the settings are wrong (see above)"; exit 2; }
-setting() { printf '%s\n' "$settings" | sed -n "s/^IMGSANDBOX_$1=//p"; }
-body=$(setting BODY_BYTES)
-timeout_ms=$(setting TIMEOUT_MS)
-wait_ms=$(setting SLOT_WAIT_MS)
-ai_timeout_ms=$(setting AI_TIMEOUT_MS)
-read_timeout_s=$(( ( (timeout_ms + wait_ms) > ai_timeout_ms ? timeout_ms + wait_ms : ai_timeout_ms ) / 1000 + 130 ))
+# shellcheck source=fcgi/settings.sh
+. "$root/fcgi/settings.sh"
+read_timeout_s=$(( read_timeout_s + 10 ))
 
 # The generated parts: the servers of the shared upstreams, an upstream of
 # each host alone, and its /h<N>/ location (host_location NAME).

@@ -48,16 +48,9 @@ export IMGSANDBOX_PACKAGES=${IMGSANDBOX_PACKAGES:-$root/runner_image/packages.tx
 export IMGSANDBOX_OUTPUTS=$(realpath -m "${IMGSANDBOX_OUTPUTS:-$IMGSANDBOX_DATA/outputs}")
 DATA=$IMGSANDBOX_DATA
 OUTPUTS=$IMGSANDBOX_OUTPUTS
-settings=$("$BUILD/responder" --settings) || { say "the settings are wrong (see above)"; exit 2; }
-setting() { printf '%s\n' "$settings" | sed -n "s/^IMGSANDBOX_$1=//p"; }
-body=$(setting BODY_BYTES)
+# shellcheck source=fcgi/settings.sh
+. "$root/fcgi/settings.sh"
 body_timeout_ms=$(setting BODY_TIMEOUT_MS)
-timeout_ms=$(setting TIMEOUT_MS)
-wait_ms=$(setting SLOT_WAIT_MS)
-ai_timeout_ms=$(setting AI_TIMEOUT_MS)
-# How long a server waits for a run-pool answer: a run (its slot wait and
-# time limit), or a model's answer, whichever is longer, and a margin.
-read_timeout_s=$(( ( (timeout_ms + wait_ms) > ai_timeout_ms ? timeout_ms + wait_ms : ai_timeout_ms ) / 1000 + 120 ))
 warm=$(setting WARM)
 image=$(setting IMAGE)
 db=$(setting DB)

@@ -98,11 +98,11 @@ def responders_maps(svc):
     """The libraries each responder of svc (its process group) has mapped:
     {pid: set of file names}."""
     out = {}
-    for p in os.listdir("/proc"):
+    for p in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open("/proc/%s/stat" % p) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if not p.isdigit() or int(fields[2]) != svc.proc.pid:
+            if int(fields[2]) != svc.proc.pid:
                 continue
             if open("/proc/%s/comm" % p).read().strip() not in ("responder", "imgsandbox-api"):
                 continue

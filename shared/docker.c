@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "docker.h"
 #include "log.h"
 #include "spawn.h"
@@ -230,6 +231,26 @@ docker_inspect_state(const char *name, int *oom_killed, int *exit_code)
 	*oom_killed = strcmp(oom, "true") == 0;
 	*exit_code = code;
 	return 0;
+}
+
+int
+docker_saw_event(const char *name, const char *action, int64_t since_real_ms)
+{
+	char out[512], since[64], until[64], filter_c[160], filter_e[64];
+	int64_t now = clock_real_ms();
+
+	/* Both ends in the past: the engine answers from the events it keeps
+	 * and closes at once, instead of waiting for new ones. */
+	snprintf(since, sizeof(since), "--since=%lld.%03lld", (long long)(since_real_ms / 1000),
+	    (long long)(since_real_ms % 1000));
+	snprintf(until, sizeof(until), "--until=%lld.%03lld", (long long)(now / 1000),
+	    (long long)(now % 1000));
+	snprintf(filter_c, sizeof(filter_c), "--filter=container=%s", name);
+	snprintf(filter_e, sizeof(filter_e), "--filter=event=%s", action);
+	if (docker_cmd(out, sizeof(out), 10000, "events", since, until, filter_c, filter_e,
+	    "--format={{.Action}}", NULL) != 0)
+		return -1;
+	return strstr(out, action) != NULL;
 }
 
 int

@@ -76,6 +76,11 @@ int docker_kill(const char *name);
  * or -1 (no such container, engine unreachable). */
 int docker_inspect_state(const char *name, int *oom_killed, int *exit_code);
 
+/* Whether the engine logged event `action` (e.g. "oom") for the container
+ * since since_real_ms (unix ms), from the events it keeps. Returns 1 or 0,
+ * or -1 when it could not be asked. */
+int docker_saw_event(const char *name, const char *action, int64_t since_real_ms);
+
 /* Removes the container by name, forcefully. Returns 0 or -1. */
 int docker_rm(const char *name);
 

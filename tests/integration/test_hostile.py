@@ -6,6 +6,8 @@ import re
 import secrets
 import stat
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -16,10 +18,11 @@ HOSTILE = sorted(glob.glob(os.path.join(ROOT, "tests", "hostile", "*.py")))
 
 def expectation(path):
     first = open(path).readline()
-    m = re.match(r"# expect: (\S+)(?:\s+want: (.*?))?(\s+limit: short)?$", first.strip())
+    m = re.match(r"# expect: (\S+)(?:\s+want: (.*?))?(?:\s+type: (\S+))?(\s+limit: short)?$",
+                 first.strip())
     assert m, "%s: first line must be '# expect: ...'" % path
     wants = [w.strip() for w in (m.group(2) or "").split("|") if w.strip()]
-    return m.group(1).split("|"), wants, bool(m.group(3))
+    return m.group(1).split("|"), wants, m.group(3), bool(m.group(4))
 
 
 def outputs_hold_only_results(service):
@@ -35,7 +38,7 @@ def outputs_hold_only_results(service):
 
 
 # Scripts marked "limit: short" run with the 3-second time limit.
-TIMED = [p for p in HOSTILE if expectation(p)[2]]
+TIMED = [p for p in HOSTILE if expectation(p)[3]]
 UNTIMED = [p for p in HOSTILE if p not in TIMED]
 
 
@@ -54,7 +57,7 @@ def test_hostile_timed(short_service, script):
 
 
 def check_hostile(service, script):
-    statuses, wants, _ = expectation(script)
+    statuses, wants, error_type, _ = expectation(script)
     # A marker unique to this run: processes are seen host-wide, and another
     # worker may be running the same script right now.
     mark = str(100000 + secrets.randbelow(900000))
@@ -63,6 +66,8 @@ def check_hostile(service, script):
     assert r["status"] in statuses, (r["status"], r.get("error"), r["stdout"][-500:], r["stderr"][-500:])
     for w in wants:
         assert w in r["stdout"], (w, r["stdout"][-1000:])
+    if error_type:
+        assert r["error"]["type"] in error_type.split("|"), r["error"]
     # The answer is JSON already (parsed); its streams are capped.
     assert len(r["stdout"].encode()) <= 65536 + 200
     assert len(r["stderr"].encode()) <= 65536 + 200
@@ -109,3 +114,37 @@ def test_bad_output_says_why(service):
         assert status == 200 and r["status"] == "bad_output", (script, r)
         assert words in r["error"]["message"], (script, r["error"])
         assert r["url"] is None and r["outputs"] == []
+
+
+SLEEPER = """\
+import time
+print("sleeping", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_sigkill_from_outside_is_killed_not_oom(hostile_service):
+    """A SIGKILL the service did not send (an operator's docker kill) is
+    reported as Killed. The engine's OOMKilled can be false for a real
+    out-of-memory kill (its event may come after the exit), so the service
+    looks for that event before it says Killed; this is the other side:
+    no event, no OOM."""
+    assert settled(hostile_service)   # the tests before it leave nothing running
+    answer = {}
+    t = threading.Thread(target=lambda: answer.update(r=hostile_service.run(SLEEPER)))
+    t.start()
+    deadline = time.time() + 30
+    while not leftover_containers(hostile_service) and time.time() < deadline:
+        time.sleep(0.1)
+    names = leftover_containers(hostile_service)
+    assert len(names) == 1, names
+    time.sleep(1)   # the script is sleeping by now
+    subprocess.run(["docker", "kill", "--signal=KILL", names[0]], check=True,
+                   capture_output=True)
+    t.join(60)
+    status, _, r = answer["r"]
+    assert status == 200, r
+    assert r["status"] == "error" and r["error"]["type"] == "Killed", r["error"]
+    assert "SIGKILL" in r["error"]["message"], r["error"]
+    assert "sleeping" in r["stdout"]
+    assert settled(hostile_service)

@@ -99,8 +99,12 @@ def responder_pids(service):
     # Other workers' services start and stop meanwhile: a process may be gone
     # by the time its environment is read.
     mine = set(service_pids(service.data))
-    sup = [p[0] for p in procs if "supervise" in p[2] and "responder" in p[2] and int(p[0]) in mine]
-    assert len(sup) == 1, sup
+    cands = [p for p in procs if "supervise" in p[2] and "responder" in p[2] and int(p[0]) in mine]
+    # A child the supervisor has spawned and not yet exec'd shows the
+    # supervisor's own command line (CI saw two): the supervisor is the one
+    # whose parent is not one of them.
+    sup = [p[0] for p in cands if p[1] not in set(c[0] for c in cands)]
+    assert len(sup) == 1, cands
     return sorted(int(p[0]) for p in procs if p[1] == sup[0])
 
 

@@ -138,7 +138,8 @@ def test_a_sigkill_from_outside_is_killed_not_oom(hostile_service):
         time.sleep(0.1)
     names = leftover_containers(hostile_service)
     assert len(names) == 1, names
-    time.sleep(1)   # the script is sleeping by now
+    time.sleep(1)   # most often the script is sleeping by now; on a loaded
+                    # machine it may not have started, which changes nothing
     subprocess.run(["docker", "kill", "--signal=KILL", names[0]], check=True,
                    capture_output=True)
     t.join(60)
@@ -146,5 +147,6 @@ def test_a_sigkill_from_outside_is_killed_not_oom(hostile_service):
     assert status == 200, r
     assert r["status"] == "error" and r["error"]["type"] == "Killed", r["error"]
     assert "SIGKILL" in r["error"]["message"], r["error"]
-    assert "sleeping" in r["stdout"]
+    # (A kill of any other container would leave the run to its 20 s limit:
+    # a timeout, not Killed.)
     assert settled(hostile_service)

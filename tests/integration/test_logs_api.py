@@ -8,12 +8,14 @@ own words, and the figures per model are served."""
 import hashlib
 import json
 import os
+import pwd
 import subprocess
+import time
 import urllib.parse
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, Service
 
 TOOL = os.path.join(ROOT, "build", "analyze_logs")
 
@@ -152,6 +154,43 @@ def test_kept_answers_follow_the_log(service):
         assert status == 200 and s["total"] == total + 1, s
         status, page = service.get_json("/api/logs/failures?limit=3")
         assert status == 200 and page["items"][0]["log_id"] == r["log_id"], page
+
+
+
+@pytest.fixture(scope="module")
+def own_service():
+    """A service of this module's own: rows written into its log from
+    outside would change what the shared one's other tests count. The
+    answers it keeps do not depend on the web server: lighttpd only."""
+    svc = Service("lighttpd")
+    yield svc
+    svc.stop()
+
+
+def test_rows_written_outside_the_service_show_within_a_second(own_service):
+    """An SQLite log's kept answers follow the host's change counter, which
+    only the service's own responders move; a program outside it (an
+    operator's tool) does not. Its rows must still show once an answer's
+    1 s (CACHE_LOCAL_AGE_MS) is over, through every responder of the pool."""
+    svc = own_service
+    status, _, r = svc.run("raise ValueError('before the outside rows')\n")
+    assert status == 200 and r["log_id"], r
+    bodies = {svc.request("GET", "/api/logs/summary")[2] for _ in range(6)}
+    assert len(bodies) == 1, bodies
+    total = json.loads(bodies.pop())["total"]
+    # Written by the log's owner (the service user when started as root),
+    # through the real write path, while the service runs.
+    owner = pwd.getpwuid(os.stat(svc.db).st_uid).pw_name
+    fixture = os.path.join(ROOT, "build", "make_log_fixture")
+    assert os.access(fixture, os.X_OK), "make integration builds " + fixture
+    p = subprocess.run(["setpriv", "--reuid", owner, "--regid", str(pwd.getpwnam(owner).pw_gid),
+                        "--init-groups", "--", fixture, svc.db, "mixed", "4"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and len(p.stdout.splitlines()) == 4, p.stdout + p.stderr
+    time.sleep(1.2)
+    for _ in range(6):
+        status, s = svc.get_json("/api/logs/summary")
+        assert status == 200 and s["total"] == total + 4, (total, s["total"])
 
 
 def test_lists_carry_excerpts(service, session):

@@ -14,9 +14,10 @@
 #   MAX_FAILS=1 FAIL_TIMEOUT_S=10   a host that fails MAX_FAILS times is
 #                   left out for FAIL_TIMEOUT_S seconds
 #   RUNDIR          the filled-in configuration and the logs (var/front-PORT)
-#   IMGSANDBOX_*    the hosts' settings: the body cap and the time limits
-#                   are read from them (`build/responder --settings`), so
-#                   give the front the same ones as the hosts.
+#   IMGSANDBOX_*    the hosts' settings: the body cap, the time limits and
+#                   a client's share (IMGSANDBOX_CLIENT_*, held here for the
+#                   whole site) are read from them (`build/responder
+#                   --settings`), so give the front the same ones as the hosts.
 #
 # By hand: fill front.nginx.conf the way render() does below and run nginx
 # with it (nginx -c), or take its http block into your own configuration.
@@ -46,6 +47,15 @@ command -v nginx >/dev/null || { say "nginx is not installed (apt-get install ng
 # shellcheck source=fcgi/settings.sh
 . "$root/fcgi/settings.sh"
 read_timeout_s=$(( read_timeout_s + 10 ))
+# A client's share, held by the front for the whole site (the hosts' own
+# figures): nginx's burst is the excess over the first request (and 0 is
+# said by leaving it out), and a refused rate waits for one run's worth
+# of the minute.
+client_inflight=$(setting CLIENT_INFLIGHT)
+client_per_min=$(setting CLIENT_RUNS_PER_MIN)
+client_burst_arg=
+[ "$(setting CLIENT_BURST)" -le 1 ] || client_burst_arg="burst=$(( $(setting CLIENT_BURST) - 1 )) "
+rate_retry_s=$(( (60 + client_per_min - 1) / client_per_min ))
 
 # The generated parts: the servers of the shared upstreams, an upstream of
 # each host alone, and its /h<N>/ location (host_location NAME).
@@ -104,6 +114,10 @@ render() {
   t=${t//@READ_TIMEOUT@/$read_timeout_s}
   t=${t//@MAX_FAILS@/$MAX_FAILS}
   t=${t//@FAIL_TIMEOUT_S@/$FAIL_TIMEOUT_S}
+  t=${t//@CLIENT_INFLIGHT@/$client_inflight}
+  t=${t//@CLIENT_RUNS_PER_MIN@/$client_per_min}
+  t=${t//@CLIENT_BURST_ARG@/$client_burst_arg}
+  t=${t//@RATE_RETRY_S@/$rate_retry_s}
   t=${t//@ROOT_ONLY@/$root_only}
   t=${t//@WEB_USER@/$WEB_USER}
   t=${t//@WEB_GROUP@/$web_group}

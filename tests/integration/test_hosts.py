@@ -8,7 +8,8 @@ front.nginx.conf) connecting to them from 127.0.0.9.
 What it shows: runs are spread over both hosts and each is logged once;
 the log's analysis is the same through any host; a result URL fetches the
 host's own file; a run is cancelled on whichever host has it; the hosts
-see the client behind the front; one host's reaper leaves the other's
+see the client behind the front, and the front holds a client to one
+share of the whole site; one host's reaper leaves the other's
 containers; a log server that goes away costs the log, not the runs; and a
 host killed under load costs the runs it held (a JSON 502), nothing else.
 
@@ -43,6 +44,9 @@ COMMON = {"IMGSANDBOX_TIMEOUT_MS": "10000", "IMGSANDBOX_SLOT_WAIT_MS": "30000",
           "IMGSANDBOX_BODY_BYTES": str(3 << 20),
           "IMGSANDBOX_SLOTS": "2", "IMGSANDBOX_CLIENT_INFLIGHT": "2",
           "IMGSANDBOX_TRUSTED_PROXIES": FRONT_ADDR}
+
+NO_FRONT_SHARE = {"IMGSANDBOX_CLIENT_INFLIGHT": "1024", "IMGSANDBOX_CLIENT_RUNS_PER_MIN": "1000000",
+                  "IMGSANDBOX_CLIENT_BURST": "100000"}
 
 # A PNG of the size params ask for: each run's result is its own.
 PNG = ("import json, os\nfrom PIL import Image\n"
@@ -122,7 +126,10 @@ class Cluster:
                 raise RuntimeError("a host did not start: %s" % h)
         self.hosts = {"/h1": self.h1, "/h2": self.h2}
         try:
-            self.front = Front([self.h1, self.h2], COMMON)
+            # This front lets every client through: what these tests show
+            # is the hosts' own share of a client seen behind it. The
+            # front's share of the whole site has a front of its own below.
+            self.front = Front([self.h1, self.h2], dict(COMMON, **NO_FRONT_SHARE))
         except Exception:
             self.close()
             raise
@@ -453,6 +460,90 @@ def test_the_hosts_see_the_client_behind_the_front(cluster):
     ran = [r for s, _, r in results if s == 200]
     assert len(ran) + len(refused) == 6 and 2 <= len(ran) <= 4, results
     assert all(r["status"] == "success" for r in ran), ran
+
+
+
+@pytest.fixture
+def share_front(cluster):
+    """A second front before the same hosts, with the hosts' figures for a
+    client's share (2 in flight, from COMMON) and a rate of its own: 2 a
+    minute, 8 at once."""
+    f = Front([cluster.h1, cluster.h2], dict(COMMON, IMGSANDBOX_CLIENT_RUNS_PER_MIN="2",
+                                            IMGSANDBOX_CLIENT_BURST="8"))
+    yield f
+    f.stop()
+
+
+def front_refusals(front, expected):
+    """The front's access log lines of 429s that no host heard of, once
+    there are as many as expected or 10 s have passed (nginx logs a
+    request after its answer has gone)."""
+    deadline = time.time() + 10
+    while True:
+        lines = [l for l in front.access_log() if '" 429 ' in l and "upstream=- " in l]
+        if len(lines) >= expected or time.time() > deadline:
+            return lines
+        time.sleep(0.1)
+
+
+def test_the_front_holds_a_client_to_one_share_of_the_site(cluster, share_front):
+    """Each host counts only the runs that reach it, so through the front a
+    client could have its share on every host. The front holds it to one:
+    127.0.0.4 sends 6 runs at once and exactly 2 go ahead (the hosts alone
+    would let 2 per host); the other 4 are refused by the front itself,
+    in the hosts' words, with Retry-After. 127.0.0.5 starts 8 trivial runs
+    in a row (the burst) and its 9th is refused for the rate, to be tried
+    again in 30 s (60 s / 2)."""
+    results = []
+    lock = threading.Lock()
+    go = threading.Barrier(6)
+
+    def greedy(i):
+        go.wait()
+        r = post_from(share_front, "127.0.0.4", [("code", sleeper(3)),
+                                                 ("params", json.dumps({"w": 5, "h": 5 + i}))])
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=greedy, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    ran = [r for s, _, r in results if s == 200]
+    refused = [(h, r) for s, h, r in results if s == 429]
+    assert len(ran) == 2 and len(refused) == 4, results
+    assert all(r["status"] == "success" for r in ran), ran
+    for headers, r in refused:
+        assert headers["Content-Type"] == "application/json" and headers["Retry-After"] == "2", headers
+        assert r["error"] == {"code": "busy", "message": "you have 2 runs in progress already; "
+                                                         "wait for one to end"}, r
+    assert len(front_refusals(share_front, 4)) == 4, share_front.access_log()
+
+    answers = [png_run(share_front, "127.0.0.5", 6, 6 + i) for i in range(9)]
+    assert [s for s, _, _ in answers] == [200] * 8 + [429], answers
+    _, headers, r = answers[8]
+    assert headers["Retry-After"] == "30" and r["error"]["code"] == "busy", (headers, r)
+    assert "2 runs in the last minute" in r["error"]["message"] and "in 30 s" in r["error"]["message"], r
+    assert len(front_refusals(share_front, 5)) == 5, share_front.access_log()
+    # Another client is not held by the first one's share.
+    status, _, r = png_run(share_front, "127.0.0.6", 7, 7)
+    assert status == 200 and r["status"] == "success", r
+
+
+
+def test_a_burst_of_one_at_the_front(cluster):
+    """IMGSANDBOX_CLIENT_BURST=1, the least the hosts take, is no burst at
+    all for nginx (which refuses "burst=0"): the front starts, lets one run
+    in and refuses the next for the rate."""
+    f = Front([cluster.h1, cluster.h2], dict(COMMON, IMGSANDBOX_CLIENT_RUNS_PER_MIN="1",
+                                            IMGSANDBOX_CLIENT_BURST="1"))
+    try:
+        answers = [png_run(f, "127.0.0.7", 8, 20 + i) for i in range(2)]
+    finally:
+        f.stop()
+    assert [s for s, _, _ in answers] == [200, 429], answers
+    assert answers[1][1]["Retry-After"] == "60" and "in 60 s" in answers[1][2]["error"]["message"]
 
 
 # --- the reaper -----------------------------------------------------------

@@ -45,8 +45,22 @@ export function runSnapshot(page) {
   return page.evaluate(() => window.__runSnapshot);
 }
 
-function runStarted(page) {
-  return page.waitForFunction(() => window.__runStarted === true, null, { timeout: 5000 });
+// Waits for the run to show; when it does not, says what the page showed
+// instead (once, under make test's load, a click on Run started nothing in
+// 5 s and the page looked idle: the next time says more).
+async function runStarted(page) {
+  try {
+    await page.waitForFunction(() => window.__runStarted === true, null, { timeout: 5000 });
+  } catch (e) {
+    const seen = await page.evaluate(() => ({
+      status: document.getElementById('status').textContent,
+      runClass: document.getElementById('run').className,
+      ariaDisabled: document.getElementById('run').getAttribute('aria-disabled'),
+      focused: document.activeElement ? document.activeElement.id || document.activeElement.tagName : null,
+      scrollY: window.scrollY
+    })).catch(() => null);
+    throw new Error(`no run began within 5 s of pressing Run; the page: ${JSON.stringify(seen)}`);
+  }
 }
 
 // Presses Run (or Ctrl+Enter with how = 'keyboard') and waits for the

@@ -41,6 +41,7 @@
 #define MAX_STARTING 2		/* containers starting at once */
 #define TAKE_WAIT_MS 1000	/* an asker waits this long for one still starting */
 #define RETRY_MS 5000		/* after a failed start */
+#define STATE_MAX 256		/* the state file's text but its time */
 
 struct waiter {
 	int fd;
@@ -77,8 +78,9 @@ struct pool {
 	struct gone gone[MAX_BOXES];
 	int ngone;
 	int64_t retry_at;
-	/* What the state file says. */
+	/* What the state file says, and when it was written. */
 	long long started, handed_out, failed, retired;
+	char state[STATE_MAX];
 	int64_t state_at;
 };
 
@@ -161,18 +163,25 @@ tend_gone(struct pool *p)
 	}
 }
 
+/* Writes the state file when what it says changed (a reader then sees a
+ * sandbox handed out or ready at once, not up to a second late: health,
+ * and a test that waits for the pool, read it) and each second besides. */
 static void
 write_state(struct pool *p)
 {
-	char path[700], tmp[700], text[512];
+	char path[700], tmp[700], now[STATE_MAX], text[STATE_MAX + 48];
 	int fd, ready = 0, i;
 
 	for (i = 0; i < p->n; i++)
 		ready += box_ready(p->box[i]);
-	snprintf(text, sizeof(text), "{\"size\":%lld,\"ready\":%d,\"starting\":%d,"
-	    "\"started\":%lld,\"handed_out\":%lld,\"failed_starts\":%lld,\"retired\":%lld,"
-	    "\"written_at_ms\":%lld}", (long long)cfg.warm, ready, p->n - ready, p->started,
-	    p->handed_out, p->failed, p->retired, (long long)clock_real_ms());
+	snprintf(now, sizeof(now), "{\"size\":%lld,\"ready\":%d,\"starting\":%d,"
+	    "\"started\":%lld,\"handed_out\":%lld,\"failed_starts\":%lld,\"retired\":%lld,",
+	    (long long)cfg.warm, ready, p->n - ready, p->started, p->handed_out, p->failed,
+	    p->retired);
+	if (strcmp(now, p->state) == 0 && clock_mono_ms() - p->state_at < 1000)
+		return;
+	snprintf(p->state, sizeof(p->state), "%s", now);
+	snprintf(text, sizeof(text), "%s\"written_at_ms\":%lld}", now, (long long)clock_real_ms());
 	snprintf(path, sizeof(path), "%s/state/warmpool.json", cfg.data_dir);
 	snprintf(tmp, sizeof(tmp), "%s/state/.warmpool.json.tmp", cfg.data_dir);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
@@ -377,8 +386,7 @@ round_once(struct pool *p)
 	tend_handed(p);
 	tend_gone(p);
 	refill(p);
-	if (clock_mono_ms() - p->state_at >= 1000)
-		write_state(p);
+	write_state(p);
 	return 0;
 }
 

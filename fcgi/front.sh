@@ -53,8 +53,9 @@ read_timeout_s=$(( read_timeout_s + 10 ))
 # of the minute.
 client_inflight=$(setting CLIENT_INFLIGHT)
 client_per_min=$(setting CLIENT_RUNS_PER_MIN)
+client_burst=$(setting CLIENT_BURST)
 client_burst_arg=
-[ "$(setting CLIENT_BURST)" -le 1 ] || client_burst_arg="burst=$(( $(setting CLIENT_BURST) - 1 )) "
+[ "$client_burst" -le 1 ] || client_burst_arg="burst=$(( client_burst - 1 )) "
 rate_retry_s=$(( (60 + client_per_min - 1) / client_per_min ))
 
 # The generated parts: the servers of the shared upstreams, an upstream of

@@ -468,9 +468,9 @@ def test_the_hosts_see_the_client_behind_the_front(cluster):
 @pytest.fixture
 def share_front(cluster):
     """A second front before the same hosts, with the hosts' figures for a
-    client's share (2 in flight, from COMMON) and a rate of its own: 2 a
+    client's share (2 in flight, from COMMON) and a rate of its own: 1 a
     minute, 8 at once."""
-    f = Front([cluster.h1, cluster.h2], dict(COMMON, IMGSANDBOX_CLIENT_RUNS_PER_MIN="2",
+    f = Front([cluster.h1, cluster.h2], dict(COMMON, IMGSANDBOX_CLIENT_RUNS_PER_MIN="1",
                                             IMGSANDBOX_CLIENT_BURST="8"))
     yield f
     f.stop()
@@ -493,9 +493,10 @@ def test_the_front_holds_a_client_to_one_share_of_the_site(cluster, share_front)
     client could have its share on every host. The front holds it to one:
     127.0.0.4 sends 6 runs at once and exactly 2 go ahead (the hosts alone
     would let 2 per host); the other 4 are refused by the front itself,
-    in the hosts' words, with Retry-After. 127.0.0.5 starts 8 trivial runs
-    in a row (the burst) and its 9th is refused for the rate, to be tried
-    again in 30 s (60 s / 2)."""
+    in the hosts' words, with Retry-After. As on a host, those refusals
+    cost none of its runs a minute: of its burst of 8, the 2 that ran are
+    gone, so 6 more trivial runs in a row go and the 7th is refused for
+    the rate, to be tried again in 60 s (60 s / 1)."""
     results = []
     lock = threading.Lock()
     go = threading.Barrier(6)
@@ -522,11 +523,11 @@ def test_the_front_holds_a_client_to_one_share_of_the_site(cluster, share_front)
                                                          "wait for one to end"}, r
     assert len(front_refusals(share_front, 4)) == 4, share_front.access_log()
 
-    answers = [png_run(share_front, "127.0.0.5", 6, 6 + i) for i in range(9)]
-    assert [s for s, _, _ in answers] == [200] * 8 + [429], answers
-    _, headers, r = answers[8]
-    assert headers["Retry-After"] == "30" and r["error"]["code"] == "busy", (headers, r)
-    assert "2 runs in the last minute" in r["error"]["message"] and "in 30 s" in r["error"]["message"], r
+    answers = [png_run(share_front, "127.0.0.4", 6, 6 + i) for i in range(7)]
+    assert [s for s, _, _ in answers] == [200] * 6 + [429], answers
+    _, headers, r = answers[6]
+    assert headers["Retry-After"] == "60" and r["error"]["code"] == "busy", (headers, r)
+    assert "1 runs in the last minute" in r["error"]["message"] and "in 60 s" in r["error"]["message"], r
     assert len(front_refusals(share_front, 5)) == 5, share_front.access_log()
     # Another client is not held by the first one's share.
     status, _, r = png_run(share_front, "127.0.0.6", 7, 7)

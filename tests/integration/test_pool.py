@@ -108,6 +108,19 @@ open("/tmp/marker", "w").write("x")
     assert hosts[0] != hosts[1]
 
 
+def test_the_pool_state_shows_a_hand_out_at_once(warm):
+    """The keeper writes its state file when what it says changes: by the
+    time a warm run's answer is in, the file counts the hand-out (written
+    once a second, it lagged by up to that, and a wait for the pool
+    could pass on a sandbox no longer there). Health reads the same file."""
+    for _ in range(3):
+        wait_for_pool(warm)
+        before = pool_state(warm)["handed_out"]
+        _, _, r = warm.run("print('counted')\n")
+        assert r["sandbox"] == "docker-warm", r
+        assert pool_state(warm)["handed_out"] == before + 1, pool_state(warm)
+
+
 def test_error_line_and_type_from_a_warm_sandbox(warm):
     wait_for_pool(warm)
     _, _, r = warm.run("import numpy as np\nx = 1\nnp.zeros(3)[7]\n")

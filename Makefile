@@ -19,18 +19,18 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjs
 WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) $(PKG_CFLAGS_CURL)
+ALL_CFLAGS = -std=gnu11 -Ishared $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) $(PKG_CFLAGS_CURL)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
 LIBS      = $(PKG_LIBS) -lpthread -lm
 
 SAN_CC    = clang
-SAN_FLAGS = -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+SAN_FLAGS = -std=gnu11 -Ishared -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined $(PKG_CFLAGS) -Wall -Wextra -Wno-unused-parameter
 FUZZ_SECONDS ?= 60
 
 B = build
 NPROC := $(shell nproc 2>/dev/null || echo 2)
-SHARED_SRC = $(wildcard shared/*.c)
+SHARED_SRC = $(wildcard shared/*/*.c)
 WEB_SRC    = fcgi/http.c fcgi/logs_api.c
 SHARED_OBJ = $(SHARED_SRC:%.c=$(B)/%.o)
 WEB_OBJ    = $(WEB_SRC:%.c=$(B)/%.o)
@@ -50,7 +50,7 @@ all: $(PROGRAMS) static/vendor/codemirror/codemirror.js
 static/vendor/codemirror/codemirror.js: static/vendor.sh
 	static/vendor.sh
 
-$(B)/%.o: %.c $(wildcard shared/*.h fcgi/*.h)
+$(B)/%.o: %.c $(wildcard shared/*/*.h fcgi/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -76,7 +76,7 @@ $(B)/hello_fcgi: $(B)/tests/bench/hello_fcgi.o
 # The library again under ASan and UBSan (and fuzzer coverage, which costs
 # nothing when not fuzzing), for the unit programs and the fuzz targets.
 SAN_OBJ = $(SHARED_SRC:%.c=$(B)/asan/%.o) $(WEB_SRC:%.c=$(B)/asan/%.o)
-$(B)/asan/%.o: %.c $(wildcard shared/*.h fcgi/*.h)
+$(B)/asan/%.o: %.c $(wildcard shared/*/*.h fcgi/*.h)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(B)/asan/libshared.a: $(SAN_OBJ)

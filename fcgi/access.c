@@ -25,8 +25,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../shared/config.h"
-#include "../shared/log.h"
+#include "base/config.h"
+#include "base/log.h"
 #include "access.h"
 #include "http.h"
 

@@ -18,13 +18,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../shared/config.h"
-#include "../shared/json_out.h"
-#include "../shared/log.h"
-#include "../shared/logdb.h"
-#include "../shared/packages.h"
-#include "../shared/report_table.h"
-#include "../shared/term.h"
+#include "base/config.h"
+#include "base/json_out.h"
+#include "base/log.h"
+#include "store/logdb.h"
+#include "facts/packages.h"
+#include "reports/report_table.h"
+#include "facts/term.h"
 
 #define EXIT_NODB 1
 #define EXIT_USAGE 2

@@ -27,14 +27,14 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include "../shared/ai.h"
-#include "../shared/ai_context.h"
-#include "../shared/clock.h"
-#include "../shared/config.h"
-#include "../shared/json_out.h"
-#include "../shared/log.h"
-#include "../shared/prompt.h"
-#include "../shared/text.h"
+#include "assistant/ai.h"
+#include "reports/ai_context.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/json_out.h"
+#include "base/log.h"
+#include "assistant/prompt.h"
+#include "base/text.h"
 #include "http.h"
 #include "logs_api.h"
 #include "service.h"

@@ -25,12 +25,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "../shared/clock.h"
-#include "../shared/config.h"
-#include "../shared/files.h"
-#include "../shared/jobs.h"
-#include "../shared/log.h"
-#include "../shared/sandbox.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/files.h"
+#include "sandbox/jobs.h"
+#include "base/log.h"
+#include "sandbox/sandbox.h"
 #include "service.h"
 
 #define HEALTH_EVERY_S 3

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../shared/clock.h"
-#include "../shared/json_out.h"
+#include "base/clock.h"
+#include "base/json_out.h"
 #include "http.h"
 
 static const char *

@@ -10,7 +10,7 @@
 #include <fcgiapp.h>
 #include <cjson/cJSON.h>
 
-#include "../shared/text.h"	/* parse_int_range */
+#include "base/text.h"	/* parse_int_range */
 
 /* Writes a whole answer: status line, Content-Type application/json,
  * Cache-Control no-store, extra (NULL, or header lines each ending "\r\n"),

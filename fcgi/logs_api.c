@@ -9,14 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../shared/clock.h"
-#include "../shared/config.h"
-#include "../shared/json_out.h"
-#include "../shared/log.h"
-#include "../shared/logdb.h"
-#include "../shared/packages.h"
-#include "../shared/report_table.h"
-#include "../shared/share.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/json_out.h"
+#include "base/log.h"
+#include "store/logdb.h"
+#include "facts/packages.h"
+#include "reports/report_table.h"
+#include "sandbox/share.h"
 #include "http.h"
 #include "logs_api.h"
 #include "service.h"

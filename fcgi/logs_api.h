@@ -8,8 +8,8 @@
 
 #include <fcgiapp.h>
 
-#include "../shared/logdb.h"
-#include "../shared/report_base.h"
+#include "store/logdb.h"
+#include "reports/report_base.h"
 
 /* The limits' old name, until fcgi/responder.c says struct report_limits. */
 

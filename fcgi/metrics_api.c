@@ -24,9 +24,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "../shared/config.h"
-#include "../shared/logdb.h"
-#include "../shared/share.h"
+#include "base/config.h"
+#include "store/logdb.h"
+#include "sandbox/share.h"
 #include "http.h"
 #include "service.h"
 

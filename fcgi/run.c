@@ -19,11 +19,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../shared/clock.h"
-#include "../shared/config.h"
-#include "../shared/json_out.h"
-#include "../shared/log.h"
-#include "../shared/text.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/json_out.h"
+#include "base/log.h"
+#include "base/text.h"
 #include "http.h"
 #include "run.h"
 #include "service.h"

@@ -11,13 +11,13 @@
 #include <cjson/cJSON.h>
 #include <fcgiapp.h>
 
-#include "../shared/image_check.h"
-#include "../shared/jobs.h"
-#include "../shared/logdb.h"
-#include "../shared/multipart.h"
-#include "../shared/outcome.h"
-#include "../shared/outputs.h"
-#include "../shared/sandbox.h"
+#include "facts/image_check.h"
+#include "sandbox/jobs.h"
+#include "store/logdb.h"
+#include "facts/multipart.h"
+#include "sandbox/outcome.h"
+#include "sandbox/outputs.h"
+#include "sandbox/sandbox.h"
 
 /* The fields of the form, in the order of run_form.c's table. */
 enum { F_CODE, F_IMAGE, F_USE_SAMPLE, F_PARAMS, F_SESSION, F_PREVIOUS, F_PROMPT,

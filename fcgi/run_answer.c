@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../shared/clock.h"
-#include "../shared/config.h"
-#include "../shared/json_out.h"
-#include "../shared/text.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/json_out.h"
+#include "base/text.h"
 #include "http.h"
 #include "run.h"
 #include "service.h"

@@ -14,12 +14,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../shared/clock.h"
-#include "../shared/config.h"
-#include "../shared/files.h"
-#include "../shared/log.h"
-#include "../shared/params.h"
-#include "../shared/text.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/files.h"
+#include "base/log.h"
+#include "facts/params.h"
+#include "base/text.h"
 #include "http.h"
 #include "run.h"
 #include "service.h"

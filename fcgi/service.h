@@ -8,9 +8,9 @@
 #include <sys/types.h>
 #include <fcgiapp.h>
 
-#include "../shared/logdb.h"
-#include "../shared/sandbox.h"
-#include "../shared/share.h"
+#include "store/logdb.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/share.h"
 
 struct service {
 	struct logdb *db;

@@ -16,12 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../shared/clock.h"
-#include "../shared/config.h"
-#include "../shared/docker.h"
-#include "../shared/jobs.h"
-#include "../shared/log.h"
-#include "../shared/logdb.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "sandbox/docker.h"
+#include "sandbox/jobs.h"
+#include "base/log.h"
+#include "store/logdb.h"
 #include "http.h"
 #include "service.h"
 

@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../shared/clock.h"
-#include "../shared/log.h"
-#include "../shared/spawn.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/spawn.h"
 
 #define MAX_CHILDREN 64
 

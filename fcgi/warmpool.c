@@ -28,12 +28,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../shared/clock.h"
-#include "../shared/config.h"
-#include "../shared/docker.h"
-#include "../shared/files.h"
-#include "../shared/log.h"
-#include "../shared/warm.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "sandbox/docker.h"
+#include "base/files.h"
+#include "base/log.h"
+#include "sandbox/warm.h"
 
 #define MAX_BOXES 64
 #define MAX_HANDED 256		/* clients handed out, still to reap */

@@ -28,14 +28,14 @@
 
 #include <sys/wait.h>
 
-#include "../../shared/advice.h"
-#include "../../shared/ai_context.h"
-#include "../../shared/log.h"
-#include "../../shared/logdb.h"
-#include "../../shared/report_rows.h"
-#include "../../shared/reports.h"
-#include "../../shared/sqldb.h"
-#include "../../shared/text.h"
+#include "reports/advice.h"
+#include "reports/ai_context.h"
+#include "base/log.h"
+#include "store/logdb.h"
+#include "reports/report_rows.h"
+#include "reports/reports.h"
+#include "store/sqldb.h"
+#include "base/text.h"
 
 #define BATCH 1000
 #define REPEAT 7		/* timed runs of each operation; the median is shown */

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shared/ai.h"
-#include "../../shared/text.h"
+#include "assistant/ai.h"
+#include "base/text.h"
 
 static void
 check_words(const char *s, size_t n)

@@ -22,7 +22,7 @@
 
 #include <zlib.h>
 
-#include "../../shared/image_check.h"
+#include "facts/image_check.h"
 
 static int mem_fd = -1;	/* harness only: one memfd reused */
 

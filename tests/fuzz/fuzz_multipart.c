@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shared/multipart.h"
+#include "facts/multipart.h"
 
 #define CT	"multipart/form-data; boundary=XyZ"
 #define NF	4

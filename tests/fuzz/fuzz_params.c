@@ -10,8 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "../../shared/params.h"
-#include "../../shared/text.h"
+#include "facts/params.h"
+#include "base/text.h"
 
 /* Reference: decodes each sequence and checks the code point's range. */
 static int

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shared/sbproto.h"
+#include "sandbox/sbproto.h"
 
 struct count {
 	size_t text[3];

@@ -27,10 +27,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../shared/clock.h"
-#include "../../shared/log.h"
-#include "../../shared/logdb.h"
-#include "../../shared/sqldb.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "store/logdb.h"
+#include "store/sqldb.h"
 
 #include "store.h"
 #include "unit.h"

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shared/log.h"
-#include "../../shared/logdb.h"
+#include "base/log.h"
+#include "store/logdb.h"
 
 static const char code_fail1[] =
 	"import numpy as np\n"

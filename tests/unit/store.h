@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shared/sqldb.h"
+#include "store/sqldb.h"
 
 static char store_tmpdir[256];
 static const char *store_pg;	/* the base URI; NULL: SQLite files */

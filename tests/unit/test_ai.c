@@ -13,12 +13,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "../../shared/ai.h"
-#include "../../shared/ai_context.h"
-#include "../../shared/log.h"
-#include "../../shared/logdb.h"
-#include "../../shared/prompt.h"
-#include "../../shared/text.h"
+#include "assistant/ai.h"
+#include "reports/ai_context.h"
+#include "base/log.h"
+#include "store/logdb.h"
+#include "assistant/prompt.h"
+#include "base/text.h"
 #include "unit.h"
 
 static char tmpdir[256];

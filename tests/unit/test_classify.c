@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../shared/classify.h"
+#include "facts/classify.h"
 #include "unit.h"
 
 TEST(categories)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shared/codediff.h"
+#include "facts/codediff.h"
 #include "unit.h"
 
 TEST(imports_parse)

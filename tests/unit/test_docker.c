@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shared/config.h"
-#include "../../shared/docker.h"
+#include "base/config.h"
+#include "sandbox/docker.h"
 #include "unit.h"
 
 static int

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../shared/files.h"
+#include "base/files.h"
 #include "unit.h"
 
 static char root[256];

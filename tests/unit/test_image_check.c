@@ -133,7 +133,7 @@ static const unsigned char jpeg_progressive[540] = {
 	0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x3f, 0x10, 0x8b, 0x17, 0xff, 0xd9,
 };
 
-#include "../../shared/image_check.h"
+#include "facts/image_check.h"
 
 #define MAX_PIXELS	40000000ULL
 

@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../shared/jobs.h"
+#include "sandbox/jobs.h"
 #include "unit.h"
 
 static int

@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../shared/log.h"
-#include "../../shared/logdb_internal.h"
-#include "../../shared/sha256.h"
+#include "base/log.h"
+#include "store/logdb_internal.h"
+#include "base/sha256.h"
 
 #include "store.h"
 #include "unit.h"

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "../../shared/multipart.h"
+#include "facts/multipart.h"
 
 #define MAXF		8
 #define B		"----WebKitFormBoundary7MA4YWxkTrZu0gW"

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "../../shared/outbuf.h"
+#include "base/outbuf.h"
 #include "unit.h"
 
 TEST(pieces_fit_whole_or_not_at_all)

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shared/log.h"
-#include "../../shared/packages.h"
+#include "base/log.h"
+#include "facts/packages.h"
 #include "unit.h"
 
 static char tmpdir[256];

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "../../shared/params.h"
+#include "facts/params.h"
 
 /* params_check on a C string. */
 static int

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "../../shared/pyname.h"
+#include "base/pyname.h"
 #include "unit.h"
 
 TEST(characters)

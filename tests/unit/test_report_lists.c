@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shared/log.h"
-#include "../../shared/logdb.h"
-#include "../../shared/report_rows.h"
-#include "../../shared/reports.h"
+#include "base/log.h"
+#include "store/logdb.h"
+#include "reports/report_rows.h"
+#include "reports/reports.h"
 #include "unit.h"
 
 static char tmpdir[256];

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../shared/report_table.h"
+#include "reports/report_table.h"
 #include "unit.h"
 
 TEST(rows_well_formed)

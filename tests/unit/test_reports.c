@@ -11,13 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shared/advice.h"
-#include "../../shared/ai_context.h"
-#include "../../shared/log.h"
-#include "../../shared/logdb.h"
-#include "../../shared/packages.h"
-#include "../../shared/report_rows.h"
-#include "../../shared/reports.h"
+#include "reports/advice.h"
+#include "reports/ai_context.h"
+#include "base/log.h"
+#include "store/logdb.h"
+#include "facts/packages.h"
+#include "reports/report_rows.h"
+#include "reports/reports.h"
 #include "unit.h"
 
 static char tmpdir[256];

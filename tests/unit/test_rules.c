@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shared/rules.h"
+#include "reports/rules.h"
 #include "unit.h"
 
 static struct allowlist allow;	/* "module tkinter" */

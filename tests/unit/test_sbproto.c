@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shared/sbproto.h"
+#include "sandbox/sbproto.h"
 #include "unit.h"
 
 struct seen {

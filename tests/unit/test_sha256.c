@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shared/sha256.h"
+#include "base/sha256.h"
 #include "unit.h"
 
 TEST(sha256_vectors)

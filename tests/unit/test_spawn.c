@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shared/clock.h"
-#include "../../shared/spawn.h"
+#include "base/clock.h"
+#include "base/spawn.h"
 #include "unit.h"
 
 static char *const env_empty[] = { "PATH=/usr/bin:/bin", NULL };

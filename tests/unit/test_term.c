@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shared/term.h"
+#include "facts/term.h"
 #include "unit.h"
 
 /* The output of a printing call, through a memory stream. */

@@ -6,10 +6,10 @@
 #include <cjson/cJSON.h>
 
 #include "../../fcgi/http.h"
-#include "../../shared/json_out.h"
-#include "../../shared/clock.h"
-#include "../../shared/capture.h"
-#include "../../shared/text.h"
+#include "base/json_out.h"
+#include "base/clock.h"
+#include "base/capture.h"
+#include "base/text.h"
 #include "unit.h"
 
 TEST(utf8_sanitize)

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../shared/traceback.h"
+#include "facts/traceback.h"
 #include "unit.h"
 
 static void

@@ -1,0 +1,301 @@
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "base/text.h"
+
+struct config cfg;
+
+enum kind { STR, INT };
+/* Flags: PUB settings are shown to the page (GET /api/limits). */
+#define PUB 1
+
+/* The one table of settings. Sizes are in bytes, times as named. */
+static const struct setting {
+	const char *env;
+	enum kind kind;
+	size_t off;
+	size_t size;		/* STR: the field's size */
+	const char *def;
+	long long min, max;	/* INT: the range */
+	const char *help;
+	int flags;
+} settings[] = {
+#define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define I(f) offsetof(struct config, f), 0
+	{ "IMGSANDBOX_DATA", STR, S(data_dir), "./var", 0, 0,
+	  "the service's folder: jobs, slots, state, warm sandboxes, the log (created if missing)", 0 },
+	{ "IMGSANDBOX_OUTPUTS", STR, S(outputs_dir), "", 0, 0,
+	  "folder of published results, served as /outputs/ (default: DATA/outputs)", 0 },
+	{ "IMGSANDBOX_DB", STR, S(db_path), "", 0, 0,
+	  "the execution log: an SQLite file, or a PostgreSQL database as postgresql://user@host:port/db (default: DATA/log.db)", 0 },
+	{ "IMGSANDBOX_SAMPLE", STR, S(sample_image), "./static/sample.png", 0, 0,
+	  "the sample image sent with use_sample=1", 0 },
+	{ "IMGSANDBOX_PACKAGES", STR, S(packages_file), "./runner_image/packages.txt", 0, 0,
+	  "the runner image's package list (what the sandbox has installed)", 0 },
+	{ "IMGSANDBOX_ALLOWLIST", STR, S(allowlist_file), "./runner_image/allowlist.txt", 0, 0,
+	  "the names the log's lessons may say (exception types, modules, attributes of the sandbox's libraries)", 0 },
+	{ "IMGSANDBOX_DOCKER", STR, S(docker_bin), "docker", 0, 0,
+	  "the docker client (looked up in PATH when it has no slash)", 0 },
+	{ "IMGSANDBOX_DOCKER_HOST", STR, S(docker_host), "", 0, 0,
+	  "DOCKER_HOST for the client, e.g. unix:///run/user/1000/docker.sock for a rootless engine", 0 },
+	{ "IMGSANDBOX_IMAGE", STR, S(image), "imgsandbox-runner:proto2", 0, 0,
+	  "the runner image (built by runner_image/build.sh)", 0 },
+	{ "IMGSANDBOX_RUNTIME", STR, S(runtime), "", 0, 0,
+	  "OCI runtime for the sandbox, e.g. runsc for gVisor (default: the engine's)", 0 },
+	{ "IMGSANDBOX_INSTANCE", STR, S(instance), "", 0, 0,
+	  "the label of this service's containers, [a-z0-9-]{1,31} (default: a hash of DATA's real path)", 0 },
+	{ "IMGSANDBOX_USER", STR, S(sandbox_user), "10001:10001", 0, 0,
+	  "uid:gid the script runs as inside the sandbox (never 0)", 0 },
+	{ "IMGSANDBOX_TIMEOUT_MS", INT, I(timeout_ms), "10000", 500, 3600000,
+	  "wall-clock limit of one run, from the start of the container (warm: from the hand-off), in ms", PUB },
+	{ "IMGSANDBOX_MEMORY", INT, I(memory_bytes), "1073741824", 16777216, 68719476736LL,
+	  "memory of one sandbox (--memory = --memory-swap), bytes", PUB },
+	{ "IMGSANDBOX_CPUS", STR, S(cpus), "1", 0, 0,
+	  "CPUs of one sandbox (--cpus); thread counts are pinned to it", 0 },
+	{ "IMGSANDBOX_PIDS", INT, I(pids), "64", 8, 4096,
+	  "processes and threads in one sandbox (--pids-limit)", 0 },
+	{ "IMGSANDBOX_TMP_BYTES", INT, I(tmp_bytes), "67108864", 1048576, 4294967296LL,
+	  "size of the sandbox's /tmp (a tmpfs), bytes", 0 },
+	{ "IMGSANDBOX_OUTPUT_BYTES", INT, I(output_bytes), "33554432", 65536, 1073741824,
+	  "/output in all (a tmpfs of its own), and the largest file the script may write (RLIMIT_FSIZE), bytes", PUB },
+	{ "IMGSANDBOX_NOFILE", INT, I(nofile), "256", 32, 65536,
+	  "open files in the sandbox (RLIMIT_NOFILE)", 0 },
+	{ "IMGSANDBOX_STREAM_BYTES", INT, I(stream_bytes), "65536", 1024, 16777216,
+	  "stdout and stderr kept of one run, each, bytes (the rest is counted and dropped)", PUB },
+	{ "IMGSANDBOX_BODY_BYTES", INT, I(body_bytes), "11534336", 4096, 1073741824,
+	  "largest POST /run body, bytes (the web servers are set a little above it)", PUB },
+	{ "IMGSANDBOX_BODY_TIMEOUT_MS", INT, I(body_timeout_ms), "20000", 1000, 3600000,
+	  "the whole POST /run body must arrive within this, ms (a client that trickles it gets 408)", 0 },
+	{ "IMGSANDBOX_CODE_BYTES", INT, I(code_bytes), "262144", 1, 16777216,
+	  "largest code field, bytes", PUB },
+	{ "IMGSANDBOX_IMAGE_BYTES", INT, I(image_bytes), "10485760", 1024, 1073741824,
+	  "largest image upload, bytes", PUB },
+	{ "IMGSANDBOX_IMAGE_PIXELS", INT, I(image_pixels), "40000000", 1, 1000000000,
+	  "largest image, pixels (width x height)", PUB },
+	{ "IMGSANDBOX_PARAMS_BYTES", INT, I(params_bytes), "16384", 2, 65536,
+	  "largest params field, bytes", PUB },
+	{ "IMGSANDBOX_PROMPT_BYTES", INT, I(prompt_bytes), "8192", 0, 1048576,
+	  "largest user_prompt field, bytes", PUB },
+	{ "IMGSANDBOX_MODEL_BYTES", INT, I(model_bytes), "128", 0, 4096,
+	  "largest ai_model field, bytes", PUB },
+	{ "IMGSANDBOX_SLOTS", INT, I(slots), "0", 0, 1024,
+	  "sandboxes at once on this host, shared by every responder (0: the number of CPUs)", 0 },
+	{ "IMGSANDBOX_SLOT_WAIT_MS", INT, I(slot_wait_ms), "2000", 0, 600000,
+	  "how long a request waits for a free slot before it gets 429", 0 },
+	{ "IMGSANDBOX_RETENTION_S", INT, I(retention_s), "86400", 60, 31536000,
+	  "published results older than this are removed, seconds", 0 },
+	{ "IMGSANDBOX_REAP_INTERVAL_S", INT, I(reap_interval_s), "60", 1, 86400,
+	  "how often leftover containers and old results are looked for, seconds", 0 },
+	{ "IMGSANDBOX_REAP_GRACE_S", INT, I(reap_grace_s), "30", 0, 3600,
+	  "a container this long past its deadline belongs to a dead responder and is removed, seconds", 0 },
+	{ "IMGSANDBOX_URL_PREFIX", STR, S(url_prefix), "", 0, 0,
+	  "put before /outputs/ in result URLs, e.g. /h1 behind a front for several hosts", 0 },
+	{ "IMGSANDBOX_WARM", INT, I(warm), "-1", -1, 64,
+	  "warm sandboxes the host keeps started ahead, each handed one job (-1: as many as the slots; 0: every run starts a container)", 0 },
+	{ "IMGSANDBOX_WARM_IDLE_S", INT, I(warm_idle_s), "600", 5, 86400,
+	  "a warm sandbox unused this long is replaced by a fresh one, seconds", 0 },
+	{ "IMGSANDBOX_PRELOAD", STR, S(preload), "numpy,PIL.Image,PIL.ImageFilter,PIL.ImageOps,PIL.ImageDraw", 0, 0,
+	  "modules a warm sandbox imports before it is handed its job, comma-separated", 0 },
+	{ "IMGSANDBOX_OUTPUTS_MAX_BYTES", INT, I(outputs_max_bytes), "2147483648", 1048576, 1099511627776LL,
+	  "published results are kept under this many bytes in all; the oldest go first", 0 },
+	{ "IMGSANDBOX_LOG_MAX_AGE_DAYS", INT, I(log_max_age_days), "90", 0, 36500,
+	  "log rows older than this are deleted, days; the summaries keep counting them (0: kept)", 0 },
+	{ "IMGSANDBOX_LOG_MAX_BYTES", INT, I(log_max_bytes), "1073741824", 0, 1099511627776LL,
+	  "the log's oldest rows go when its file is larger than this, bytes (0: no cap)", 0 },
+	{ "IMGSANDBOX_LOGS_ACCESS", STR, S(logs_access), "local", 0, 0,
+	  "who reads /api/logs and /api/metrics: local (loopback clients naming a local host), token, open", 0 },
+	{ "IMGSANDBOX_LOGS_TOKEN_FILE", STR, S(logs_token_file), "", 0, 0,
+	  "for IMGSANDBOX_LOGS_ACCESS=token: a file whose first line is the bearer token", 0 },
+	{ "IMGSANDBOX_LOCAL_HOSTS", STR, S(local_hosts), "", 0, 0,
+	  "for local access: more Host names (comma-separated) that name this machine", 0 },
+	{ "IMGSANDBOX_TRUSTED_PROXIES", STR, S(trusted_proxies), "", 0, 0,
+	  "addresses (comma-separated) of proxies whose X-Forwarded-For names the client", 0 },
+	{ "IMGSANDBOX_CLIENT_INFLIGHT", INT, I(client_inflight), "4", 1, 1024,
+	  "runs and assists one client may have in progress at once (more: 429)", 0 },
+	{ "IMGSANDBOX_CLIENT_RUNS_PER_MIN", INT, I(client_runs_per_min), "60", 1, 1000000,
+	  "runs and assists one client may start per minute (more: 429 with Retry-After)", 0 },
+	{ "IMGSANDBOX_CLIENT_BURST", INT, I(client_burst), "20", 1, 100000,
+	  "how many of those a client may start at once after a quiet while", 0 },
+	{ "IMGSANDBOX_AI_URL", STR, S(ai_url), "", 0, 0,
+	  "the assistant's OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (empty: no assistant)", 0 },
+	{ "IMGSANDBOX_AI_MODEL", STR, S(ai_model), "", 0, 0,
+	  "the model the assistant asks for", 0 },
+	{ "IMGSANDBOX_AI_KEY_FILE", STR, S(ai_key_file), "", 0, 0,
+	  "a file whose first line is the endpoint's API key (empty: none); it never leaves the server", 0 },
+	{ "IMGSANDBOX_AI_TIMEOUT_MS", INT, I(ai_timeout_ms), "60000", 1000, 600000,
+	  "how long the assistant waits for the model, ms", 0 },
+	{ "IMGSANDBOX_AI_LESSONS", INT, I(ai_lessons), "1", 0, 1,
+	  "1: the log's lessons go into the assistant's prompt; 0: only the sandbox's facts (to compare)", 0 },
+	{ "IMGSANDBOX_AI_MAX_TOKENS", INT, I(ai_max_tokens), "2048", 64, 65536,
+	  "the most tokens the model may answer with", 0 },
+#undef S
+#undef I
+};
+
+/* The settings whose default comes from others. Returns 0 or -1 (err). */
+static int
+config_derive(char *err, size_t errlen)
+{
+	if (cfg.outputs_dir[0] == '\0' &&
+	    snprintf(cfg.outputs_dir, sizeof(cfg.outputs_dir), "%s/outputs", cfg.data_dir) >=
+	    (int)sizeof(cfg.outputs_dir)) {
+		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
+		return -1;
+	}
+	if (cfg.db_path[0] == '\0' &&
+	    snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/log.db", cfg.data_dir) >=
+	    (int)sizeof(cfg.db_path)) {
+		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
+		return -1;
+	}
+	if (cfg.slots == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		cfg.slots = ncpu > 0 ? ncpu : 1;
+	}
+	if (cfg.warm < 0)
+		cfg.warm = cfg.slots;
+	return 0;
+}
+
+/* The settings a range does not check. Returns 0 or -1 (err). */
+static int
+config_check(char *err, size_t errlen)
+{
+	char extra;
+
+	if (cfg.url_prefix[0] != '\0' && (cfg.url_prefix[0] != '/' ||
+	    strspn(cfg.url_prefix, "/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+	    strlen(cfg.url_prefix) || cfg.url_prefix[strlen(cfg.url_prefix) - 1] == '/')) {
+		snprintf(err, errlen, "IMGSANDBOX_URL_PREFIX=%s: expected a path such as /h1", cfg.url_prefix);
+		return -1;
+	}
+	if (sscanf(cfg.sandbox_user, "%u:%u%c", &cfg.sandbox_uid, &cfg.sandbox_gid, &extra) != 2 ||
+	    strspn(cfg.sandbox_user, "0123456789:") != strlen(cfg.sandbox_user) ||
+	    cfg.sandbox_uid == 0 || cfg.sandbox_gid == 0) {
+		snprintf(err, errlen, "IMGSANDBOX_USER=%s: expected uid:gid in numbers, never root",
+		    cfg.sandbox_user);
+		return -1;
+	}
+	if (strcmp(cfg.logs_access, "local") != 0 && strcmp(cfg.logs_access, "token") != 0 &&
+	    strcmp(cfg.logs_access, "open") != 0) {
+		snprintf(err, errlen, "IMGSANDBOX_LOGS_ACCESS=%s: expected local, token or open",
+		    cfg.logs_access);
+		return -1;
+	}
+	if (strcmp(cfg.logs_access, "token") == 0 && cfg.logs_token_file[0] == '\0') {
+		snprintf(err, errlen, "IMGSANDBOX_LOGS_ACCESS=token needs IMGSANDBOX_LOGS_TOKEN_FILE");
+		return -1;
+	}
+	if (strspn(cfg.instance, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(cfg.instance)) {
+		snprintf(err, errlen, "IMGSANDBOX_INSTANCE=%s: expected lower-case letters, digits and '-'",
+		    cfg.instance);
+		return -1;
+	}
+	if (strspn(cfg.cpus, "0123456789.") != strlen(cfg.cpus) || cfg.cpus[0] == '\0') {
+		snprintf(err, errlen, "IMGSANDBOX_CPUS=%s: expected a number such as 1 or 0.5", cfg.cpus);
+		return -1;
+	}
+	if (strspn(cfg.preload, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,") !=
+	    strlen(cfg.preload)) {
+		snprintf(err, errlen, "IMGSANDBOX_PRELOAD: expected module names separated by commas");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(char *err, size_t errlen)
+{
+	const struct setting *s;
+	const char *v;
+	char *end;
+	long long n;
+	size_t i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		s = &settings[i];
+		if ((v = getenv(s->env)) == NULL || *v == '\0')
+			v = s->def;
+		if (s->kind == STR) {
+			if (strlen(v) >= s->size) {
+				snprintf(err, errlen, "%s is longer than %zu bytes", s->env, s->size - 1);
+				return -1;
+			}
+			memcpy((char *)&cfg + s->off, v, strlen(v) + 1);
+			continue;
+		}
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || n < s->min || n > s->max) {
+			snprintf(err, errlen, "%s=%s: expected a whole number from %lld to %lld",
+			    s->env, v, s->min, s->max);
+			return -1;
+		}
+		*(int64_t *)(void *)((char *)&cfg + s->off) = n;
+	}
+	if (config_derive(err, errlen) < 0 || config_check(err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+void
+config_foreach_public(void (*fn)(const char *key, int64_t value, void *arg), void *arg)
+{
+	const struct setting *s;
+	char key[64];
+	size_t i, k;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		s = &settings[i];
+		if (!(s->flags & PUB) || s->kind != INT)
+			continue;
+		/* IMGSANDBOX_CODE_BYTES -> code_bytes */
+		for (k = 0; s->env[11 + k] != '\0' && k < sizeof(key) - 1; k++)
+			key[k] = (char)(s->env[11 + k] >= 'A' && s->env[11 + k] <= 'Z' ?
+			    s->env[11 + k] - 'A' + 'a' : s->env[11 + k]);
+		key[k] = '\0';
+		fn(key, *(const int64_t *)(const void *)((const char *)&cfg + s->off), arg);
+	}
+}
+
+void
+config_instance(char *out, size_t len)
+{
+	char real[4096];
+
+	if (cfg.instance[0] != '\0') {
+		snprintf(out, len, "%s", cfg.instance);
+		return;
+	}
+	if (realpath(cfg.data_dir, real) == NULL)
+		snprintf(real, sizeof(real), "%s", cfg.data_dir);
+	snprintf(out, len, "%016llx", (unsigned long long)hash_fnv1a64(real, strlen(real)));
+}
+
+void
+config_print(FILE *fp)
+{
+	char safe[sizeof(cfg.db_path)];
+	const struct setting *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		s = &settings[i];
+		if (s->kind == STR)	/* a password in a URI is not printed */
+			fprintf(fp, "%s=%s\n", s->env, uri_hide_password((const char *)&cfg + s->off,
+			    safe, sizeof(safe)));
+		else
+			fprintf(fp, "%s=%lld\n", s->env,
+			    (long long)*(const int64_t *)(const void *)((const char *)&cfg + s->off));
+		if (strstr(s->help, "default") != NULL)
+			fprintf(fp, "    %s\n", s->help);
+		else
+			fprintf(fp, "    %s (default: %s)\n", s->help, s->def);
+	}
+}

@@ -6,10 +6,10 @@
 #   make bench      the benchmarks (see the README's Performance section)
 
 CC       ?= cc
-# libcurl: its headers only; shared/ai.c loads the library when the assistant
+# libcurl: its headers only; shared/assistant/ai.c loads the library when the assistant
 # is first used (dlopen), so that responders that never call a model stay small.
 # libpq: the same, for the log in PostgreSQL (IMGSANDBOX_DB=postgresql://...):
-# shared/pq_load.c loads it when such a log is first opened, as libpq brings
+# shared/store/pq_load.c loads it when such a log is first opened, as libpq brings
 # OpenSSL, GnuTLS, Kerberos and LDAP into every process (5 MiB of RSS in each
 # responder of a service logging to SQLite, which never uses them).
 PKGS      = fcgi libcjson sqlite3 libmagic zlib
@@ -41,7 +41,7 @@ FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 PROGRAMS   = $(B)/responder $(B)/supervise $(B)/warmpool $(B)/analyze_logs $(B)/hello_fcgi
 RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_form.c \
              fcgi/run_answer.c fcgi/status_api.c fcgi/housekeeping.c fcgi/access.c \
-             fcgi/metrics_api.c fcgi/assist_api.c)
+             fcgi/metrics_api.c fcgi/assist_api.c fcgi/service.c)
 
 .PHONY: all deps test-deps runner-image run test structure unit integration browser fuzz bench clean
 all: $(PROGRAMS) static/vendor/codemirror/codemirror.js
@@ -141,13 +141,17 @@ integration: test-deps runner-image
 	/usr/bin/python3 -m pytest -q -n $${JOBS:-4} tests/integration
 
 # The structure's rules (tests/structure/check.py: no C function over 80
-# lines, no file over 800, includes one way, every setting in the README;
+# lines, no file over 800, the layers of shared/ by folder, includes and
+# names taken one way, every setting listed;
 # tests/browser/check_functions.mjs:
 # the same lengths for the page's and the browser tests' JavaScript).
 structure: test-deps
-	@/usr/bin/python3 tests/structure/check.py
+	@$(MAKE) --no-print-directory -j$(NPROC) all
+	@/usr/bin/python3 tests/structure/check.py --objects $(B)
 	@/usr/bin/python3 tests/structure/check.py --root tests/structure/bad | \
-	  grep -c -e "is 89 lines" -e "higher layer" -e "in a circle" -e "does not list the setting" | grep -qx 4 || \
+	  grep -c -e "is 89 lines" -e "higher layer" -e "include each other in a circle" \
+	    -e "take names from each other in a circle" -e "is in no layer" \
+	    -e "does not list the setting" | grep -qx 6 || \
 	  { echo "structure: the checker missed a breach in tests/structure/bad"; exit 1; }
 	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null && node check_functions.mjs
 

@@ -1,7 +1,7 @@
 /*
  * analyze_logs: the execution log's analysis in a terminal, over the same
  * database and the same reports as GET /api/logs/... : the commands are
- * rows of the one table of reports (shared/report_table.h). Every table is
+ * rows of the one table of reports (shared/reports/report_table.h). Every table is
  * printed from the JSON document the API serves (--json prints that
  * document), so the two never disagree on a figure.
  *

@@ -37,6 +37,7 @@
 #include "base/text.h"
 #include "http.h"
 #include "logs_api.h"
+#include "handlers.h"
 #include "service.h"
 
 #define BODY_SLACK (64 * 1024)	/* JSON's quotes and escapes around the fields */

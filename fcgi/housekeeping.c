@@ -31,6 +31,7 @@
 #include "sandbox/jobs.h"
 #include "base/log.h"
 #include "sandbox/sandbox.h"
+#include "handlers.h"
 #include "service.h"
 
 #define HEALTH_EVERY_S 3

@@ -1,6 +1,6 @@
 /*
  * logs_api: the /api/logs/... endpoints. Thin: finds the report in the one
- * table (shared/report_table.h), reads and checks the query values and the
+ * table (shared/reports/report_table.h), reads and checks the query values and the
  * id it takes, has it made, and writes the answer, never one larger than
  * REPORT_ANSWER_MAX. Every figure comes from the reports, as for the tool.
  */

@@ -1,6 +1,6 @@
 /*
  * logs_api: GET /api/logs/... (see API.md), read-only JSON (and the plain
- * text AI context) made by the reports of shared/report_table.h from the
+ * text AI context) made by the reports of shared/reports/report_table.h from the
  * execution log.
  */
 #ifndef LOGS_API_H

@@ -28,6 +28,7 @@
 #include "store/logdb.h"
 #include "sandbox/share.h"
 #include "http.h"
+#include "handlers.h"
 #include "service.h"
 
 /* A growing text. */

@@ -43,9 +43,8 @@
 #include "access.h"
 #include "http.h"
 #include "logs_api.h"
+#include "handlers.h"
 #include "service.h"
-
-struct service svc;
 
 /* The request thread and the signal thread. */
 static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -215,69 +214,6 @@ handle(FCGX_Request *r, struct after_answer *after)
 	http_error(r, 404, "not_found", "no such path: the service answers /run and /api/...");
 }
 
-void
-log_reopen_if_due(void)
-{
-	static int64_t next_try;
-	enum logdb_open_error why;
-	char err[400], where[sizeof(cfg.db_path)];
-
-	if (svc.db != NULL || clock_mono_ms() < next_try)
-		return;
-	next_try = clock_mono_ms() + 10000;
-	logdb_path_safe(cfg.db_path, where, sizeof(where));	/* no password in the log */
-	if ((svc.db = logdb_open_why(cfg.db_path, &why, err, sizeof(err))) != NULL) {
-		svc.log_problem[0] = '\0';
-		log_info("the log %s is open", where);
-		return;
-	}
-	/* Runs go on unlogged; the answer and /api/health say so. */
-	snprintf(svc.log_problem, sizeof(svc.log_problem), "%s: %s", logdb_open_error_name(why), err);
-	log_warnx("the log %s cannot be opened (%s); runs go on unlogged, trying again in 10 s",
-	    where, err);
-}
-
-/* DATA/instance names this service's containers for operators and tests
- * (docker ps --filter label=imgsandbox.instance=...). */
-static void
-write_instance_file(void)
-{
-	char tmp[600], path[600];
-	FILE *fp;
-
-	if (snprintf(tmp, sizeof(tmp), "%s/.instance.%ld", cfg.data_dir, (long)getpid()) >= (int)sizeof(tmp) ||
-	    snprintf(path, sizeof(path), "%s/instance", cfg.data_dir) >= (int)sizeof(path))
-		return;
-	if ((fp = fopen(tmp, "we")) == NULL)
-		return;
-	fprintf(fp, "%s\n", svc.instance);
-	if (fclose(fp) != 0 || rename(tmp, path) != 0)
-		unlink(tmp);
-}
-
-/* Folders and names under DATA, made once. */
-static void
-setup_paths(void)
-{
-	char ccfg[600];
-
-	if (make_dirs(cfg.data_dir, 0750) < 0 || make_dirs(cfg.outputs_dir, 0750) < 0)
-		die("cannot create %s or %s: %s", cfg.data_dir, cfg.outputs_dir, strerror(errno));
-	if (snprintf(svc.jobs_dir, sizeof(svc.jobs_dir), "%s/jobs", cfg.data_dir) >= (int)sizeof(svc.jobs_dir) ||
-	    snprintf(svc.slots_dir, sizeof(svc.slots_dir), "%s/slots", cfg.data_dir) >= (int)sizeof(svc.slots_dir) ||
-	    snprintf(svc.pool_socket, sizeof(svc.pool_socket), "%s/warmpool.sock", cfg.data_dir) >=
-	    (int)sizeof(svc.pool_socket) ||
-	    snprintf(ccfg, sizeof(ccfg), "%s/docker-client", cfg.data_dir) >= (int)sizeof(ccfg))
-		die("IMGSANDBOX_DATA is too long");
-	if (make_dirs(svc.jobs_dir, 0700) < 0 || make_dirs(svc.slots_dir, 0700) < 0 ||
-	    make_dirs(ccfg, 0700) < 0)
-		die("cannot create folders under %s: %s", cfg.data_dir, strerror(errno));
-	config_instance(svc.instance, sizeof(svc.instance));
-	write_instance_file();
-	if (docker_init(&cfg, ccfg) < 0)
-		log_warnx("runs will answer 503 until the docker client is installed");
-}
-
 /* Everything a responder needs before its first request. */
 static void
 start_up(void)
@@ -285,7 +221,7 @@ start_up(void)
 	struct report_limits lim = { cfg.timeout_ms, cfg.memory_bytes, cfg.output_bytes };
 	char err[512];
 
-	setup_paths();
+	service_setup_paths();
 	if (cfg.sandbox_uid == geteuid())
 		die("IMGSANDBOX_USER=%s is this responder's own uid; the sandbox must run as "
 		    "a user of its own", cfg.sandbox_user);

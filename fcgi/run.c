@@ -26,6 +26,7 @@
 #include "base/text.h"
 #include "http.h"
 #include "run.h"
+#include "handlers.h"
 #include "service.h"
 
 /* Writes c->rec to the log. When the log cannot take it (not open, corrupt,
@@ -45,16 +46,6 @@ log_row(struct run_ctx *c, int64_t *log_id, int *attempt)
 	share_log_outcome(svc.share, 0);
 	log_warnx("%s %s was not logged: %s", c->have_job ? "job" : "a refused request",
 	    c->have_job ? c->job.id : "", c->unlogged);
-}
-
-/* "warning": the attempt was not logged, and why. */
-void
-add_unlogged_warning(cJSON *root, const char *why)
-{
-	char msg[700];
-
-	snprintf(msg, sizeof(msg), "this attempt was not logged (%s); it ran all the same", why);
-	json_add_str_or_null(root, "warning", msg);
 }
 
 /* Logs the refusal and answers it: the API's JSON error (or, once an

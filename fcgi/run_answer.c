@@ -22,6 +22,16 @@
  * image, code written), slot_wait, prepare (a sandbox taken: warm from the
  * pool, or cold), sandbox (from asking for it to the script's end known),
  * result (the images checked and published). */
+/* "warning": the attempt was not logged, and why. */
+void
+add_unlogged_warning(cJSON *root, const char *why)
+{
+	char msg[700];
+
+	snprintf(msg, sizeof(msg), "this attempt was not logged (%s); it ran all the same", why);
+	json_add_str_or_null(root, "warning", msg);
+}
+
 static const char *const timing_names[T_COUNT] = {
 	NULL, "job_ms", "parse_ms", "checks_ms", "slot_wait_ms", "prepare_ms",
 	"sandbox_ms", "result_ms", "log_ms",

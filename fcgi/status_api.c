@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "store/logdb.h"
 #include "http.h"
+#include "handlers.h"
 #include "service.h"
 
 /* Reads DATA/state/name (at most 4 KiB) as JSON. Returns it, or NULL. */

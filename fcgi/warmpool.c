@@ -3,7 +3,7 @@
  * supervise). It keeps IMGSANDBOX_WARM containers started ahead (as many
  * as the slots by default), refills them in the background, idle or not,
  * and replaces any older than IMGSANDBOX_WARM_IDLE_S. Responders ask its
- * socket, DATA/warmpool.sock, for one (shared/warm.h): it hands the oldest
+ * socket, DATA/warmpool.sock, for one (shared/sandbox/warm.h): it hands the oldest
  * ready sandbox over, or, when one is still starting, holds the asker up
  * to TAKE_WAIT_MS for it, or says there is none (the responder runs cold).
  * Once handed over a sandbox is the responder's, which removes it after

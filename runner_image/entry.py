@@ -1,7 +1,7 @@
 """In-sandbox entry point: runs /code/main.py as __main__.
 
 This is one half of the sandbox's record protocol; the other half, which
-reads it, is shared/sbproto.c. Everything the user's script prints goes to
+reads it, is shared/sandbox/sbproto.c. Everything the user's script prints goes to
 stdout/stderr as usual. Around it this file writes records, each starting
 with \\x1e (record separator) and IMGSANDBOX-:
 

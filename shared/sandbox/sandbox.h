@@ -2,10 +2,10 @@
  * sandbox: runs one job in one sandbox and says what happened. Taking a
  * sandbox, handing it the job and finishing it are separate steps:
  *
- *   sandbox_take    a warm sandbox from the host's pool (shared/warm.h),
+ *   sandbox_take    a warm sandbox from the host's pool (shared/sandbox/warm.h),
  *                   or a cold one (its container starts with the job)
  *   sandbox_run     hands it the job and reads its streams through the
- *                   record protocol (shared/sbproto.h) until the script's
+ *                   record protocol (shared/sandbox/sbproto.h) until the script's
  *                   end is known and its output complete, the deadline
  *                   passes (the container is killed), or the run is
  *                   cancelled; the text and the phases go to the caller as

@@ -6,7 +6,7 @@
  * NumPy and Pillow by then). A responder asks the keeper's socket for one
  * and is handed the container's name, its folders and the three ends of
  * its client's pipes (SCM_RIGHTS): it then owns that sandbox for one job
- * and removes it after (shared/sandbox.c). The keeper only reaps the
+ * and removes it after (shared/sandbox/sandbox.c). The keeper only reaps the
  * client. One job per container, always.
  */
 #ifndef WARM_H

@@ -9,39 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "store/sqldb_internal.h"
+#include "store/sqldb_driver.h"
+#include "store/sqldb_pg.h"
+#include "store/sqldb_sqlite.h"
 #include "base/text.h"
-
-int
-sqldb_is_pg(const char *target)
-{
-	return target != NULL && (strncasecmp(target, "postgresql://", 13) == 0 ||
-	    strncasecmp(target, "postgres://", 11) == 0);
-}
-
-/* A URI's password: see uri_hide_password (shared/text.h). */
-char *
-sqldb_safe_target(const char *target, char *out, size_t outlen)
-{
-	if (!sqldb_is_pg(target)) {
-		if (outlen > 0)
-			snprintf(out, outlen, "%s", target ? target : "");
-		return out;
-	}
-	return uri_hide_password(target, out, outlen);
-}
-
-int
-sqldb_failf(struct sqldb *db, enum sqldb_fail fail, const char *fmt, ...)
-{
-	va_list ap;
-
-	db->fail = fail;
-	va_start(ap, fmt);
-	vsnprintf(db->msg, sizeof(db->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 struct sqldb *
 sqldb_open(const char *target, int flags, enum sqldb_fail *fail, char *err, size_t errlen)

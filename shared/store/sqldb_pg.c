@@ -19,7 +19,8 @@
 
 #include "base/clock.h"
 #include "store/pq_load.h"
-#include "store/sqldb_internal.h"
+#include "store/sqldb_driver.h"
+#include "store/sqldb_pg.h"
 #include "base/text.h"	/* utf8_valid, utf8_sanitize */
 
 /* libpq's functions through the table pq_load fills (the library is

@@ -10,7 +10,8 @@
 
 #include <sqlite3.h>
 
-#include "store/sqldb_internal.h"
+#include "store/sqldb_driver.h"
+#include "store/sqldb_sqlite.h"
 
 struct lite {
 	struct sqldb base;

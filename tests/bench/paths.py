@@ -180,7 +180,7 @@ def settings():
 
 
 def make_job_dir(parent, job, uid, gid):
-    """A job folder laid out as shared/jobs.c makes it (code/main.py,
+    """A job folder laid out as shared/sandbox/jobs.c makes it (code/main.py,
     input/image.png) with an output/ folder for the chroot floor (the
     container's /output is a tmpfs of its own)."""
     code, image = job_files(job) if job else ("", None)
@@ -231,7 +231,7 @@ class Engine:
         return a
 
     def warm_argv(self, name, jid, d, preload):
-        """The warm sandbox's argv (shared/docker.c with warm=1): the cold
+        """The warm sandbox's argv (shared/sandbox/docker.c with warm=1): the cold
         one with IMGSANDBOX_PRELOAD in place of USER_PARAMS, stdin kept
         open, and entry.py --warm."""
         a = self.argv(name, jid, d)

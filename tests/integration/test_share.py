@@ -1,4 +1,4 @@
-"""A client's share of the host (shared/share.c), through every server: a cap
+"""A client's share of the host (shared/sandbox/share.c), through every server: a cap
 on requests in flight, a rate cap (429 with Retry-After), and slots served
 fairly, so that one address keeping many busy runs in flight cannot starve
 another's. Loopback addresses are different clients: 127.0.0.2, .3, ..."""

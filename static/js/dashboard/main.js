@@ -1,6 +1,6 @@
 /*
  * The dashboard (static/dashboard.html): what the execution log says, read
- * from GET /api/logs/* (shared/API.md; fcgi/logs_api.c and shared/analyze.c
+ * from GET /api/logs/* (shared/API.md; fcgi/logs_api.c and shared/reports/
  * for the fields). Every figure the server has (totals, success rate,
  * outcomes, fix rates, the trend by day) is shown as the server gives it.
  *

@@ -1,5 +1,5 @@
 /*
- * Per AI model (GET /api/logs/models, shared/reports.c's report_models):
+ * Per AI model (GET /api/logs/models, shared/reports/reports.c's report_models):
  * for each model that wrote scripts, how often its first attempt
  * succeeded, how many attempts its sessions took until a success, how
  * often its failures were fixed later; and the same for runs with the

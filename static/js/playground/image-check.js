@@ -1,5 +1,5 @@
 /*
- * Checks a chosen image file as the server would (shared/image_check.c):
+ * Checks a chosen image file as the server would (shared/facts/image_check.c):
  * PNG or JPEG by content, never by name; its size and pixel count within
  * the service's limits (when known); readable by the browser.
  */

@@ -1,6 +1,6 @@
 /*
  * The session's attempts as the log gives them (GET
- * /api/logs/session/<id>, shared/report_rows.c): in pages of attempts
+ * /api/logs/session/<id>, shared/reports/report_rows.c): in pages of attempts
  * (?after=N, "next_after" where the next one starts), each row with an
  * excerpt of its code (code_excerpt, code_truncated, code_sha256,
  * code_bytes) rather than the whole; attempts_retired says how many of the

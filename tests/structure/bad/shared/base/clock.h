@@ -1,0 +1,4 @@
+#ifndef CLOCK_H
+#define CLOCK_H
+#include "base/text.h"
+#endif

@@ -48,6 +48,14 @@ export IMGSANDBOX_PACKAGES=${IMGSANDBOX_PACKAGES:-$root/runner_image/packages.tx
 export IMGSANDBOX_OUTPUTS=$(realpath -m "${IMGSANDBOX_OUTPUTS:-$IMGSANDBOX_DATA/outputs}")
 DATA=$IMGSANDBOX_DATA
 OUTPUTS=$IMGSANDBOX_OUTPUTS
+# The runner image of these sources, unless one is named: its tag carries
+# the key of what it is built from (runner_image/build.sh).
+image_is_ours=
+if [ -z "${IMGSANDBOX_IMAGE:-}" ]; then
+  IMGSANDBOX_IMAGE=$("$root/runner_image/build.sh" --print-tag)
+  export IMGSANDBOX_IMAGE
+  image_is_ours=1
+fi
 # shellcheck source=fcgi/settings.sh
 . "$root/fcgi/settings.sh"
 body_timeout_ms=$(setting BODY_TIMEOUT_MS)
@@ -202,7 +210,7 @@ if [ -z "$engine_up" ]; then
 else
   # The runner image, when it is missing or its sources changed (ours only:
   # an image named in IMGSANDBOX_IMAGE is the operator's to build).
-  if [ -z "${IMGSANDBOX_IMAGE:-}" ]; then
+  if [ -n "$image_is_ours" ]; then
     env "${engine_env[@]}" DOCKER="$docker" RUNNER_IMAGE="$image" \
       "$root/runner_image/build.sh" --if-missing ||
       say "warning: the runner image could not be built; runs will get 503"

@@ -5,13 +5,16 @@
 #      takes seconds, and a changed list builds a new one);
 #   2. `docker import` of that tree as the base image imgsandbox-base:<key>;
 #   3. a small layer on top (Dockerfile) with entry.py and packages.txt,
-#      tagged $RUNNER_IMAGE (default imgsandbox-runner:proto2: the tag names the
-#      version of the record protocol entry.py speaks, so a responder never
-#      runs an image whose records it cannot read).
-# Usage: runner_image/build.sh [--if-missing]
+#      tagged $RUNNER_IMAGE, by default imgsandbox-runner:proto2-<key>: proto2
+#      names the version of the record protocol entry.py speaks (a responder
+#      never runs an image whose records it cannot read), the key the
+#      sources it was built from, so that two checkouts with different
+#      sources never take each other's image (fcgi/serve.sh runs the keyed
+#      tag). imgsandbox-runner:proto2 is also moved to the last one built,
+#      for use by hand.
+# Usage: runner_image/build.sh [--if-missing | --print-tag]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-IMAGE=${RUNNER_IMAGE:-imgsandbox-runner:proto2}
 CACHE=${RUNNER_CACHE:-/var/cache/imgsandbox}
 DOCKER=${DOCKER:-docker}
 SUITE=${DEBIAN_SUITE:-bookworm}
@@ -24,6 +27,12 @@ pkgs=$(sed -e 's/#.*//' -e 's/|.*//' "$here/packages.txt" | tr -s ' \n' ' ' | se
 rootkey=$(printf '%s\n%s\n' "$SUITE" "$pkgs" | sha256sum | cut -c1-16)
 # The image depends on that and on the files of the top layer.
 imgkey=$(cat "$here/Dockerfile" "$here/entry.py" "$here/packages.txt" | sha256sum | cut -c1-12)-$rootkey
+
+IMAGE=${RUNNER_IMAGE:-imgsandbox-runner:proto2-$imgkey}
+if [ "${1:-}" = "--print-tag" ]; then
+  printf '%s\n' "$IMAGE"
+  exit 0
+fi
 
 if [ "${1:-}" = "--if-missing" ] &&
    [ "$($DOCKER image inspect -f '{{index .Config.Labels "imgsandbox.key"}}' "$IMAGE" 2>/dev/null)" = "$imgkey" ]; then
@@ -58,7 +67,7 @@ fi
 
 say "building $IMAGE"
 $DOCKER build -q --build-arg "BASE=imgsandbox-base:$rootkey" --label "imgsandbox.key=$imgkey" \
-  -t "$IMAGE" "$here" >/dev/null
+  -t "$IMAGE" -t imgsandbox-runner:proto2 "$here" >/dev/null
 say "ready: $IMAGE ($imgkey); root filesystem $rootfs"
 # For the chroot baseline of `make bench`.
 ln -sfn "$rootfs" "$CACHE/rootfs-current"

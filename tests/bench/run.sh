@@ -82,7 +82,9 @@ for t in curl wrk spawn-fcgi lighttpd nginx apache2 docker unshare; do
   command -v "$t" >/dev/null || die "$t is not installed"
 done
 docker version >/dev/null 2>&1 || die "dockerd does not answer; start it (fcgi/ensure_dockerd.sh)"
-image=$("$BUILD/responder" --settings | sed -n 's/^IMGSANDBOX_IMAGE=//p')
+# The image of these sources (what serve.sh runs), unless one is named.
+export IMGSANDBOX_IMAGE=${IMGSANDBOX_IMAGE:-$("$root/runner_image/build.sh" --print-tag)}
+image=$IMGSANDBOX_IMAGE
 docker image inspect "$image" >/dev/null 2>&1 || die "the runner image $image is missing: make runner-image"
 
 stamp=$(date +%Y-%m-%d-%H%M%S)

@@ -38,7 +38,7 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-PROGRAMS   = $(B)/responder $(B)/supervise $(B)/warmpool $(B)/analyze_logs $(B)/hello_fcgi
+PROGRAMS   = $(B)/responder $(B)/supervise $(B)/sandboxd $(B)/analyze_logs $(B)/hello_fcgi
 RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_form.c \
              fcgi/run_answer.c fcgi/status_api.c fcgi/housekeeping.c fcgi/access.c \
              fcgi/metrics_api.c fcgi/assist_api.c fcgi/service.c)
@@ -60,7 +60,8 @@ $(B)/libshared.a: $(SHARED_OBJ)
 $(B)/responder: $(RESPONDER_OBJ) $(WEB_OBJ) $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/warmpool: $(B)/fcgi/warmpool.o $(B)/libshared.a
+# The broker: the one program that links the engines (shared/engine/).
+$(B)/sandboxd: $(B)/fcgi/sandboxd.o $(B)/fcgi/sandboxd_pool.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/supervise: $(B)/fcgi/supervise.o $(B)/libshared.a

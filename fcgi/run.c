@@ -126,7 +126,7 @@ log_run(struct run_ctx *c, const struct sandbox_result *res, const struct outcom
 	c->rec.status = o->status;
 	c->rec.http_status = 200;
 	c->rec.exit_code = res->exit_code;
-	c->rec.duration_ms = res->ended_ms - res->asked_ms;
+	c->rec.duration_ms = res->ended_ms - (res->handed_ms ? res->handed_ms : res->asked_ms);
 	if (o->has_error) {
 		c->rec.error_type = o->type;
 		c->rec.error_message = o->message;
@@ -183,7 +183,8 @@ run_in(struct run_ctx *c, struct sandbox *sb)
 	struct sandbox_job sj = { .id = c->job.id, .code_dir = c->job.code_dir,
 	    .input_dir = c->job.input_dir, .timeout_ms = cfg.timeout_ms,
 	    .cancel_fd = c->cancel_fd, .client_fd = c->live ? c->r->ipcFd : -1, .ev = &ev };
-	struct outcome_limits lim = { cfg.timeout_ms, cfg.memory_bytes };
+	struct outcome_limits lim = { cfg.timeout_ms, cfg.memory_bytes, cfg.stream_max_bytes,
+	    cfg.stream_bytes };
 	struct sandbox_result res;
 	struct refusal no;
 	struct outcome o;
@@ -203,7 +204,7 @@ run_in(struct run_ctx *c, struct sandbox *sb)
 		    "the sandbox could not be started on this server");
 		return reject(c, &no);
 	}
-	c->t[T_PREPARED] = res.asked_ms;
+	c->t[T_PREPARED] = res.handed_ms ? res.handed_ms : res.ended_ms;
 	c->t[T_SANDBOX_END] = res.ended_ms;
 	if (res.outcome == SANDBOX_UNAVAILABLE || res.outcome == SANDBOX_FAILED) {
 		log_warnx("job %s: %s", c->job.id, res.message);
@@ -251,7 +252,8 @@ still_wanted(void *arg)
 static int
 cancelled_in_queue(struct run_ctx *c)
 {
-	struct outcome_limits lim = { cfg.timeout_ms, cfg.memory_bytes };
+	struct outcome_limits lim = { cfg.timeout_ms, cfg.memory_bytes, cfg.stream_max_bytes,
+	    cfg.stream_bytes };
 	struct sandbox_result res;
 	struct outcome o;
 	int rc;
@@ -296,7 +298,7 @@ run_job(struct run_ctx *c, struct after_answer *after)
 		return reject(c, &no);
 	}
 	c->t[T_SLOT] = clock_mono_ms();
-	if ((sb = sandbox_take(&cfg, svc.instance, svc.pool_socket)) == NULL) {
+	if ((sb = sandbox_take(&cfg, svc.broker_socket)) == NULL) {
 		share_slot_release(svc.share, slot);
 		run_refusal(&no, 503, "sandbox_unavailable", NULL, "the server is out of memory");
 		return reject(c, &no);

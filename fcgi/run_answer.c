@@ -47,12 +47,13 @@ run_timings(const struct run_ctx *c, const struct sandbox_result *res)
 
 	if (o == NULL)
 		return NULL;
-	/* The sandbox's time split: until the script's START record (the
-	 * container's start, or the hand-off), then the script by its own
-	 * END record's clock when that is sane, else as we saw it. */
+	/* The sandbox's time split: from the hand-off of the job until the
+	 * script's START record (container_start_ms, its old name), then the
+	 * script by its own END record's clock when that is sane, else as we
+	 * saw it. */
 	if (res->started_ms > 0) {
 		cJSON_AddNumberToObject(o, "container_start_ms",
-		    (double)(res->started_ms - res->asked_ms));
+		    (double)(res->started_ms - res->handed_ms));
 		if (p->ended && p->end_end >= p->end_start &&
 		    (p->end_end - p->end_start) * 1000.0 <= (double)(res->ended_ms - res->started_ms))
 			cJSON_AddNumberToObject(o, "script_ms",
@@ -196,7 +197,8 @@ run_answer(const struct run_ctx *c, const struct sandbox_result *res, const stru
 	cJSON_AddNumberToObject(root, "attempt", attempt);
 	cJSON_AddStringToObject(root, "status", o->status);
 	cJSON_AddNumberToObject(root, "exit_code", res->exit_code);
-	cJSON_AddNumberToObject(root, "duration_ms", (double)(res->ended_ms - res->asked_ms));
+	cJSON_AddNumberToObject(root, "duration_ms",
+	    (double)(res->ended_ms - (res->handed_ms ? res->handed_ms : res->asked_ms)));
 	add_result(root, c, o);
 	add_outputs(root, c);
 	if (res->proto.skipped > 0)	/* images past the 8 the API allows */

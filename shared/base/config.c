@@ -39,6 +39,10 @@ static const struct setting {
 	  "the runner image's package list (what the sandbox has installed)", 0 },
 	{ "IMGSANDBOX_ALLOWLIST", STR, S(allowlist_file), "./runner_image/allowlist.txt", 0, 0,
 	  "the names the log's lessons may say (exception types, modules, attributes of the sandbox's libraries)", 0 },
+	{ "IMGSANDBOX_ENGINE", STR, S(engine), "docker", 0, 0,
+	  "what a sandbox runs on: docker (a container per run) or fork (a child of a template interpreter, in namespaces and a cgroup of its own)", 0 },
+	{ "IMGSANDBOX_START_TIMEOUT_MS", INT, I(start_timeout_ms), "60000", 1000, 600000,
+	  "how long a run waits for its sandbox to start (it does not count against the run's own limit); past it, 503", 0 },
 	{ "IMGSANDBOX_DOCKER", STR, S(docker_bin), "docker", 0, 0,
 	  "the docker client (looked up in PATH when it has no slash)", 0 },
 	{ "IMGSANDBOX_DOCKER_HOST", STR, S(docker_host), "", 0, 0,
@@ -52,7 +56,7 @@ static const struct setting {
 	{ "IMGSANDBOX_USER", STR, S(sandbox_user), "10001:10001", 0, 0,
 	  "uid:gid the script runs as inside the sandbox (never 0)", 0 },
 	{ "IMGSANDBOX_TIMEOUT_MS", INT, I(timeout_ms), "10000", 500, 3600000,
-	  "wall-clock limit of one run, from the start of the container (warm: from the hand-off), in ms", PUB },
+	  "wall-clock limit of one run, from the hand-off of its job to a started sandbox, in ms", PUB },
 	{ "IMGSANDBOX_MEMORY", INT, I(memory_bytes), "1073741824", 16777216, 68719476736LL,
 	  "memory of one sandbox (--memory = --memory-swap), bytes", PUB },
 	{ "IMGSANDBOX_CPUS", STR, S(cpus), "1", 0, 0,
@@ -67,6 +71,8 @@ static const struct setting {
 	  "open files in the sandbox (RLIMIT_NOFILE)", 0 },
 	{ "IMGSANDBOX_STREAM_BYTES", INT, I(stream_bytes), "65536", 1024, 16777216,
 	  "stdout and stderr kept of one run, each, bytes (the rest is counted and dropped)", PUB },
+	{ "IMGSANDBOX_STREAM_MAX_BYTES", INT, I(stream_max_bytes), "16777216", 0, 1099511627776LL,
+	  "a script that prints more than this (both streams, kept or not) is stopped at once as output_limit, bytes (0: no cap)", 0 },
 	{ "IMGSANDBOX_BODY_BYTES", INT, I(body_bytes), "11534336", 4096, 1073741824,
 	  "largest POST /run body, bytes (the web servers are set a little above it)", PUB },
 	{ "IMGSANDBOX_BODY_TIMEOUT_MS", INT, I(body_timeout_ms), "20000", 1000, 3600000,
@@ -179,6 +185,10 @@ config_check(char *err, size_t errlen)
 	    cfg.sandbox_uid == 0 || cfg.sandbox_gid == 0) {
 		snprintf(err, errlen, "IMGSANDBOX_USER=%s: expected uid:gid in numbers, never root",
 		    cfg.sandbox_user);
+		return -1;
+	}
+	if (strcmp(cfg.engine, "docker") != 0 && strcmp(cfg.engine, "fork") != 0) {
+		snprintf(err, errlen, "IMGSANDBOX_ENGINE=%s: expected docker or fork", cfg.engine);
 		return -1;
 	}
 	if (strcmp(cfg.logs_access, "local") != 0 && strcmp(cfg.logs_access, "token") != 0 &&

@@ -21,6 +21,8 @@ struct config {
 	char packages_file[256];	/* runner_image/packages.txt */
 	char allowlist_file[256];	/* runner_image/allowlist.txt */
 	/* The engine */
+	char engine[8];			/* docker | fork */
+	int64_t start_timeout_ms;	/* a run waits this long for its sandbox to start */
 	char docker_bin[256];		/* the docker client */
 	char docker_host[256];		/* DOCKER_HOST for the client; "" = its default */
 	char image[128];		/* the runner image */
@@ -29,7 +31,7 @@ struct config {
 	unsigned sandbox_uid, sandbox_gid;	/* ... parsed */
 	char instance[32];		/* labels this service's containers ("": from DATA) */
 	/* Limits of one run */
-	int64_t timeout_ms;		/* wall clock, from the start of docker run or the hand-off */
+	int64_t timeout_ms;		/* wall clock, from the hand-off of the job */
 	int64_t memory_bytes;		/* --memory and --memory-swap */
 	char cpus[16];			/* --cpus */
 	int64_t pids;			/* --pids-limit */
@@ -37,6 +39,7 @@ struct config {
 	int64_t output_bytes;		/* the result's cap, and RLIMIT_FSIZE in the sandbox */
 	int64_t nofile;			/* RLIMIT_NOFILE in the sandbox */
 	int64_t stream_bytes;		/* stdout and stderr kept, each */
+	int64_t stream_max_bytes;	/* printed in all past this: the run is stopped */
 	/* Limits of a request */
 	int64_t body_bytes;		/* the whole POST body */
 	int64_t body_timeout_ms;	/* the whole body must arrive within this */

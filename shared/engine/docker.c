@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "base/clock.h"
-#include "sandbox/docker.h"
+#include "engine/docker.h"
 #include "base/log.h"
 #include "base/spawn.h"
 
@@ -100,7 +100,6 @@ docker_job_fill(struct docker_job *j, const struct config *c, const char *instan
 	snprintf(name, 64, "imgsandbox-%.32s", id);
 	memset(j, 0, sizeof(*j));
 	j->name = name;
-	j->job_id = id;
 	j->instance = instance;
 	j->deadline_epoch = deadline_epoch;
 	j->code_dir = code_dir;
@@ -118,7 +117,6 @@ docker_run_argv(const struct config *c, const struct docker_job *j, struct argv_
 	argv_add(a, "run");
 	argv_add(a, "--name=%s", j->name);
 	argv_add(a, "--label=imgsandbox.instance=%s", j->instance);
-	argv_add(a, "--label=imgsandbox.job=%s", j->job_id);
 	argv_add(a, "--label=imgsandbox.deadline=%lld", (long long)j->deadline_epoch);
 	/* Isolation */
 	argv_add(a, "--network=none");

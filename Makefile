@@ -3,7 +3,7 @@
 #   make run        install what is missing, build, start the service (PORT=, SERVER=nginx|apache)
 #   make test       install what is missing, build, run every test
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
-#   make bench      the benchmarks (see the README's Performance section)
+#   make bench      the benchmarks (see docs/performance.md)
 
 CC       ?= cc
 # libcurl: its headers only; shared/assistant/ai.c loads the library when the assistant

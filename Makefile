@@ -3,7 +3,7 @@
 #   make run        install what is missing, build, start the service (PORT=, SERVER=nginx|apache)
 #   make test       install what is missing, build, run every test
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
-#   make bench      the benchmarks (see the README's Performance section)
+#   make bench      the benchmarks (see docs/performance.md)
 
 CC       ?= cc
 # libcurl: its headers only; shared/assistant/ai.c loads the library when the assistant
@@ -144,7 +144,10 @@ integration: test-deps runner-image
 # The structure's rules (tests/structure/check.py: no C function over 80
 # lines, no file over 800, the layers of shared/ by folder, includes and
 # names taken one way, every setting listed;
-# tests/browser/check_functions.mjs:
+# tests/structure/docs_check.py: README.md and docs/ (links and anchors
+# found, every page linked, README within 250 lines, the metrics, the
+# sandbox's options, the hostile scripts, the tool's commands and the
+# folders as the code has them); tests/browser/check_functions.mjs:
 # the same lengths for the page's and the browser tests' JavaScript).
 structure: test-deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
@@ -154,6 +157,15 @@ structure: test-deps
 	    -e "take names from each other in a circle" -e "is in no layer" \
 	    -e "does not list the setting" | grep -qx 6 || \
 	  { echo "structure: the checker missed a breach in tests/structure/bad"; exit 1; }
+	@/usr/bin/python3 tests/structure/docs_check.py
+	@/usr/bin/python3 tests/structure/docs_check.py --root tests/structure/bad_docs | \
+	  grep -c -e "lines (at most 250)" -e "no such file" -e "no such heading" \
+	    -e "outside the tree" -e "is not linked from README.md" -e "does not name the folder" \
+	    -e "docs/development.md does not name" -e "does not list the metric" \
+	    -e "the sandbox's table does not name" -e "the sandbox's table says" \
+	    -e "must end as" -e "does not list the hostile script" \
+	    -e "does not show the command" | grep -qx 13 || \
+	  { echo "structure: the docs checker missed a breach in tests/structure/bad_docs"; exit 1; }
 	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null && node check_functions.mjs
 
 # One after the other: each suite uses both cores itself.

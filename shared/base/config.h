@@ -2,8 +2,8 @@
  * config: every setting of the service, its default and its meaning, in one
  * table (config.c). Settings come from the environment (IMGSANDBOX_*), are
  * parsed with a range once at start-up, and are read through the global
- * `cfg` afterwards. `responder --settings` prints the table (the README's
- * list of settings is made from it).
+ * `cfg` afterwards. `responder --settings` prints the table (docs/settings.md
+ * lists it, and tests/structure/check.py keeps the two the same).
  */
 #ifndef CONFIG_H
 #define CONFIG_H

@@ -198,6 +198,7 @@ run_in(struct run_ctx *c, struct sandbox *sb)
 	}
 	run_events(c, &ev);
 	c->sandbox_kind = sandbox_kind(sb);
+	c->sandbox_id = sandbox_id(sb);
 	if (sandbox_run(sb, &sj, &res) < 0) {
 		log_warn("sandbox_run");
 		run_refusal(&no, 503, "sandbox_unavailable", NULL,

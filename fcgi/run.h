@@ -65,6 +65,7 @@ struct run_ctx {
 	struct outputs outs;
 	struct run_record rec;
 	const char *sandbox_kind;
+	const char *sandbox_id;		/* "" or NULL: none */
 	const char *unlogged;	/* why the log did not take the row (NULL: it did) */
 };
 

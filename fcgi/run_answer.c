@@ -212,7 +212,9 @@ run_answer(const struct run_ctx *c, const struct sandbox_result *res, const stru
 	if ((timings = run_timings(c, res)) != NULL)
 		cJSON_AddRawToObject(root, "timings", timings);
 	free(timings);
-	cJSON_AddStringToObject(root, "sandbox", c->sandbox_kind ? c->sandbox_kind : "docker-cold");
+	cJSON_AddStringToObject(root, "sandbox", c->sandbox_kind ? c->sandbox_kind : "none");
+	json_add_str_or_null(root, "sandbox_id",
+	    c->sandbox_id != NULL && c->sandbox_id[0] != '\0' ? c->sandbox_id : NULL);
 	if (c->unlogged != NULL)
 		add_unlogged_warning(root, c->unlogged);
 	return root;

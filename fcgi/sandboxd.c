@@ -44,7 +44,7 @@
 #define CHECK_EVERY_MS 5000	/* the engine's health */
 #define STOP_WAIT_MS 8000	/* for connections to let their sandboxes go */
 
-static char engine_dir[600], sock_path[600], state_path[600];
+static char engine_dir[600], sock_path[600];
 static char instance[32];
 static uid_t peer_uid;		/* who may ask: the owner of DATA */
 static volatile int stopping;
@@ -88,6 +88,28 @@ answer_none(int fd, int unavailable, const char *why)
 	return broker_send(fd, &m, NULL, 0);
 }
 
+/* Marks a box handed out: its folder becomes <id>.in-use (its mounts
+ * follow the folder), so that what waits in DATA/engine/boxes/ and what
+ * runs a job are told apart at a glance. */
+static void
+claim(struct engine_box *eb)
+{
+	char taken[sizeof(eb->dir)];
+
+	char code[sizeof(eb->code_dir)], input[sizeof(eb->input_dir)];
+
+	if (snprintf(taken, sizeof(taken), "%s.in-use", eb->dir) >= (int)sizeof(taken) ||
+	    snprintf(code, sizeof(code), "%s/code", taken) >= (int)sizeof(code) ||
+	    snprintf(input, sizeof(input), "%s/input", taken) >= (int)sizeof(input) ||
+	    rename(eb->dir, taken) < 0) {
+		log_warn("sandbox %s: marking its folder in use", eb->id);
+		return;
+	}
+	memcpy(eb->dir, taken, sizeof(eb->dir));
+	memcpy(eb->code_dir, code, sizeof(code));
+	memcpy(eb->input_dir, input, sizeof(input));
+}
+
 /* TAKE: a ready box, or NONE. Returns 0 when c holds a box now. */
 static int
 take(struct conn *c, const struct broker_msg *req)
@@ -102,6 +124,7 @@ take(struct conn *c, const struct broker_msg *req)
 		(void)answer_none(c->fd, unavailable, why);
 		return -1;
 	}
+	claim(&c->b->eb);
 	broker_msg_init(&m, BROKER_BOX, 0);
 	m.flags = warm ? BROKER_WARM : 0;
 	memcpy(m.id, c->b->eb.id, sizeof(m.id));
@@ -282,7 +305,7 @@ housekeeping_main(void *arg)
 			sweep_folders();
 			next_reap = now + cfg.reap_interval_s * 1000;
 		}
-		pool_write_state(state_path);
+		pool_write_state();
 		usleep(1000 * 1000);
 	}
 	return NULL;
@@ -396,7 +419,7 @@ stop(int lfd)
 		pthread_cond_timedwait(&conn_cv, &conn_mu, &ts);
 	}
 	pthread_mutex_unlock(&conn_mu);
-	pool_write_state(state_path);
+	pool_write_state();
 }
 
 /* For `make bench`: the docker run argv of a job folder (code/, input/),

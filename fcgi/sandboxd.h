@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "engine/ready_line.h"
 
 #define POOL_MAX 128		/* sandboxes starting or ready at once */
 
@@ -19,10 +20,7 @@ struct box {
 	struct engine_box eb;
 	int64_t created_ms;	/* monotonic */
 	int64_t ready_ms;	/* its READY line came and its facts held; 0: starting */
-	char line[600];		/* its READY line as it comes */
-	size_t line_len;
-	int line_state;		/* 0: looking for the prefix, 1: reading to the newline */
-	size_t match;		/* bytes of the prefix matched so far */
+	struct ready_line ready;	/* its READY line as it comes */
 	char err[512];		/* the start of what it printed on stderr (the engine's
 				 * complaint when it ends before it is ready) */
 	size_t err_len;
@@ -48,6 +46,7 @@ struct pool {
 extern struct pool pool;
 extern const struct engine_ops *eng;
 extern char boxes_root[600];
+extern char state_path[600];
 
 /* Makes a box: its id, folders (code/ and input/ writable by the service's
  * group, readable by the sandbox) and the engine's start. Returns it, or
@@ -74,7 +73,8 @@ struct box *pool_take(int64_t until_ms, int (*still)(void *), void *arg, int *wa
 /* Removes every box of the pool (stopping). */
 void pool_drain(void);
 
-/* Writes DATA/engine/state.json: the engine, whether it works, the pool. */
-void pool_write_state(const char *path);
+/* Writes DATA/engine/state.json (state_path): the engine, whether it
+ * works, the pool. The pool writes it itself when what it says changes. */
+void pool_write_state(void);
 
 #endif

@@ -31,12 +31,13 @@
 
 #define WARM_STARTING_MAX 2	/* refills of the warm pool starting at once */
 #define RETRY_MS 5000		/* after a failed start, before the next */
-#define READY_PREFIX "\x1eIMGSANDBOX-READY"
 
 struct pool pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
     .wake_fd = -1 };
 const struct engine_ops *eng;
 char boxes_root[600];
+char state_path[600];
+static char state_said[400];	/* what the state file says, but its time */
 
 /* An asker waiting in line (on its own thread's stack). */
 struct waiter {
@@ -180,42 +181,12 @@ destroy_later(struct box **v, int n)
 
 /* ---- The READY line ------------------------------------------------------ */
 
-/* Feeds what a starting box printed on stdout to its READY line. Returns 1
- * when the line is whole (b->line holds what followed the prefix), 0 when
- * not yet, -1 when it is too long to be ours. What came before the prefix
- * (an import's warning) is dropped. */
-static int
-ready_feed(struct box *b, const char *buf, size_t n)
-{
-	static const char prefix[] = READY_PREFIX;
-
-	for (size_t i = 0; i < n; i++) {
-		if (b->line_state == 0) {
-			if (buf[i] == prefix[b->match])
-				b->match++;
-			else
-				b->match = buf[i] == prefix[0];
-			if (b->match == sizeof(prefix) - 1)
-				b->line_state = 1;
-			continue;
-		}
-		if (buf[i] == '\n') {
-			b->line[b->line_len] = '\0';
-			return 1;
-		}
-		if (b->line_len + 1 >= sizeof(b->line))
-			return -1;
-		b->line[b->line_len++] = buf[i];
-	}
-	return 0;
-}
-
 /* Whether the facts of b's READY line are a sandbox's. Returns 0, or -1
  * with why in msg. */
 static int
 facts_hold(const struct box *b, char *msg, size_t msglen)
 {
-	const char *json = b->line;
+	const char *json = b->ready.facts;
 	int apparmor = 0;
 	char flag[8] = "";
 	FILE *fp;
@@ -270,7 +241,7 @@ read_starting(struct box *b, char *msg, size_t msglen)
 		b->err_len += k;
 	}
 	while (r == 0 && (n = read(b->eb.out_fd, buf, sizeof(buf))) > 0)
-		r = ready_feed(b, buf, (size_t)n);
+		r = ready_line_feed(&b->ready, buf, (size_t)n);
 	if (r < 0) {
 		snprintf(msg, msglen, "a sandbox's READY line was not ours (too long)");
 		return -1;
@@ -285,6 +256,8 @@ read_starting(struct box *b, char *msg, size_t msglen)
 }
 
 /* ---- The pool's thread -------------------------------------------------- */
+
+static void pool_state_changed(void);
 
 static void
 drop_at(int i)
@@ -312,7 +285,9 @@ assign(void)
 	int i;
 
 	while (queue_head != NULL) {
-		for (i = 0; i < pool.n && pool.box[i]->ready_ms == 0; i++)
+		/* The oldest ready one whose processes still run. */
+		for (i = 0; i < pool.n && (pool.box[i]->ready_ms == 0 ||
+		    eng->wait(&pool.box[i]->eb, 0) == 1); i++)
 			;
 		if (i == pool.n)
 			return;
@@ -357,9 +332,10 @@ tend_starting(struct box **out)
 	return k;
 }
 
-/* Retires ready boxes idle for IMGSANDBOX_WARM_IDLE_S, and those beyond
- * what the pool keeps with nobody waiting. Returns how many it put in out
- * (which has room for POOL_MAX - k0). */
+/* Lets go of ready boxes that died (killed from outside, the engine gone),
+ * have been idle for IMGSANDBOX_WARM_IDLE_S since they were ready, or are
+ * beyond what the pool keeps with nobody waiting. Returns how many it put
+ * in out (which has room for POOL_MAX - k0). */
 static int
 tend_ready(struct box **out, int k0)
 {
@@ -370,12 +346,17 @@ tend_ready(struct box **out, int k0)
 		struct box *b = pool.box[i];
 		if (b->ready_ms == 0)
 			continue;
-		if (now - b->created_ms >= cfg.warm_idle_s * 1000 || extra > 0) {
+		if (eng->wait(&b->eb, 0) == 1) {
+			log_warnx("sandbox %s ended while it waited for a job", b->eb.id);
+			pool.failed++;
+		} else if (now - b->ready_ms >= cfg.warm_idle_s * 1000 || extra > 0) {
 			extra--;
 			pool.retired++;
-			drop_at(i--);
-			out[k++] = b;
+		} else {
+			continue;
 		}
+		drop_at(i--);
+		out[k++] = b;
 	}
 	return k;
 }
@@ -437,8 +418,11 @@ wait_round(void)
 	p[n++] = (struct pollfd){ .fd = pool.wake_fd, .events = POLLIN };
 	pthread_mutex_lock(&pool.mu);
 	for (int i = 0; i < pool.n; i++) {
-		if (pool.box[i]->ready_ms != 0)
+		if (pool.box[i]->ready_ms != 0) {
+			/* A ready one prints nothing: its end (a hang-up) is news. */
+			p[n++] = (struct pollfd){ .fd = pool.box[i]->eb.out_fd, .events = 0 };
 			continue;
+		}
 		p[n++] = (struct pollfd){ .fd = pool.box[i]->eb.out_fd, .events = POLLIN };
 		if (pool.box[i]->eb.err_fd >= 0)
 			p[n++] = (struct pollfd){ .fd = pool.box[i]->eb.err_fd, .events = POLLIN };
@@ -466,6 +450,7 @@ pool_main(void *arg)
 		k = tend_ready(gone, k);
 		due = starts_due();
 		pthread_cond_broadcast(&pool.cv);
+		pool_state_changed();
 		if (pool.stopping) {
 			pthread_mutex_unlock(&pool.mu);
 			destroy_later(gone, k);
@@ -538,6 +523,7 @@ pool_take(int64_t until_ms, int (*still)(void *), void *arg, int *warm, int *una
 		pool.wanted++;
 		pool_wake();
 	}
+	pool_state_changed();
 	while (me.given == NULL) {
 		if (*(why = give_up_why(until_ms, still, arg, unavailable)) != '\0') {
 			leave_queue(&me);
@@ -552,6 +538,7 @@ pool_take(int64_t until_ms, int (*still)(void *), void *arg, int *warm, int *una
 		}
 		pthread_cond_timedwait(&pool.cv, &pool.mu, &ts);
 	}
+	pool_state_changed();
 	pthread_mutex_unlock(&pool.mu);
 	return me.given;
 }
@@ -576,18 +563,16 @@ pool_drain(void)
 		box_destroy(v[i]);
 }
 
-void
-pool_write_state(const char *path)
+/* What the pool says, for DATA/engine/state.json (under mu). Returns it
+ * (cJSON_Delete it), or NULL. */
+static cJSON *
+state_json(void)
 {
-	char tmp[700], *text;
 	cJSON *o = cJSON_CreateObject();
-	FILE *fp;
-	int ready;
+	int ready = count_ready();
 
 	if (o == NULL)
-		return;
-	pthread_mutex_lock(&pool.mu);
-	ready = count_ready();
+		return NULL;
 	cJSON_AddStringToObject(o, "engine", eng->name);
 	cJSON_AddBoolToObject(o, "ok", pool.engine_ok);
 	if (!pool.engine_ok)
@@ -600,17 +585,52 @@ pool_write_state(const char *path)
 	cJSON_AddNumberToObject(o, "handed_out", (double)pool.handed_out);
 	cJSON_AddNumberToObject(o, "failed_starts", (double)pool.failed);
 	cJSON_AddNumberToObject(o, "retired", (double)pool.retired);
-	pthread_mutex_unlock(&pool.mu);
+	return o;
+}
+
+/* Writes o, with the time, to the state file (atomically). */
+static void
+write_state(cJSON *o)
+{
+	char tmp[700], *text;
+	FILE *fp;
+
 	cJSON_AddNumberToObject(o, "written_at_ms", (double)clock_real_ms());
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (text == NULL || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
-	    (fp = fopen(tmp, "we")) == NULL) {
-		cJSON_free(text);
+	if ((text = cJSON_PrintUnformatted(o)) == NULL)
 		return;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", state_path) < (int)sizeof(tmp) &&
+	    (fp = fopen(tmp, "we")) != NULL) {
+		fputs(text, fp);
+		if (fclose(fp) != 0 || rename(tmp, state_path) != 0)
+			unlink(tmp);
 	}
-	fputs(text, fp);
-	if (fclose(fp) != 0 || rename(tmp, path) != 0)
-		unlink(tmp);
 	cJSON_free(text);
+}
+
+/* Under mu: writes the state file when what it says changed (a reader
+ * sees a hand-out or a ready box at once, not up to a second late). */
+static void
+pool_state_changed(void)
+{
+	cJSON *o = state_json();
+	char *text = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
+
+	if (text != NULL && strcmp(text, state_said) != 0) {
+		snprintf(state_said, sizeof(state_said), "%s", text);
+		write_state(o);
+	}
+	cJSON_free(text);
+	cJSON_Delete(o);
+}
+
+void
+pool_write_state(void)
+{
+	cJSON *o;
+
+	pthread_mutex_lock(&pool.mu);
+	if ((o = state_json()) != NULL)
+		write_state(o);
+	pthread_mutex_unlock(&pool.mu);
+	cJSON_Delete(o);
 }

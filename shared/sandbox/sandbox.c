@@ -233,6 +233,12 @@ sandbox_kind(const struct sandbox *sb)
 	return sb->kind;
 }
 
+const char *
+sandbox_id(const struct sandbox *sb)
+{
+	return sb->box.id;
+}
+
 int
 sandbox_run(struct sandbox *sb, const struct sandbox_job *job, struct sandbox_result *res)
 {

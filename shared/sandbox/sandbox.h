@@ -106,6 +106,10 @@ void sandbox_finish(struct sandbox *sb);
  * the broker handed one. */
 const char *sandbox_kind(const struct sandbox *sb);
 
+/* The sandbox's own id (its container is imgsandbox-<id>), "" before the
+ * broker handed one: never the job's. */
+const char *sandbox_id(const struct sandbox *sb);
+
 void sandbox_result_free(struct sandbox_result *res);
 
 #endif

@@ -403,7 +403,7 @@ def rss_kib(pid):
 
 
 ROLES = {"responder": "run pool (responder)", "imgsandbox-api": "API pool (imgsandbox-api)",
-         "supervise": "supervise", "warmpool": "warm pool keeper", "lighttpd": "web server",
+         "supervise": "supervise", "sandboxd": "broker", "lighttpd": "web server",
          "nginx": "web server", "apache2": "web server"}
 
 

@@ -226,13 +226,14 @@ def instance_of(service):
 
 
 def leftover_containers(service):
-    """This service's containers (running or not), less the warm sandboxes
-    waiting in the host's pool (each has its folder DATA/sandboxes/<id>,
-    made before its container; a responder that takes one renames it to
-    <id>.in-use, and removes it after the container)."""
+    """This service's containers (running or not), less the sandboxes
+    waiting in the broker's pool (each has its folder
+    DATA/engine/boxes/<id>, made before its container; the broker renames it
+    to <id>.in-use when it hands it out, and removes it with the
+    container)."""
     names = docker("ps", "-a", "--filter", "label=imgsandbox.instance=" + instance_of(service),
                    "--format", "{{.Names}}").split()
-    root = os.path.join(service.data, "sandboxes")
+    root = os.path.join(service.data, "engine", "boxes")
     waiting = set(n for n in os.listdir(root) if "." not in n) if os.path.isdir(root) else set()
     return [n for n in names if n[len("imgsandbox-"):] not in waiting]
 
@@ -253,9 +254,10 @@ def settled(service, timeout=15):
         time.sleep(0.1)
 
 
-def containers_of(job_id):
-    """Names of containers (running or not) whose job label is job_id."""
-    return docker("ps", "-a", "--filter", "label=imgsandbox.job=" + job_id,
+def containers_of(sandbox_id):
+    """Names of containers (running or not) of the sandbox a run's answer
+    names (its "sandbox_id": the sandbox's own id, never the job's)."""
+    return docker("ps", "-a", "--filter", "name=^imgsandbox-%s$" % sandbox_id,
                   "--format", "{{.Names}}").split()
 
 

@@ -1,9 +1,11 @@
-"""Warm sandboxes, the host's (fcgi/warmpool.c), through the real server and
-dockerd: started ahead with the imaging libraries loaded, each handed exactly
-one job, on by default, shared by every responder, refilled in the
-background; and the answer at the script's end, with the container removed
-after it while its slot is held. The hostile and timeout suites also run
-against a service with a pool of one (conftest's "warm" variant)."""
+"""The broker's pool of sandboxes (fcgi/sandboxd.c), through the real server
+and dockerd: started ahead with the imaging libraries loaded, each handed
+exactly one job, on by default, shared by every responder, refilled in the
+background; a run that finds none ready takes the first that is; a run's
+limit counts from the hand-off of its job, never the engine's start; and
+the answer at the script's end, with the container removed after it while
+its slot is held. The hostile and timeout suites also run against a service
+with a pool of one (conftest's "warm" variant)."""
 import fcntl
 import io
 import os
@@ -30,8 +32,8 @@ def warm():
 
 
 def waiting(service):
-    """The pool's sandboxes not handed out (DATA/sandboxes/<id>)."""
-    root = os.path.join(service.data, "sandboxes")
+    """The pool's sandboxes not handed out (DATA/engine/boxes/<id>)."""
+    root = os.path.join(service.data, "engine", "boxes")
     return sorted(n for n in os.listdir(root) if "." not in n) if os.path.isdir(root) else []
 
 
@@ -43,7 +45,7 @@ def running(service):
 def pool_state(service):
     import json
     try:
-        return json.load(open(os.path.join(service.data, "state", "warmpool.json")))
+        return json.load(open(os.path.join(service.data, "engine", "state.json")))
     except (OSError, ValueError):
         return {}
 
@@ -109,10 +111,9 @@ open("/tmp/marker", "w").write("x")
 
 
 def test_the_pool_state_shows_a_hand_out_at_once(warm):
-    """The keeper writes its state file when what it says changes: by the
-    time a warm run's answer is in, the file counts the hand-out (written
-    once a second, it lagged by up to that, and a wait for the pool
-    could pass on a sandbox no longer there). Health reads the same file."""
+    """By the time a warm run's answer is in, the broker's state counts the
+    hand-out (a wait for the pool must not pass on a sandbox no longer
+    there). Health reads the same file."""
     for _ in range(3):
         wait_for_pool(warm)
         before = pool_state(warm)["handed_out"]
@@ -146,7 +147,7 @@ def test_a_dead_warm_sandbox_is_replaced(warm):
     docker("rm", "--force", "imgsandbox-" + gone)
     status, _, r = warm.run("print('still served')\n")
     assert status == 200 and "still served" in r["stdout"], r
-    # The keeper saw it die, removed its folder and started another.
+    # The broker saw it die, removed its folder and started another.
     wait_for_pool(warm)
     assert gone not in waiting(warm)
     assert settled(warm)
@@ -277,10 +278,10 @@ def responder_pids(service):
     return sorted(int(p[0]) for p in procs if p[1] == sup[0])
 
 
-def test_a_killed_responders_sandbox_is_removed_by_the_keeper():
-    """A responder killed mid-run leaves its warm container running; the
-    keeper sees the responder's connection close with the container still
-    there and removes it at once (not at its deadline, minutes away)."""
+def test_a_killed_responders_sandbox_is_removed_by_the_broker():
+    """A responder killed mid-run leaves its container running; the broker
+    sees the responder's connection close and removes it at once (not at
+    its deadline, minutes away)."""
     svc = Service("lighttpd", {"IMGSANDBOX_WARM": "1", "IMGSANDBOX_TIMEOUT_MS": "60000"},
                   responders=1)
     try:
@@ -312,3 +313,43 @@ def test_settings_are_checked():
                            capture_output=True, text=True)
         assert p.returncode != 0, bad
         assert list(bad)[0] in p.stderr, p.stderr
+
+
+def test_time_limit_counts_the_script_not_the_engines_start():
+    """With no sandbox ready (a pool of none), a run waits for one to start;
+    that start is the engine's time, not the script's. Preloading the heavy
+    libraries makes every start take longer than the 1 s limit on any
+    machine, so a limit that counted the start would stop this script."""
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "0", "IMGSANDBOX_TIMEOUT_MS": "1000",
+                               "IMGSANDBOX_PRELOAD": "numpy,PIL.Image,scipy.ndimage,cv2,"
+                               "skimage.filters"}, responders=1)
+    try:
+        _, _, r = svc.run("import time\ntime.sleep(0.6)\nprint('slept')\n")
+        assert r["sandbox"] == "docker-cold" and r["status"] == "no_output", r
+        assert "slept" in r["stdout"]
+        # The start did take longer than the limit: the test tested.
+        assert r["timings"]["prepare_ms"] > 1000, r["timings"]
+    finally:
+        svc.stop()
+
+
+def test_a_run_that_finds_none_ready_takes_the_first_ready():
+    """A pool of one, two runs at once: the second finds none ready, the
+    broker starts one for it at once, and it is served cold, never after a
+    wait for the pool and then another for a start of its own."""
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "1", "IMGSANDBOX_SLOTS": "2"}, responders=2)
+    try:
+        wait_for_pool(svc)
+        out = []
+        code = "import time\ntime.sleep(1)\nprint('done')\n"
+        ts = [threading.Thread(target=lambda: out.append(svc.run(code)[2])) for _ in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        kinds = sorted(r["sandbox"] for r in out)
+        assert kinds == ["docker-cold", "docker-warm"], out
+        assert all(r["status"] == "no_output" and "done" in r["stdout"] for r in out), out
+        assert pool_state(svc)["started"] >= 2
+    finally:
+        svc.stop()

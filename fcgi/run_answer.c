@@ -250,6 +250,20 @@ run_live_event(struct run_ctx *c, const char *event, cJSON *data)
 }
 
 void
+run_live_place(struct run_ctx *c, int position, int waiting, int64_t expected_ms)
+{
+	cJSON *d;
+
+	if (!c->live || (d = cJSON_CreateObject()) == NULL)
+		return;
+	cJSON_AddStringToObject(d, "phase", "queued");
+	cJSON_AddNumberToObject(d, "position", position);
+	cJSON_AddNumberToObject(d, "waiting", waiting);
+	cJSON_AddNumberToObject(d, "expected_ms", (double)expected_ms);
+	run_live_event(c, "phase", d);
+}
+
+void
 run_live_phase(struct run_ctx *c, const char *phase)
 {
 	cJSON *d;

@@ -41,8 +41,11 @@
 #include "sandboxd.h"
 
 #define CONN_MAX 256		/* connections served at once */
-#define CHECK_EVERY_MS 5000	/* the engine's health */
+#define CHECK_EVERY_MS 5000	/* the engine's health ... */
+#define QUIET_CHECK_MS 30000	/* ... when no sandbox became ready for this long */
 #define STOP_WAIT_MS 8000	/* for connections to let their sandboxes go */
+#define END_GRACE_MS 2000	/* a sandbox's own end after DONE, before a kill */
+#define STOP_BOX_MS 15000	/* ... and kills until the engine says it ended */
 
 static char engine_dir[600], sock_path[600];
 static char instance[32];
@@ -196,6 +199,25 @@ serve_box(struct conn *c)
 		    c->b->eb.id);
 }
 
+/* Makes sure nothing of b runs: its processes' end (after the script's
+ * END records PID 1 ends at once), else a kill. Returns 0 when it has
+ * ended, -1 when the engine could not say. */
+static int
+stop_box(struct engine_box *b)
+{
+	int64_t give_up = clock_mono_ms() + STOP_BOX_MS;
+
+	if (eng->wait(b, clock_mono_ms() + END_GRACE_MS) == 1)
+		return 0;
+	while (clock_mono_ms() < give_up) {
+		(void)eng->kill(b);
+		if (eng->wait(b, clock_mono_ms() + 1000) == 1)
+			return 0;
+	}
+	log_warnx("sandbox %s: still running after its kill; its removal follows", b->id);
+	return -1;
+}
+
 static void *
 conn_main(void *arg)
 {
@@ -205,9 +227,12 @@ conn_main(void *arg)
 	if (broker_recv(c->fd, 1, &req, NULL) == 1 && req.op == BROKER_TAKE &&
 	    take(c, &req) == 0) {
 		serve_box(c);
-		/* DONE, or the responder died: the box goes either way. */
+		/* DONE, or the responder died: the box goes either way. GONE
+		 * as soon as nothing of it runs (its slot may then serve
+		 * another run); its removal, engine work that can take seconds
+		 * under load, follows on this thread. */
+		(void)answer(c->fd, BROKER_GONE, stop_box(&c->b->eb) == 0);
 		box_destroy(c->b);
-		(void)answer(c->fd, BROKER_GONE, 1);
 	} else if (c->b != NULL) {
 		box_destroy(c->b);
 	}
@@ -285,7 +310,10 @@ housekeeping_main(void *arg)
 	(void)arg;
 	while (!stopping) {
 		now = clock_mono_ms();
-		if (now >= next_check) {
+		/* A sandbox that became ready lately says the engine works:
+		 * asking it costs the engine's clients a core's fraction on a
+		 * busy host, so it is asked only when nothing else says. */
+		if (now >= next_check && now - pool_last_ready() > QUIET_CHECK_MS) {
 			int ok = eng->check(msg, sizeof(msg)) == 0;
 			pthread_mutex_lock(&pool.mu);
 			if (!ok) {

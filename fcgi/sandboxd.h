@@ -70,6 +70,9 @@ void pool_wake(void);
 struct box *pool_take(int64_t until_ms, int (*still)(void *), void *arg, int *warm,
     int *unavailable, char *msg, size_t msglen);
 
+/* When a box last became ready (monotonic ms; 0: never). */
+int64_t pool_last_ready(void);
+
 /* Removes every box of the pool (stopping). */
 void pool_drain(void);
 

@@ -38,6 +38,18 @@ const struct engine_ops *eng;
 char boxes_root[600];
 char state_path[600];
 static char state_said[400];	/* what the state file says, but its time */
+static int64_t last_ready_ms;	/* when a box last became ready (monotonic) */
+
+int64_t
+pool_last_ready(void)
+{
+	int64_t t;
+
+	pthread_mutex_lock(&pool.mu);
+	t = last_ready_ms;
+	pthread_mutex_unlock(&pool.mu);
+	return t;
+}
 
 /* An asker waiting in line (on its own thread's stack). */
 struct waiter {
@@ -315,6 +327,7 @@ tend_starting(struct box **out)
 			continue;
 		if ((r = read_starting(b, msg, sizeof(msg))) == 1) {
 			b->ready_ms = clock_mono_ms();
+			last_ready_ms = b->ready_ms;
 			pool.engine_ok = 1;
 			pool.problem[0] = '\0';
 			continue;

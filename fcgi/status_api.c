@@ -79,6 +79,20 @@ add_log_state(cJSON *root)
 		    (double)st.counter[SHARE_RUNS_UNLOGGED]);
 }
 
+/* The line for slots: how many are busy and how many requests wait. */
+static void
+add_line(cJSON *root)
+{
+	struct share_stats st;
+
+	if (svc.share == NULL)
+		return;
+	share_stats(svc.share, &st);
+	cJSON_AddNumberToObject(root, "slots_busy", st.slots_busy);
+	cJSON_AddNumberToObject(root, "waiting", st.waiting);
+	cJSON_AddNumberToObject(root, "slot_hold_ms", (double)st.hold_ms);
+}
+
 /* The pool's figures of the broker's state, as "warm". */
 static void
 add_pool(cJSON *root, const cJSON *state)
@@ -140,6 +154,7 @@ health(FCGX_Request *r)
 	cJSON_AddStringToObject(root, "engine", cfg.engine);
 	cJSON_AddStringToObject(root, "image", cfg.image);
 	cJSON_AddNumberToObject(root, "slots", (double)cfg.slots);
+	add_line(root);
 	cJSON_AddNumberToObject(root, "timeout_ms", (double)cfg.timeout_ms);
 	add_pool(root, state);
 	add_log_state(root);

@@ -91,8 +91,8 @@ static const struct setting {
 	  "largest ai_model field, bytes", PUB },
 	{ "IMGSANDBOX_SLOTS", INT, I(slots), "0", 0, 1024,
 	  "sandboxes at once on this host, shared by every responder (0: the number of CPUs)", 0 },
-	{ "IMGSANDBOX_SLOT_WAIT_MS", INT, I(slot_wait_ms), "2000", 0, 600000,
-	  "how long a request waits for a free slot before it gets 429", 0 },
+	{ "IMGSANDBOX_SLOT_WAIT_MS", INT, I(slot_wait_ms), "0", 0, 3600000,
+	  "how long a request may wait in line for a sandbox slot (0: three times IMGSANDBOX_TIMEOUT_MS); one the line cannot reach in that time is refused at once with 429", 0 },
 	{ "IMGSANDBOX_RETENTION_S", INT, I(retention_s), "86400", 60, 31536000,
 	  "published results older than this are removed, seconds", 0 },
 	{ "IMGSANDBOX_REAP_INTERVAL_S", INT, I(reap_interval_s), "60", 1, 86400,
@@ -165,6 +165,12 @@ config_derive(char *err, size_t errlen)
 	}
 	if (cfg.warm < 0)
 		cfg.warm = cfg.slots;
+	/* A client waits in line as long as three runs at the limit: a line
+	 * of runs that use their whole limit, one round of the slots after
+	 * another, reaches it in that time when it is at most three rounds
+	 * long. */
+	if (cfg.slot_wait_ms == 0)
+		cfg.slot_wait_ms = 3 * cfg.timeout_ms;
 	return 0;
 }
 

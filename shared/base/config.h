@@ -51,7 +51,7 @@ struct config {
 	int64_t model_bytes;
 	/* Service */
 	int64_t slots;			/* concurrent sandboxes on this host */
-	int64_t slot_wait_ms;		/* how long a request waits for a slot before 429 */
+	int64_t slot_wait_ms;		/* how long a request may wait in line for a slot */
 	int64_t retention_s;		/* published results older than this are removed */
 	int64_t reap_interval_s;	/* how often leftovers are looked for */
 	int64_t reap_grace_s;		/* a container this long past its deadline is a leftover */

@@ -70,6 +70,16 @@ $(B)/supervise: $(B)/fcgi/supervise.o $(B)/libshared.a
 $(B)/analyze_logs: $(B)/fcgi/analyze_logs.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The fork engine (shared/engine/fork*.c) builds its seccomp filter with
+# libseccomp: only what links the engine (the broker, try_fork) needs it.
+ENGINE_LIBS = -lseccomp
+
+# try_fork drives the fork engine without the broker (tests/engine/, and
+# tests/integration/test_fork_engine.py runs it).
+$(B)/tests/engine/try_fork.o: tests/engine/try_fork_bench.c
+$(B)/try_fork: $(B)/tests/engine/try_fork.o $(B)/libshared.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(ENGINE_LIBS)
+
 $(B)/hello_fcgi: $(B)/tests/bench/hello_fcgi.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

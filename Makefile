@@ -44,7 +44,7 @@ RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_for
              fcgi/metrics_api.c fcgi/assist_api.c fcgi/service.c)
 
 .PHONY: all deps test-deps runner-image run test structure unit integration browser fuzz bench clean
-all: $(PROGRAMS) static/vendor/codemirror/codemirror.js
+all: $(PROGRAMS) $(B)/zygote_fork.so static/vendor/codemirror/codemirror.js
 
 # CodeMirror from Debian's libjs-codemirror, served by our own server.
 static/vendor/codemirror/codemirror.js: static/vendor.sh
@@ -74,10 +74,17 @@ $(B)/analyze_logs: $(B)/fcgi/analyze_logs.o $(B)/libshared.a
 # libseccomp: only what links the engine (the broker, try_fork) needs it.
 ENGINE_LIBS = -lseccomp
 
+# The fork engine's template serves in C (runner_image/zygote_fork.c): a
+# shared object beside the broker's program, copied into the template's root.
+$(B)/zygote_fork.so: runner_image/zygote_fork.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+	  -Wl,-z,relro,-z,now -o $@ $<
+
 # try_fork drives the fork engine without the broker (tests/engine/, and
 # tests/integration/test_fork_engine.py runs it).
 $(B)/tests/engine/try_fork.o: tests/engine/try_fork_bench.c
-$(B)/try_fork: $(B)/tests/engine/try_fork.o $(B)/libshared.a
+$(B)/try_fork: $(B)/tests/engine/try_fork.o $(B)/libshared.a | $(B)/zygote_fork.so
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(ENGINE_LIBS)
 
 $(B)/hello_fcgi: $(B)/tests/bench/hello_fcgi.o

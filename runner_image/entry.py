@@ -251,23 +251,29 @@ def ready_line():
     read from the kernel before any user code runs."""
     facts = {"seccomp": None, "no_new_privs": None, "cap_eff": None, "uid": None,
              "apparmor": None}
-    keys = {"Seccomp:": "seccomp", "NoNewPrivs:": "no_new_privs", "CapEff:": "cap_eff",
-            "Uid:": "uid"}
-    with open("/proc/self/status") as f:
-        for line in f:
-            words = line.split()
-            if words and words[0] in keys:
-                key = keys[words[0]]
-                facts[key] = words[1] if key == "cap_eff" else int(words[1])
+    keys = {b"Seccomp:": "seccomp", b"NoNewPrivs:": "no_new_privs", b"CapEff:": "cap_eff",
+            b"Uid:": "uid"}
+    for line in _read_small("/proc/self/status").split(b"\n"):
+        words = line.split()
+        if words and words[0] in keys:
+            key = keys[words[0]]
+            facts[key] = words[1].decode() if key == "cap_eff" else int(words[1])
     for path in ("/proc/self/attr/apparmor/current", "/proc/self/attr/current"):
         try:
-            with open(path) as f:
-                label = f.read().strip("\0\n ")
+            label = _read_small(path).strip(b"\0\n ").decode("utf-8", "replace")
         except OSError:
             continue
         facts["apparmor"] = None if label in ("", "unconfined") else label
         break
     return PREFIX + "READY " + json.dumps(facts) + "\n"
+
+
+def _read_small(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 65536)
+    finally:
+        os.close(fd)
 
 
 def _take_job():

@@ -120,7 +120,7 @@ relative(const char *p, char *real)
 	if (realpath(p, real) == NULL || strncmp(real, E.state, n) != 0 || real[n] != '/')
 		return NULL;
 	rel = real + n + 1;
-	/* The request is JSON made by hand: nothing in it needs escaping. */
+	/* The request is words separated by spaces: nothing but these. */
 	if (strspn(rel, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/+-") !=
 	    strlen(rel))
 		return NULL;
@@ -145,8 +145,7 @@ send_request(const struct engine_box *b, const int fds[4])
 		    "(or have odd names)", b->id, E.state);
 		return -1;
 	}
-	n = snprintf(req, sizeof(req), "{\"id\": \"%s\", \"host\": \"%.12s\", \"code\": \"%s\", "
-	    "\"input\": \"%s\"}", b->id, b->id, rc_, ri);
+	n = snprintf(req, sizeof(req), "%s %.12s %s %s", b->id, b->id, rc_, ri);
 	iov.iov_base = req;
 	iov.iov_len = (size_t)n;
 	memset(&mh, 0, sizeof(mh));

@@ -13,19 +13,23 @@
  * The template is /usr/bin/python3 -I /opt/imgsandbox/zygote.py of the
  * root filesystem (IMGSANDBOX_ROOTFS), in new user, mount, PID, network,
  * IPC and UTS namespaces, pivot_root'ed into a small read-only root of its
- * own. It imports IMGSANDBOX_PRELOAD once; per box it forks a child that
- * enters new PID, mount, network, IPC, UTS (and cgroup) namespaces, mounts
- * its /proc, /tmp, /output, /dev/shm, binds the box's code/ and input/
- * read-only, waits to be moved into the box's cgroup, drops to the sandbox
- * user with no capability and no new privileges, installs the filter,
- * prints the READY line and takes its one job as entry.py does.
+ * own. It imports IMGSANDBOX_PRELOAD once, then serves in C
+ * (zygote_fork.so, built from runner_image/zygote_fork.c beside the
+ * broker's program): per box it forks a child into new PID, network, IPC
+ * and UTS namespaces; the child enters a new mount (and cgroup) namespace,
+ * mounts its /proc, /tmp, /output, /dev/shm, binds the box's code/ and
+ * input/ read-only, waits to be moved into the box's cgroup, drops to the
+ * sandbox user with no capability and no new privileges, installs the
+ * filter, prints the READY line and takes its one job as entry.py does.
  *
  * The broker and the template talk over a SOCK_SEQPACKET pair (the
- * template's fd 3): the broker sends {"id", "code", "input", "host"} with
- * the box's stdin, stdout, stderr and the template's end of a box socket;
- * on the box socket the box says "hello" (its host pid comes with it, as
- * SCM_CREDENTIALS), the broker answers "go" once it is in its cgroup, and
- * the template says "exit <code>" once it has reaped it (or "error <why>").
+ * template's fd 3): the settings (JSON) and "ready", then per box the
+ * request "<id> <host> <code> <input>" (the folders relative to the state
+ * folder) with the box's stdin, stdout, stderr and the template's end of a
+ * box socket. On the box socket the box says "hello" (its host pid comes
+ * with it, as SCM_CREDENTIALS), the broker answers "go" once it is in its
+ * cgroup, and the template says "exit <code>" once it has reaped it (or
+ * "error <why>" when it made none).
  */
 #ifndef FORK_H
 #define FORK_H
@@ -41,6 +45,7 @@
 
 #define FORK_BOXES_AT "/run/boxes"	/* the state folder, in the template's root */
 #define FORK_STEPS_MAX 96
+#define FORK_LIB "zygote_fork.so"	/* built beside the broker's program */
 
 /* One step of building the template's root (fork_root.c). */
 enum root_op { R_MOUNT, R_MKDIR, R_SYMLINK, R_FILE, R_COPY, R_REMOUNT, R_PIVOT,
@@ -74,10 +79,11 @@ int fork_root_run(void *plan);
 
 /* fork_root.c: fills plan with the steps that build the template's root
  * from rootfs (its top-level folders), runner (entry.py, zygote.py and
- * packages.txt copied to /opt/imgsandbox) and boxes (bound at
- * FORK_BOXES_AT). Returns 0, or -1 with msg. */
+ * packages.txt copied to /opt/imgsandbox), lib (zygote_fork.so, copied
+ * there too) and boxes (bound at FORK_BOXES_AT). Returns 0, or -1 with
+ * msg. */
 int fork_root_plan(struct root_plan *plan, const char *rootfs, const char *runner,
-    const char *boxes, char *msg, size_t len);
+    const char *lib, const char *boxes, char *msg, size_t len);
 
 /* fork_template.c: checks what the host offers (the root filesystem and
  * the runner's files, user namespaces, the id maps, the delegated cgroup,

@@ -8,8 +8,8 @@
  * The root is a tmpfs: the root filesystem's folders bound read-only (usr,
  * etc, var on a merged-/usr Debian; its symbolic links copied), a /dev of
  * null, zero, full, random and urandom, its own /proc and a read-only
- * /sys, /opt/imgsandbox with copies of entry.py, zygote.py and
- * packages.txt, the broker's state folder read-only at /run/boxes (each box
+ * /sys, /opt/imgsandbox with copies of entry.py, zygote.py,
+ * packages.txt and zygote_fork.so, the broker's state folder read-only at /run/boxes (each box
  * binds its own code/ and input/ from there, then unmounts it), empty
  * /code, /input, /output and /tmp for the boxes' mounts; then read-only
  * itself. The host's tree is unmounted: nothing else of it is reachable.
@@ -325,7 +325,7 @@ plan_dev(struct root_plan *plan)
 
 int
 fork_root_plan(struct root_plan *plan, const char *rootfs, const char *runner,
-    const char *boxes, char *msg, size_t len)
+    const char *lib, const char *boxes, char *msg, size_t len)
 {
 	static const char *const dirs[][2] = { { "/proc", "0555" }, { "/sys", "0555" }, { "/dev", "0755" },
 		{ "/tmp", "1777" }, { "/run", "0755" }, { "/opt", "0755" },
@@ -350,12 +350,17 @@ fork_root_plan(struct root_plan *plan, const char *rootfs, const char *runner,
 	add(plan, R_MOUNT, "sysfs", "/sys", "sysfs", NULL,
 	    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
 	plan->step[plan->n - 1].optional = 1;	/* else an empty /sys */
+	add(plan, R_MOUNT, "tmpfs", "/sys/firmware", "tmpfs", "size=0",
+	    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	plan->step[plan->n - 1].optional = 1;	/* as Docker: no firmware tables */
 	add(plan, R_MOUNT, keep(plan, OLD, boxes, NULL, NULL), FORK_BOXES_AT, NULL, NULL, MS_BIND);
 	add(plan, R_REMOUNT, FORK_BOXES_AT, NULL, NULL, NULL,
 	    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
 	for (i = 0; files[i] != NULL; i++)
 		add(plan, R_COPY, keep(plan, OLD, runner, "/", files[i]),
 		    keep(plan, "/opt/imgsandbox/", files[i], NULL, NULL), NULL, NULL, 0);
+	add(plan, R_COPY, keep(plan, OLD, lib, NULL, NULL), "/opt/imgsandbox/" FORK_LIB, NULL,
+	    NULL, 0);
 	add(plan, R_UMOUNT, OLD, NULL, NULL, NULL, 0);
 	add(plan, R_RMDIR, OLD, NULL, NULL, NULL, 0);
 	/* No user namespace below this one: a script has no use for one. */

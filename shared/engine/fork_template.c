@@ -40,6 +40,23 @@ runner_dir(const struct config *c, char *out)
 	return 0;
 }
 
+/* The template's loop (zygote_fork.so), beside this program. Returns 0, or
+ * -1. */
+static int
+lib_path(char *out)
+{
+	char exe[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL)
+		return -1;
+	*slash = '\0';
+	return snprintf(out, PATH_MAX, "%s/%s", exe, FORK_LIB) >= PATH_MAX ? -1 : 0;
+}
+
 /* The root filesystem and the runner's files. Returns 0, or -1 with msg. */
 static int
 check_files(const struct config *c, char *msg, size_t len)
@@ -59,6 +76,11 @@ check_files(const struct config *c, char *msg, size_t len)
 	if (runner_dir(c, runner) < 0) {
 		snprintf(msg, len, "cannot find the runner's folder from IMGSANDBOX_PACKAGES=%s",
 		    c->packages_file);
+		return -1;
+	}
+	if (lib_path(path) < 0 || access(path, R_OK) < 0) {
+		snprintf(msg, len, "the fork engine needs %s beside the broker's program: make",
+		    FORK_LIB);
 		return -1;
 	}
 	for (i = 0; files[i] != NULL; i++) {
@@ -236,14 +258,14 @@ fork_template_start(const struct config *c, const struct idmap *m,
     const struct cgroup_host *h, const char *boxes, struct fork_template *t,
     char *msg, size_t len)
 {
-	char root[PATH_MAX], runner[PATH_MAX];
+	char root[PATH_MAX], runner[PATH_MAX], lib[PATH_MAX];
 	struct root_plan *plan;
 	int rc = -1;
 
 	t->c.pid = -1;
 	t->c.pidfd = -1;
 	t->ctl = -1;
-	if (realpath(c->rootfs, root) == NULL || runner_dir(c, runner) < 0) {
+	if (realpath(c->rootfs, root) == NULL || runner_dir(c, runner) < 0 || lib_path(lib) < 0) {
 		snprintf(msg, len, "the fork engine's files went away: %s", strerror(errno));
 		return -1;
 	}
@@ -251,7 +273,7 @@ fork_template_start(const struct config *c, const struct idmap *m,
 		snprintf(msg, len, "out of memory");
 		return -1;
 	}
-	if (fork_root_plan(plan, root, runner, boxes, msg, len) == 0 &&
+	if (fork_root_plan(plan, root, runner, lib, boxes, msg, len) == 0 &&
 	    spawn_template(c, m, plan, t, msg, len) == 0) {
 		cgroup_kill(h, "template");
 		if (cgroup_make(h, "template", NULL) < 0 ||

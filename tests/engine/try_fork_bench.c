@@ -6,12 +6,14 @@
  * whole machine's (other work included).
  */
 
-/* CPU ms of this process, plus the template's and its reaped boxes'. */
-static double
-cpu_ms(void)
+/* CPU ms of this process (the broker's part), of the template itself and
+ * of the boxes it reaped, into cpu[0..3). */
+static void
+cpu_ms(double cpu[3])
 {
 	char path[300], text[1024], *p;
-	unsigned long long ut, st, cut, cst, sum = 0;
+	unsigned long long ut, st, cut, cst;
+	double tick = (double)sysconf(_SC_CLK_TCK);
 	struct rusage ru;
 	struct dirent *e;
 	DIR *d;
@@ -20,8 +22,11 @@ cpu_ms(void)
 	ssize_t n;
 
 	getrusage(RUSAGE_SELF, &ru);
+	cpu[0] = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+	cpu[1] = cpu[2] = 0;
 	if ((d = opendir("/proc")) == NULL)
-		return -1;
+		return;
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
@@ -30,17 +35,18 @@ cpu_ms(void)
 			continue;
 		n = read(fd, text, sizeof(text) - 1);
 		close(fd);
-		if (n <= 0 || (p = strrchr(text, ')')) == NULL)
+		if (n <= 0)
 			continue;
 		text[n] = '\0';
+		if ((p = strrchr(text, ')')) == NULL)
+			continue;
 		if (sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
-		    &ppid, &ut, &st, &cut, &cst) == 5 && ppid == (long)getpid())
-			sum += ut + st + cut + cst;
+		    &ppid, &ut, &st, &cut, &cst) == 5 && ppid == (long)getpid()) {
+			cpu[1] += (double)(ut + st) * 1000.0 / tick;
+			cpu[2] += (double)(cut + cst) * 1000.0 / tick;
+		}
 	}
 	closedir(d);
-	return (double)sum * 1000.0 / (double)sysconf(_SC_CLK_TCK) +
-	    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
 }
 
 /* Busy CPU ms of the whole machine (/proc/stat). */
@@ -198,10 +204,11 @@ static void
 bench_round(int n, int clients)
 {
 	pthread_t th[128];
-	double c0 = cpu_ms(), m0 = machine_ms(), secs;
+	double c0[3], c1[3], m0 = machine_ms(), secs;
 	int64_t t0 = clock_mono_ms();
 	int i;
 
+	cpu_ms(c0);
 	Q.cap = clients;
 	Q.to_start = Q.to_run = n;
 	Q.nready = Q.nlat = Q.nstart = Q.failed = 0;
@@ -215,10 +222,13 @@ bench_round(int n, int clients)
 	for (i = 0; i < 2 * clients; i++)
 		pthread_join(th[i], NULL);
 	secs = (double)(clock_mono_ms() - t0) / 1000.0;
-	printf("clients=%d runs=%d failed=%d wall=%.2fs runs/s=%.1f cpu/box=%.1fms "
-	    "machine-cpu/box=%.1fms start+READY p50=%lldms p95=%lldms job-to-END p50=%lldms "
-	    "p95=%lldms\n", clients, n, Q.failed, secs, (double)Q.nlat / secs,
-	    (cpu_ms() - c0) / n, (machine_ms() - m0) / n,
+	cpu_ms(c1);
+	printf("clients=%d runs=%d failed=%d wall=%.2fs runs/s=%.1f cpu/box=%.1fms (broker %.1f, "
+	    "template %.1f, box %.1f) machine-cpu/box=%.1fms start+READY p50=%lldms p95=%lldms "
+	    "job-to-END p50=%lldms p95=%lldms\n", clients, n, Q.failed, secs,
+	    (double)Q.nlat / secs, (c1[0] + c1[1] + c1[2] - c0[0] - c0[1] - c0[2]) / n,
+	    (c1[0] - c0[0]) / n, (c1[1] - c0[1]) / n, (c1[2] - c0[2]) / n,
+	    (machine_ms() - m0) / n,
 	    (long long)quantile(Q.start, Q.nstart, 0.5), (long long)quantile(Q.start, Q.nstart, 0.95),
 	    (long long)quantile(Q.lat, Q.nlat, 0.5), (long long)quantile(Q.lat, Q.nlat, 0.95));
 	fflush(stdout);

@@ -153,7 +153,7 @@ unit: test-deps
 PG_TEST_BIN = $(B)/asan/test_logdb $(B)/asan/test_logdb_retain $(B)/asan/logdb_faults_pg \
             $(B)/make_log_fixture
 integration: test-deps runner-image
-	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN)
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN) $(B)/try_fork
 	@fcgi/ensure_dockerd.sh
 	/usr/bin/python3 -m pytest -q -n $${JOBS:-4} tests/integration
 

@@ -16,6 +16,9 @@
  *       --params JSON the job's params (default {})
  *       --timeout-ms N  killed N ms after its job is written (default
  *                     IMGSANDBOX_TIMEOUT_MS)
+ *       --deadline-s N  the boxes' deadline, N s from their start (3600):
+ *                     past it (and a grace) a later broker's reap removes
+ *                     what is left of them
  *   try_fork --state DIR bench N CLIENTS
  *       N trivial jobs, CLIENTS at a time, each on a box started ahead;
  *       prints starts/s, runs/s, CPU per box, job-to-END p50/p95
@@ -41,13 +44,14 @@
 #include "base/config.h"
 #include "base/files.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "engine/engine.h"
 
 #define CAP (1 << 20)	/* bytes kept of each stream */
 
 static const struct engine_ops *ops;
 static char state[256], params[4096] = "{}";
-static int64_t timeout_ms;
+static int64_t timeout_ms, deadline_s = 3600;
 static const char *mark;
 
 static const char TRIVIAL[] =
@@ -99,7 +103,7 @@ box_up(struct run *r)
 	    snprintf(b->code_dir, sizeof(b->code_dir), "%.300s/code", b->dir) < 0 ||
 	    snprintf(b->input_dir, sizeof(b->input_dir), "%.300s/input", b->dir) < 0)
 		return -1;
-	b->deadline_epoch = time(NULL) + 3600;
+	b->deadline_epoch = time(NULL) + deadline_s;
 	if (make_dirs(b->code_dir, 0755) < 0 || make_dirs(b->input_dir, 0755) < 0 ||
 	    chmod(b->dir, 0755) < 0)
 		return -1;
@@ -259,21 +263,25 @@ static void
 print_run(const struct run *r)
 {
 	cJSON *o = cJSON_CreateObject();
-	char *s;
+	char *s, *out = utf8_sanitize(r->out ? r->out : "", r->nout),
+	    *err = utf8_sanitize(r->err ? r->err : "", r->nerr);
 
 	cJSON_AddStringToObject(o, "script", r->script_name);
 	cJSON_AddStringToObject(o, "ready", r->ready);
 	cJSON_AddNumberToObject(o, "exit", r->exit_code);
 	cJSON_AddBoolToObject(o, "oom", r->oom);
 	cJSON_AddBoolToObject(o, "killed", r->killed);
-	cJSON_AddStringToObject(o, "stdout", r->out ? r->out : "");
-	cJSON_AddStringToObject(o, "stderr", r->err ? r->err : "");
+	/* Made valid UTF-8 (an image's bytes follow the END record). */
+	cJSON_AddStringToObject(o, "stdout", out ? out : "");
+	cJSON_AddStringToObject(o, "stderr", err ? err : "");
 	cJSON_AddNumberToObject(o, "ms_to_end", (double)r->ms_to_end);
 	cJSON_AddNumberToObject(o, "ms_start", (double)r->ms_start);
 	s = cJSON_PrintUnformatted(o);
 	printf("%s\n", s);
 	fflush(stdout);
 	free(s);
+	free(out);
+	free(err);
 	cJSON_Delete(o);
 }
 
@@ -344,6 +352,8 @@ main(int argc, char **argv)
 			snprintf(params, sizeof(params), "%s", argv[i + 1]);
 		else if (strcmp(argv[i], "--timeout-ms") == 0)
 			timeout_ms = strtoll(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--deadline-s") == 0)
+			deadline_s = strtoll(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--mark") == 0)
 			mark = argv[i + 1];
 		else if (strcmp(argv[i], "--together") == 0) {
@@ -361,7 +371,8 @@ main(int argc, char **argv)
 		printf("%s\n", err);
 		return 3;
 	}
-	ops->reap(0);
+	if (ops->reap(0) > 0)
+		fprintf(stderr, "try_fork: removed what an earlier run left\n");
 	if (strcmp(argv[i], "check") == 0)
 		return ops->check(err, sizeof(err)) < 0 ? (printf("%s\n", err), 3) : 0;
 	if (strcmp(argv[i], "run") == 0)

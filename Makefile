@@ -104,6 +104,9 @@ $(B)/asan/%: tests/unit/%.c $(B)/asan/libshared.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(B)/asan/libshared.a $(LIBS)
 
+# The fork engine's unit program links libseccomp, as the engine does.
+$(B)/asan/test_fork_engine: LIBS += $(ENGINE_LIBS)
+
 $(B)/asan/make_log_fixture: tests/unit/make_log_fixture.c $(B)/asan/libshared.a
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(B)/asan/libshared.a $(LIBS)

@@ -323,8 +323,15 @@ cmd_run(int argc, char **argv, int together)
 	}
 	for (i = 0; together && i < argc; i++)
 		pthread_join(th[i], NULL);
-	for (i = 0; i < argc; i++)
+	for (i = 0; i < argc; i++) {
 		print_run(&runs[i]);
+		free(runs[i].out);
+		free(runs[i].err);
+		if (runs[i].script != TRIVIAL)
+			free((char *)runs[i].script);
+	}
+	free(runs);
+	free(th);
 	return 0;
 }
 

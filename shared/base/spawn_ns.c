@@ -25,16 +25,16 @@
 
 /* The child's side, between clone3 and execve: system calls only (the
  * parent may have other threads, so no lock of libc may be taken here).
- * Never returns. sync_r: a byte from the parent once its step is done;
- * err_w: close-on-exec, gets errno when something fails. */
+ * Never returns. sync: a byte from the parent once its step is done;
+ * errp: close-on-exec, its write end gets errno when something fails. */
 static void __attribute__((noreturn))
 child_side(const char *path, char *const argv[], char *const envp[], const int fds[],
-    int nfds, const struct spawn_ns *ns, int sync_r, int err_w)
+    int nfds, const struct spawn_ns *ns, const int sync[2], const int errp[2])
 {
+	int sync_r = sync[0], err_w = errp[1], i, e, hi[SPAWN_NS_KEEP_MAX + 4];
 	struct sigaction dfl;
 	sigset_t none;
 	char go;
-	int i, e, hi[SPAWN_NS_KEEP_MAX + 4];
 
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
@@ -43,6 +43,10 @@ child_side(const char *path, char *const argv[], char *const envp[], const int f
 			sigaction(i, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The parent's ends: with them open here, its giving up (closing its
+	 * end unwritten) would never be seen. */
+	close(sync[1]);
+	close(errp[0]);
 	if (read(sync_r, &go, 1) != 1) {
 		e = ECHILD;	/* the parent gave up */
 		goto fail;
@@ -160,7 +164,7 @@ spawn_start_ns(const char *path, char *const argv[], char *const envp[], int in,
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = clone_ns(ns->flags, &pidfd);
 	if (pid == 0)
-		child_side(path, argv, envp, fds, nfds, ns, sync[0], errp[1]);
+		child_side(path, argv, envp, fds, nfds, ns, sync, errp);
 	saved = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(sync[0]);

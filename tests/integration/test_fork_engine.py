@@ -427,3 +427,44 @@ def test_a_dead_brokers_boxes_go_and_are_reaped(root_engine):
     r = e.check()
     assert r.returncode == 0, r.stdout + r.stderr
     assert e.boxes_left() == []
+
+
+def children_of(pid):
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                stat = open("/proc/%s/stat" % p).read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[1]) == pid:
+                out.append(int(p))
+    return out
+
+
+def test_a_dead_template_is_started_again(root_engine):
+    """The template killed under a running box: that box ends (how, the
+    engine cannot say), and the next start brings up a new template."""
+    e = root_engine
+    paths = []
+    for name, text in (("hold.py", HOLD), ("after.py", TRIVIAL)):
+        paths.append(os.path.join(e.state, name))
+        with open(paths[-1], "w") as f:
+            f.write(text)
+        os.chmod(paths[-1], 0o644)
+    p = subprocess.Popen(e.cmd(["run"] + paths), env=e.env(None), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not e.boxes_left() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    templates = children_of(p.pid)
+    assert len(templates) == 1, templates
+    os.kill(templates[0], signal.SIGKILL)
+    out, err = p.communicate(timeout=300)
+    held, after = [json.loads(line) for line in out.splitlines()]
+    assert held["exit"] == -1 and "holding" in held["stdout"], held
+    assert after["exit"] == 0 and ready_facts(after) == FACTS, (after, err)
+    assert "started again" in err
+    assert e.boxes_left() == []

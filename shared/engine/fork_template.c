@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,7 +141,7 @@ start_child(void *arg)
 }
 
 /* The template's environment: the sandbox's, as the Docker engine gives
- * it (HOSTNAME is each box's own). env must hold 16 strings of 64. */
+ * it (HOSTNAME is each box's own). env holds 16 strings of 300. */
 static void
 template_env(const struct config *c, char env[][300], char **envp)
 {
@@ -219,6 +220,7 @@ spawn_template(const struct config *c, const struct idmap *m, struct root_plan *
 	char env[16][300], *envp[17];
 	char *const argv[] = { "/usr/bin/python3", "-I", "/opt/imgsandbox/zygote.py", NULL };
 	struct start_ctx ctx = { plan, m };
+	struct timeval sndtimeo = { 10, 0 };
 	struct spawn_ns ns;
 	int sv[2], keep[2], rc, saved;
 
@@ -229,6 +231,8 @@ spawn_template(const struct config *c, const struct idmap *m, struct root_plan *
 		close(keep[1]);
 		return -1;
 	}
+	/* A template that stops reading makes a start fail, not wait. */
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &sndtimeo, sizeof(sndtimeo));
 	keep[0] = sv[1];
 	template_env(c, env, envp);
 	memset(&ns, 0, sizeof(ns));

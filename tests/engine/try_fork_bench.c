@@ -237,11 +237,39 @@ bench_round(int n, int clients)
 	free(Q.start);
 }
 
+/* n boxes started back to back, one thread, each to its READY line (as a
+ * pool fills), then all removed. Prints one line of figures. */
+static void
+bench_starts(int n)
+{
+	struct run **r = calloc((size_t)n, sizeof(*r));
+	double c0[3], c1[3], secs;
+	int64_t t0;
+	int i, ok = 0;
+
+	cpu_ms(c0);
+	t0 = clock_mono_ms();
+	for (i = 0; i < n; i++) {
+		r[i] = new_run();
+		ok += box_up(r[i]) == 0;
+	}
+	secs = (double)(clock_mono_ms() - t0) / 1000.0;
+	cpu_ms(c1);
+	for (i = 0; i < n; i++)
+		finish(r[i]);
+	free(r);
+	printf("starts=%d ready=%d wall=%.2fs starts/s=%.1f cpu/start=%.1fms (broker %.1f, "
+	    "template %.1f)\n", n, ok, secs, (double)ok / secs,
+	    (c1[0] + c1[1] - c0[0] - c0[1]) / n, (c1[0] - c0[0]) / n, (c1[1] - c0[1]) / n);
+	fflush(stdout);
+}
+
 static int
 cmd_bench(int n, int clients)
 {
 	if (n < 1 || clients < 1 || clients > 64)
 		die("bench: N >= 1, 1 <= CLIENTS <= 64");
+	bench_starts(n < 32 ? n : 32);
 	bench_round(n, 1);
 	if (clients > 1)
 		bench_round(n, clients);

@@ -26,6 +26,8 @@ BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
 TRY = os.path.join(BUILD, "try_fork")
 USER = "imgsbx-forktest"
 CGROUP = "imgsandbox-forktest"  # -root, -<user>: a delegated parent is one user's
+ROOTFS = subprocess.run([os.path.join(ROOT, "runner_image", "build.sh"), "--print-rootfs"],
+                        capture_output=True, text=True).stdout.strip()
 FACTS = {"seccomp": 2, "no_new_privs": 1, "cap_eff": "0000000000000000", "uid": 10001,
          "apparmor": None}
 
@@ -74,7 +76,7 @@ class Engine:
         self.cgroup = cgroup_of(user)
 
     def env(self, extra):
-        env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+        env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "IMGSANDBOX_ROOTFS": ROOTFS,
                "IMGSANDBOX_PACKAGES": os.path.join(ROOT, "runner_image", "packages.txt"),
                "IMGSANDBOX_CGROUP": self.cgroup, "IMGSANDBOX_MEMORY": str(256 << 20)}
         env.update(extra or {})
@@ -208,7 +210,7 @@ def processes_with(text):
 
 def test_timeout_kills_the_whole_tree(engine):
     mark = str(700000 + secrets.randbelow(99999))
-    r, = engine.run(SLEEPER_AND_LOOP % {"mark": mark}, timeout_ms=2000)
+    r, = engine.run(SLEEPER_AND_LOOP % {"mark": mark}, timeout_ms=5000)
     assert r["killed"] and r["exit"] == 137, r
     assert "started" in r["stdout"]
     assert processes_with("sleep " + mark) == []

@@ -92,6 +92,12 @@ int fork_root_plan(struct root_plan *plan, const char *rootfs, const char *runne
 int fork_host_check(const struct config *c, const char *instance, struct idmap *m,
     struct cgroup_host *h, char *msg, size_t len);
 
+/* fork_template.c: the same checks for a caller that only asks (the
+ * broker's start-up, a --check of the service): returns 0, or -1 with the
+ * sentence in msg. */
+int engine_fork_host_check(const struct config *c, const char *instance, char *msg,
+    size_t len);
+
 /* fork_template.c: starts the template and waits (at most timeout_ms) for
  * it to say it is ready. Returns 0, or -1 with msg. */
 int fork_template_start(const struct config *c, const struct idmap *m,

@@ -122,6 +122,15 @@ fork_host_check(const struct config *c, const char *instance, struct idmap *m,
 	return 0;
 }
 
+int
+engine_fork_host_check(const struct config *c, const char *instance, char *msg, size_t len)
+{
+	struct cgroup_host h;
+	struct idmap m;
+
+	return fork_host_check(c, instance, &m, &h, msg, len);
+}
+
 /* What both sides of the template's start need. */
 struct start_ctx {
 	struct root_plan *plan;

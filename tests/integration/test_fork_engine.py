@@ -126,7 +126,18 @@ class Engine:
         return []
 
     def close(self):
+        """The state folder, and the instance's cgroups (its template's is
+        empty once try_fork has ended)."""
         shutil.rmtree(self.state, ignore_errors=True)
+        for base in ("/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/pids",
+                     "/sys/fs/cgroup"):
+            d = os.path.join(base, self.cgroup, self.instance)
+            for sub in ([os.path.join(d, n) for n in os.listdir(d)
+                         if os.path.isdir(os.path.join(d, n))] if os.path.isdir(d) else []) + [d]:
+                try:
+                    os.rmdir(sub)
+                except OSError:
+                    pass
 
 
 @pytest.fixture(params=["root", "user"])

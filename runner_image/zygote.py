@@ -105,6 +105,8 @@ def main():
     own = (ctypes.c_int * 4)(*[os.open("/proc/self/ns/" + name, os.O_RDONLY | os.O_CLOEXEC)
                                for name in ("net", "ipc", "uts", "pid")])
     lib = ctypes.CDLL(LIB, use_errno=True)
+    lib.zygote_serve.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    lib.box_setup.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
     entry = _load_entry()
     entry._preload()
     # What entry.main imports lazily (runpy.run_path takes pkgutil, and

@@ -44,7 +44,7 @@ RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_for
              fcgi/metrics_api.c fcgi/assist_api.c fcgi/service.c)
 
 .PHONY: all deps test-deps runner-image run test structure unit integration browser fuzz bench clean
-all: $(PROGRAMS) static/vendor/codemirror/codemirror.js
+all: $(PROGRAMS) $(B)/zygote_fork.so static/vendor/codemirror/codemirror.js
 
 # CodeMirror from Debian's libjs-codemirror, served by our own server.
 static/vendor/codemirror/codemirror.js: static/vendor.sh
@@ -62,7 +62,7 @@ $(B)/responder: $(RESPONDER_OBJ) $(WEB_OBJ) $(B)/libshared.a
 
 # The broker: the one program that links the engines (shared/engine/).
 $(B)/sandboxd: $(B)/fcgi/sandboxd.o $(B)/fcgi/sandboxd_pool.o $(B)/libshared.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(ENGINE_LIBS)
 
 $(B)/supervise: $(B)/fcgi/supervise.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -70,6 +70,23 @@ $(B)/supervise: $(B)/fcgi/supervise.o $(B)/libshared.a
 # The tool needs no web code: its reports and their table are in shared/.
 $(B)/analyze_logs: $(B)/fcgi/analyze_logs.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The fork engine (shared/engine/fork*.c) builds its seccomp filter with
+# libseccomp: only what links the engine (the broker, try_fork) needs it.
+ENGINE_LIBS = -lseccomp
+
+# The fork engine's template serves in C (runner_image/zygote_fork.c): a
+# shared object beside the broker's program, copied into the template's root.
+$(B)/zygote_fork.so: runner_image/zygote_fork.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+	  -Wl,-z,relro,-z,now -o $@ $<
+
+# try_fork drives the fork engine without the broker (tests/engine/, and
+# tests/integration/test_fork_engine.py runs it).
+$(B)/tests/engine/try_fork.o: tests/engine/try_fork_bench.c
+$(B)/try_fork: $(B)/tests/engine/try_fork.o $(B)/libshared.a | $(B)/zygote_fork.so
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(ENGINE_LIBS)
 
 $(B)/hello_fcgi: $(B)/tests/bench/hello_fcgi.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -87,6 +104,9 @@ $(B)/asan/libshared.a: $(SAN_OBJ)
 $(B)/asan/%: tests/unit/%.c $(B)/asan/libshared.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(B)/asan/libshared.a $(LIBS)
+
+# The fork engine's unit program links libseccomp, as the engine does.
+$(B)/asan/test_fork_engine: LIBS += $(ENGINE_LIBS)
 
 $(B)/asan/make_log_fixture: tests/unit/make_log_fixture.c $(B)/asan/libshared.a
 	@mkdir -p $(dir $@)
@@ -137,7 +157,7 @@ unit: test-deps
 PG_TEST_BIN = $(B)/asan/test_logdb $(B)/asan/test_logdb_retain $(B)/asan/logdb_faults_pg \
             $(B)/make_log_fixture
 integration: test-deps runner-image
-	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN)
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN) $(B)/try_fork
 	@fcgi/ensure_dockerd.sh
 	/usr/bin/python3 -m pytest -q -n $${JOBS:-4} tests/integration
 

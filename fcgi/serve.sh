@@ -84,6 +84,11 @@ if [ -z "${IMGSANDBOX_IMAGE:-}" ]; then
   export IMGSANDBOX_IMAGE
   image_is_ours=1
 fi
+# The fork engine's root filesystem: the one the runner image is made of.
+if [ -z "${IMGSANDBOX_ROOTFS:-}" ]; then
+  IMGSANDBOX_ROOTFS=$("$root/runner_image/build.sh" --print-rootfs)
+  export IMGSANDBOX_ROOTFS
+fi
 # shellcheck source=fcgi/settings.sh
 . "$root/fcgi/settings.sh"
 body_timeout_ms=$(setting BODY_TIMEOUT_MS)
@@ -148,6 +153,8 @@ stage_app() {
   rm -rf "$tmp"
   install -d -m 0755 "$tmp" "$tmp/bin" "$tmp/runner"
   for b in $PROGS; do install -m 0755 "$BUILD/$b" "$tmp/bin/$b"; done
+  # The fork engine's template loads this beside the broker's program.
+  [ ! -e "$BUILD/zygote_fork.so" ] || install -m 0644 "$BUILD/zygote_fork.so" "$tmp/bin/"
   install -m 0644 "$root"/runner_image/*.txt "$root"/runner_image/*.py "$tmp/runner/"
   cp -R "$root/static" "$tmp/www"
   chown -R root:root "$tmp"
@@ -239,6 +246,11 @@ if [ -n "$as_root" ]; then
   stage_app
   own_data
   check_access
+  # The fork engine: a range of subordinate ids and a delegated cgroup for
+  # the broker's user (no root-equivalent group).
+  if [ "$engine_kind" = fork ]; then
+    "$root/fcgi/engine_setup.sh" "$ENGINE_USER" || { say "the host cannot run the fork engine (see above)"; exit 1; }
+  fi
 fi
 WEB_GROUP=$(id -gn "$WEB_USER")
 
@@ -295,6 +307,8 @@ if [ -z "$engine_up" ]; then
 else
   # The runner image, when it is missing or its sources changed (ours only:
   # an image named in IMGSANDBOX_IMAGE is the operator's to build).
+  # The runner image (and with it the root filesystem the fork engine runs
+  # on), when it is missing or its sources changed.
   if [ -n "$image_is_ours" ]; then
     env "${engine_env[@]}" DOCKER="$docker" RUNNER_IMAGE="$image" \
       "$root/runner_image/build.sh" --if-missing ||
@@ -313,7 +327,13 @@ fi
 engine_groups=("$(id -gn "$SERVICE_USER")")
 [ "$engine_kind" = docker ] && getent group docker >/dev/null && engine_groups+=(docker)
 mapfile -t drop < <(drop_to "$ENGINE_USER" "${engine_groups[@]}")
-"${drop[@]}" "$BIN/supervise" -n 1 "$BIN/sandboxd" </dev/null 2>>"$rundir/sandboxd.log" &
+enter=()
+# cgroup v2: the fork engine's broker runs in its delegated cgroup's leaf
+# (moved there before it drops root; engine_setup.sh does nothing on v1).
+if [ -n "$as_root" ] && [ "$engine_kind" = fork ]; then
+  enter=(bash -c '"$0" --enter $$ && exec "$@"' "$root/fcgi/engine_setup.sh")
+fi
+"${enter[@]}" "${drop[@]}" "$BIN/supervise" -n 1 "$BIN/sandboxd" </dev/null 2>>"$rundir/sandboxd.log" &
 pids+=($!)
 
 # A pool of responders: spawn-fcgi makes the socket (the web server's, 0600)

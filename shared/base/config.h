@@ -30,6 +30,8 @@ struct config {
 	char sandbox_user[32];		/* uid:gid inside the sandbox */
 	unsigned sandbox_uid, sandbox_gid;	/* ... parsed */
 	char instance[32];		/* labels this service's containers ("": from DATA) */
+	char rootfs[256];		/* the fork engine: the root filesystem its sandboxes run on */
+	char cgroup[128];		/* the fork engine: the delegated cgroup, relative to the roots */
 	/* Limits of one run */
 	int64_t timeout_ms;		/* wall clock, from the hand-off of the job */
 	int64_t memory_bytes;		/* --memory and --memory-swap */

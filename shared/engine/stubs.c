@@ -1,17 +1,10 @@
 /*
- * stubs: stand-ins until the fork-server engine and the READY facts'
- * check land (their own files replace this one).
+ * stubs: a stand-in until the READY facts' check lands (its own file
+ * replaces this one).
  */
 #include <stddef.h>
 
-#include "engine/engine.h"
 #include "engine/ready.h"
-
-const struct engine_ops *
-engine_fork(void)
-{
-	return NULL;
-}
 
 int
 ready_facts_ok(const char *json, size_t len, int want_apparmor, char *msg, size_t msglen)

@@ -4,7 +4,7 @@
 # the exact command to run.
 set -euo pipefail
 run=(build-essential pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libmagic-dev
-     libmagic-mgc zlib1g-dev libcurl4-openssl-dev libpq-dev spawn-fcgi lighttpd nginx-light apache2
+     libmagic-mgc zlib1g-dev libseccomp-dev libcurl4-openssl-dev libpq-dev spawn-fcgi lighttpd nginx-light apache2
      docker.io debootstrap curl libjs-codemirror)
 # runsc: gVisor, the hostile suite runs under it too (fcgi/ensure_dockerd.sh
 # registers it with dockerd); postgresql: the log store's tests and the

@@ -290,6 +290,11 @@ main(int argc, char **argv)
 		config_print(stdout);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "--instance") == 0) {	/* for serve.sh */
+		config_instance(svc.instance, sizeof(svc.instance));
+		printf("%s\n", svc.instance);
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "--check") == 0) {
 		if (docker_init(&cfg, "/nonexistent") < 0 || sandbox_check(&cfg, err, sizeof(err)) < 0)
 			die("%s", err);
@@ -298,7 +303,7 @@ main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "--docker-argv") == 0)
 		return status_print_docker_argv(argv[2], argv[3], argv[4]);
 	if (argc > 1)
-		die("usage: responder [--settings | --check | --docker-argv INSTANCE JOB_ID JOB_DIR]"
+		die("usage: responder [--settings | --instance | --check | --docker-argv INSTANCE JOB_ID JOB_DIR]"
 		    " (run under spawn-fcgi)");
 	start_up();
 	/* SIGTERM and SIGINT go to signal_main only; children get an empty

@@ -38,7 +38,7 @@ case $SERVER in lighttpd|nginx|apache) ;; *) say "SERVER must be lighttpd, nginx
 for n in PORT RESPONDERS API_RESPONDERS; do
   case ${!n} in ''|*[!0-9]*|0) say "$n must be a number above 0"; exit 2;; esac
 done
-for b in responder supervise warmpool; do
+for b in responder supervise warmpool seccomp_profile; do
   [ -x "$BUILD/$b" ] || { say "$BUILD/$b is missing: run 'make' first"; exit 1; }
 done
 
@@ -156,6 +156,17 @@ if [ -n "$as_root" ]; then
   check_access
 fi
 WEB_GROUP=$(id -gn "$WEB_USER")
+# The sandboxes' seccomp profile, from runner_image/seccomp.list; and, as
+# root, the capped cgroup they live under (fcgi/cgroup_parent.sh).
+"$BUILD/seccomp_profile" --json "$(setting SECCOMP_PROFILE)" "$(setting SECCOMP_LIST)" || exit 1
+cgroup_name=
+if [ -n "$as_root" ] && [ -z "${IMGSANDBOX_CGROUP_PARENT:-}" ]; then
+  cgroup_name=imgsandbox-$("$BUILD/responder" --instance)
+  # Every slot's sandbox at its memory, and the waiting ones at 256 MiB.
+  cap=$(( $(setting SLOTS) * $(setting MEMORY) + warm * (256 << 20) ))
+  IMGSANDBOX_CGROUP_PARENT=$("$root/fcgi/cgroup_parent.sh" create "$cgroup_name" "$cap") &&
+    export IMGSANDBOX_CGROUP_PARENT || { say "warning: the sandboxes are not under a capped cgroup"; cgroup_name=; }
+fi
 
 # The servers' own folder: their configurations, logs and the sockets,
 # readable by the web server (its workers connect to the sockets), written
@@ -177,6 +188,7 @@ stop() {
   trap - EXIT INT TERM
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -z "$cgroup_name" ] || "$root/fcgi/cgroup_parent.sh" remove "$cgroup_name" || true
   if [ -n "$dockerd_pid" ]; then
     kill -TERM "$dockerd_pid" 2>/dev/null || true
     wait "$dockerd_pid" 2>/dev/null || true

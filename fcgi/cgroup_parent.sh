@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The cgroup the sandboxes of one service live under (docker run
+# --cgroup-parent), capped so that all of them together never take more
+# memory than the service was given: when they reach the cap, the kernel's
+# OOM killer picks inside this cgroup (a sandbox), never dockerd,
+# PostgreSQL or the responders outside it.
+#
+#   fcgi/cgroup_parent.sh create NAME BYTES
+#       creates /NAME in every cgroup hierarchy the engine uses (v1: each
+#       controller's; v2: the unified one, with the memory controller
+#       enabled for it), caps its memory (and memory+swap, when the kernel
+#       counts swap) at BYTES, and prints the --cgroup-parent value: /NAME.
+#       Run again, it sets the cap again (a changed setting).
+#   fcgi/cgroup_parent.sh remove NAME
+#       removes it, when no sandbox is left in it (else says so, exit 0).
+#
+# As root (the cgroup filesystem is root's), with an engine that uses the
+# cgroupfs driver (docker info: Cgroup Driver: cgroupfs, Debian's default
+# without systemd); under the systemd driver a parent is a slice, capped
+# through systemd, and this script says so and exits 3.
+#
+# fcgi/serve.sh (as root) calls it with NAME imgsandbox-<instance> and
+# BYTES = slots x IMGSANDBOX_MEMORY + warm sandboxes x 256 MiB (a waiting
+# sandbox holds 20 to 70 MiB), and sets IMGSANDBOX_CGROUP_PARENT to what it
+# prints; at its end it removes it.
+set -euo pipefail
+CGROOT=${CGROUP_ROOT:-/sys/fs/cgroup}
+say() { printf 'cgroup_parent: %s\n' "$*" >&2; }
+usage() { say "usage: $0 create NAME BYTES | remove NAME"; exit 2; }
+
+[ $# -ge 2 ] || usage
+cmd=$1 name=$2
+case $name in ''|*[!a-z0-9_.-]*|.*) say "NAME must be [a-z0-9_.-], not starting with a dot"; exit 2;; esac
+[ "$(id -u)" = 0 ] || { say "needs root (the cgroup filesystem is root's)"; exit 1; }
+
+driver=$(docker info --format '{{.CgroupDriver}}' 2>/dev/null) || driver=unknown
+if [ "$driver" = systemd ]; then
+  say "the engine uses the systemd cgroup driver: a parent is a slice there, capped with"
+  say "systemctl set-property <name>.slice MemoryMax=<bytes>; not done here"
+  exit 3
+fi
+
+# The folders of NAME: one per v1 hierarchy (controllers and named ones),
+# or the one of v2.
+dirs() {
+  if [ -e "$CGROOT/cgroup.controllers" ]; then
+    printf '%s\n' "$CGROOT/$name"
+    return
+  fi
+  local d
+  for d in "$CGROOT"/*/; do
+    d=${d%/}
+    [ -L "$d" ] && continue            # cpu,cpuacct and the like: links to one
+    [ -e "$d/cgroup.procs" ] || continue
+    printf '%s\n' "$d/$name"
+  done
+}
+
+# v1: a new cpuset takes its CPUs and memory nodes from its parent's.
+cpuset_init() {
+  local d=$1 f
+  for f in cpuset.cpus cpuset.mems; do
+    [ -e "$d/$f" ] && [ -z "$(cat "$d/$f")" ] && cat "$(dirname "$d")/$f" >"$d/$f"
+  done
+  return 0
+}
+
+cap_memory() {
+  local bytes=$1 d
+  if [ -e "$CGROOT/cgroup.controllers" ]; then
+    grep -qw memory "$CGROOT/cgroup.subtree_control" ||
+      echo +memory >"$CGROOT/cgroup.subtree_control"
+    echo "$bytes" >"$CGROOT/$name/memory.max"
+    [ -e "$CGROOT/$name/memory.swap.max" ] && echo 0 >"$CGROOT/$name/memory.swap.max"
+    return 0
+  fi
+  d=$CGROOT/memory/$name
+  [ -d "$d" ] || { say "no memory hierarchy at $CGROOT/memory"; exit 1; }
+  # memsw is at least memory: lower memsw first when shrinking, raise it
+  # first when growing (the kernel refuses memory > memsw).
+  if [ -e "$d/memory.memsw.limit_in_bytes" ]; then
+    echo "$bytes" >"$d/memory.memsw.limit_in_bytes" 2>/dev/null || true
+    echo "$bytes" >"$d/memory.limit_in_bytes"
+    echo "$bytes" >"$d/memory.memsw.limit_in_bytes"
+  else
+    echo "$bytes" >"$d/memory.limit_in_bytes"
+  fi
+}
+
+case $cmd in
+create)
+  [ $# -eq 3 ] || usage
+  bytes=$3
+  case $bytes in ''|*[!0-9]*) say "BYTES must be a number"; exit 2;; esac
+  [ "$bytes" -ge $((64 << 20)) ] || { say "BYTES below 64 MiB leaves no room for a sandbox"; exit 2; }
+  while read -r d; do
+    mkdir -p "$d"
+    case $d in */cpuset/*) cpuset_init "$d";; esac
+  done < <(dirs)
+  cap_memory "$bytes"
+  printf '/%s\n' "$name"
+  ;;
+remove)
+  [ $# -eq 2 ] || usage
+  left=0
+  while read -r d; do
+    [ -d "$d" ] || continue
+    rmdir "$d" 2>/dev/null || left=1
+  done < <(dirs)
+  [ $left = 0 ] || say "/$name still holds sandboxes (or their cgroups): left in place"
+  ;;
+*) usage;;
+esac

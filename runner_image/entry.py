@@ -32,7 +32,11 @@ ever describe the script's own run.
 A cold run (`python3 entry.py`) and a warm sandbox (`python3 entry.py
 --warm`: started ahead, it imports the modules of IMGSANDBOX_PRELOAD, then
 waits for exactly one job on stdin) use this same file. A warm sandbox
-writes \\x1eIMGSANDBOX-READY and a newline on stdout when it is ready. The
+writes \\x1eIMGSANDBOX-READY on stdout when it is ready, then a space, the
+facts of its own process as JSON and a newline (shared/engine/engine.h:
+{"seccomp": 2, "no_new_privs": 1, "cap_eff": "0000000000000000",
+"uid": 10001, "apparmor": "docker-default (enforce)" | null}), read before
+any user code runs, so that the host can refuse a sandbox that is not one. The
 job is one line of JSON, {"params": "<USER_PARAMS>"}; by then /code and
 /input hold the job's files. End of input before a job ends the sandbox
 quietly (the pool let it go unused).
@@ -51,7 +55,7 @@ import traceback
 CODE = "/code/main.py"
 OUTPUT = "/output"
 PREFIX = "\x1eIMGSANDBOX-"
-READY = PREFIX + "READY\n"
+READY = PREFIX + "READY"
 LIMIT = 8000  # characters of message / traceback carried in the record
 MAX_FILES = 8
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
@@ -226,6 +230,59 @@ def main(job_params=None):
     _end(0, start)
 
 
+def _status_fields():
+    """Seccomp, NoNewPrivs and CapEff of /proc/self/status (those it has)."""
+    fields = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("Seccomp", "NoNewPrivs", "CapEff"):
+                    fields[key] = value.strip()
+    except OSError:
+        pass
+    return fields
+
+
+def _no_new_privs():
+    """prctl(PR_GET_NO_NEW_PRIVS): gVisor's status has no NoNewPrivs line."""
+    try:
+        import ctypes
+        r = ctypes.CDLL(None, use_errno=True).prctl(39, 0, 0, 0, 0)
+    except Exception:
+        return None
+    return r if r >= 0 else None
+
+
+def _apparmor():
+    """This process's AppArmor label and mode, e.g. "docker-default
+    (enforce)", or None where the kernel has no AppArmor. The LSM's own file
+    first (another LSM, such as SELinux, may own attr/current)."""
+    for path in ("/proc/self/attr/apparmor/current", "/proc/self/attr/current"):
+        try:
+            with open(path) as f:
+                label = f.read().strip().strip("\0").strip()
+        except OSError:
+            continue
+        return label or None
+    return None
+
+
+def _facts():
+    """What the host checks of this process before it hands it a job."""
+    fields = _status_fields()
+    try:
+        seccomp = int(fields["Seccomp"])
+    except (KeyError, ValueError):
+        seccomp = None
+    try:
+        nnp = int(fields["NoNewPrivs"])
+    except (KeyError, ValueError):
+        nnp = _no_new_privs()
+    return {"seccomp": seccomp, "no_new_privs": nnp, "cap_eff": fields.get("CapEff"),
+            "uid": os.getuid(), "apparmor": _apparmor()}
+
+
 def warm():
     for name in os.environ.get("IMGSANDBOX_PRELOAD", "").split(","):
         if name.strip():
@@ -242,8 +299,8 @@ def warm():
         except Exception:
             pass
     # Ready: the pool hands jobs to sandboxes that said so (and reads this
-    # line before the job's output begins).
-    _write_all(1, READY.encode())
+    # line before the job's output begins), with the facts of this process.
+    _write_all(1, (READY + " " + json.dumps(_facts()) + "\n").encode())
     line = sys.stdin.buffer.readline()
     if not line.endswith(b"\n"):
         os._exit(0)  # no job: the sandbox was let go

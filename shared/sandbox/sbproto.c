@@ -406,15 +406,21 @@ int
 sbproto_ready_scan(size_t *nmatch, const char *buf, size_t n)
 {
 	static const char ready[] = SBPROTO_READY;
+	const size_t word = sizeof(ready) - 1, facts = word + 1;
 	size_t i;
 
+	/* *nmatch: how much of the word matched; word + 1: in the facts. */
 	for (i = 0; i < n; i++) {
-		if (buf[i] == ready[*nmatch])
+		if (*nmatch >= word && buf[i] == '\n')
+			return 1;
+		if (*nmatch == facts)
+			continue;
+		if (*nmatch == word && buf[i] == ' ')
+			*nmatch = facts;
+		else if (*nmatch < word && buf[i] == ready[*nmatch])
 			(*nmatch)++;
 		else
 			*nmatch = buf[i] == ready[0] ? 1 : 0;
-		if (*nmatch == sizeof(ready) - 1)
-			return 1;
 	}
 	return 0;
 }

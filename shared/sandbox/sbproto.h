@@ -4,7 +4,8 @@
  * carry the script's own output and, around it, records that start with
  * "\x1eIMGSANDBOX-":
  *
- *   stdout  READY                      a warm sandbox is ready for its job
+ *   stdout  READY {facts}              a warm sandbox is ready for its job
+ *                                      (the facts: shared/engine/engine.h)
  *   stderr  START {"t"}                the script starts
  *   stderr  ERROR {"type", "message", "line", "traceback"}   it raised
  *   stderr  END {"start", "end", "exit"}   it ended, with this status
@@ -24,7 +25,7 @@
 #include <stdint.h>
 
 #define SBPROTO_PREFIX		"\x1eIMGSANDBOX-"
-#define SBPROTO_READY		SBPROTO_PREFIX "READY\n"
+#define SBPROTO_READY		SBPROTO_PREFIX "READY"	/* then "\n", or " {facts}\n" */
 #define SBPROTO_MAX_FILES	8
 #define SBPROTO_NAME_MAX	64	/* [A-Za-z0-9._-]{1,64} */
 #define SBPROTO_LINE_MAX	262144	/* bytes of one record line */
@@ -108,9 +109,10 @@ int sbproto_complete(const struct sbproto *p);
 
 void sbproto_free(struct sbproto *p);
 
-/* Looks for the READY line in what a warm sandbox printed before its job:
+/* Looks for the READY line in what a warm sandbox printed before its job
+ * (READY and a newline, or READY, a space, its facts and a newline):
  * *nmatch carries a partial match between calls (start it at 0). Returns 1
- * when buf[0..n) completes it. */
+ * when buf[0..n) completes the line, at its newline. */
 int sbproto_ready_scan(size_t *nmatch, const char *buf, size_t n);
 
 /* Whether name is one the protocol allows for a file: [A-Za-z0-9._-]{1,64},

@@ -222,6 +222,18 @@ TEST(ready_line_and_names)
 	m = 0;
 	CHECK(!sbproto_ready_scan(&m, "\x1e\x1eIMGSANDBOX-READ", 17));
 	CHECK(sbproto_ready_scan(&m, "Y\n", 2));
+#define FEED(s) sbproto_ready_scan(&m, s, sizeof(s) - 1)
+	/* With the sandbox's facts, in pieces: ready at the line's end. */
+	m = 0;
+	CHECK(!FEED("\x1eIMGSANDBOX-READY {\"seccomp\": 2,"));
+	CHECK(!FEED(" \"uid\": 10001}"));
+	CHECK(FEED("\n"));
+	/* Not READY: a longer word, or a shorter one. */
+	m = 0;
+	CHECK(!FEED("\x1eIMGSANDBOX-READYX\n"));
+	CHECK(!FEED("\x1eIMGSANDBOX-READ\n"));
+	CHECK(FEED("\x1eIMGSANDBOX-READY\n"));
+#undef FEED
 	CHECK(sbproto_name_ok("result.png"));
 	CHECK(sbproto_name_ok("a-b_c.JPEG"));
 	CHECK(!sbproto_name_ok(".."));

@@ -3,8 +3,9 @@
  * made into what the engines install, from the command line.
  *
  *   seccomp_profile --json OUT [LIST]   writes the Docker profile to OUT
- *                                       (whole or not at all): what
- *                                       fcgi/serve.sh does at start
+ *                                       (whole or not at all), for the
+ *                                       runtime IMGSANDBOX_RUNTIME names:
+ *                                       what fcgi/serve.sh does at start
  *   seccomp_profile --check [LIST]      reads the list; says how many rules
  *   seccomp_profile --names [LIST]      the allowed calls, one a line
  *   seccomp_profile --refused [LIST]    "name number errno" of each call the
@@ -98,7 +99,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(mode, "--json") == 0)
-		rc = seccomp_list_write_json(&list, out, msg, sizeof(msg));
+		rc = seccomp_list_write_json(&list, cfg.runtime, out, msg, sizeof(msg));
 	else if (strcmp(mode, "--bpf") == 0)
 		rc = write_bpf(out, msg, sizeof(msg));
 	else if (strcmp(mode, "--check") == 0)

@@ -160,7 +160,7 @@ WEB_GROUP=$(id -gn "$WEB_USER")
 # root, the capped cgroup they live under (fcgi/cgroup_parent.sh).
 "$BUILD/seccomp_profile" --json "$(setting SECCOMP_PROFILE)" "$(setting SECCOMP_LIST)" || exit 1
 cgroup_name=
-if [ -n "$as_root" ] && [ -z "${IMGSANDBOX_CGROUP_PARENT:-}" ]; then
+if [ -n "$as_root" ] && [ -z "${IMGSANDBOX_CGROUP_PARENT:-}" ] && [ -z "${IMGSANDBOX_DOCKER_HOST:-}" ]; then
   cgroup_name=imgsandbox-$("$BUILD/responder" --instance)
   # Every slot's sandbox at its memory, and the waiting ones at 256 MiB.
   cap=$(( $(setting SLOTS) * $(setting MEMORY) + warm * (256 << 20) ))

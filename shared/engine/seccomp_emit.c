@@ -63,22 +63,25 @@ json_args(const struct seccomp_rule *r)
 	return args;
 }
 
-/* One entry of "syscalls" for rule r (names: a single name). Returns it,
- * or NULL. */
+/* One entry of "syscalls" for rule r (names: a single name); for gVisor
+ * (gvisor_enosys) an ENOSYS rule allows the call, which gVisor answers
+ * ENOSYS itself. Returns it, or NULL. */
 static cJSON *
-json_rule(const struct seccomp_rule *r)
+json_rule(const struct seccomp_rule *r, int gvisor_enosys)
 {
 	cJSON *o = cJSON_CreateObject(), *names, *args;
-	char comment[64];
+	char comment[160];
+	int allow = r->action == SECCOMP_ALLOW || gvisor_enosys;
 
 	if (o == NULL)
 		return NULL;
-	snprintf(comment, sizeof(comment), "seccomp.list line %d", r->line);
+	snprintf(comment, sizeof(comment), gvisor_enosys ? "seccomp.list line %d: ENOSYS from "
+	    "gVisor itself (runsc before 2023 answers errnoRet rules EPERM)" :
+	    "seccomp.list line %d", r->line);
 	if ((names = cJSON_AddArrayToObject(o, "names")) == NULL ||
 	    !cJSON_AddItemToArray(names, cJSON_CreateString(r->name)) ||
-	    cJSON_AddStringToObject(o, "action",
-	    r->action == SECCOMP_ALLOW ? "SCMP_ACT_ALLOW" : "SCMP_ACT_ERRNO") == NULL ||
-	    (r->action == SECCOMP_ERRNO && cJSON_AddNumberToObject(o, "errnoRet", r->err) == NULL) ||
+	    cJSON_AddStringToObject(o, "action", allow ? "SCMP_ACT_ALLOW" : "SCMP_ACT_ERRNO") == NULL ||
+	    (!allow && cJSON_AddNumberToObject(o, "errnoRet", r->err) == NULL) ||
 	    (args = json_args(r)) == NULL || !cJSON_AddItemToObject(o, "args", args) ||
 	    cJSON_AddStringToObject(o, "comment", comment) == NULL) {
 		cJSON_Delete(o);
@@ -91,7 +94,7 @@ json_rule(const struct seccomp_rule *r)
  * entry per other rule (refusals are the default action: none). Returns
  * it, or NULL when memory ran out. */
 static cJSON *
-json_profile(const struct seccomp_list *l)
+json_profile(const struct seccomp_list *l, int gvisor)
 {
 	cJSON *doc = cJSON_CreateObject(), *arch, *calls, *plain, *names, *e;
 	int i;
@@ -117,7 +120,8 @@ json_profile(const struct seccomp_list *l)
 				goto err;
 			continue;
 		}
-		if ((e = json_rule(r)) == NULL || !cJSON_AddItemToArray(calls, e)) {
+		e = json_rule(r, gvisor && r->action == SECCOMP_ERRNO && r->err == ENOSYS);
+		if (e == NULL || !cJSON_AddItemToArray(calls, e)) {
 			cJSON_Delete(e);
 			goto err;
 		}
@@ -129,9 +133,9 @@ err:
 }
 
 char *
-seccomp_list_json(const struct seccomp_list *l, char *msg, size_t msglen)
+seccomp_list_json(const struct seccomp_list *l, const char *runtime, char *msg, size_t msglen)
 {
-	cJSON *doc = json_profile(l);
+	cJSON *doc = json_profile(l, runtime != NULL && strcmp(runtime, "runsc") == 0);
 	char *s;
 
 	if (doc == NULL || (s = cJSON_Print(doc)) == NULL) {
@@ -144,8 +148,8 @@ seccomp_list_json(const struct seccomp_list *l, char *msg, size_t msglen)
 }
 
 int
-seccomp_list_write_json(const struct seccomp_list *l, const char *path, char *msg,
-    size_t msglen)
+seccomp_list_write_json(const struct seccomp_list *l, const char *runtime, const char *path,
+    char *msg, size_t msglen)
 {
 	char tmp[4096], *s;
 	int fd, rc = -1;
@@ -154,7 +158,7 @@ seccomp_list_write_json(const struct seccomp_list *l, const char *path, char *ms
 		snprintf(msg, msglen, "the profile's path is too long");
 		return -1;
 	}
-	if ((s = seccomp_list_json(l, msg, msglen)) == NULL)
+	if ((s = seccomp_list_json(l, runtime, msg, msglen)) == NULL)
 		return -1;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
@@ -287,7 +291,8 @@ err:
 }
 
 int
-seccomp_profile_write(const char *list_path, const char *json_path, char *msg, size_t msglen)
+seccomp_profile_write(const char *list_path, const char *runtime, const char *json_path,
+    char *msg, size_t msglen)
 {
 	struct seccomp_list *l = malloc(sizeof(*l));
 	int rc;
@@ -298,7 +303,7 @@ seccomp_profile_write(const char *list_path, const char *json_path, char *msg, s
 	}
 	rc = seccomp_list_load(list_path, l, msg, msglen);
 	if (rc == 0)
-		rc = seccomp_list_write_json(l, json_path, msg, msglen);
+		rc = seccomp_list_write_json(l, runtime, json_path, msg, msglen);
 	free(l);
 	return rc;
 }

@@ -78,21 +78,27 @@ int seccomp_list_parse(const char *text, size_t len, struct seccomp_list *l, cha
  * Returns 0, or -1 with a sentence naming the file in msg. */
 int seccomp_list_load(const char *path, struct seccomp_list *l, char *msg, size_t msglen);
 
-/* The Docker profile of l: defaultAction SCMP_ACT_ERRNO (EPERM), the x86_64
+/* The Docker profile of l for the OCI runtime named (NULL or "" for the
+ * engine's, runc): defaultAction SCMP_ACT_ERRNO (EPERM), the x86_64
  * architecture, the allowed calls with their conditions, the errno rules.
+ * For "runsc" an `errno ENOSYS` rule is an allow instead: gVisor answers
+ * the calls it does not implement ENOSYS itself, while runsc before 2023
+ * ignores a rule's errnoRet and answers EPERM (and glibc falls back from
+ * clone3 to clone on ENOSYS alone: with EPERM no thread starts).
  * Returns a NUL-terminated string the caller frees, or NULL with msg. */
-char *seccomp_list_json(const struct seccomp_list *l, char *msg, size_t msglen);
+char *seccomp_list_json(const struct seccomp_list *l, const char *runtime, char *msg,
+    size_t msglen);
 
 /* Writes that profile to path, whole or not at all (a file beside it,
  * renamed), mode 0644. Returns 0, or -1 with msg. */
-int seccomp_list_write_json(const struct seccomp_list *l, const char *path, char *msg,
-    size_t msglen);
+int seccomp_list_write_json(const struct seccomp_list *l, const char *runtime, const char *path,
+    char *msg, size_t msglen);
 
 /* What a service does at start: reads the list at list_path and writes its
- * Docker profile to json_path (as seccomp_list_write_json). Returns 0, or
- * -1 with a sentence in msg naming the file and the line. */
-int seccomp_profile_write(const char *list_path, const char *json_path, char *msg,
-    size_t msglen);
+ * Docker profile for runtime to json_path (as seccomp_list_write_json).
+ * Returns 0, or -1 with a sentence in msg naming the file and the line. */
+int seccomp_profile_write(const char *list_path, const char *runtime, const char *json_path,
+    char *msg, size_t msglen);
 
 /* The filter of l as a classic BPF program (struct sock_filter[], as
  * libseccomp exports it) for prctl(PR_SET_SECCOMP) or seccomp(2): *prog

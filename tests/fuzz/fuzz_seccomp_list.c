@@ -33,16 +33,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (list.n < 1 || list.n > SECCOMP_LIST_MAX_RULES)
 		abort();
-	if ((a = seccomp_list_json(&list, msg, sizeof(msg))) == NULL)
+	if ((a = seccomp_list_json(&list, NULL, msg, sizeof(msg))) == NULL)
 		abort();
 	if ((doc = cJSON_Parse(a)) == NULL || !cJSON_IsObject(doc))
 		abort();
 	cJSON_Delete(doc);
-	b = seccomp_list_json(&list, msg, sizeof(msg));
+	b = seccomp_list_json(&list, NULL, msg, sizeof(msg));
 	if (b == NULL || strcmp(a, b) != 0)
 		abort();
 	free(a);
 	free(b);
+	if ((a = seccomp_list_json(&list, "runsc", msg, sizeof(msg))) == NULL)
+		abort();
+	free(a);
 	if (parsed++ % 16 == 0) {
 		if (seccomp_list_bpf(&list, &prog, &len, msg, sizeof(msg)) < 0)
 			abort();

@@ -142,7 +142,7 @@ TEST(the_docker_profile)
 	CHECK_INT(parse("allow read\nallow write\nallow clone arg0 & 0x7e020000 == 0\n"
 	    "errno ENOSYS clone3\nrefuse io_uring_setup\n"
 	    "allow personality arg0 == 0xffffffffffffffff\n", msg, sizeof(msg)), 0);
-	CHECK((s = seccomp_list_json(&l, msg, sizeof(msg))) != NULL);
+	CHECK((s = seccomp_list_json(&l, NULL, msg, sizeof(msg))) != NULL);
 	CHECK(strstr(s, "18446744073709551615") != NULL);	/* exactly, not a double */
 	CHECK(strstr(s, "io_uring") == NULL);			/* refused: the default */
 	CHECK((doc = cJSON_Parse(s)) != NULL);
@@ -163,6 +163,16 @@ TEST(the_docker_profile)
 	CHECK(e != NULL && cJSON_GetObjectItem(e, "errnoRet")->valueint == ENOSYS);
 	cJSON_Delete(doc);
 	free(s);
+	/* For gVisor, which answers clone3 ENOSYS itself, and old runsc
+	 * answers an errnoRet rule EPERM: allowed. */
+	CHECK((s = seccomp_list_json(&l, "runsc", msg, sizeof(msg))) != NULL);
+	CHECK((doc = cJSON_Parse(s)) != NULL);
+	CHECK((e = entry(doc, "clone3", 0)) != NULL);
+	CHECK(e != NULL && strcmp(cJSON_GetObjectItem(e, "action")->valuestring, "SCMP_ACT_ALLOW") == 0);
+	CHECK(e != NULL && cJSON_GetObjectItem(e, "errnoRet") == NULL);
+	CHECK((e = entry(doc, "clone", 0)) != NULL);	/* the rest is the same */
+	cJSON_Delete(doc);
+	free(s);
 }
 
 TEST(the_profile_is_written_whole)
@@ -172,14 +182,14 @@ TEST(the_profile_is_written_whole)
 
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/seccomp.json", dir);
-	CHECK_INT(seccomp_profile_write("runner_image/seccomp.list", path, msg, sizeof(msg)), 0);
+	CHECK_INT(seccomp_profile_write("runner_image/seccomp.list", NULL, path, msg, sizeof(msg)), 0);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644 && st.st_size > 1000);
-	CHECK_INT(seccomp_profile_write("runner_image/seccomp.list", "/nonexistent/x.json", msg,
+	CHECK_INT(seccomp_profile_write("runner_image/seccomp.list", NULL, "/nonexistent/x.json", msg,
 	    sizeof(msg)), -1);
 	CHECK(strstr(msg, "/nonexistent/x.json") != NULL);
 	/* A wrong list writes nothing. */
 	unlink(path);
-	CHECK_INT(seccomp_profile_write("/nonexistent.list", path, msg, sizeof(msg)), -1);
+	CHECK_INT(seccomp_profile_write("/nonexistent.list", NULL, path, msg, sizeof(msg)), -1);
 	CHECK(stat(path, &st) < 0);
 	rmdir(dir);
 }

@@ -45,6 +45,7 @@ done
 export IMGSANDBOX_DATA=$(realpath -m "${IMGSANDBOX_DATA:-$root/var}")
 export IMGSANDBOX_SAMPLE=${IMGSANDBOX_SAMPLE:-$root/static/sample.png}
 export IMGSANDBOX_PACKAGES=${IMGSANDBOX_PACKAGES:-$root/runner_image/packages.txt}
+export IMGSANDBOX_SECCOMP_LIST=${IMGSANDBOX_SECCOMP_LIST:-$root/runner_image/seccomp.list}
 export IMGSANDBOX_OUTPUTS=$(realpath -m "${IMGSANDBOX_OUTPUTS:-$IMGSANDBOX_DATA/outputs}")
 DATA=$IMGSANDBOX_DATA
 OUTPUTS=$IMGSANDBOX_OUTPUTS

@@ -5,12 +5,15 @@
 # OOM killer picks inside this cgroup (a sandbox), never dockerd,
 # PostgreSQL or the responders outside it.
 #
-#   fcgi/cgroup_parent.sh create NAME BYTES
+#   fcgi/cgroup_parent.sh create NAME BYTES SLOTS
 #       creates /NAME in every cgroup hierarchy the engine uses (v1: each
-#       controller's; v2: the unified one, with the memory controller
-#       enabled for it), caps its memory (and memory+swap, when the kernel
-#       counts swap) at BYTES, and prints the --cgroup-parent value: /NAME.
-#       Run again, it sets the cap again (a changed setting).
+#       controller's; v2: the unified one, with the memory and cpu
+#       controllers enabled for it), caps its memory (and memory+swap, when
+#       the kernel counts swap) at BYTES, gives it the CPU weight of SLOTS
+#       containers (side by side at the top, each sandbox had a container's
+#       weight; under one parent they share its weight, which would let a
+#       busy host starve them), and prints the --cgroup-parent value: /NAME.
+#       Run again, it sets the cap and the weight again (changed settings).
 #   fcgi/cgroup_parent.sh remove NAME
 #       removes it, when no sandbox is left in it (else says so, exit 0).
 #
@@ -19,14 +22,14 @@
 # without systemd); under the systemd driver a parent is a slice, capped
 # through systemd, and this script says so and exits 3.
 #
-# fcgi/serve.sh (as root) calls it with NAME imgsandbox-<instance> and
-# BYTES = slots x IMGSANDBOX_MEMORY + warm sandboxes x 256 MiB (a waiting
-# sandbox holds 20 to 70 MiB), and sets IMGSANDBOX_CGROUP_PARENT to what it
-# prints; at its end it removes it.
+# fcgi/serve.sh (as root) calls it with NAME imgsandbox-<instance>, BYTES =
+# slots x IMGSANDBOX_MEMORY + warm sandboxes x 256 MiB (a waiting sandbox
+# holds 20 to 70 MiB) and SLOTS, and sets IMGSANDBOX_CGROUP_PARENT to what
+# it prints; at its end it removes it.
 set -euo pipefail
 CGROOT=${CGROUP_ROOT:-/sys/fs/cgroup}
 say() { printf 'cgroup_parent: %s\n' "$*" >&2; }
-usage() { say "usage: $0 create NAME BYTES | remove NAME"; exit 2; }
+usage() { say "usage: $0 create NAME BYTES SLOTS | remove NAME"; exit 2; }
 
 [ $# -ge 2 ] || usage
 cmd=$1 name=$2
@@ -87,17 +90,32 @@ cap_memory() {
   fi
 }
 
+# The CPU weight of slots containers: v1 cpu.shares (1024 each), v2
+# cpu.weight (100 each, at most 10000).
+weigh() {
+  local slots=$1
+  if [ -e "$CGROOT/cgroup.controllers" ]; then
+    grep -qw cpu "$CGROOT/cgroup.subtree_control" ||
+      echo +cpu >"$CGROOT/cgroup.subtree_control"
+    echo $(( slots * 100 > 10000 ? 10000 : slots * 100 )) >"$CGROOT/$name/cpu.weight"
+  elif [ -e "$CGROOT/cpu/$name/cpu.shares" ]; then
+    echo $(( slots * 1024 )) >"$CGROOT/cpu/$name/cpu.shares"
+  fi
+}
+
 case $cmd in
 create)
-  [ $# -eq 3 ] || usage
-  bytes=$3
+  [ $# -eq 4 ] || usage
+  bytes=$3 slots=$4
   case $bytes in ''|*[!0-9]*) say "BYTES must be a number"; exit 2;; esac
+  case $slots in ''|0|*[!0-9]*) say "SLOTS must be a number above 0"; exit 2;; esac
   [ "$bytes" -ge $((64 << 20)) ] || { say "BYTES below 64 MiB leaves no room for a sandbox"; exit 2; }
   while read -r d; do
     mkdir -p "$d"
     case $d in */cpuset/*) cpuset_init "$d";; esac
   done < <(dirs)
   cap_memory "$bytes"
+  weigh "$slots"
   printf '/%s\n' "$name"
   ;;
 remove)

@@ -165,7 +165,8 @@ if [ -n "$as_root" ] && [ -z "${IMGSANDBOX_CGROUP_PARENT:-}" ] && [ -z "${IMGSAN
   cgroup_name=imgsandbox-$("$BUILD/responder" --instance)
   # Every slot's sandbox at its memory, and the waiting ones at 256 MiB.
   cap=$(( $(setting SLOTS) * $(setting MEMORY) + warm * (256 << 20) ))
-  IMGSANDBOX_CGROUP_PARENT=$("$root/fcgi/cgroup_parent.sh" create "$cgroup_name" "$cap") &&
+  IMGSANDBOX_CGROUP_PARENT=$("$root/fcgi/cgroup_parent.sh" create "$cgroup_name" "$cap" \
+    "$(setting SLOTS)") &&
     export IMGSANDBOX_CGROUP_PARENT || { say "warning: the sandboxes are not under a capped cgroup"; cgroup_name=; }
 fi
 

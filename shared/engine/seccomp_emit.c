@@ -26,6 +26,16 @@ static const char *const oci_ops[] = {
 	[SECCOMP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
 };
 
+/* Names gVisor's runsc of Debian 12 (20221219) knows a call by where they
+ * differ from libseccomp's: its OCI converter drops a name it does not
+ * know, and the call then gets EPERM (select.select failed so). A later
+ * runsc that knows the list's name drops the alias instead. */
+static const struct {
+	const char *name, *gvisor;
+} gvisor_alias[] = {
+	{ "pselect6", "pselect" },
+};
+
 /* Adds a 64-bit number to obj under name, written exactly (cJSON keeps
  * numbers as doubles, which would round those above 2^53). Returns 0 or
  * -1. */
@@ -90,6 +100,20 @@ json_rule(const struct seccomp_rule *r, int gvisor_enosys)
 	return o;
 }
 
+/* Adds to names gVisor's own name for the call name, if it has another.
+ * Returns 0 or -1. */
+static int
+add_gvisor_alias(cJSON *names, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(gvisor_alias) / sizeof(gvisor_alias[0]); i++)
+		if (strcmp(gvisor_alias[i].name, name) == 0 &&
+		    !cJSON_AddItemToArray(names, cJSON_CreateString(gvisor_alias[i].gvisor)))
+			return -1;
+	return 0;
+}
+
 /* The profile's document: the unconditional allows in one entry, then an
  * entry per other rule (refusals are the default action: none). Returns
  * it, or NULL when memory ran out. */
@@ -116,7 +140,8 @@ json_profile(const struct seccomp_list *l, int gvisor)
 		if (r->action == SECCOMP_REFUSE)
 			continue;
 		if (r->action == SECCOMP_ALLOW && r->ncond == 0) {
-			if (!cJSON_AddItemToArray(names, cJSON_CreateString(r->name)))
+			if (!cJSON_AddItemToArray(names, cJSON_CreateString(r->name)) ||
+			    (gvisor && add_gvisor_alias(names, r->name) < 0))
 				goto err;
 			continue;
 		}

@@ -84,7 +84,9 @@ int seccomp_list_load(const char *path, struct seccomp_list *l, char *msg, size_
  * For "runsc" an `errno ENOSYS` rule is an allow instead: gVisor answers
  * the calls it does not implement ENOSYS itself, while runsc before 2023
  * ignores a rule's errnoRet and answers EPERM (and glibc falls back from
- * clone3 to clone on ENOSYS alone: with EPERM no thread starts).
+ * clone3 to clone on ENOSYS alone: with EPERM no thread starts); and an
+ * allowed call gVisor knows by another name (pselect6: "pselect") is
+ * named both ways.
  * Returns a NUL-terminated string the caller frees, or NULL with msg. */
 char *seccomp_list_json(const struct seccomp_list *l, const char *runtime, char *msg,
     size_t msglen);

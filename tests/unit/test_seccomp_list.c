@@ -173,6 +173,14 @@ TEST(the_docker_profile)
 	CHECK((e = entry(doc, "clone", 0)) != NULL);	/* the rest is the same */
 	cJSON_Delete(doc);
 	free(s);
+	/* gVisor's own name for pselect6, for runsc alone. */
+	CHECK_INT(parse("allow read\nallow pselect6\n", msg, sizeof(msg)), 0);
+	CHECK((s = seccomp_list_json(&l, "runsc", msg, sizeof(msg))) != NULL);
+	CHECK(strstr(s, "\"pselect6\", \"pselect\"") != NULL);
+	free(s);
+	CHECK((s = seccomp_list_json(&l, NULL, msg, sizeof(msg))) != NULL);
+	CHECK(strstr(s, "\"pselect\"") == NULL);
+	free(s);
 }
 
 TEST(the_profile_is_written_whole)

@@ -15,7 +15,9 @@
 #       busy host starve them), and prints the --cgroup-parent value: /NAME.
 #       Run again, it sets the cap and the weight again (changed settings).
 #   fcgi/cgroup_parent.sh remove NAME
-#       removes it, when no sandbox is left in it (else says so, exit 0).
+#       removes it, when no sandbox is left in it (else says so, exit 1:
+#       the engine removes a container's cgroup with the container, so the
+#       caller may try again a moment later).
 #
 # As root (the cgroup filesystem is root's), with an engine that uses the
 # cgroupfs driver (docker info: Cgroup Driver: cgroupfs, Debian's default
@@ -125,7 +127,7 @@ remove)
     [ -d "$d" ] || continue
     rmdir "$d" 2>/dev/null || left=1
   done < <(dirs)
-  [ $left = 0 ] || say "/$name still holds sandboxes (or their cgroups): left in place"
+  [ $left = 0 ] || { say "/$name still holds sandboxes (or their cgroups): left in place"; exit 1; }
   ;;
 *) usage;;
 esac

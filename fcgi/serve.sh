@@ -190,7 +190,11 @@ stop() {
   trap - EXIT INT TERM
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -z "$cgroup_name" ] || "$root/fcgi/cgroup_parent.sh" remove "$cgroup_name" || true
+  # The sandboxes' cgroup, once the engine has removed their containers.
+  for _ in $(seq 40); do
+    [ -n "$cgroup_name" ] && ! "$root/fcgi/cgroup_parent.sh" remove "$cgroup_name" 2>/dev/null || break
+    sleep 0.5
+  done
   if [ -n "$dockerd_pid" ]; then
     kill -TERM "$dockerd_pid" 2>/dev/null || true
     wait "$dockerd_pid" 2>/dev/null || true

@@ -12,10 +12,10 @@ CC       ?= cc
 # shared/store/pq_load.c loads it when such a log is first opened, as libpq brings
 # OpenSSL, GnuTLS, Kerberos and LDAP into every process (5 MiB of RSS in each
 # responder of a service logging to SQLite, which never uses them).
-PKGS      = fcgi libcjson sqlite3 libmagic zlib
+PKGS      = fcgi libcjson sqlite3 libmagic zlib libseccomp
 PKG_CFLAGS_CURL := $(shell pkg-config --cflags libcurl 2>/dev/null)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libpq 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz -lseccomp)
 WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS   ?= -O2 -g
@@ -38,7 +38,8 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-PROGRAMS   = $(B)/responder $(B)/supervise $(B)/sandboxd $(B)/analyze_logs $(B)/hello_fcgi
+PROGRAMS   = $(B)/responder $(B)/supervise $(B)/sandboxd $(B)/analyze_logs $(B)/hello_fcgi \
+             $(B)/seccomp_profile
 RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_form.c \
              fcgi/run_answer.c fcgi/status_api.c fcgi/housekeeping.c fcgi/access.c \
              fcgi/metrics_api.c fcgi/assist_api.c fcgi/service.c)
@@ -65,6 +66,10 @@ $(B)/sandboxd: $(B)/fcgi/sandboxd.o $(B)/fcgi/sandboxd_pool.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(ENGINE_LIBS)
 
 $(B)/supervise: $(B)/fcgi/supervise.o $(B)/libshared.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The sandbox's seccomp profile, made from runner_image/seccomp.list.
+$(B)/seccomp_profile: $(B)/fcgi/seccomp_profile.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The tool needs no web code: its reports and their table are in shared/.

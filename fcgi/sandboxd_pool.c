@@ -199,20 +199,18 @@ static int
 facts_hold(const struct box *b, char *msg, size_t msglen)
 {
 	const char *json = b->ready.facts;
-	int apparmor = 0;
-	char flag[8] = "";
-	FILE *fp;
 
 	while (*json == ' ')
 		json++;
-	/* The Docker engine's own profile applies where the host has
-	 * AppArmor; the fork-server has no profile of its own. */
-	if (strcmp(eng->name, "docker") == 0 &&
-	    (fp = fopen("/sys/module/apparmor/parameters/enabled", "re")) != NULL) {
-		apparmor = fgets(flag, sizeof(flag), fp) != NULL && flag[0] == 'Y';
-		fclose(fp);
+	if (*json == '\0') {
+		snprintf(msg, msglen, "a sandbox said READY without its facts (an image older "
+		    "than this service: rebuild it with 'make runner-image')");
+		return -1;
 	}
-	return ready_facts_ok(json, strlen(json), apparmor, msg, msglen);
+	/* The Docker engine's own AppArmor profile applies where the host has
+	 * AppArmor; the fork-server has no profile of its own. */
+	return ready_facts_ok(json, strlen(json), strcmp(eng->name, "docker") == 0 &&
+	    ready_host_apparmor(), msg, msglen) == 1 ? 0 : -1;
 }
 
 /* The engine's complaint, from what a box printed on stderr before it

@@ -48,7 +48,7 @@ case $SERVER in lighttpd|nginx|apache) ;; *) say "SERVER must be lighttpd, nginx
 for n in PORT RESPONDERS API_RESPONDERS; do
   case ${!n} in ''|*[!0-9]*|0) say "$n must be a number above 0"; exit 2;; esac
 done
-PROGS="responder supervise sandboxd"
+PROGS="responder supervise sandboxd seccomp_profile"
 for b in $PROGS; do
   [ -x "$BUILD/$b" ] || { say "$BUILD/$b is missing: run 'make' first"; exit 1; }
 done
@@ -74,6 +74,7 @@ RUNNER=${RUNNER:-$root/runner_image}
 export IMGSANDBOX_SAMPLE=${IMGSANDBOX_SAMPLE:-$STATIC/sample.png}
 export IMGSANDBOX_PACKAGES=${IMGSANDBOX_PACKAGES:-$RUNNER/packages.txt}
 export IMGSANDBOX_ALLOWLIST=${IMGSANDBOX_ALLOWLIST:-$RUNNER/allowlist.txt}
+export IMGSANDBOX_SECCOMP_LIST=${IMGSANDBOX_SECCOMP_LIST:-$RUNNER/seccomp.list}
 export IMGSANDBOX_OUTPUTS=$(realpath -m "${IMGSANDBOX_OUTPUTS:-$IMGSANDBOX_DATA/outputs}")
 OUTPUTS=$IMGSANDBOX_OUTPUTS
 # The runner image of these sources, unless one is named: its tag carries
@@ -155,7 +156,8 @@ stage_app() {
   for b in $PROGS; do install -m 0755 "$BUILD/$b" "$tmp/bin/$b"; done
   # The fork engine's template loads this beside the broker's program.
   [ ! -e "$BUILD/zygote_fork.so" ] || install -m 0644 "$BUILD/zygote_fork.so" "$tmp/bin/"
-  install -m 0644 "$root"/runner_image/*.txt "$root"/runner_image/*.py "$tmp/runner/"
+  install -m 0644 "$root"/runner_image/*.txt "$root"/runner_image/*.py \
+    "$root"/runner_image/*.list "$tmp/runner/"
   cp -R "$root/static" "$tmp/www"
   chown -R root:root "$tmp"
   chmod -R u=rwX,go=rX "$tmp"
@@ -253,6 +255,19 @@ if [ -n "$as_root" ]; then
   fi
 fi
 WEB_GROUP=$(id -gn "$WEB_USER")
+# The sandboxes' seccomp list must read (the broker writes the engine's
+# profile from it at its start); and, as root, the capped cgroup they live
+# under (fcgi/cgroup_parent.sh).
+"$BIN/seccomp_profile" --check "$IMGSANDBOX_SECCOMP_LIST" >/dev/null || exit 1
+cgroup_name=
+if [ -n "$as_root" ] && [ -z "${IMGSANDBOX_CGROUP_PARENT:-}" ] && [ -z "${IMGSANDBOX_DOCKER_HOST:-}" ]; then
+  cgroup_name=imgsandbox-$("$BIN/responder" --instance)
+  # Every slot's sandbox at its memory, and the waiting ones at 256 MiB.
+  cap=$(( $(setting SLOTS) * $(setting MEMORY) + warm * (256 << 20) ))
+  IMGSANDBOX_CGROUP_PARENT=$("$root/fcgi/cgroup_parent.sh" create "$cgroup_name" "$cap" \
+    "$(setting SLOTS)") &&
+    export IMGSANDBOX_CGROUP_PARENT || { say "warning: the sandboxes are not under a capped cgroup"; cgroup_name=; }
+fi
 
 # The servers' own folder: their configurations, logs and the sockets,
 # readable by the web server (its workers connect to the sockets), written
@@ -274,6 +289,11 @@ stop() {
   trap - EXIT INT TERM
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # The sandboxes' cgroup, once the engine has removed their containers.
+  for _ in $(seq 40); do
+    [ -n "$cgroup_name" ] && ! "$root/fcgi/cgroup_parent.sh" remove "$cgroup_name" 2>/dev/null || break
+    sleep 0.5
+  done
   if [ -n "$dockerd_pid" ]; then
     kill -TERM "$dockerd_pid" 2>/dev/null || true
     wait "$dockerd_pid" 2>/dev/null || true

@@ -33,8 +33,12 @@ A cold run (`python3 entry.py`) and a warm sandbox (`python3 entry.py
 --warm`: started ahead, it imports the modules of IMGSANDBOX_PRELOAD, then
 waits for exactly one job on stdin) use this same file, and so does the
 fork engine's template (zygote.py imports it: _preload once, then in each
-box ready_line and _take_job). A warm sandbox
-writes \\x1eIMGSANDBOX-READY and a newline on stdout when it is ready. The
+box ready_line and _take_job). A warm sandbox writes \\x1eIMGSANDBOX-READY on
+stdout when it is ready, then a space, the facts of its own process as JSON
+and a newline (shared/engine/engine.h: {"seccomp": 2, "no_new_privs": 1,
+"cap_eff": "0000000000000000", "uid": 10001, "apparmor": "docker-default
+(enforce)" | null}), read before any user code runs, so that the host can
+refuse a sandbox that is not one. The
 job is one line of JSON, {"params": "<USER_PARAMS>"}; by then /code and
 /input hold the job's files. End of input before a job ends the sandbox
 quietly (the pool let it go unused).
@@ -53,7 +57,6 @@ import traceback
 CODE = "/code/main.py"
 OUTPUT = "/output"
 PREFIX = "\x1eIMGSANDBOX-"
-READY = PREFIX + "READY\n"
 LIMIT = 8000  # characters of message / traceback carried in the record
 MAX_FILES = 8
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
@@ -265,7 +268,19 @@ def ready_line():
             continue
         facts["apparmor"] = None if label in ("", "unconfined") else label
         break
+    if facts["no_new_privs"] is None:
+        facts["no_new_privs"] = _no_new_privs()     # gVisor's status has no such line
     return PREFIX + "READY " + json.dumps(facts) + "\n"
+
+
+def _no_new_privs():
+    """prctl(PR_GET_NO_NEW_PRIVS), or None when it cannot be asked."""
+    try:
+        import ctypes
+        r = ctypes.CDLL(None, use_errno=True).prctl(39, 0, 0, 0, 0)
+    except Exception:
+        return None
+    return r if r >= 0 else None
 
 
 def _read_small(path):
@@ -292,9 +307,9 @@ def _take_job():
 
 def warm():
     _preload()
-    # Ready: the pool hands jobs to sandboxes that said so (and reads this
-    # line before the job's output begins).
-    _write_all(1, READY.encode())
+    # Ready: the broker hands jobs to sandboxes that said so, with the facts
+    # of this process (and reads this line before the job's output begins).
+    _write_all(1, ready_line().encode())
     _take_job()
 
 

@@ -51,6 +51,12 @@ static const struct setting {
 	  "the runner image (built by runner_image/build.sh)", 0 },
 	{ "IMGSANDBOX_RUNTIME", STR, S(runtime), "", 0, 0,
 	  "OCI runtime for the sandbox, e.g. runsc for gVisor (default: the engine's)", 0 },
+	{ "IMGSANDBOX_SECCOMP_LIST", STR, S(seccomp_list), "./runner_image/seccomp.list", 0, 0,
+	  "the system calls a sandbox may make: the list the seccomp profile is made from", 0 },
+	{ "IMGSANDBOX_SECCOMP_PROFILE", STR, S(seccomp_profile), "", 0, 0,
+	  "the Docker seccomp profile of the sandboxes, written by the broker at its start from the list (default: DATA/engine/seccomp.json)", 0 },
+	{ "IMGSANDBOX_CGROUP_PARENT", STR, S(cgroup_parent), "", 0, 0,
+	  "the cgroup the sandboxes are placed under (--cgroup-parent), capped by fcgi/cgroup_parent.sh (default: none; fcgi/serve.sh sets one as root)", 0 },
 	{ "IMGSANDBOX_INSTANCE", STR, S(instance), "", 0, 0,
 	  "the label of this service's containers, [a-z0-9-]{1,31} (default: a hash of DATA's real path)", 0 },
 	{ "IMGSANDBOX_ROOTFS", STR, S(rootfs), "/var/cache/imgsandbox/rootfs-current", 0, 0,
@@ -163,6 +169,12 @@ config_derive(char *err, size_t errlen)
 		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
 		return -1;
 	}
+	if (cfg.seccomp_profile[0] == '\0' &&
+	    snprintf(cfg.seccomp_profile, sizeof(cfg.seccomp_profile), "%s/engine/seccomp.json",
+	    cfg.data_dir) >= (int)sizeof(cfg.seccomp_profile)) {
+		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
+		return -1;
+	}
 	if (cfg.slots == 0) {
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		cfg.slots = ncpu > 0 ? ncpu : 1;
@@ -214,6 +226,13 @@ config_check(char *err, size_t errlen)
 	if (strspn(cfg.instance, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(cfg.instance)) {
 		snprintf(err, errlen, "IMGSANDBOX_INSTANCE=%s: expected lower-case letters, digits and '-'",
 		    cfg.instance);
+		return -1;
+	}
+	if (cfg.cgroup_parent[0] != '\0' && (cfg.cgroup_parent[0] != '/' ||
+	    strspn(cfg.cgroup_parent, "/abcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+	    strlen(cfg.cgroup_parent) || strstr(cfg.cgroup_parent, "..") != NULL)) {
+		snprintf(err, errlen, "IMGSANDBOX_CGROUP_PARENT=%s: expected a cgroup path such as "
+		    "/imgsandbox-<instance>", cfg.cgroup_parent);
 		return -1;
 	}
 	if (strspn(cfg.cpus, "0123456789.") != strlen(cfg.cpus) || cfg.cpus[0] == '\0') {

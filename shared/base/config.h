@@ -29,6 +29,9 @@ struct config {
 	char runtime[64];		/* --runtime (e.g. runsc for gVisor); "" = the engine's default */
 	char sandbox_user[32];		/* uid:gid inside the sandbox */
 	unsigned sandbox_uid, sandbox_gid;	/* ... parsed */
+	char seccomp_list[256];		/* runner_image/seccomp.list */
+	char seccomp_profile[300];	/* the Docker profile made from it (DATA/seccomp.json) */
+	char cgroup_parent[128];	/* --cgroup-parent ("": the engine's) */
 	char instance[32];		/* labels this service's containers ("": from DATA) */
 	char rootfs[256];		/* the fork engine: the root filesystem its sandboxes run on */
 	char cgroup[128];		/* the fork engine: the delegated cgroup, relative to the roots */

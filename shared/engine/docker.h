@@ -98,8 +98,9 @@ int docker_rm_start(const char *name, struct child *c);
  * not be asked. */
 int docker_reap(const char *instance, int64_t grace_s);
 
-/* Asks the engine whether it answers and whether image is present.
- * Returns 0 when both hold; -1 with a sentence naming the fix in msg. */
+/* Asks the engine whether it answers and whether image is present, and
+ * whether the seccomp profile docker_init was given can be read. Returns 0
+ * when all hold; -1 with a sentence naming the fix in msg. */
 int docker_check(const char *image, char *msg, size_t msglen);
 
 #endif

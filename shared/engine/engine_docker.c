@@ -20,6 +20,7 @@
 #include "base/spawn.h"
 #include "engine/docker.h"
 #include "engine/engine.h"
+#include "engine/seccomp_list.h"
 
 /* How long an OOM kill's event may come after the exit (see outcome). */
 #define OOM_EVENT_WAIT_MS	2000
@@ -52,6 +53,11 @@ d_open(const struct config *c, const char *instance, const char *state_dir, char
 		snprintf(msg, msglen, "the docker client's folder %s cannot be made", ccfg);
 		return -1;
 	}
+	/* Every sandbox runs under our own profile, made from the list now:
+	 * the list is the one source, the file the engine's form of it. */
+	if (seccomp_profile_write(c->seccomp_list, c->runtime, c->seccomp_profile, msg,
+	    msglen) < 0)
+		return -1;
 	if (docker_init(c, ccfg) < 0) {
 		snprintf(msg, msglen, "the docker client '%s' is not installed: apt-get install "
 		    "docker.io, or set IMGSANDBOX_DOCKER", c->docker_bin);

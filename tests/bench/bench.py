@@ -238,7 +238,7 @@ def read_ready(p, timeout):
         if not chunk:
             return False
         buf += chunk
-        if (paths.PREFIX + "READY\n").encode() in buf:
+        if re.search(re.escape(paths.PREFIX + "READY").encode() + rb"(\n| [^\n]*\n)", buf):
             return True
     return False
 

@@ -159,6 +159,12 @@ def docker_problems(root, out):
         return
     passed = {}
     engine = m.group(0).split("c->image")[0]       # what follows is the image's command
+    # ... and the helpers of this file it calls with the argv.
+    for helper in re.findall(r"\b(\w+)\(c, a\)|\b(\w+)\(c, j, a\)", engine):
+        name = helper[0] or helper[1]
+        h = re.search(r"^%s\(.*?^\}" % re.escape(name), src, re.M | re.S)
+        if h:
+            engine += h.group(0)
     for opt, val in re.findall(r'argv_add\(a, "(--[a-z-]+)(?:=([^"]*))?"', engine):
         passed.setdefault(opt, []).append(val)
     text = page(root, "docs/security.md", out)

@@ -81,10 +81,17 @@ TEST(every_hardening_flag)
 	CHECK(has(&a, "--tmpfs=/output:rw,size=33554432,noexec,nosuid,nodev,mode=1777"));
 	for (int i = 0; i < a.n; i++)	/* nothing of the host is writable inside */
 		CHECK(strncmp(a.v[i], "--mount=", 8) != 0 || strstr(a.v[i], ",readonly") != NULL);
+	/* Our own seccomp profile, once, and a sandbox first to go when the
+	 * host runs out of memory. */
+	CHECK(has(&a, "--security-opt=seccomp=./var/engine/seccomp.json"));
+	CHECK(has(&a, "--oom-score-adj=1000"));
 	/* No way to weaken the sandbox slipped in. */
 	for (int i = 0; i < a.n; i++) {
 		CHECK(strstr(a.v[i], "privileged") == NULL);
-		CHECK(strstr(a.v[i], "seccomp") == NULL);
+		CHECK(strstr(a.v[i], "unconfined") == NULL);
+		CHECK(strcmp(a.v[i], "--security-opt=seccomp=./var/engine/seccomp.json") == 0 ||
+		    strstr(a.v[i], "seccomp") == NULL);
+		CHECK(strncmp(a.v[i], "--cgroup-parent", 15) != 0);	/* none unless set */
 		CHECK(strstr(a.v[i], "cap-add") == NULL);
 		CHECK(strstr(a.v[i], "--rm") == NULL);	/* removed after inspection */
 	}
@@ -107,8 +114,14 @@ TEST(limits_follow_the_settings)
 	setenv("IMGSANDBOX_PIDS", "32", 1);
 	setenv("IMGSANDBOX_RUNTIME", "runsc", 1);
 	setenv("IMGSANDBOX_CPUS", "0.5", 1);
+	setenv("IMGSANDBOX_SECCOMP_PROFILE", "/srv/x/seccomp.json", 1);
+	setenv("IMGSANDBOX_CGROUP_PARENT", "/imgsandbox-feedface", 1);
 	CHECK_INT(config_load(err, sizeof(err)), 0);
 	CHECK_INT(docker_run_argv(&cfg, &j, &a), 0);
+	CHECK(has(&a, "--security-opt=seccomp=/srv/x/seccomp.json"));
+	CHECK(has(&a, "--cgroup-parent=/imgsandbox-feedface"));
+	unsetenv("IMGSANDBOX_SECCOMP_PROFILE");
+	unsetenv("IMGSANDBOX_CGROUP_PARENT");
 	CHECK(has(&a, "--memory=268435456"));
 	CHECK(has(&a, "--memory-swap=268435456"));
 	CHECK(has(&a, "--pids-limit=32"));
@@ -137,6 +150,12 @@ TEST(bad_settings_are_refused)
 	setenv("IMGSANDBOX_CPUS", "1; rm -rf /", 1);
 	CHECK_INT(config_load(err, sizeof(err)), -1);
 	unsetenv("IMGSANDBOX_CPUS");
+	setenv("IMGSANDBOX_CGROUP_PARENT", "/imgsandbox/../system.slice", 1);
+	CHECK_INT(config_load(err, sizeof(err)), -1);
+	CHECK(strstr(err, "IMGSANDBOX_CGROUP_PARENT") != NULL);
+	setenv("IMGSANDBOX_CGROUP_PARENT", "imgsandbox", 1);
+	CHECK_INT(config_load(err, sizeof(err)), -1);
+	unsetenv("IMGSANDBOX_CGROUP_PARENT");
 	CHECK_INT(config_load(err, sizeof(err)), 0);
 }
 

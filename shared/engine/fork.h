@@ -107,8 +107,9 @@ int fork_template_start(const struct config *c, const struct idmap *m,
 /* fork_template.c: ends the template (every box with it). */
 void fork_template_stop(struct fork_template *t);
 
-/* fork_seccomp.c: the sandbox's filter as BPF in a memfd. Returns the
- * descriptor, or -1 with msg. */
-int fork_seccomp_memfd(char *msg, size_t len);
+/* fork_seccomp.c: the sandbox's filter, the BPF of the list at list_path
+ * (IMGSANDBOX_SECCOMP_LIST, the Docker engine's too), in a memfd. Returns
+ * the memfd, or -1 with a sentence in msg. */
+int fork_seccomp_memfd(const char *list_path, char *msg, size_t len);
 
 #endif

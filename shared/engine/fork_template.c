@@ -233,7 +233,7 @@ spawn_template(const struct config *c, const struct idmap *m, struct root_plan *
 	struct spawn_ns ns;
 	int sv[2], keep[2], rc, saved;
 
-	if ((keep[1] = fork_seccomp_memfd(msg, len)) < 0)
+	if ((keep[1] = fork_seccomp_memfd(c->seccomp_list, msg, len)) < 0)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(msg, len, "socketpair: %s", strerror(errno));

@@ -259,7 +259,10 @@ def test_out_of_memory_is_oom(engine):
 
 NETWORK = """\
 import socket
-print("interfaces", sorted(n for _, n in socket.if_nameindex()))
+# /proc/self/net/dev is this process's network namespace (netlink, which
+# socket.if_nameindex asks, is a socket family the seccomp list refuses).
+print("interfaces", sorted(l.split(":")[0].strip()
+                           for l in open("/proc/self/net/dev").read().splitlines()[2:]))
 for host, port in (("1.1.1.1", 53), ("127.0.0.1", 80)):
     try:
         socket.create_connection((host, port), timeout=2)
@@ -329,12 +332,16 @@ def test_jobs_at_once_see_nothing_of_each_other(engine):
     mark = str(1000000 + secrets.randbelow(8000000))
     holder, seeker = engine.run(HOLDER % {"mark": mark}, SEEKER % {"mark": mark},
                                 together=True, mark="holding")
-    assert "holding True True" in holder["stdout"], holder
-    assert "own True True True" in holder["stdout"], holder
+    # SysV IPC: refused by the seccomp list (EPERM), as under Docker; were
+    # the list to let it through, each box's IPC namespace still keeps the
+    # objects its own, which the seeker's ENOENT then shows.
+    held = re.search(r"holding (True|False) (True|False)", holder["stdout"])
+    assert held, holder
+    assert "own %s %s True" % held.groups() in holder["stdout"], holder
     out = seeker["stdout"]
     assert seeker["exit"] == 0, seeker
     assert "abstract ECONNREFUSED" in out, out
-    assert "shm -1 ENOENT" in out and "msg -1 ENOENT" in out, out
+    assert re.search(r"shm -1 (ENOENT|EPERM)", out) and re.search(r"msg -1 (ENOENT|EPERM)", out), out
     assert "posix shm False" in out and "found []" in out, out
     assert "pids ['1']" in out, out
     assert "code ['main.py']" in out

@@ -122,7 +122,7 @@ TEST(seccomp_filter_is_bpf)
 {
 	char msg[256] = "";
 	struct stat st;
-	int fd = fork_seccomp_memfd(msg, sizeof(msg));
+	int fd = fork_seccomp_memfd("runner_image/seccomp.list", msg, sizeof(msg));
 
 	CHECK(fd >= 0);
 	if (fd < 0)
@@ -130,6 +130,9 @@ TEST(seccomp_filter_is_bpf)
 	CHECK_INT(fstat(fd, &st), 0);
 	CHECK(st.st_size > 8 * 20 && st.st_size % 8 == 0);
 	close(fd);
+	/* A list that does not read is said, with its name. */
+	CHECK_INT(fork_seccomp_memfd("/nonexistent/seccomp.list", msg, sizeof(msg)), -1);
+	CHECK(strstr(msg, "/nonexistent/seccomp.list") != NULL);
 }
 
 TEST(cgroup_setting_refusals)

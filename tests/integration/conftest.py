@@ -173,6 +173,11 @@ VARIANTS = {"lighttpd": ("lighttpd", {}), "nginx": ("nginx", {}), "apache": ("ap
 # service but for the OCI runtime in the engine's argv (runsc, registered
 # with dockerd by fcgi/ensure_dockerd.sh).
 RUNTIME_VARIANTS = {"gvisor": ("lighttpd", {"IMGSANDBOX_RUNTIME": "runsc"})}
+# ... and through every server under the fork-server engine (no container:
+# a fresh child of a template interpreter per run, in namespaces and a
+# cgroup of its own).
+FORK_VARIANTS = {"fork-" + s: (s, {"IMGSANDBOX_ENGINE": "fork"}) for s in SERVERS}
+RUNTIME_VARIANTS.update(FORK_VARIANTS)
 HOSTILE_VARIANTS = list(VARIANTS) + list(RUNTIME_VARIANTS)
 
 

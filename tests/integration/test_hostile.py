@@ -90,12 +90,18 @@ def test_privileged_calls_all_refused(service):
 
 
 def test_print_1gib_is_capped_and_valid(hostile_service):
+    """A flood of output is stopped when it passes IMGSANDBOX_STREAM_MAX_BYTES
+    (16 MiB), not at the time limit: its own status, what was kept of it
+    valid and capped, and the run answered long before its limit."""
     code = open(os.path.join(ROOT, "tests", "hostile", "print_1gib.py")).read()
     status, _, r = hostile_service.run(code)
     assert status == 200
+    assert r["status"] == "output_limit" and r["error"]["type"] == "OutputLimit", r["error"]
+    assert "16 MiB" in r["error"]["message"], r["error"]
     assert r["truncated"] is True
     assert "bytes not kept" in r["stdout"]
     assert r["stdout"].startswith("x" * 1023 + "\n")
+    assert r["timings"]["script_ms"] < 20000, r["timings"]   # the service's limit
 
 
 def test_invalid_utf8_is_made_valid(service):
@@ -123,6 +129,29 @@ time.sleep(60)
 """
 
 
+def in_use(service):
+    """The ids of the sandboxes the broker has handed out (their folders
+    DATA/engine/boxes/<id>.in-use), whatever the engine."""
+    root = os.path.join(service.data, "engine", "boxes")
+    return [n[:-len(".in-use")] for n in os.listdir(root) if n.endswith(".in-use")]
+
+
+def kill_from_outside(service, box):
+    """SIGKILL to a sandbox as an operator would send it: docker kill, or,
+    under the fork engine, a kill of the processes of its cgroup."""
+    if service.env.get("IMGSANDBOX_ENGINE") != "fork":
+        subprocess.run(["docker", "kill", "--signal=KILL", "imgsandbox-" + box], check=True,
+                       capture_output=True)
+        return
+    instance = open(os.path.join(service.data, "instance")).read().strip()
+    procs = glob.glob("/sys/fs/cgroup/pids/imgsandbox/%s/box-*-%s/cgroup.procs" % (instance, box))
+    procs += glob.glob("/sys/fs/cgroup/imgsandbox/%s/box-*-%s/cgroup.procs" % (instance, box))
+    pids = [int(p) for f in procs for p in open(f).read().split()]
+    assert pids, procs
+    for pid in pids:
+        os.kill(pid, 9)
+
+
 def test_a_sigkill_from_outside_is_killed_not_oom(hostile_service):
     """A SIGKILL the service did not send (an operator's docker kill) is
     reported as Killed. The engine's OOMKilled can be false for a real
@@ -134,14 +163,13 @@ def test_a_sigkill_from_outside_is_killed_not_oom(hostile_service):
     t = threading.Thread(target=lambda: answer.update(r=hostile_service.run(SLEEPER)))
     t.start()
     deadline = time.time() + 30
-    while not leftover_containers(hostile_service) and time.time() < deadline:
+    while not in_use(hostile_service) and time.time() < deadline:
         time.sleep(0.1)
-    names = leftover_containers(hostile_service)
-    assert len(names) == 1, names
+    boxes = in_use(hostile_service)
+    assert len(boxes) == 1, boxes
     time.sleep(1)   # most often the script is sleeping by now; on a loaded
                     # machine it may not have started, which changes nothing
-    subprocess.run(["docker", "kill", "--signal=KILL", names[0]], check=True,
-                   capture_output=True)
+    kill_from_outside(hostile_service, boxes[0])
     t.join(60)
     status, _, r = answer["r"]
     assert status == 200, r

@@ -61,7 +61,7 @@ def ai_service(request, standin, key_file):
 def assist(service, body, raw=None, ctype="application/json"):
     data = raw if raw is not None else json.dumps(body).encode()
     status, headers, out = service.request("POST", "/api/assist", data,
-                                           {"Content-Type": ctype}, timeout=30)
+                                           {"Content-Type": ctype})
     return status, headers, json.loads(out)
 
 

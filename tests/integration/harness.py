@@ -170,12 +170,32 @@ def start_s():
     return engine()["start_s"]
 
 
+_seen = []       # the container starts of the last runs answered here, in seconds
+
+
+def observe(answer):
+    """Notes the container start of a run's answer (a dict) here."""
+    try:
+        ms = answer["timings"]["container_start_ms"]
+    except (KeyError, TypeError):
+        return
+    _seen.append(ms / 1000.0)
+    del _seen[:-20]
+
+
+def loaded_start_s():
+    """A container start inside the suite: LOADED times the measured bare
+    start, or half as much again as the slowest of the last 20 starts the
+    suite saw here, if the machine got that much slower since."""
+    return max(start_s() * LOADED, 1.5 * max(_seen, default=0.0))
+
+
 def budget(starts=1, plus=0.0):
     """Seconds to allow for something that takes `starts` container starts
     and `plus` seconds of its own (a script's sleep, a time limit), inside
-    the suite: each start at LOADED times the measured bare one, and one
-    start more for what surrounds them (the client, the answer, the log)."""
-    return plus + (starts + 1) * start_s() * LOADED
+    the suite: each start a loaded one (loaded_start_s), and one start more
+    for what surrounds them (the client, the answer, the log)."""
+    return plus + (starts + 1) * loaded_start_s()
 
 
 # --- the services' slots ---------------------------------------------------------
@@ -374,7 +394,10 @@ def shared_fixtures(item):
                          else str(indices[a]) for a in deps)
         node = item.nodeid.split("::")[0] if fd.scope in ("module", "class") else ""
         key = "%s|%s|%s|%s" % (fd.baseid, node, name, label)
-        out[key] = "%s%s" % (name, "[%s]" % label if label else "")
+        # No "]" nor "@" in a group's name: xdist's loadgroup takes what
+        # follows the last "@" after the last "]" of a node id.
+        out[key] = "%s%s" % (name, "(%s)" % label.replace("@", "_").replace("]", ")")
+                             if label else "")
     return out
 
 
@@ -407,7 +430,8 @@ def groups(items):
     members = {}
     for key in names:
         members.setdefault(find(key), []).append(key)
-    label = {root: "+".join(sorted(set(names[k] for k in ks)))[:60] for root, ks in members.items()}
+    label = {root: "+".join(sorted(set(names[k].replace("]", ")").replace("@", "_") for k in ks)))
+             for root, ks in members.items()}
     return {nid: label[find(ks[0])] for nid, ks in item_keys.items() if ks}
 
 

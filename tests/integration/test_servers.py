@@ -186,8 +186,9 @@ def test_api_reads_never_wait_behind_a_run(one_runner):
     svc = one_runner
     done = {}
     # The run holds the pool's one responder for this long once its
-    # container exists: 6 s, or three reads' worth on a slow machine.
-    hold = max(6.0, 3 * start_s() * 6)
+    # container exists: 6 s and more on a slow machine, so that the three
+    # reads (a third of it each at most) come well within it.
+    hold = 6 + 3 * start_s()
 
     def run():
         done["answer"] = svc.run("import time\nprint('holding', flush=True)\ntime.sleep(%g)\n"

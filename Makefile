@@ -1,7 +1,7 @@
 # imgsandbox: plain make.
 #   make            build the programs into build/
 #   make run        install what is missing, build, start the service (PORT=, SERVER=nginx|apache)
-#   make test       install what is missing, build, run every test
+#   make test       install what is missing, build, run every test, check nothing is left
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make bench      the benchmarks (see docs/performance.md)
 
@@ -161,10 +161,22 @@ unit: test-deps
 # (test_pg_store.py), and the CLI's fixtures fill PostgreSQL logs.
 PG_TEST_BIN = $(B)/asan/test_logdb $(B)/asan/test_logdb_retain $(B)/asan/logdb_faults_pg \
             $(B)/make_log_fixture
+# The suite sizes itself to the machine: JOBS workers (nproc + 1: most of a
+# test's time is spent waiting on the engine), tests sharing a service run
+# together on one worker and the service stops after the last of them, at
+# most 3 services a core are up at once, time limits derive from the
+# engine's start time measured at the session's start (all in
+# tests/integration/conftest.py and harness.py). Its session's tag names
+# everything it makes; what it left is reaped at its end, and
+# tests/leftovers.py then checks that nothing is left, pass or fail.
+JOBS ?= $(shell echo $$(( $(NPROC) + 1 )))
+TEST_SESSION := $(shell echo "$$(date +%s)-$$$$" | tr -dc '0-9-')
 integration: test-deps runner-image
 	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN) $(B)/try_fork
 	@fcgi/ensure_dockerd.sh
-	/usr/bin/python3 -m pytest -q -n $${JOBS:-4} tests/integration
+	@rc=0; IMGSANDBOX_TEST_SESSION=$(TEST_SESSION) /usr/bin/python3 -m pytest -q -n $(JOBS) \
+	  tests/integration || rc=$$?; \
+	  /usr/bin/python3 tests/leftovers.py --session $(TEST_SESSION) || rc=1; exit $$rc
 
 # The structure's rules (tests/structure/check.py: no C function over 80
 # lines, no file over 800, the layers of shared/ by folder, includes and
@@ -194,11 +206,15 @@ structure: test-deps
 	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null && node check_functions.mjs
 
 # One after the other: each suite uses both cores itself.
+# Then nothing of the suites may be left: no container, process, mount or
+# temporary folder that was not there before (tests/leftovers.py).
 test:
+	@mkdir -p $(B) && /usr/bin/python3 tests/leftovers.py --save-baseline $(B)/leftovers-before.json
 	@$(MAKE) --no-print-directory structure
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory browser
+	@/usr/bin/python3 tests/leftovers.py --baseline $(B)/leftovers-before.json
 	@echo "make test: all suites passed"
 
 # Headless Chromium (Debian's) driven by playwright-core, through both servers;

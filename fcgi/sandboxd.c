@@ -37,6 +37,7 @@
 #include "engine/broker.h"
 #include "engine/docker.h"
 #include "engine/engine.h"
+#include "engine/seccomp_list.h"
 #include "sandbox/jobs.h"
 #include "sandboxd.h"
 
@@ -450,15 +451,27 @@ stop(int lfd)
 	pool_write_state();
 }
 
-/* For `make bench`: the docker run argv of a job folder (code/, input/),
- * NUL-separated, so that the baseline runs exactly our flags. */
+/* For `make bench` and the tests: the docker run argv of a job folder
+ * (code/, input/), NUL-separated, so that a baseline runs exactly our
+ * flags. The seccomp profile the argv names is written from the list first,
+ * as the broker does at its start: the argv runs as printed. */
 static int
 print_docker_argv(const char *inst, const char *id, const char *dir)
 {
 	struct argv_buf a = { .n = 0 };
 	struct docker_job j;
-	char code[600], input[600], name[64];
+	char code[600], input[600], name[64], folder[300], msg[512];
+	char *slash;
 
+	snprintf(folder, sizeof(folder), "%s", cfg.seccomp_profile);
+	if ((slash = strrchr(folder, '/')) != NULL && slash != folder) {
+		*slash = '\0';
+		if (make_dirs(folder, 0750) < 0)
+			die("the profile's folder %s cannot be made", folder);
+	}
+	if (seccomp_profile_write(cfg.seccomp_list, cfg.runtime, cfg.seccomp_profile, msg,
+	    sizeof(msg)) < 0)
+		die("%s", msg);
 	if (docker_init(&cfg, "/nonexistent") < 0 && cfg.docker_bin[0] == '\0')
 		return 1;
 	snprintf(code, sizeof(code), "%s/code", dir);

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, Service, docker, instance_of, leftover_containers, settled
+from conftest import ROOT, Service, budget, docker, instance_of, leftover_containers, settled
 
 SAMPLE = os.path.join(ROOT, "static", "sample.png")
 
@@ -50,9 +50,10 @@ def pool_state(service):
         return {}
 
 
-def wait_for_pool(service, n=1, timeout=40):
-    """Until the pool holds n ready sandboxes whose containers run."""
-    deadline = time.time() + timeout
+def wait_for_pool(service, n=1, timeout=None):
+    """Until the pool holds n ready sandboxes whose containers run (as long
+    as n + 1 loaded container starts unless timeout is given)."""
+    deadline = time.time() + (budget(n + 1) if timeout is None else timeout)
     while time.time() < deadline:
         w = waiting(service)
         if len(w) == n and pool_state(service).get("ready") == n and \
@@ -194,7 +195,7 @@ def test_the_answer_is_the_script_end_and_a_child_cannot_reach_past_it(warmth):
         # The slot: whenever it can be taken, the container has stopped.
         slot = os.path.join(svc.data, "slots", "slot-0")
         fd = os.open(slot, os.O_RDWR)
-        deadline = time.time() + 15
+        deadline = time.time() + budget(1)
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -225,8 +226,10 @@ def test_the_answer_is_the_script_end_and_a_child_cannot_reach_past_it(warmth):
 
 def test_warm_by_default_one_pool_per_host():
     """make run's defaults: warm sandboxes on, as many as the slots, shared by
-    every responder (not a pool per responder), refilled while idle."""
-    svc = Service("nginx", {"IMGSANDBOX_SLOTS": "2"}, responders=4)
+    every responder (not a pool per responder), refilled while idle. (The
+    suite's services have no pool unless asked: None leaves the product's
+    default.)"""
+    svc = Service("nginx", {"IMGSANDBOX_SLOTS": "2", "IMGSANDBOX_WARM": None}, responders=4)
     try:
         wait_for_pool(svc, n=2)
         assert len(running(svc)) == 2          # 4 responders, one pool of 2
@@ -255,12 +258,15 @@ def test_time_limit_counts_from_the_hand_off():
 
 
 def test_idle_sandboxes_are_replaced_and_sigterm_removes_the_pool():
-    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "2", "IMGSANDBOX_WARM_IDLE_S": "5"},
+    # Idle for 5 s (the least), or longer than a loaded start: two must be
+    # ready at once before the first is retired.
+    idle = max(5, int(budget(1)) + 1)
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "2", "IMGSANDBOX_WARM_IDLE_S": str(idle)},
                   responders=2)
     try:
         wait_for_pool(svc, n=2)
         first = set(waiting(svc))
-        deadline = time.time() + 30
+        deadline = time.time() + idle + budget(2)      # idle, then replaced
         while time.time() < deadline and set(waiting(svc)) & first:
             time.sleep(0.5)
         assert not (set(waiting(svc)) & first), "the idle sandboxes were never replaced"
@@ -292,14 +298,14 @@ def test_a_killed_responders_sandbox_is_removed_by_the_broker():
         t = threading.Thread(target=lambda: svc.post_form([("code", "while True:\n    pass\n")]))
         t.daemon = True
         t.start()
-        deadline = time.time() + 20
+        deadline = time.time() + budget(1)
         while time.time() < deadline and not leftover_containers(svc):
             time.sleep(0.1)
         busy = leftover_containers(svc)
         assert busy, "the run never took a sandbox"
         for pid in responder_pids(svc):
             os.kill(pid, signal.SIGKILL)
-        deadline = time.time() + 15
+        deadline = time.time() + budget(1)
         while time.time() < deadline and set(busy) & set(running(svc)):
             time.sleep(0.2)
         assert not set(busy) & set(running(svc)), "the orphan container still runs"

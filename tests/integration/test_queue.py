@@ -17,8 +17,11 @@ TRIVIAL = ("from PIL import Image\n"
            "Image.new('RGB', (64, 64), (9, 9, 9)).save('/output/result.png')\n")
 # The defaults of a client's share, not the suite's generous ones: empty
 # settings are the defaults.
+# make run's defaults: a client's share, the time limit, the warm pool
+# (None leaves the product's default; "" too for the share's settings).
 DEFAULT_SHARE = {"IMGSANDBOX_CLIENT_INFLIGHT": "", "IMGSANDBOX_CLIENT_RUNS_PER_MIN": "",
-                 "IMGSANDBOX_CLIENT_BURST": ""}
+                 "IMGSANDBOX_CLIENT_BURST": "", "IMGSANDBOX_TIMEOUT_MS": None,
+                 "IMGSANDBOX_WARM": None}
 
 
 def post_from(service, source, code, headers=None, timeout=180):

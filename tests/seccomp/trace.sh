@@ -155,7 +155,7 @@ PY
 status=$?
 
 # Phase two: every workload but the hostile ones in a real sandbox, with
-# the service's own argv (build/responder --docker-argv) and its profile,
+# the service's own argv (build/sandboxd --docker-argv) and its profile,
 # two CPUs (so that the thread pools start threads), under runc and runsc:
 # each must end with status 0.
 image=$("$root/runner_image/build.sh" --print-tag)
@@ -177,7 +177,7 @@ for rt in runc runsc; do
     cp "$code" "$job/code/main.py"
     cp "$root/static/sample.png" "$job/input/image.png"
     chmod -R a+rX "$job"
-    mapfile -d '' argv < <("$root/build/responder" --docker-argv trace "$id" "$job")
+    mapfile -d '' argv < <("$root/build/sandboxd" --docker-argv trace "$id" "$job")
     USER_PARAMS={} "${argv[@]}" </dev/null >"$out/logs/$rt-$name.stdout" 2>"$out/logs/$rt-$name.stderr"
     rc=$?
     docker rm -f "imgsandbox-$id" >/dev/null 2>&1 || true

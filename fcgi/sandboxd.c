@@ -449,6 +449,8 @@ stop(int lfd)
 	}
 	pthread_mutex_unlock(&conn_mu);
 	pool_write_state();
+	if (eng->close != NULL)
+		eng->close();
 }
 
 /* For `make bench` and the tests: the docker run argv of a job folder

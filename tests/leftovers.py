@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""What the test suites left on this machine: containers, processes, mounts
-and temporary folders. Run at the end of `make integration` (for its session)
+"""What the test suites left on this machine: containers, processes, mounts,
+temporary folders and the services' cgroups. Run at the end of `make integration` (for its session)
 and of `make test` (against what was there before it began); prints what it
 found and exits 1, or says so and exits 0.
 
@@ -152,6 +152,47 @@ def unmount(points):
         subprocess.run(["umount", "-l", m], capture_output=True)
 
 
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def cgroups():
+    """The services' cgroup folders: /imgsandbox-<instance> (the sandboxes'
+    capped parent, fcgi/cgroup_parent.sh) and /imgsandbox/<instance> (the
+    fork engine's, fcgi/engine_setup.sh), under each v1 controller or the
+    v2 root; [(path, instance)]."""
+    roots = [CGROUP_ROOT]
+    try:
+        roots += [os.path.join(CGROUP_ROOT, c) for c in os.listdir(CGROUP_ROOT)
+                  if not os.path.islink(os.path.join(CGROUP_ROOT, c))]
+    except OSError:
+        return []
+    out = []
+    for r in roots:
+        try:
+            names = os.listdir(r)
+        except OSError:
+            continue
+        for n in names:
+            p = os.path.join(r, n)
+            if n.startswith("imgsandbox-") and os.path.isdir(p):
+                out.append((p, n[len("imgsandbox-"):]))
+            elif n == "imgsandbox" and os.path.isdir(p):
+                out += [(os.path.join(p, i), i) for i in os.listdir(p)
+                        if os.path.isdir(os.path.join(p, i))]
+    return sorted(out)
+
+
+def remove_cgroups(paths):
+    """rmdir, deepest first (a cgroup folder goes once its children and
+    processes have)."""
+    for top in paths:
+        for d, _, _ in sorted(os.walk(top), key=lambda w: len(w[0]), reverse=True):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
 def suite_folders():
     return sorted(os.path.join(TMP, n) for n in os.listdir(TMP) if SUITE_FOLDERS.match(n))
 
@@ -170,18 +211,20 @@ def find_session(tag):
              if needle in c.encode() or needle in env or marker in env}
     points = [m for m in mounts() if m == folder or m.startswith(folder + "/")]
     folders = [folder] if os.path.exists(folder) else []
-    return describe(names, procs, points, folders)
+    groups = [p for p, i in cgroups() if i.startswith(prefix)]
+    return describe(names, procs, points, folders, groups)
 
 
-def describe(names, procs, points, folders):
+def describe(names, procs, points, folders, groups=()):
     found = {
         "containers": ["%s (%s, instance %s)" % (n, s, i or "-") for n, i, s in names],
         "processes": ["%d %s" % (p, c[:200]) for p, c in sorted(procs.items())],
         "mounts": points,
         "folders": folders,
+        "cgroups": list(groups),
     }
     handles = {"containers": [n for n, _, _ in names], "pids": sorted(procs),
-               "mounts": points, "folders": folders}
+               "mounts": points, "folders": folders, "cgroups": list(groups)}
     return found, handles
 
 
@@ -190,7 +233,8 @@ def snapshot():
     procs = processes()
     return {"containers": [n for n, _, _ in containers()],
             "pids": sorted(p for p, (c, env) in procs.items() if suite_process(c, env)),
-            "mounts": mounts(), "folders": suite_folders()}
+            "mounts": mounts(), "folders": suite_folders(),
+            "cgroups": [p for p, _ in cgroups()]}
 
 
 def suite_process(cmd, env):
@@ -223,7 +267,9 @@ def find_since(base):
     points = [m for m in mounts() if m not in base["mounts"] and
               any(m.startswith(f + "/") or m == f for f in suite_folders())]
     folders = [f for f in suite_folders() if f not in base["folders"]]
-    return describe(names, mine, points, folders)
+    # A cgroup of a service that is gone (none of a running one's).
+    groups = [p for p, i in cgroups() if p not in base.get("cgroups", []) and i not in live]
+    return describe(names, mine, points, folders, groups)
 
 
 def remove(handles):
@@ -237,12 +283,13 @@ def remove(handles):
         unmount(handles["mounts"])
     for f in handles["folders"]:
         shutil.rmtree(f, ignore_errors=True)
+    remove_cgroups(handles.get("cgroups", []))
 
 
 def report(found, what):
     n = sum(len(v) for v in found.values())
     if n == 0:
-        print("leftovers: %s left nothing (no container, process, mount or temporary folder)"
+        print("leftovers: %s left nothing (no container, process, mount, temporary folder or cgroup)"
               % what)
         return 0
     print("leftovers: %s left %d things behind:" % (what, n))

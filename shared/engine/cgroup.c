@@ -373,6 +373,21 @@ cgroup_remove(const struct cgroup_host *h, const char *name, int64_t wait_ms)
 	}
 }
 
+static void
+remove_one(const char *name, void *arg)
+{
+	(void)cgroup_remove(arg, name, 2000);
+}
+
+void
+cgroup_close(const struct cgroup_host *h)
+{
+	(void)cgroup_each(h, remove_one, (void *)h);
+	for (int i = 0; i < (h->v2 ? 1 : CG_N); i++)
+		if (h->inst[i][0] != '\0' && rmdir(h->inst[i]) < 0 && errno != ENOENT)
+			log_warn("fork engine: removing the cgroup %s", h->inst[i]);
+}
+
 int
 cgroup_each(const struct cgroup_host *h, void (*fn)(const char *name, void *arg), void *arg)
 {

@@ -42,6 +42,11 @@ struct cgroup_limits {
 int cgroup_open(struct cgroup_host *h, const char *parent, const char *instance,
     char *msg, size_t len);
 
+/* Removes the instance's folders (parent/instance), each box's first:
+ * at the engine's close, its sandboxes gone. What is still busy stays, said
+ * in the log. */
+void cgroup_close(const struct cgroup_host *h);
+
 /* Makes the cgroup name under the instance's folder with limits l (NULL:
  * none). Returns 0, or -1 (logged). */
 int cgroup_make(const struct cgroup_host *h, const char *name, const struct cgroup_limits *l);

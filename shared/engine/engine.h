@@ -95,6 +95,11 @@ struct engine_ops {
 	 * root filesystem is there). Returns 0, or -1 with a sentence naming
 	 * the fix in msg. */
 	int (*check)(char *msg, size_t msglen);
+
+	/* At the broker's stop, once its sandboxes are removed: lets go of
+	 * what open made on the host (the fork engine's template and its
+	 * instance's cgroup). NULL when there is nothing to let go of. */
+	void (*close)(void);
 };
 
 /* The engines; NULL when this build has no such engine. */

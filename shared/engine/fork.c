@@ -528,6 +528,20 @@ fork_check(char *msg, size_t len)
 	return rc;
 }
 
+/* The template ends at the end of its input; then the instance's cgroup
+ * (the boxes' are gone: the broker removed them) goes too. */
+static void
+fork_close(void)
+{
+	pthread_mutex_lock(&E.mu);
+	if (E.opened) {
+		fork_template_stop(&E.t);
+		cgroup_close(&E.cg);
+		E.opened = 0;
+	}
+	pthread_mutex_unlock(&E.mu);
+}
+
 static const struct engine_ops fork_ops = {
 	.name = "fork",
 	.open = fork_open,
@@ -538,6 +552,7 @@ static const struct engine_ops fork_ops = {
 	.remove = fork_remove,
 	.reap = fork_reap,
 	.check = fork_check,
+	.close = fork_close,
 };
 
 const struct engine_ops *

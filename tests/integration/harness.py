@@ -321,8 +321,8 @@ def logs_of(svc, since=None):
 
 def clean_stopped(nodeid):
     """For each service of this process that has stopped since: removes what
-    it left (containers of its instance, processes of its group, its data
-    folder) and records it. Its logs are kept in memory for the reports."""
+    it left (containers of its instance, processes of its group, its
+    cgroups, its data folder) and records it. Its logs are kept in memory for the reports."""
     for svc in list(registry):
         if svc.alive() or getattr(svc, "cleaned", True):
             continue
@@ -336,6 +336,11 @@ def clean_stopped(nodeid):
                  if (svc.data.encode() + b"/") in env or svc.data in c}
         if procs:
             leftovers.kill(list(procs))
+        # Its cgroups (serve.sh removes them at a clean stop; a service
+        # killed on purpose leaves them), once its processes are gone.
+        groups = [g for g, i in leftovers.cgroups() if i == inst] if inst else []
+        if groups:
+            leftovers.remove_cgroups(groups)
         if left or procs:
             record("stats.jsonl", {"left": inst, "containers": left, "processes": len(procs),
                                    "commands": [c[:120] for c in list(procs.values())[:3]],

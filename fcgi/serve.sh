@@ -130,8 +130,11 @@ ensure_users() {
     flock -w 60 9 || { say "cannot lock /run/lock/imgsandbox-user.lock"; exit 1; }
     make_user "$SERVICE_USER" "imgsandbox responders"
     make_user "$ENGINE_USER" "imgsandbox sandbox broker"
-    # TODO(merge): take SERVICE_USER out of the docker group (earlier
-    # versions put it there) once no branch's serve.sh adds it back.
+    # Earlier versions put the service user in the docker group: out.
+    if in_group "$SERVICE_USER" docker; then
+      gpasswd -d "$SERVICE_USER" docker >/dev/null
+      say "took $SERVICE_USER out of the docker group (the broker's user holds that key now)"
+    fi
     in_group "$ENGINE_USER" "$(id -gn "$SERVICE_USER")" ||
       usermod -a -G "$(id -gn "$SERVICE_USER")" "$ENGINE_USER"
     if [ "$engine_kind" = docker ]; then

@@ -207,6 +207,12 @@ parse_request(const char *body, size_t len, struct assist_req *q, struct refusal
 static int
 load_attempt(const struct assist_req *q, struct logdb_run *run, struct refusal *no)
 {
+	if (svc.db == NULL) {
+		memset(run, 0, sizeof(*run));
+		return refuse(no, 503, "log_unavailable", "the execution log cannot be read, so "
+		    "attempt %lld cannot be fetched; send the failed script as \"code\" (and its "
+		    "error in \"prompt\") instead of log_id", (long long)q->log_id);
+	}
 	switch (logdb_get_run(svc.db, q->log_id, run)) {
 	case 1:
 		break;
@@ -230,8 +236,8 @@ load_attempt(const struct assist_req *q, struct logdb_run *run, struct refusal *
 }
 
 /* The context of the system message: the log's AI context when
- * cfg.ai_lessons is 1 and the log can be read, else the sandbox's facts
- * alone. *lessons says whether it holds lessons (the AI context of a log
+ * cfg.ai_lessons is 1 and the log is open and can be read, else the
+ * sandbox's facts alone. *lessons says whether it holds lessons (the AI context of a log
  * with none is the facts alone). Returns a malloc'd text, or NULL. */
 static char *
 build_context(size_t *len, int *lessons)
@@ -245,7 +251,7 @@ build_context(size_t *len, int *lessons)
 	*lessons = 0;
 	if ((facts = prompt_facts(&env, &flen)) == NULL)
 		return NULL;
-	if (!cfg.ai_lessons) {
+	if (!cfg.ai_lessons || svc.db == NULL) {	/* no log: no lessons, still a prompt */
 		*len = flen;
 		return facts;
 	}
@@ -387,6 +393,7 @@ assist(FCGX_Request *r, const struct assist_req *q, struct refusal *no)
 	int64_t t0 = clock_mono_ms();
 	int lessons, rc = -1;
 
+	log_reopen_if_due();
 	if (build_prompt(q, &lessons, &sys, &user, no) < 0)
 		return -1;
 	if (ai_chat(&ep, sys, user, &res) < 0) {

@@ -10,9 +10,17 @@
  * result URLs private. IMGSANDBOX_LOGS_ACCESS says who reads it (every
  * /api/logs/ path but session/<id>, and /api/metrics):
  *   local  a loopback client that also names a loopback host (127.0.0.1,
- *          localhost, [::1]) or one of IMGSANDBOX_LOCAL_HOSTS; the Host
- *          check stops a page the operator visits from reading the log by
- *          DNS rebinding
+ *          localhost, [::1]) or one of IMGSANDBOX_LOCAL_HOSTS, in a request
+ *          no proxy forwarded; the Host check stops a page the operator
+ *          visits from reading the log by DNS rebinding. A proxy on the
+ *          same host connects from loopback and (nginx's proxy_pass, Apache's
+ *          ProxyPass) names a loopback Host, so a request is never local
+ *          when it carries a forwarding header (Forwarded, X-Forwarded-*,
+ *          X-Real-IP, Via) from a peer not in IMGSANDBOX_TRUSTED_PROXIES,
+ *          nor when it speaks HTTP/1.0 without one: what nginx's proxy_pass
+ *          speaks by default with no header at all, and no browser does.
+ *          A trusted proxy's request is local when the client its
+ *          X-Forwarded-For names is.
  *   token  Authorization: Bearer <the first line of IMGSANDBOX_LOGS_TOKEN_FILE>,
  *          compared in constant time
  *   open   everyone (a machine of one's own)
@@ -157,6 +165,47 @@ local_host(const char *host)
 	return in_list(cfg.local_hosts, host, strlen(host));
 }
 
+/* Whether r carries a header a proxy adds to what it forwards. */
+static int
+forwarded(FCGX_Request *r)
+{
+	static const char *const headers[] = { "HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR",
+		"HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_SERVER",
+		"HTTP_X_REAL_IP", "HTTP_X_HOST", "HTTP_VIA" };
+	size_t i;
+
+	for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
+		if (FCGX_GetParam(headers[i], r->envp) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Whether r comes from this machine and no proxy that cannot say who its
+ * client is: see "local" above. */
+static int
+local_request(FCGX_Request *r)
+{
+	const char *remote = FCGX_GetParam("REMOTE_ADDR", r->envp);
+	const char *proto = FCGX_GetParam("SERVER_PROTOCOL", r->envp);
+	char client[64], host[256];
+
+	host_of(r, host, sizeof(host));
+	if (!local_host(host))
+		return 0;
+	if (forwarded(r)) {
+		/* Only a trusted proxy that names its client is believed. */
+		if (remote == NULL || !in_list(cfg.trusted_proxies, remote, strlen(remote)) ||
+		    FCGX_GetParam("HTTP_X_FORWARDED_FOR", r->envp) == NULL)
+			return 0;
+		access_client(r, client, sizeof(client));
+		return access_loopback_address(client);
+	}
+	if (proto == NULL || strncmp(proto, "HTTP/", 5) != 0 || strcmp(proto, "HTTP/1.0") == 0 ||
+	    strcmp(proto, "HTTP/0.9") == 0)
+		return 0;
+	return access_loopback_address(remote);
+}
+
 /* Constant-time comparison of the bearer token. */
 static int
 token_ok(FCGX_Request *r)
@@ -178,8 +227,6 @@ token_ok(FCGX_Request *r)
 int
 access_operator(FCGX_Request *r)
 {
-	char client[64], host[256];
-
 	if (strcmp(cfg.logs_access, "open") == 0)
 		return 0;
 	if (strcmp(cfg.logs_access, "token") == 0) {
@@ -197,15 +244,14 @@ access_operator(FCGX_Request *r)
 	}
 	const char *port = FCGX_GetParam("SERVER_PORT", r->envp);
 
-	access_client(r, client, sizeof(client));
-	host_of(r, host, sizeof(host));
-	if (access_loopback_address(client) && local_host(host))
+	if (local_request(r))
 		return 0;
 	if (port == NULL || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5)
 		port = "<port>";
 	http_error(r, 403, "forbidden", "the execution log is the operator's and is read from "
 	    "the server itself: open http://127.0.0.1:%s/dashboard.html there (or through an SSH "
 	    "tunnel: ssh -L 8000:127.0.0.1:%s the-server, then http://127.0.0.1:8000/dashboard.html), "
-	    "or set IMGSANDBOX_LOGS_ACCESS=token", port, port);
+	    "or set IMGSANDBOX_LOGS_ACCESS=token%s", port, port, forwarded(r) ? "; a request a proxy "
+	    "forwarded is never local" : "");
 	return -1;
 }

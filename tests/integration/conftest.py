@@ -120,7 +120,7 @@ class Service:
         body, ctype = encode_multipart(fields)
         return self.request("POST", "/run", body, {"Content-Type": ctype}, timeout)
 
-    def run(self, code, image=None, use_sample=False, params=None, **extra):
+    def run(self, code, image=None, use_sample=False, params=None, timeout=60, **extra):
         fields = [("code", code)]
         if image is not None:
             fields.append(("image", ("upload.bin", image, "application/octet-stream")))
@@ -130,7 +130,7 @@ class Service:
             fields.append(("params", params if isinstance(params, str) else json.dumps(params)))
         for k, v in extra.items():
             fields.append((k, v))
-        status, headers, body = self.post_form(fields)
+        status, headers, body = self.post_form(fields, timeout)
         return status, headers, json.loads(body)
 
     def get_json(self, path):

@@ -19,7 +19,7 @@ struct service {
 	char slots_dir[512];
 	char pool_socket[512];	/* the host's warm pool keeper (fcgi/warmpool.c) */
 	struct share *share;	/* the host's share table (shared/sandbox/share.h) */
-	char log_problem[512];	/* why the log is not open ("" when it is) */
+	char log_problem[512];	/* why the log is not open, in public words ("" when it is) */
 };
 
 extern struct service svc;

@@ -2,12 +2,16 @@
 record holding bytes that are not UTF-8 is logged with them made valid
 (U+FFFD), in SQLite (which kept them raw) as in PostgreSQL (which refuses
 them in a row), so a script cannot keep its own run out of the log, nor
-put text in it that its readers cannot decode."""
+put text in it that its readers cannot decode; and why a log cannot
+be opened is said in public (the health answer, a run's warning) without
+the driver's text, which may quote a password or name the server's paths."""
+import json
+import os
 import sqlite3
 
 import pytest
 
-from conftest import Service
+from conftest import Service, service_data_folder
 from pg import pg_server  # noqa: F401 (a fixture)
 
 # The script forges its own ERROR record (it runs in the interpreter that
@@ -60,3 +64,56 @@ def test_an_error_record_that_is_not_utf8_is_logged(pg_service, pg_server):
     status, _, r = svc.run("print('next')\n", timeout=300)
     assert r["log_id"] is not None and "warning" not in r, r
 
+
+def files_holding(root, needle):
+    found = []
+    for d, _, names in os.walk(root):
+        for n in names:
+            p = os.path.join(d, n)
+            if os.path.isfile(p) and not os.path.islink(p):
+                with open(p, "rb") as f:
+                    if needle in f.read():
+                        found.append(p)
+    return found
+
+
+def test_a_password_libpq_quotes_is_shown_nowhere(pg_server):
+    """A password with a '%' that is no escape: libpq refuses the URI and
+    quotes the password in its error. Neither /api/health nor a run's
+    warning (both public) nor the server's own log shows it."""
+    db = pg_server.createdb("untrusted_pw").replace("postgresql://postgres@",
+                                                    "postgresql://postgres:s%zzecret@")
+    svc = Service("lighttpd", {"IMGSANDBOX_DB": db, "IMGSANDBOX_TIMEOUT_MS": "60000"},
+                  responders=1)
+    try:
+        status, _, r = svc.run("print('unlogged')\n", timeout=300)
+        status, h = svc.get_json("/api/health")
+        status, _, logs = svc.request("GET", "/api/logs/session/s1")
+        seen = json.dumps([r, h]) + logs.decode()
+        assert r["log_id"] is None and "not logged" in r["warning"], r
+        assert h["log"]["ok"] is False and h["log"]["message"].startswith("failed: "), h
+        for secret in (b"zzecret", b"s%zzecret"):
+            assert secret.decode() not in seen, seen
+            assert files_holding(svc.data, secret) == []
+        assert "***" in svc.read_log() + "".join(
+            open(p, errors="replace").read() for p in files_holding(svc.data, b"cannot be opened"))
+    finally:
+        svc.stop()
+
+
+def test_an_sqlite_log_that_fails_shows_no_server_path():
+    data = service_data_folder()
+    with open(os.path.join(data, "log.db"), "wb") as f:
+        f.write(b"SQLite format 3\0" + os.urandom(8192))
+    svc = Service("lighttpd", {"IMGSANDBOX_DATA": data, "IMGSANDBOX_TIMEOUT_MS": "60000"},
+                  responders=1)
+    try:
+        status, _, r = svc.run("print('unlogged')\n", timeout=300)
+        status, h = svc.get_json("/api/health")
+        status, _, logs = svc.request("GET", "/api/logs/session/s1")
+    finally:
+        svc.stop()
+    assert r["log_id"] is None and h["log"]["ok"] is False, (r, h)
+    assert h["log"]["message"].startswith("corrupt: the log's file is damaged"), h
+    for text in (r["warning"], h["log"]["message"], logs.decode()):
+        assert data not in text and "log.db" not in text, text

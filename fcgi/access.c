@@ -24,8 +24,18 @@
  *   token  Authorization: Bearer <the first line of IMGSANDBOX_LOGS_TOKEN_FILE>,
  *          compared in constant time
  *   open   everyone (a machine of one's own)
+ *
+ * A run or an assist started by a browser on another site's page (a plain
+ * multipart form is a "simple" request: no preflight asks first) is
+ * refused: Sec-Fetch-Site: cross-site, or an Origin that is not the Host
+ * the request names, unless IMGSANDBOX_ALLOWED_ORIGINS lists it. The
+ * service's own page sends its own origin.
+ *
+ * A client's share is keyed by its address, an IPv6 one by its /64 (what
+ * one subscriber is given: 2^64 addresses are no more clients than one).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -254,4 +264,71 @@ access_operator(FCGX_Request *r)
 	    "or set IMGSANDBOX_LOGS_ACCESS=token%s", port, port, forwarded(r) ? "; a request a proxy "
 	    "forwarded is never local" : "");
 	return -1;
+}
+
+/* The request's origin check: whether origin (scheme://host[:port]) is
+ * the Host the request names (a trusted proxy's X-Forwarded-Host too),
+ * its scheme's default port left out or not. */
+static int
+origin_is_ours(FCGX_Request *r, const char *origin)
+{
+	const char *remote = FCGX_GetParam("REMOTE_ADDR", r->envp);
+	const char *hosts[2] = { FCGX_GetParam("HTTP_HOST", r->envp), NULL };
+	const char *auth = strstr(origin, "://"), *def;
+	size_t n, i;
+
+	if (auth == NULL)
+		return 0;
+	def = strncasecmp(origin, "https://", 8) == 0 ? ":443" : ":80";
+	auth += 3;
+	n = strlen(auth);
+	if (remote != NULL && in_list(cfg.trusted_proxies, remote, strlen(remote)))
+		hosts[1] = FCGX_GetParam("HTTP_X_FORWARDED_HOST", r->envp);
+	for (i = 0; i < 2; i++) {
+		const char *h = hosts[i];
+		if (h == NULL)
+			continue;
+		if (strcasecmp(h, auth) == 0)
+			return 1;
+		/* Host example.com:443 and Origin https://example.com */
+		if (strlen(h) == n + strlen(def) && strncasecmp(h, auth, n) == 0 &&
+		    strcmp(h + n, def) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+access_same_site(FCGX_Request *r)
+{
+	const char *origin = FCGX_GetParam("HTTP_ORIGIN", r->envp);
+	const char *site = FCGX_GetParam("HTTP_SEC_FETCH_SITE", r->envp);
+	int listed = origin != NULL && in_list(cfg.allowed_origins, origin, strlen(origin));
+
+	if (listed || ((site == NULL || strcasecmp(site, "cross-site") != 0) &&
+	    (origin == NULL || origin_is_ours(r, origin))))
+		return 0;
+	http_error(r, 403, "forbidden", "runs are started from this service's own page, and "
+	    "this request came from another site's (Origin: %.100s); the operator may allow "
+	    "that site with IMGSANDBOX_ALLOWED_ORIGINS", origin ? origin : "none, and "
+	    "Sec-Fetch-Site: cross-site");
+	return -1;
+}
+
+void
+access_client_key(FCGX_Request *r, char *out, size_t len)
+{
+	unsigned char a[16];
+	char text[INET6_ADDRSTRLEN];
+
+	access_client(r, out, len);
+	if (strchr(out, ':') == NULL || inet_pton(AF_INET6, out, a) != 1)
+		return;
+	if (strncmp(out, "::ffff:", 7) == 0 && strchr(out, '.') != NULL) {
+		memmove(out, out + 7, strlen(out + 7) + 1);	/* IPv4, mapped */
+		return;
+	}
+	memset(a + 8, 0, 8);
+	if (inet_ntop(AF_INET6, a, text, sizeof(text)) != NULL)
+		snprintf(out, len, "%s/64", text);
 }

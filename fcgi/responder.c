@@ -111,7 +111,7 @@ within_share(FCGX_Request *r)
 	char client[64], extra[64];
 	int retry = 0;
 
-	access_client(r, client, sizeof(client));
+	access_client_key(r, client, sizeof(client));
 	switch (share_enter(svc.share, client, &retry)) {
 	case SHARE_OK:
 		return 0;
@@ -168,7 +168,7 @@ route_status(FCGX_Request *r, const char *method, const char *rest, struct after
 }
 
 /* Who may use a path: anyone, the operator (access.c), or anyone within
- * their share of the host (share.c). */
+ * their share of the host (share.c) from a page of this site (access.c). */
 enum who { ANYONE, OPERATOR, SHARED };
 
 static const struct route {
@@ -206,7 +206,7 @@ handle(FCGX_Request *r, struct after_answer *after)
 			continue;
 		if (rt->who == OPERATOR && access_operator(r) < 0)
 			return;
-		if (rt->who == SHARED && within_share(r) < 0)
+		if (rt->who == SHARED && (access_same_site(r) < 0 || within_share(r) < 0))
 			return;
 		rt->fn(r, method, path + rt->skip, after);
 		return;

@@ -115,6 +115,8 @@ static const struct setting {
 	  "for local access: more Host names (comma-separated) that name this machine", 0 },
 	{ "IMGSANDBOX_TRUSTED_PROXIES", STR, S(trusted_proxies), "", 0, 0,
 	  "addresses (comma-separated) of proxies whose X-Forwarded-For names the client", 0 },
+	{ "IMGSANDBOX_ALLOWED_ORIGINS", STR, S(allowed_origins), "", 0, 0,
+	  "origins (comma-separated, as browsers send them: https://app.example.com) whose pages may start runs and assists here besides this service's own", 0 },
 	{ "IMGSANDBOX_CLIENT_INFLIGHT", INT, I(client_inflight), "4", 1, 1024,
 	  "runs and assists one client may have in progress at once (more: 429)", 0 },
 	{ "IMGSANDBOX_CLIENT_RUNS_PER_MIN", INT, I(client_runs_per_min), "60", 1, 1000000,

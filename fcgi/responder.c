@@ -259,10 +259,12 @@ serve(void)
 		pthread_mutex_lock(&stop_lock);
 		in_request = 1;
 		pthread_mutex_unlock(&stop_lock);
+		http_answer_begin();
 		handle(&req, &after);
 		/* No longer in flight for its client before the client can
 		 * see the answer (and send its next request). */
 		share_answered(svc.share);
+		http_answer_end(&req);	/* a client that does not read: bounded */
 		FCGX_Finish_r(&req);
 		run_after_answer(&after);
 		share_leave(svc.share);

@@ -71,6 +71,8 @@ static const struct setting {
 	  "largest POST /run body, bytes (the web servers are set a little above it)", PUB },
 	{ "IMGSANDBOX_BODY_TIMEOUT_MS", INT, I(body_timeout_ms), "20000", 1000, 3600000,
 	  "the whole POST /run body must arrive within this, ms (a client that trickles it gets 408)", 0 },
+	{ "IMGSANDBOX_SEND_TIMEOUT_MS", INT, I(send_timeout_ms), "10000", 100, 600000,
+	  "an answer (or one live event) must be taken by the web server within this, ms: a client that does not read holds a responder, and a run's slot, this long at most", 0 },
 	{ "IMGSANDBOX_CODE_BYTES", INT, I(code_bytes), "262144", 1, 16777216,
 	  "largest code field, bytes", PUB },
 	{ "IMGSANDBOX_IMAGE_BYTES", INT, I(image_bytes), "10485760", 1024, 1073741824,

@@ -40,6 +40,7 @@ struct config {
 	/* Limits of a request */
 	int64_t body_bytes;		/* the whole POST body */
 	int64_t body_timeout_ms;	/* the whole body must arrive within this */
+	int64_t send_timeout_ms;	/* an answer must be taken within this */
 	int64_t code_bytes;
 	int64_t image_bytes;
 	int64_t image_pixels;

@@ -26,11 +26,13 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "assistant/ai.h"
 #include "reports/ai_context.h"
 #include "base/clock.h"
 #include "base/config.h"
+#include "base/files.h"
 #include "base/json_out.h"
 #include "base/log.h"
 #include "assistant/prompt.h"
@@ -411,6 +413,33 @@ assist(FCGX_Request *r, const struct assist_req *q, struct refusal *no)
 	return rc;
 }
 
+/* One of the host's IMGSANDBOX_AI_INFLIGHT places for an assist (flock'd
+ * files under DATA/assists): a call holds a run-pool responder for up to
+ * the model's time limit, so without a cap for the whole host two clients
+ * (each within its own share) filled the run pool with assists. Returns
+ * its descriptor (closed when the assist is answered), or -1 with no. */
+static int
+assist_place(struct refusal *no)
+{
+	char dir[600];
+	int fd;
+
+	if (snprintf(dir, sizeof(dir), "%s/assists", cfg.data_dir) >= (int)sizeof(dir) ||
+	    (make_dirs(dir, 0700) < 0 && errno != EEXIST))
+		return refuse(no, 503, "ai_unavailable", "the server cannot keep count of the "
+		    "assistant's calls (%s)", strerror(errno));
+	if ((fd = lock_one_of(dir, (int)cfg.ai_inflight)) >= 0)
+		return fd;
+	if (errno != EWOULDBLOCK)
+		return refuse(no, 503, "ai_unavailable", "the server cannot keep count of the "
+		    "assistant's calls (%s)", strerror(errno));
+	refuse(no, 429, "busy", "the assistant is answering %lld requests already, the most "
+	    "this server asks the model at once; try again in a few seconds",
+	    (long long)cfg.ai_inflight);
+	no->extra = "Retry-After: 5\r\n";
+	return -1;
+}
+
 int
 assist_handle(FCGX_Request *r, const char *method)
 {
@@ -419,7 +448,7 @@ assist_handle(FCGX_Request *r, const char *method)
 	struct refusal no = { 0, NULL, NULL, "" };
 	size_t len = 0, max = (size_t)(2 * (cfg.prompt_bytes + cfg.code_bytes) + BODY_SLACK);
 	char *body = NULL;
-	int rc;
+	int rc, place = -1;
 
 	assist_init();
 	if (method == NULL || strcmp(method, "POST") != 0)
@@ -436,12 +465,15 @@ assist_handle(FCGX_Request *r, const char *method)
 	    (ctype[16] != '\0' && ctype[16] != ';' && ctype[16] != ' '))
 		refuse(&no, 400, "bad_request", "send the body as Content-Type: application/json");
 	else if (read_body(r, max, &body, &len, &no) == 0 &&
-	    parse_request(body, len, &q, &no) == 0 && assist(r, &q, &no) == 0) {
+	    parse_request(body, len, &q, &no) == 0 && (place = assist_place(&no)) >= 0 &&
+	    assist(r, &q, &no) == 0) {
 		rc = 0;
 		goto out;
 	}
 	rc = http_error_with(r, no.status, no.code, no.extra, "%s", no.msg);
 out:
+	if (place >= 0)
+		close(place);
 	cJSON_Delete(q.doc);
 	free(body);
 	return rc;

@@ -133,6 +133,8 @@ static const struct setting {
 	  "a file whose first line is the endpoint's API key (empty: none); it never leaves the server", 0 },
 	{ "IMGSANDBOX_AI_TIMEOUT_MS", INT, I(ai_timeout_ms), "60000", 1000, 600000,
 	  "how long the assistant waits for the model, ms", 0 },
+	{ "IMGSANDBOX_AI_INFLIGHT", INT, I(ai_inflight), "2", 1, 1024,
+	  "assists in progress at once on this host, whoever asks (more: 429); each holds a responder of the run pool while the model answers, so keep it below RESPONDERS", 0 },
 	{ "IMGSANDBOX_AI_LESSONS", INT, I(ai_lessons), "1", 0, 1,
 	  "1: the log's lessons go into the assistant's prompt; 0: only the sandbox's facts (to compare)", 0 },
 	{ "IMGSANDBOX_AI_MAX_TOKENS", INT, I(ai_max_tokens), "2048", 64, 65536,

@@ -77,6 +77,7 @@ struct config {
 	char ai_model[128];
 	char ai_key_file[256];
 	int64_t ai_timeout_ms;
+	int64_t ai_inflight;		/* assists at once on the host */
 	int64_t ai_lessons;		/* 1: the log's lessons go into the prompt */
 	int64_t ai_max_tokens;
 };

@@ -129,6 +129,35 @@ within_share(FCGX_Request *r)
 	}
 }
 
+/* A client's reads of sessions (GET /api/logs/session/<id>: answers of up
+ * to 4 MiB, a diff of up to 20M steps, each ?after= a new answer that no
+ * kept one serves): IMGSANDBOX_CLIENT_INFLIGHT in progress at once and
+ * IMGSANDBOX_CLIENT_READS_PER_MIN (a quarter of them at once), counted
+ * apart from its runs in the host's share table (svc.reads: the same
+ * table, a key of their own, these limits). Refused with 429 and
+ * Retry-After past them. Returns 0 when it may go on. */
+static int
+within_reads(FCGX_Request *r)
+{
+	char client[64], key[80], extra[64];
+	int retry = 0;
+	enum share_refusal why;
+
+	access_client_key(r, client, sizeof(client));
+	snprintf(key, sizeof(key), "read %s", client);
+	if ((why = share_enter(svc.reads, key, &retry)) == SHARE_OK)
+		return 0;
+	snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry);
+	if (why == SHARE_INFLIGHT)
+		http_error_with(r, 429, "busy", extra, "you are reading %lld pages of sessions "
+		    "already; wait for one to come", (long long)cfg.client_inflight);
+	else
+		http_error_with(r, 429, "busy", extra, "you read %lld pages of sessions in the "
+		    "last minute, the most this service answers; try again in %d s",
+		    (long long)cfg.client_reads_per_min, retry);
+	return -1;
+}
+
 static void
 route_run(FCGX_Request *r, const char *method, const char *rest, struct after_answer *after)
 {
@@ -167,9 +196,10 @@ route_status(FCGX_Request *r, const char *method, const char *rest, struct after
 	status_api_handle(r, method, rest);
 }
 
-/* Who may use a path: anyone, the operator (access.c), or anyone within
- * their share of the host (share.c) from a page of this site (access.c). */
-enum who { ANYONE, OPERATOR, SHARED };
+/* Who may use a path: anyone, the operator (access.c), anyone within
+ * their share of the host (share.c) from a page of this site (access.c),
+ * or anyone within their share of reads. */
+enum who { ANYONE, OPERATOR, SHARED, READER };
 
 static const struct route {
 	const char *path;	/* ending '/': a prefix */
@@ -179,7 +209,7 @@ static const struct route {
 } routes[] = {
 	{ "/run", 4, SHARED, route_run },
 	{ "/api/assist", 11, SHARED, route_assist },
-	{ "/api/logs/session/", 10, ANYONE, route_logs },	/* its id is its key */
+	{ "/api/logs/session/", 10, READER, route_logs },	/* its id is its key */
 	{ "/api/logs/", 10, OPERATOR, route_logs },
 	{ "/api/metrics", 12, OPERATOR, route_metrics },
 	{ "/api/", 5, ANYONE, route_status },
@@ -208,6 +238,8 @@ handle(FCGX_Request *r, struct after_answer *after)
 			return;
 		if (rt->who == SHARED && (access_same_site(r) < 0 || within_share(r) < 0))
 			return;
+		if (rt->who == READER && within_reads(r) < 0)
+			return;
 		rt->fn(r, method, path + rt->skip, after);
 		return;
 	}
@@ -232,7 +264,10 @@ start_up(void)
 	if (access_init(err, sizeof(err)) < 0)
 		log_warnx("%s; /api/logs and /api/metrics answer 503 until it is fixed", err);
 	if ((svc.share = share_open(cfg.data_dir, (int)cfg.slots, cfg.client_inflight,
-	    cfg.client_runs_per_min, cfg.client_burst)) == NULL)
+	    cfg.client_runs_per_min, cfg.client_burst)) == NULL ||
+	    (svc.reads = share_open(cfg.data_dir, (int)cfg.slots, cfg.client_inflight,
+	    cfg.client_reads_per_min,
+	    cfg.client_reads_per_min / 4 > 0 ? cfg.client_reads_per_min / 4 : 1)) == NULL)
 		die("the share table under %s could not be made", cfg.data_dir);
 	log_reopen_if_due();	/* a log that cannot be opened does not stop runs */
 	assist_init();		/* the model's key, read once */

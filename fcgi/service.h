@@ -19,6 +19,7 @@ struct service {
 	char slots_dir[512];
 	char pool_socket[512];	/* the host's warm pool keeper (fcgi/warmpool.c) */
 	struct share *share;	/* the host's share table (shared/sandbox/share.h) */
+	struct share *reads;	/* the same table with the limits of a client's session reads */
 	char log_problem[512];	/* why the log is not open, in public words ("" when it is) */
 };
 

@@ -125,6 +125,8 @@ static const struct setting {
 	  "runs and assists one client may start per minute (more: 429 with Retry-After)", 0 },
 	{ "IMGSANDBOX_CLIENT_BURST", INT, I(client_burst), "20", 1, 100000,
 	  "how many of those a client may start at once after a quiet while", 0 },
+	{ "IMGSANDBOX_CLIENT_READS_PER_MIN", INT, I(client_reads_per_min), "120", 1, 1000000,
+	  "pages of sessions (GET /api/logs/session/<id>) one client may read per minute, a quarter of them at once, apart from its runs (more: 429)", 0 },
 	{ "IMGSANDBOX_AI_URL", STR, S(ai_url), "", 0, 0,
 	  "the assistant's OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (empty: no assistant)", 0 },
 	{ "IMGSANDBOX_AI_MODEL", STR, S(ai_model), "", 0, 0,

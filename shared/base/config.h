@@ -72,6 +72,7 @@ struct config {
 	int64_t client_inflight;	/* requests of one client at once (runs, assists) */
 	int64_t client_runs_per_min;	/* runs and assists of one client per minute */
 	int64_t client_burst;		/* ... of which this many at once */
+	int64_t client_reads_per_min;	/* pages of sessions one client reads per minute */
 	/* The assistant */
 	char ai_url[256];		/* an OpenAI-compatible base URL ("": none) */
 	char ai_model[128];

@@ -72,7 +72,7 @@ class Service:
             # Every test client is 127.0.0.1: a client's share is tested
             # where a test sets it (test_share.py), not met by accident.
             "IMGSANDBOX_CLIENT_INFLIGHT": "1024", "IMGSANDBOX_CLIENT_RUNS_PER_MIN": "1000000",
-            "IMGSANDBOX_CLIENT_BURST": "100000",
+            "IMGSANDBOX_CLIENT_BURST": "100000", "IMGSANDBOX_CLIENT_READS_PER_MIN": "1000000",
         })
         env.update(env_extra or {})
         self.env = env

@@ -213,6 +213,8 @@ run_in(struct run_ctx *c, struct sandbox *sb)
 	}
 	if (res.outcome == SANDBOX_EXITED && res.exit_code == 0)
 		rs = outputs_publish(&c->outs, &res.proto, msg, sizeof(msg));
+	if (rs == RESULT_OK)
+		housekeeping_published(&c->outs);	/* the byte budget, at once */
 	if (rs == RESULT_ERROR)
 		log_warnx("job %s: %s", c->job.id, msg);
 	c->t[T_RESULT] = clock_mono_ms();

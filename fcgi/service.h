@@ -9,6 +9,7 @@
 #include <fcgiapp.h>
 
 #include "store/logdb.h"
+#include "sandbox/outputs.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/share.h"
 
@@ -35,5 +36,10 @@ void log_reopen_if_due(void);
 
 /* Starts the housekeeping thread (housekeeping.c). */
 void housekeeping_start(void);
+
+/* A run published o (housekeeping.c): its bytes count against
+ * IMGSANDBOX_OUTPUTS_MAX_BYTES at once, and the oldest results (never o)
+ * go when they pass it, rather than at the next periodic sweep. */
+void housekeeping_published(const struct outputs *o);
 
 #endif

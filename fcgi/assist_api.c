@@ -35,6 +35,8 @@
 #include "base/files.h"
 #include "base/json_out.h"
 #include "base/log.h"
+#include "base/secret.h"
+#include "base/sha256.h"
 #include "assistant/prompt.h"
 #include "base/text.h"
 #include "http.h"
@@ -60,6 +62,7 @@ struct assist_req {
 	size_t code_len;
 	int64_t log_id;		/* 0: no fix */
 	const char *session_id;	/* NULL when absent */
+	char session[SESSION_ID_MAX + 1];	/* the answer's: session_id when ours, else new */
 };
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -196,6 +199,12 @@ parse_request(const char *body, size_t len, struct assist_req *q, struct refusal
 			return refuse(no, 400, "bad_request", "a fix by log_id needs the session_id "
 			    "of that attempt");
 	}
+	/* The session of the answer (and of the run it leads to): the one sent
+	 * when this service issued it, else a new one. */
+	if (q->session_id != NULL && session_id_ours(q->session_id, strlen(q->session_id)))
+		snprintf(q->session, sizeof(q->session), "%s", q->session_id);
+	else if (session_id_new(q->session) < 0)
+		return refuse(no, 500, "internal", "the server could not make a session id");
 	if (q->prompt == NULL)
 		q->prompt = "";
 	if (q->log_id == 0 && q->prompt[strspn(q->prompt, " \t\r\n")] == '\0')
@@ -339,9 +348,38 @@ answer_model(const struct ai_result *res, char *out, size_t outlen)
 	text_clean_copy(out, max, m, strlen(m), '?');
 }
 
+/* Adds the script (its CRLFs made LF, as POST /run keeps a script), the
+ * session and the token that lets POST /run keep model and lessons for
+ * this script in this session (base/secret.h) to root. Returns 0, or -1
+ * when memory ran out. */
+static int
+add_script(cJSON *root, const struct ai_code *c, const char *model, int lessons,
+    const char *session)
+{
+	char sha[SHA256_HEX_MAX], token[AI_TOKEN_LEN + 1], *lf;
+	size_t i, n = 0;
+	int rc = -1;
+
+	if ((lf = malloc(c->code_len + 1)) == NULL)
+		return -1;
+	for (i = 0; i < c->code_len; i++)
+		if (!(c->code[i] == '\r' && i + 1 < c->code_len && c->code[i + 1] == '\n'))
+			lf[n++] = c->code[i];
+	lf[n] = '\0';
+	sha256_hex(lf, n, sha);
+	if (json_add_text(root, "code", lf, n) != NULL &&
+	    cJSON_AddStringToObject(root, "session_id", session) != NULL &&
+	    ai_token_make(session, model, lessons, sha, token) == 0 &&
+	    cJSON_AddStringToObject(root, "ai_token", token) != NULL)
+		rc = 0;
+	free(lf);
+	return rc;
+}
+
 /* The 200 answer of a reply, or a refusal when it holds no script. */
 static int
-answer(FCGX_Request *r, const struct ai_result *res, int lessons, struct refusal *no)
+answer(FCGX_Request *r, const struct ai_result *res, int lessons, const char *session,
+    struct refusal *no)
 {
 	char model[AI_MODEL_MAX], words[AI_WORDS_MAX], sz1[32], sz2[32], *notes = NULL;
 	struct ai_code c;
@@ -368,7 +406,7 @@ answer(FCGX_Request *r, const struct ai_result *res, int lessons, struct refusal
 		notes = NULL;
 	answer_model(res, model, sizeof(model));
 	if ((root = cJSON_CreateObject()) != NULL &&
-	    json_add_text(root, "code", c.code, c.code_len) != NULL &&
+	    add_script(root, &c, model, lessons, session) == 0 &&
 	    cJSON_AddStringToObject(root, "model", model) != NULL &&
 	    json_add_text(root, "notes", notes ? notes : c.notes,
 	    notes ? strlen(notes) : c.notes_len) != NULL &&
@@ -401,7 +439,7 @@ assist(FCGX_Request *r, const struct assist_req *q, struct refusal *no)
 	if (ai_chat(&ep, sys, user, &res) < 0) {
 		call_refusal(&res, no);
 		log_warnx("assist: %s", res.message);
-	} else if ((rc = answer(r, &res, lessons, no)) == 0)
+	} else if ((rc = answer(r, &res, lessons, q->session, no)) == 0)
 		log_info("assist: %s answered in %lld ms (%s%s)", res.where,
 		    (long long)(clock_mono_ms() - t0), q->log_id ? "a fix" : "a script",
 		    lessons ? ", with the log's lessons" : "");
@@ -444,7 +482,7 @@ int
 assist_handle(FCGX_Request *r, const char *method)
 {
 	const char *ctype = FCGX_GetParam("CONTENT_TYPE", r->envp);
-	struct assist_req q = { NULL, "", NULL, 0, 0, NULL };
+	struct assist_req q = { NULL, "", NULL, 0, 0, NULL, "" };
 	struct refusal no = { 0, NULL, NULL, "" };
 	size_t len = 0, max = (size_t)(2 * (cfg.prompt_bytes + cfg.code_bytes) + BODY_SLACK);
 	char *body = NULL;

@@ -36,6 +36,7 @@
 #include "base/files.h"
 #include "facts/image_check.h"
 #include "base/log.h"
+#include "base/secret.h"
 #include "store/logdb.h"
 #include "sandbox/sandbox.h"
 #include "base/clock.h"
@@ -259,6 +260,8 @@ start_up(void)
 		    "a user of its own", cfg.sandbox_user);
 	if (image_check_init() < 0)
 		die("libmagic's database could not be loaded (apt-get install libmagic1)");
+	if (secret_load(cfg.secret_file, err, sizeof(err)) < 0)	/* session ids, tokens */
+		die("IMGSANDBOX_SECRET_FILE: %s", err);
 	/* A token that cannot be read closes the operator's endpoints (503,
 	 * saying why), not the service: runs go on. */
 	if (access_init(err, sizeof(err)) < 0)

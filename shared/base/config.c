@@ -117,6 +117,8 @@ static const struct setting {
 	  "for local access: more Host names (comma-separated) that name this machine", 0 },
 	{ "IMGSANDBOX_TRUSTED_PROXIES", STR, S(trusted_proxies), "", 0, 0,
 	  "addresses (comma-separated) of proxies whose X-Forwarded-For names the client", 0 },
+	{ "IMGSANDBOX_SECRET_FILE", STR, S(secret_file), "", 0, 0,
+	  "the host's key (16 to 256 bytes; made, 32 random bytes, when missing) that signs session ids and the assistant's tokens; hosts that share a log share it (default: DATA/secret.key)", 0 },
 	{ "IMGSANDBOX_ALLOWED_ORIGINS", STR, S(allowed_origins), "", 0, 0,
 	  "origins (comma-separated, as browsers send them: https://app.example.com) whose pages may start runs and assists here besides this service's own", 0 },
 	{ "IMGSANDBOX_CLIENT_INFLIGHT", INT, I(client_inflight), "4", 1, 1024,
@@ -158,6 +160,12 @@ config_derive(char *err, size_t errlen)
 	if (cfg.db_path[0] == '\0' &&
 	    snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/log.db", cfg.data_dir) >=
 	    (int)sizeof(cfg.db_path)) {
+		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
+		return -1;
+	}
+	if (cfg.secret_file[0] == '\0' &&
+	    snprintf(cfg.secret_file, sizeof(cfg.secret_file), "%s/secret.key", cfg.data_dir) >=
+	    (int)sizeof(cfg.secret_file)) {
 		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
 		return -1;
 	}

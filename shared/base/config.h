@@ -67,6 +67,7 @@ struct config {
 	char logs_token_file[256];	/* for token: the bearer token, one line */
 	char local_hosts[256];		/* local: more Host names that mean this machine */
 	char trusted_proxies[256];	/* addresses whose X-Forwarded-For is believed */
+	char secret_file[512];		/* the host's key: session ids, the assistant's tokens */
 	char allowed_origins[512];	/* other sites' pages that may POST /run and /api/assist */
 	/* A client's share */
 	int64_t client_inflight;	/* requests of one client at once (runs, assists) */

@@ -7,6 +7,8 @@ web server's workers as www-data, and hands the data folder to them.
 `service` has a roomy time limit (20 s: the tests run in parallel on two
 cores, and a cold container then takes seconds to start); `short_service`
 has the 3-second limit the timeout tests need."""
+import hashlib
+import hmac
 import json
 import os
 import pwd
@@ -136,6 +138,32 @@ class Service:
     def get_json(self, path):
         status, headers, body = self.request("GET", path)
         return status, json.loads(body)
+
+    # --- what the host's key signs (shared/base/secret.h) -----------------
+    def key(self):
+        path = self.env.get("IMGSANDBOX_SECRET_FILE") or os.path.join(self.data, "secret.key")
+        with open(path, "rb") as f:
+            return f.read()
+
+    def new_session(self):
+        """A session id as this service issues them (a test that must name
+        its session before its first answer, as a tool with the key may)."""
+        rnd = os.urandom(16).hex()
+        return rnd + signed(self.key(), "session", [rnd])[:32]
+
+    def ai_token(self, session, model, lessons, code):
+        """The token POST /api/assist gives with code by model."""
+        sha = hashlib.sha256(code.replace("\r\n", "\n").encode()).hexdigest()
+        return signed(self.key(), "ai-token", [session, model, "1" if lessons else "0", sha])[:32]
+
+
+def signed(key, domain, parts):
+    """The service's HMAC of parts under domain (shared/base/secret.c)."""
+    msg = b"imgsandbox " + domain.encode()
+    for p in parts:
+        b = p.encode()
+        msg += b"\n%d:" % len(b) + b
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
 
 
 def encode_multipart(fields, boundary=None):

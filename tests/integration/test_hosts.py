@@ -32,7 +32,7 @@ import uuid
 import pytest
 from PIL import Image
 
-from conftest import ROOT, Service, docker, encode_multipart, free_port
+from conftest import ROOT, Service, docker, encode_multipart, free_port, secret_file
 from pg import PgServer, available as pg_available
 
 pytestmark = pytest.mark.xdist_group("hosts")
@@ -101,7 +101,10 @@ class Cluster:
         self.pg = PgServer().start()
         self.db = self.pg.createdb("hosts_log")
         self.h1 = self.h2 = self.front = None
-        base = dict(COMMON, IMGSANDBOX_DB=self.db)
+        # One key on both hosts (IMGSANDBOX_SECRET_FILE, as the README says):
+        # a session begun on one goes on on the other.
+        base = dict(COMMON, IMGSANDBOX_DB=self.db,
+                    IMGSANDBOX_SECRET_FILE=secret_file(os.urandom(32).hex(), "secret.key"))
         # Host 1 looks for leftovers every second; host 2 once, at its start.
         envs = [dict(base, IMGSANDBOX_INSTANCE="hosts-%s-h1" % self.tag,
                      IMGSANDBOX_URL_PREFIX="/h1", IMGSANDBOX_REAP_INTERVAL_S="1",
@@ -302,7 +305,7 @@ ANALYSIS = ["/api/logs/summary", "/api/logs/analysis", "/api/logs/error-patterns
 
 
 def test_the_analysis_is_the_same_through_any_host(cluster, forty):
-    sid = "hosts-analysis-" + cluster.tag
+    sid = cluster.h1.new_session()      # the hosts' key: taken by either
     for i, code in enumerate(FAILURES):
         status, _, r = post_from(cluster.front, "127.0.0.25",
                                  [("code", code), ("session_id", sid)])

@@ -7,6 +7,7 @@
 // without.
 
 import { pageJson } from '../harness/page.mjs';
+import { aiToken, newSession } from '../harness/signed.mjs';
 import { expect, log } from '../harness/steps.mjs';
 
 const MODEL_A = 'panel-model-a';
@@ -34,12 +35,15 @@ async function postRun(t, fields) {
 }
 
 // A session of runs by model (lessons: 1, 0 or null) with these scripts in
-// order, each after the one before (a fix names the failure it fixes).
+// order, each after the one before (a fix names the failure it fixes), as
+// the page sends what the assistant wrote: with the token the service
+// gives for that code (made here with its key: no model to ask).
 async function session(t, model, lessons, scripts) {
-  let sessionId = null;
+  let sessionId = newSession(t.service);
   let previous = null;
   for (const code of scripts) {
-    const body = await postRun(t, { code, ai_model: model, ai_lessons: lessons, session_id: sessionId, previous_attempt_id: previous });
+    const token = aiToken(t.service, sessionId, model, lessons !== 0, code);
+    const body = await postRun(t, { code, ai_model: model, ai_lessons: lessons, ai_token: token, session_id: sessionId, previous_attempt_id: previous });
     sessionId = body.session_id;
     previous = body.status === 'success' ? null : body.log_id;
   }

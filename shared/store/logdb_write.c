@@ -6,9 +6,10 @@
  * PostgreSQL's writers' lock) with every aggregate it changes: counts, its session, its pattern, its
  * model's figures, the totals, and when it is a success, the earlier
  * failures of its session it fixed (logdb_fix.c). A refused request keeps
- * only an excerpt of its code. Every text of a record is stored as valid
- * UTF-8 (what is not is made so: a script's error record may hold any
- * bytes, and PostgreSQL refuses a row with one that is not). A write that
+ * only an excerpt of its code. Every text of a record (but a ran script's
+ * code, which POST /run took as valid UTF-8) is stored as valid UTF-8
+ * (what is not is made so: a script's error record may hold any bytes, and
+ * PostgreSQL refuses a row with one that is not). A write that
  * found the database locked trips the handle's breaker (see logdb.h).
  */
 #include <stddef.h>
@@ -57,7 +58,7 @@ struct prepared {
 	int64_t duration;		/* ms, 0 when negative */
 	const char *code;		/* what is stored of the code: rec's, or excerpt */
 	size_t code_len;
-	char *excerpt;			/* a refused request's head, or the code made valid (freed), or NULL */
+	char *excerpt;			/* a refused request's (freed), or NULL */
 	int lessons;			/* ai_lessons as stored: -1, 0, 1 */
 	struct record_class cls;
 };
@@ -83,10 +84,11 @@ make_valid(const struct run_record *rec, struct prepared *p)
 	return 0;
 }
 
-/* The code as stored (p->code): its hash is of the bytes sent; a refused
- * request's code never ran, so its hash, size and head are kept, not the
- * code; any bytes of it that are not valid UTF-8 (or NUL) are made valid.
- * Returns 0, or -1 when memory ran out. */
+/* The code as stored (p->code): its hash is of the bytes sent; a ran
+ * script's code as it is (POST /run takes only valid UTF-8 without NUL; a
+ * PostgreSQL driver makes any other valid); a refused request's code never
+ * ran, so its hash, size and head are kept, not the code, the head made
+ * valid. Returns 0, or -1 when memory ran out. */
 static int
 prepare_code(const struct run_record *rec, struct prepared *p)
 {
@@ -97,10 +99,9 @@ prepare_code(const struct run_record *rec, struct prepared *p)
 	if (rec->code == NULL)
 		return 0;
 	sha256_hex(rec->code, rec->code_len, p->sha);
-	len = p->ran ? rec->code_len : logdb_excerpt_len(rec->code, rec->code_len,
-	    LOGDB_REJECT_CODE);
-	if (p->ran && utf8_valid(rec->code, len) && memchr(rec->code, '\0', len) == NULL)
+	if (p->ran)
 		return 0;
+	len = logdb_excerpt_len(rec->code, rec->code_len, LOGDB_REJECT_CODE);
 	if ((p->excerpt = utf8_sanitize(rec->code, len)) == NULL)
 		return -1;
 	p->code = p->excerpt;

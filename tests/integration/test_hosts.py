@@ -426,6 +426,19 @@ def test_a_run_is_cancelled_on_the_host_that_has_it(cluster):
     assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
 
 
+def test_the_page_through_the_front_is_of_this_site(cluster):
+    """A browser on the front's page (a port of its own) posts with the
+    front's origin: the hosts see the name and port it used (the front's
+    X-Forwarded-Host) and take the run; another site's page is refused."""
+    me = "http://127.0.0.1:%d" % cluster.front.port
+    status, _, r = post_from(cluster.front, "127.0.0.26", [("code", "print('mine')\n")],
+                             {"Origin": me, "Sec-Fetch-Site": "same-origin"})
+    assert status == 200 and r["stdout"] == "mine\n", r
+    status, _, r = post_from(cluster.front, "127.0.0.26", [("code", "print('theirs')\n")],
+                             {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    assert status == 403 and r["error"]["code"] == "forbidden", r
+
+
 def test_the_hosts_see_the_client_behind_the_front(cluster):
     """Each host lets a client 2 runs in progress (IMGSANDBOX_CLIENT_INFLIGHT).
     127.0.0.2 sends 6 at once through the front: at most 2 per host go

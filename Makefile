@@ -1,9 +1,9 @@
 # imgsandbox: plain make.
 #   make            build the programs into build/
 #   make run        install what is missing, build, start the service (PORT=, SERVER=nginx|apache)
-#   make test       install what is missing, build, run every test
+#   make test       install what is missing, build, run every test, check nothing is left
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
-#   make bench      the benchmarks (see the README's Performance section)
+#   make bench      the benchmarks (see docs/performance.md)
 
 CC       ?= cc
 # libcurl: its headers only; shared/assistant/ai.c loads the library when the assistant
@@ -12,10 +12,10 @@ CC       ?= cc
 # shared/store/pq_load.c loads it when such a log is first opened, as libpq brings
 # OpenSSL, GnuTLS, Kerberos and LDAP into every process (5 MiB of RSS in each
 # responder of a service logging to SQLite, which never uses them).
-PKGS      = fcgi libcjson sqlite3 libmagic zlib
+PKGS      = fcgi libcjson sqlite3 libmagic zlib libseccomp
 PKG_CFLAGS_CURL := $(shell pkg-config --cflags libcurl 2>/dev/null)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libpq 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lsqlite3 -lmagic -lz -lseccomp)
 WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS   ?= -O2 -g
@@ -38,13 +38,14 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-PROGRAMS   = $(B)/responder $(B)/supervise $(B)/warmpool $(B)/analyze_logs $(B)/hello_fcgi
+PROGRAMS   = $(B)/responder $(B)/supervise $(B)/sandboxd $(B)/analyze_logs $(B)/hello_fcgi \
+             $(B)/seccomp_profile
 RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_form.c \
              fcgi/run_answer.c fcgi/status_api.c fcgi/housekeeping.c fcgi/access.c \
              fcgi/metrics_api.c fcgi/assist_api.c fcgi/service.c)
 
 .PHONY: all deps test-deps runner-image run test structure unit integration browser fuzz bench clean
-all: $(PROGRAMS) static/vendor/codemirror/codemirror.js
+all: $(PROGRAMS) $(B)/zygote_fork.so static/vendor/codemirror/codemirror.js
 
 # CodeMirror from Debian's libjs-codemirror, served by our own server.
 static/vendor/codemirror/codemirror.js: static/vendor.sh
@@ -60,15 +61,37 @@ $(B)/libshared.a: $(SHARED_OBJ)
 $(B)/responder: $(RESPONDER_OBJ) $(WEB_OBJ) $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/warmpool: $(B)/fcgi/warmpool.o $(B)/libshared.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# The broker: the one program that links the engines (shared/engine/).
+$(B)/sandboxd: $(B)/fcgi/sandboxd.o $(B)/fcgi/sandboxd_pool.o $(B)/libshared.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(ENGINE_LIBS)
 
 $(B)/supervise: $(B)/fcgi/supervise.o $(B)/libshared.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The sandbox's seccomp profile, made from runner_image/seccomp.list.
+$(B)/seccomp_profile: $(B)/fcgi/seccomp_profile.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The tool needs no web code: its reports and their table are in shared/.
 $(B)/analyze_logs: $(B)/fcgi/analyze_logs.o $(B)/libshared.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The fork engine (shared/engine/fork*.c) builds its seccomp filter with
+# libseccomp: only what links the engine (the broker, try_fork) needs it.
+ENGINE_LIBS = -lseccomp
+
+# The fork engine's template serves in C (runner_image/zygote_fork.c): a
+# shared object beside the broker's program, copied into the template's root.
+$(B)/zygote_fork.so: runner_image/zygote_fork.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+	  -Wl,-z,relro,-z,now -o $@ $<
+
+# try_fork drives the fork engine without the broker (tests/engine/, and
+# tests/integration/test_fork_engine.py runs it).
+$(B)/tests/engine/try_fork.o: tests/engine/try_fork_bench.c
+$(B)/try_fork: $(B)/tests/engine/try_fork.o $(B)/libshared.a | $(B)/zygote_fork.so
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(ENGINE_LIBS)
 
 $(B)/hello_fcgi: $(B)/tests/bench/hello_fcgi.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -86,6 +109,9 @@ $(B)/asan/libshared.a: $(SAN_OBJ)
 $(B)/asan/%: tests/unit/%.c $(B)/asan/libshared.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) -o $@ $< $(B)/asan/libshared.a $(LIBS)
+
+# The fork engine's unit program links libseccomp, as the engine does.
+$(B)/asan/test_fork_engine: LIBS += $(ENGINE_LIBS)
 
 $(B)/asan/make_log_fixture: tests/unit/make_log_fixture.c $(B)/asan/libshared.a
 	@mkdir -p $(dir $@)
@@ -135,15 +161,30 @@ unit: test-deps
 # (test_pg_store.py), and the CLI's fixtures fill PostgreSQL logs.
 PG_TEST_BIN = $(B)/asan/test_logdb $(B)/asan/test_logdb_retain $(B)/asan/logdb_faults_pg \
             $(B)/make_log_fixture
+# The suite sizes itself to the machine: JOBS workers (nproc + 1: most of a
+# test's time is spent waiting on the engine), tests sharing a service run
+# together on one worker and the service stops after the last of them, at
+# most 3 services a core are up at once, time limits derive from the
+# engine's start time measured at the session's start (all in
+# tests/integration/conftest.py and harness.py). Its session's tag names
+# everything it makes; what it left is reaped at its end, and
+# tests/leftovers.py then checks that nothing is left, pass or fail.
+JOBS ?= $(shell echo $$(( $(NPROC) + 1 )))
+TEST_SESSION := $(shell echo "$$(date +%s)-$$$$" | tr -dc '0-9-')
 integration: test-deps runner-image
-	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN)
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN) $(B)/try_fork
 	@fcgi/ensure_dockerd.sh
-	/usr/bin/python3 -m pytest -q -n $${JOBS:-4} tests/integration
+	@rc=0; IMGSANDBOX_TEST_SESSION=$(TEST_SESSION) /usr/bin/python3 -m pytest -q -n $(JOBS) \
+	  tests/integration || rc=$$?; \
+	  /usr/bin/python3 tests/leftovers.py --session $(TEST_SESSION) || rc=1; exit $$rc
 
 # The structure's rules (tests/structure/check.py: no C function over 80
 # lines, no file over 800, the layers of shared/ by folder, includes and
 # names taken one way, every setting listed;
-# tests/browser/check_functions.mjs:
+# tests/structure/docs_check.py: README.md and docs/ (links and anchors
+# found, every page linked, README within 250 lines, the metrics, the
+# sandbox's options, the hostile scripts, the tool's commands and the
+# folders as the code has them); tests/browser/check_functions.mjs:
 # the same lengths for the page's and the browser tests' JavaScript).
 structure: test-deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
@@ -153,14 +194,27 @@ structure: test-deps
 	    -e "take names from each other in a circle" -e "is in no layer" \
 	    -e "does not list the setting" | grep -qx 6 || \
 	  { echo "structure: the checker missed a breach in tests/structure/bad"; exit 1; }
+	@/usr/bin/python3 tests/structure/docs_check.py
+	@/usr/bin/python3 tests/structure/docs_check.py --root tests/structure/bad_docs | \
+	  grep -c -e "lines (at most 250)" -e "no such file" -e "no such heading" \
+	    -e "outside the tree" -e "is not linked from README.md" -e "does not name the folder" \
+	    -e "docs/development.md does not name" -e "does not list the metric" \
+	    -e "the sandbox's table does not name" -e "the sandbox's table says" \
+	    -e "must end as" -e "does not list the hostile script" \
+	    -e "does not show the command" | grep -qx 13 || \
+	  { echo "structure: the docs checker missed a breach in tests/structure/bad_docs"; exit 1; }
 	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null && node check_functions.mjs
 
 # One after the other: each suite uses both cores itself.
+# Then nothing of the suites may be left: no container, process, mount or
+# temporary folder that was not there before (tests/leftovers.py).
 test:
+	@mkdir -p $(B) && /usr/bin/python3 tests/leftovers.py --save-baseline $(B)/leftovers-before.json
 	@$(MAKE) --no-print-directory structure
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory browser
+	@/usr/bin/python3 tests/leftovers.py --baseline $(B)/leftovers-before.json
 	@echo "make test: all suites passed"
 
 # Headless Chromium (Debian's) driven by playwright-core, through both servers;

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the service (and, with --test, its tests)
-# needs, when some are missing. As root it runs apt-get; otherwise it prints
+# needs, when some are missing. libseccomp-dev and uidmap are the fork
+# engine's (its filter; newuidmap and newgidmap for an unprivileged broker). As root it runs apt-get; otherwise it prints
 # the exact command to run.
 set -euo pipefail
 run=(build-essential pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libmagic-dev
      libmagic-mgc zlib1g-dev libcurl4-openssl-dev libpq-dev spawn-fcgi lighttpd nginx-light apache2
-     docker.io debootstrap curl libjs-codemirror)
+     docker.io debootstrap curl libjs-codemirror libseccomp-dev uidmap)
 # runsc: gVisor, the hostile suite runs under it too (fcgi/ensure_dockerd.sh
 # registers it with dockerd); postgresql: the log store's tests and the
 # several-hosts test start throwaway servers of their own.

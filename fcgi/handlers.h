@@ -41,10 +41,6 @@ int assist_handle(FCGX_Request *r, const char *method);
  * call it sooner. */
 void assist_init(void);
 
-/* For `make bench`: prints the docker run argv of a job folder (code/,
- * input/), NUL-separated, so the baseline runs exactly our flags. */
-int status_print_docker_argv(const char *instance, const char *job_id, const char *dir);
-
 /* GET /api/metrics (metrics_api.c). */
 int metrics_handle(FCGX_Request *r, const char *method);
 

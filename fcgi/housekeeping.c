@@ -1,17 +1,12 @@
 /*
- * housekeeping: a thread in every responder that keeps the host tidy and
- * the health state fresh, one process at a time (by flock):
- *
- *  - every IMGSANDBOX_REAP_INTERVAL_S: this service's containers whose
- *    deadline is long past (a responder died mid-run), job folders and
- *    warm-sandbox folders left by a dead process, published results past
- *    their retention or, oldest first, past their byte budget
- *    (IMGSANDBOX_OUTPUTS_MAX_BYTES; also as soon as a run's result passes
- *    it: housekeeping_published); the log's rows past their age or its
- *    size (the summaries keep counting them);
- *  - every HEALTH_EVERY_S: whether the engine answers and the image is
- *    there, written to DATA/state/health.json, which GET /api/health reads
- *    (so a request never starts a process).
+ * housekeeping: a thread in every responder that keeps the host tidy, one
+ * process at a time (by flock): every IMGSANDBOX_REAP_INTERVAL_S, job
+ * folders left by a dead process, published results past their retention
+ * or, oldest first, past their byte budget (IMGSANDBOX_OUTPUTS_MAX_BYTES;
+ * also as soon as a run's result passes it: housekeeping_published),
+ * and the log's rows past their age or its size (the summaries keep
+ * counting them). Sandboxes are the broker's (fcgi/sandboxd.c): it reaps
+ * its own leftovers and says how the engine is, for GET /api/health.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -128,75 +123,16 @@ housekeeping_published(const struct outputs *o)
 static void
 sweep(void)
 {
-	char sandboxes[600];
-	int n, m, k;
+	int m, k;
 
-	n = sandbox_reap(svc.instance, cfg.reap_grace_s);
 	m = jobs_sweep(cfg.outputs_dir, cfg.retention_s);
 	m += budget_sweep(0, NULL);
-	/* A job folder lives for one request; one much older than the time
-	 * limit belongs to a responder that died. */
-	k = jobs_sweep(svc.jobs_dir, cfg.timeout_ms / 1000 + 600);
-	/* A warm sandbox's folder lives until its container is used or
-	 * replaced; one past its container's deadline was left behind. */
-	snprintf(sandboxes, sizeof(sandboxes), "%s/sandboxes", cfg.data_dir);
-	k += jobs_sweep(sandboxes, cfg.warm_idle_s + cfg.reap_grace_s + cfg.timeout_ms / 1000 + 600);
-	if (n > 0 || m > 0 || k > 0)
-		log_info("housekeeping: %d containers, %d results, %d job folders removed",
-		    n > 0 ? n : 0, m, k);
+	/* A job folder lives for one request; one much older than any run
+	 * (its start, its limit) belongs to a responder that died. */
+	k = jobs_sweep(svc.jobs_dir, (cfg.start_timeout_ms + cfg.timeout_ms) / 1000 + 600);
+	if (m > 0 || k > 0)
+		log_info("housekeeping: %d results, %d job folders removed", m, k);
 	retain_log();
-}
-
-/* Writes text to DATA/state/name atomically. */
-static void
-write_state(const char *name, const char *text)
-{
-	char dir[600], tmp[700], path[700];
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s/state", cfg.data_dir);
-	if (make_dirs(dir, 0750) < 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", dir, name, (long)getpid()) >= (int)sizeof(tmp) ||
-	    snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
-		return;
-	if (file_write_all(fd, text, strlen(text)) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
-		unlink(tmp);
-}
-
-/* Whether DATA/state/name was written less than age_s ago. */
-static int
-state_fresh(const char *name, int age_s)
-{
-	char path[700];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/state/%s", cfg.data_dir, name);
-	return stat(path, &st) == 0 && time(NULL) - st.st_mtime < age_s;
-}
-
-static void
-check_health(void)
-{
-	char msg[512], *text;
-	cJSON *o;
-	int ok;
-
-	/* Every responder comes here; the first one each round checks. */
-	if (state_fresh("health.json", HEALTH_EVERY_S))
-		return;
-	ok = sandbox_check(&cfg, msg, sizeof(msg)) == 0;
-	if ((o = cJSON_CreateObject()) == NULL)
-		return;
-	cJSON_AddBoolToObject(o, "engine_ok", ok);
-	cJSON_AddNumberToObject(o, "checked_at_ms", (double)clock_real_ms());
-	if (!ok)
-		cJSON_AddStringToObject(o, "message", msg);
-	if ((text = cJSON_PrintUnformatted(o)) != NULL)
-		write_state("health.json", text);
-	cJSON_free(text);
-	cJSON_Delete(o);
 }
 
 static void *
@@ -214,8 +150,7 @@ housekeeping_main(void *arg)
 			exclusively("housekeeping.lock", sweep);
 			next_sweep = now + cfg.reap_interval_s * 1000;
 		}
-		exclusively("health.lock", check_health);
-		sleep(HEALTH_EVERY_S);
+		sleep(1);
 	}
 	return NULL;
 }

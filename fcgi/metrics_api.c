@@ -138,7 +138,7 @@ share_metrics(struct text *t)
 	    (unsigned long long)st.counter[SHARE_RUNS_UNLOGGED]);
 }
 
-/* The warm pool's state file (written by fcgi/warmpool.c each second). */
+/* The pool of the broker's state (DATA/engine/state.json, written by fcgi/sandboxd.c each second). */
 static void
 warm_metrics(struct text *t)
 {
@@ -157,7 +157,7 @@ warm_metrics(struct text *t)
 	size_t i;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/state/warmpool.json", cfg.data_dir);
+	snprintf(path, sizeof(path), "%s/engine/state.json", cfg.data_dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return;
 	n = read(fd, buf, sizeof(buf) - 1);

@@ -2,7 +2,8 @@
  * responder: the FastCGI program behind Apache, nginx or lighttpd (started
  * by spawn-fcgi under supervise). One request at a time per process; run
  * as many processes as wanted: they share the sandbox slots, the log, the
- * outputs folder and the host's warm sandboxes (fcgi/warmpool.c).
+ * outputs folder and the host's sandboxes, which the broker (fcgi/sandboxd.c)
+ * alone starts: a responder holds no key to the engine.
  *
  *   POST   /run               run.c
  *   GET    /api/logs/...      logs_api.c
@@ -32,7 +33,6 @@
 #include <fcgiapp.h>
 
 #include "base/config.h"
-#include "sandbox/docker.h"
 #include "base/files.h"
 #include "facts/image_check.h"
 #include "base/log.h"
@@ -291,8 +291,8 @@ serve(void)
 	/* libfcgi puts a handler on SIGPIPE; ignored it is, again (a client
 	 * that hangs up must not kill us, nor interrupt a read). */
 	signal(SIGPIPE, SIG_IGN);
-	log_info("ready: instance %s, %lld slots, sandbox user %s, image %s",
-	    svc.instance, (long long)cfg.slots, cfg.sandbox_user, cfg.image);
+	log_info("ready: instance %s, %lld slots, the %s engine through %s",
+	    svc.instance, (long long)cfg.slots, cfg.engine, svc.broker_socket);
 	while (FCGX_Accept_r(&req) >= 0) {
 		pthread_mutex_lock(&stop_lock);
 		in_request = 1;
@@ -330,16 +330,13 @@ main(int argc, char **argv)
 		config_print(stdout);
 		return 0;
 	}
-	if (argc > 1 && strcmp(argv[1], "--check") == 0) {
-		if (docker_init(&cfg, "/nonexistent") < 0 || sandbox_check(&cfg, err, sizeof(err)) < 0)
-			die("%s", err);
+	if (argc > 1 && strcmp(argv[1], "--instance") == 0) {	/* for serve.sh */
+		config_instance(svc.instance, sizeof(svc.instance));
+		printf("%s\n", svc.instance);
 		return 0;
 	}
-	if (argc == 5 && strcmp(argv[1], "--docker-argv") == 0)
-		return status_print_docker_argv(argv[2], argv[3], argv[4]);
 	if (argc > 1)
-		die("usage: responder [--settings | --check | --docker-argv INSTANCE JOB_ID JOB_DIR]"
-		    " (run under spawn-fcgi)");
+		die("usage: responder [--settings | --instance] (run under spawn-fcgi)");
 	start_up();
 	/* SIGTERM and SIGINT go to signal_main only; children get an empty
 	 * mask from spawn. */

@@ -128,7 +128,7 @@ log_run(struct run_ctx *c, const struct sandbox_result *res, const struct outcom
 	c->rec.status = o->status;
 	c->rec.http_status = 200;
 	c->rec.exit_code = res->exit_code;
-	c->rec.duration_ms = res->ended_ms - res->asked_ms;
+	c->rec.duration_ms = res->ended_ms - (res->handed_ms ? res->handed_ms : res->asked_ms);
 	if (o->has_error) {
 		c->rec.error_type = o->type;
 		c->rec.error_message = o->message;
@@ -185,7 +185,8 @@ run_in(struct run_ctx *c, struct sandbox *sb)
 	struct sandbox_job sj = { .id = c->job.id, .code_dir = c->job.code_dir,
 	    .input_dir = c->job.input_dir, .timeout_ms = cfg.timeout_ms,
 	    .cancel_fd = c->cancel_fd, .client_fd = c->live ? c->r->ipcFd : -1, .ev = &ev };
-	struct outcome_limits lim = { cfg.timeout_ms, cfg.memory_bytes };
+	struct outcome_limits lim = { cfg.timeout_ms, cfg.memory_bytes, cfg.stream_max_bytes,
+	    cfg.stream_bytes };
 	struct sandbox_result res;
 	struct refusal no;
 	struct outcome o;
@@ -199,13 +200,14 @@ run_in(struct run_ctx *c, struct sandbox *sb)
 	}
 	run_events(c, &ev);
 	c->sandbox_kind = sandbox_kind(sb);
+	c->sandbox_id = sandbox_id(sb);
 	if (sandbox_run(sb, &sj, &res) < 0) {
 		log_warn("sandbox_run");
 		run_refusal(&no, 503, "sandbox_unavailable", NULL,
 		    "the sandbox could not be started on this server");
 		return reject(c, &no);
 	}
-	c->t[T_PREPARED] = res.asked_ms;
+	c->t[T_PREPARED] = res.handed_ms ? res.handed_ms : res.ended_ms;
 	c->t[T_SANDBOX_END] = res.ended_ms;
 	if (res.outcome == SANDBOX_UNAVAILABLE || res.outcome == SANDBOX_FAILED) {
 		log_warnx("job %s: %s", c->job.id, res.message);
@@ -226,16 +228,21 @@ run_in(struct run_ctx *c, struct sandbox *sb)
 	return rc;
 }
 
-/* While a run waits for a slot: a ping each second keeps its event stream
- * alive and finds a client that left; DELETE /api/jobs/<id> (the cancel
- * FIFO) or a closed stream stop it. Returns -1 to stop waiting. */
+/* While a run waits in line for a slot: its place goes to a live stream
+ * when it changes; a ping each second keeps the stream alive and finds a
+ * client that left; DELETE /api/jobs/<id> (the cancel FIFO) or a closed
+ * stream stop it. Returns -1 to stop waiting. */
 static int
-still_wanted(void *arg)
+still_wanted(void *arg, const struct share_place *at)
 {
 	struct run_ctx *c = arg;
 	struct pollfd p[2];
 	int n = 0;
 
+	if (c->live && !c->live_gone && at != NULL && at->position != c->place.position) {
+		c->place = *at;
+		run_live_place(c, at->position, at->waiting, at->expected_ms);
+	}
 	if (c->live && !c->live_gone && clock_mono_ms() >= c->next_ping) {
 		c->next_ping = clock_mono_ms() + 1000;
 		if (http_sse_ping(c->r) < 0)
@@ -255,7 +262,8 @@ still_wanted(void *arg)
 static int
 cancelled_in_queue(struct run_ctx *c)
 {
-	struct outcome_limits lim = { cfg.timeout_ms, cfg.memory_bytes };
+	struct outcome_limits lim = { cfg.timeout_ms, cfg.memory_bytes, cfg.stream_max_bytes,
+	    cfg.stream_bytes };
 	struct sandbox_result res;
 	struct outcome o;
 	int rc;
@@ -275,24 +283,47 @@ cancelled_in_queue(struct run_ctx *c)
 	return rc;
 }
 
+/* 429: the line for a slot could not reach the request in time, at once
+ * (expected_ms: when it would have, from how long a slot is held lately)
+ * or after its whole wait (0). */
+static int
+line_too_long(struct run_ctx *c, int64_t expected_ms)
+{
+	int64_t retry_s = (expected_ms > 0 ? expected_ms : cfg.timeout_ms) / 1000 + 1;
+	char extra[64];
+	struct refusal no;
+
+	snprintf(extra, sizeof(extra), "Retry-After: %lld\r\n", (long long)retry_s);
+	if (expected_ms > 0)
+		run_refusal(&no, 429, "busy", extra, "every sandbox is busy and the line is long: "
+		    "a slot would come in about %lld s, past the %lld s a run may wait (%lld "
+		    "sandboxes at once); try again in %lld s", (long long)(expected_ms / 1000),
+		    (long long)(cfg.slot_wait_ms / 1000), (long long)cfg.slots,
+		    (long long)retry_s);
+	else
+		run_refusal(&no, 429, "busy", extra, "no sandbox came free within the %lld s a run "
+		    "may wait (%lld at once); try again in %lld s",
+		    (long long)(cfg.slot_wait_ms / 1000), (long long)cfg.slots, (long long)retry_s);
+	return reject(c, &no);
+}
+
 /* Takes a slot and a sandbox for the checked job, runs it, answers. */
 static int
 run_job(struct run_ctx *c, struct after_answer *after)
 {
 	struct refusal no;
 	struct sandbox *sb;
+	int64_t expected = 0;
 	int slot;
 
 	run_live_begin(c);
 	run_live_phase(c, "queued");
-	slot = share_slot_wait(svc.share, svc.slots_dir, cfg.slot_wait_ms, still_wanted, c);
+	slot = share_slot_wait(svc.share, svc.slots_dir, cfg.slot_wait_ms, still_wanted, c,
+	    &expected);
 	if (slot == -3)
 		return cancelled_in_queue(c);
-	if (slot == -2) {
-		run_refusal(&no, 429, "busy", "Retry-After: 2\r\n", "every sandbox is busy "
-		    "(%lld at once); try again in a few seconds", (long long)cfg.slots);
-		return reject(c, &no);
-	}
+	if (slot == -2 || slot == -4)
+		return line_too_long(c, slot == -4 ? expected : 0);
 	if (slot < 0) {
 		log_warn("slot_acquire");
 		run_refusal(&no, 503, "sandbox_unavailable", NULL,
@@ -300,7 +331,7 @@ run_job(struct run_ctx *c, struct after_answer *after)
 		return reject(c, &no);
 	}
 	c->t[T_SLOT] = clock_mono_ms();
-	if ((sb = sandbox_take(&cfg, svc.instance, svc.pool_socket)) == NULL) {
+	if ((sb = sandbox_take(&cfg, svc.broker_socket)) == NULL) {
 		share_slot_release(svc.share, slot);
 		run_refusal(&no, 503, "sandbox_unavailable", NULL, "the server is out of memory");
 		return reject(c, &no);

@@ -18,6 +18,7 @@
 #include "sandbox/outcome.h"
 #include "sandbox/outputs.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/share.h"
 
 /* The fields of the form, in the order of run_form.c's table. */
 enum { F_CODE, F_IMAGE, F_USE_SAMPLE, F_PARAMS, F_SESSION, F_PREVIOUS, F_PROMPT,
@@ -64,7 +65,9 @@ struct run_ctx {
 	int cancel_fd;		/* the job's cancel FIFO */
 	struct outputs outs;
 	struct run_record rec;
+	struct share_place place;	/* in line for a slot, as last said to a live stream */
 	const char *sandbox_kind;
+	const char *sandbox_id;		/* "" or NULL: none */
 	const char *unlogged;	/* why the log did not take the row (NULL: it did) */
 	int ai_unproven;	/* ai_model and ai_lessons came without their token: not kept */
 	const char *notes[2];	/* what the answer says of what was sent and not kept */
@@ -91,6 +94,10 @@ char *run_timings(const struct run_ctx *c, const struct sandbox_result *res);
 void run_live_begin(struct run_ctx *c);
 void run_live_event(struct run_ctx *c, const char *event, cJSON *data);
 void run_live_phase(struct run_ctx *c, const char *phase);
+
+/* A "phase" event "queued" with the run's place in line for a slot: its
+ * position (1: next), how many wait, and when a slot would come to it. */
+void run_live_place(struct run_ctx *c, int position, int waiting, int64_t expected_ms);
 /* Adds "warning": the attempt was not logged, and why (run.c). */
 void add_unlogged_warning(cJSON *root, const char *why);
 /* The sandbox_events of a run: text, phases, ticks to c's event stream;

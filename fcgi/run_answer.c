@@ -47,12 +47,13 @@ run_timings(const struct run_ctx *c, const struct sandbox_result *res)
 
 	if (o == NULL)
 		return NULL;
-	/* The sandbox's time split: until the script's START record (the
-	 * container's start, or the hand-off), then the script by its own
-	 * END record's clock when that is sane, else as we saw it. */
+	/* The sandbox's time split: from the hand-off of the job until the
+	 * script's START record (container_start_ms, its old name), then the
+	 * script by its own END record's clock when that is sane, else as we
+	 * saw it. */
 	if (res->started_ms > 0) {
 		cJSON_AddNumberToObject(o, "container_start_ms",
-		    (double)(res->started_ms - res->asked_ms));
+		    (double)(res->started_ms - res->handed_ms));
 		if (p->ended && p->end_end >= p->end_start &&
 		    (p->end_end - p->end_start) * 1000.0 <= (double)(res->ended_ms - res->started_ms))
 			cJSON_AddNumberToObject(o, "script_ms",
@@ -210,7 +211,8 @@ run_answer(const struct run_ctx *c, const struct sandbox_result *res, const stru
 	cJSON_AddNumberToObject(root, "attempt", attempt);
 	cJSON_AddStringToObject(root, "status", o->status);
 	cJSON_AddNumberToObject(root, "exit_code", res->exit_code);
-	cJSON_AddNumberToObject(root, "duration_ms", (double)(res->ended_ms - res->asked_ms));
+	cJSON_AddNumberToObject(root, "duration_ms",
+	    (double)(res->ended_ms - (res->handed_ms ? res->handed_ms : res->asked_ms)));
 	add_result(root, c, o);
 	add_outputs(root, c);
 	if (res->proto.skipped > 0)	/* images past the 8 the API allows */
@@ -224,7 +226,9 @@ run_answer(const struct run_ctx *c, const struct sandbox_result *res, const stru
 	if ((timings = run_timings(c, res)) != NULL)
 		cJSON_AddRawToObject(root, "timings", timings);
 	free(timings);
-	cJSON_AddStringToObject(root, "sandbox", c->sandbox_kind ? c->sandbox_kind : "docker-cold");
+	cJSON_AddStringToObject(root, "sandbox", c->sandbox_kind ? c->sandbox_kind : "none");
+	json_add_str_or_null(root, "sandbox_id",
+	    c->sandbox_id != NULL && c->sandbox_id[0] != '\0' ? c->sandbox_id : NULL);
 	if (c->unlogged != NULL)
 		add_unlogged_warning(root, c->unlogged);
 	add_notes(root, c);
@@ -258,6 +262,20 @@ run_live_event(struct run_ctx *c, const char *event, cJSON *data)
 	if (c->live && !c->live_gone && data != NULL && http_sse_event(c->r, event, data) < 0)
 		c->live_gone = 1;
 	cJSON_Delete(data);
+}
+
+void
+run_live_place(struct run_ctx *c, int position, int waiting, int64_t expected_ms)
+{
+	cJSON *d;
+
+	if (!c->live || (d = cJSON_CreateObject()) == NULL)
+		return;
+	cJSON_AddStringToObject(d, "phase", "queued");
+	cJSON_AddNumberToObject(d, "position", position);
+	cJSON_AddNumberToObject(d, "waiting", waiting);
+	cJSON_AddNumberToObject(d, "expected_ms", (double)expected_ms);
+	run_live_event(c, "phase", d);
 }
 
 void

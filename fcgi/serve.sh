@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole service in the foreground: the container engine if none
-# answers (and we may start it), two pools of responders under spawn-fcgi
-# and supervise, the host's warm pool keeper, and lighttpd, nginx or Apache
-# in front. Ctrl-C (or SIGTERM) stops everything it started.
+# answers (and we may start it), the sandbox broker (sandboxd: the one
+# process that holds the engine's keys), two pools of responders under
+# spawn-fcgi and supervise, and lighttpd, nginx or Apache in front. Ctrl-C
+# (or SIGTERM) stops everything it started.
 #
 #   PORT=8000 SERVER=lighttpd|nginx|apache HOST=127.0.0.1 fcgi/serve.sh
 #   RESPONDERS=8       the run pool: POST /run and POST /api/assist
@@ -13,13 +14,22 @@
 #
 # Started as root, only what must be root stays root: the web server's
 # master (it binds the port) and dockerd. The web server's workers run as
-# WEB_USER (www-data); the responders, the warm pool keeper and their
-# supervise as SERVICE_USER (imgsandbox, a system user in the docker group,
-# created if missing). The data folder (0750) and the log (0600) are the
-# service user's; the published results (OUTPUTS, 2750, group WEB_USER's)
-# are readable by the web server and nobody else; the FastCGI sockets
-# (0600, WEB_USER's) are connectable by the web server's workers and nobody
-# else. Started as anyone else, everything runs as that user.
+# WEB_USER (www-data); the responders and their supervise as SERVICE_USER
+# (imgsandbox: a system user of no other group, which parses what strangers
+# and scripts send and holds no key to the engine); the broker as
+# ENGINE_USER (imgsandbox-engine: in the docker group for the Docker engine,
+# and in SERVICE_USER's group, whose members it serves). Both are created
+# if missing. What the web server's workers and the service users read (the
+# page, the programs, the package list) is copied out of the checkout into
+# DATA/app at each start, so a checkout in a folder nobody else may enter
+# (a home, /root, mktemp -d) serves all the same; DATA itself defaults to
+# /var/lib/imgsandbox/checkout-<hash of the checkout's path>, one per
+# checkout. The data folder (0751: passable, not listable) and the log
+# (0600) are the service user's; DATA/engine is the broker's; the published
+# results (OUTPUTS, 2750, group WEB_USER's) are readable by the web server
+# and nobody else; the FastCGI sockets (0600, WEB_USER's) are connectable
+# by the web server's workers and nobody else. Started as anyone else,
+# everything runs as that user, from the checkout, with DATA in ./var.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # The servers (and useradd, setpriv) live in sbin, not on an ordinary user's PATH.
@@ -38,15 +48,34 @@ case $SERVER in lighttpd|nginx|apache) ;; *) say "SERVER must be lighttpd, nginx
 for n in PORT RESPONDERS API_RESPONDERS; do
   case ${!n} in ''|*[!0-9]*|0) say "$n must be a number above 0"; exit 2;; esac
 done
-for b in responder supervise warmpool; do
+PROGS="responder supervise sandboxd seccomp_profile"
+for b in $PROGS; do
   [ -x "$BUILD/$b" ] || { say "$BUILD/$b is missing: run 'make' first"; exit 1; }
 done
 
-export IMGSANDBOX_DATA=$(realpath -m "${IMGSANDBOX_DATA:-$root/var}")
-export IMGSANDBOX_SAMPLE=${IMGSANDBOX_SAMPLE:-$root/static/sample.png}
-export IMGSANDBOX_PACKAGES=${IMGSANDBOX_PACKAGES:-$root/runner_image/packages.txt}
-export IMGSANDBOX_OUTPUTS=$(realpath -m "${IMGSANDBOX_OUTPUTS:-$IMGSANDBOX_DATA/outputs}")
+as_root=
+[ "$(id -u)" = 0 ] && as_root=1
+if [ -n "$as_root" ]; then
+  checkout_key=$(printf '%s' "$root" | sha256sum | cut -c1-12)
+  export IMGSANDBOX_DATA=$(realpath -m "${IMGSANDBOX_DATA:-/var/lib/imgsandbox/checkout-$checkout_key}")
+  APP=$IMGSANDBOX_DATA/app
+else
+  export IMGSANDBOX_DATA=$(realpath -m "${IMGSANDBOX_DATA:-$root/var}")
+  APP=
+fi
 DATA=$IMGSANDBOX_DATA
+# What the programs read of the checkout: DATA/app's copy when root.
+STATIC=${APP:+$APP/www}
+STATIC=${STATIC:-$root/static}
+BIN=${APP:+$APP/bin}
+BIN=${BIN:-$BUILD}
+RUNNER=${APP:+$APP/runner}
+RUNNER=${RUNNER:-$root/runner_image}
+export IMGSANDBOX_SAMPLE=${IMGSANDBOX_SAMPLE:-$STATIC/sample.png}
+export IMGSANDBOX_PACKAGES=${IMGSANDBOX_PACKAGES:-$RUNNER/packages.txt}
+export IMGSANDBOX_ALLOWLIST=${IMGSANDBOX_ALLOWLIST:-$RUNNER/allowlist.txt}
+export IMGSANDBOX_SECCOMP_LIST=${IMGSANDBOX_SECCOMP_LIST:-$RUNNER/seccomp.list}
+export IMGSANDBOX_OUTPUTS=$(realpath -m "${IMGSANDBOX_OUTPUTS:-$IMGSANDBOX_DATA/outputs}")
 OUTPUTS=$IMGSANDBOX_OUTPUTS
 # The runner image of these sources, unless one is named: its tag carries
 # the key of what it is built from (runner_image/build.sh).
@@ -56,6 +85,11 @@ if [ -z "${IMGSANDBOX_IMAGE:-}" ]; then
   export IMGSANDBOX_IMAGE
   image_is_ours=1
 fi
+# The fork engine's root filesystem: the one the runner image is made of.
+if [ -z "${IMGSANDBOX_ROOTFS:-}" ]; then
+  IMGSANDBOX_ROOTFS=$("$root/runner_image/build.sh" --print-rootfs)
+  export IMGSANDBOX_ROOTFS
+fi
 # shellcheck source=fcgi/settings.sh
 . "$root/fcgi/settings.sh"
 body_timeout_ms=$(setting BODY_TIMEOUT_MS)
@@ -64,40 +98,86 @@ image=$(setting IMAGE)
 db=$(setting DB)
 
 # --- who runs what -----------------------------------------------------
-as_root=
-if [ "$(id -u)" = 0 ]; then
-  as_root=1
+if [ -n "$as_root" ]; then
   SERVICE_USER=${SERVICE_USER:-imgsandbox}
+  ENGINE_USER=${ENGINE_USER:-imgsandbox-engine}
   WEB_USER=${WEB_USER:-www-data}
 else
   SERVICE_USER=$(id -un)
+  ENGINE_USER=$SERVICE_USER
   WEB_USER=$SERVICE_USER
 fi
 
-# The service user: a system user with no login and no home, in the docker
-# group (the engine's socket is root-equivalent: that is why it is a user of
-# its own). Several serve.sh may start at once: one at a time here.
-ensure_service_user() {
+in_group() { id -nG "$1" | tr ' ' '\n' | grep -qx "$2"; }
+
+# A system user with no login and no home.
+make_user() {
+  getent passwd "$1" >/dev/null && return 0
+  useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin --comment "$2" "$1"
+  say "created the system user $1"
+}
+
+# The service user parses what strangers and scripts send: it is in no
+# group but its own (an earlier version put it in docker: taken out). The
+# engine's user holds the engine's keys: the docker group for the Docker
+# engine (root-equivalent: that is why it is a user of its own, in a
+# process that parses nothing a stranger sends), and the service's group,
+# whose members it serves. Several serve.sh may start at once: one at a
+# time here.
+ensure_users() {
   (
     flock -w 60 9 || { say "cannot lock /run/lock/imgsandbox-user.lock"; exit 1; }
-    if ! getent passwd "$SERVICE_USER" >/dev/null; then
-      useradd --system --user-group --no-create-home --home-dir /nonexistent \
-        --shell /usr/sbin/nologin --comment "imgsandbox responders" "$SERVICE_USER"
-      say "created the system user $SERVICE_USER"
-    fi
-    if getent group docker >/dev/null; then
-      id -nG "$SERVICE_USER" | tr ' ' '\n' | grep -qx docker || usermod -a -G docker "$SERVICE_USER"
-    else
-      say "warning: no docker group; $SERVICE_USER may not reach the engine"
+    make_user "$SERVICE_USER" "imgsandbox responders"
+    make_user "$ENGINE_USER" "imgsandbox sandbox broker"
+    # TODO(merge): take SERVICE_USER out of the docker group (earlier
+    # versions put it there) once no branch's serve.sh adds it back.
+    in_group "$ENGINE_USER" "$(id -gn "$SERVICE_USER")" ||
+      usermod -a -G "$(id -gn "$SERVICE_USER")" "$ENGINE_USER"
+    if [ "$engine_kind" = docker ]; then
+      if getent group docker >/dev/null; then
+        in_group "$ENGINE_USER" docker || usermod -a -G docker "$ENGINE_USER"
+      else
+        say "warning: no docker group; $ENGINE_USER may not reach the engine"
+      fi
+    elif in_group "$ENGINE_USER" docker; then
+      gpasswd -d "$ENGINE_USER" docker >/dev/null   # the fork engine needs no such key
     fi
   ) 9>/run/lock/imgsandbox-user.lock
 }
 
-# The words that run a command as user (with its groups): setpriv, which
-# execs it (no process stays behind); nothing when not root.
+# DATA/app: a copy of what the programs read of the checkout, readable by
+# the service's users and the web server, refreshed at each start (root's
+# checkout may sit where nobody else may enter).
+stage_app() {
+  local tmp=$DATA/.app.$$
+  rm -rf "$tmp"
+  install -d -m 0755 "$tmp" "$tmp/bin" "$tmp/runner"
+  for b in $PROGS; do install -m 0755 "$BUILD/$b" "$tmp/bin/$b"; done
+  # The fork engine's template loads this beside the broker's program.
+  [ ! -e "$BUILD/zygote_fork.so" ] || install -m 0644 "$BUILD/zygote_fork.so" "$tmp/bin/"
+  install -m 0644 "$root"/runner_image/*.txt "$root"/runner_image/*.py \
+    "$root"/runner_image/*.list "$tmp/runner/"
+  cp -R "$root/static" "$tmp/www"
+  chown -R root:root "$tmp"
+  chmod -R u=rwX,go=rX "$tmp"
+  rm -rf "$APP"
+  mv "$tmp" "$APP"
+}
+
+# The words that run a command as user with exactly the groups listed
+# after it (never what /etc/group says besides): setpriv, which execs it
+# (no process stays behind); nothing when not root.
 drop_to() {
+  local user=$1 groups
+  shift
+  groups=$(IFS=,; printf '%s' "$*")
   if [ -n "$as_root" ]; then
-    printf '%s\n' setpriv --reuid="$1" --regid="$(id -gn "$1")" --init-groups --
+    if [ -n "$groups" ]; then
+      printf '%s\n' "$(command -v setpriv)" --reuid="$user" --regid="$(id -gn "$user")" --groups="$groups" --
+    else
+      printf '%s\n' "$(command -v setpriv)" --reuid="$user" --regid="$(id -gn "$user")" --clear-groups --
+    fi
   fi
 }
 as_user() {
@@ -116,10 +196,20 @@ own_data() {
   web_group=$(id -gn "$WEB_USER")
   svc_group=$(id -gn "$SERVICE_USER")
   chown "$SERVICE_USER:$web_group" "$DATA"
-  chmod 0750 "$DATA"
+  chmod 0751 "$DATA"
   case $OUTPUTS in "$DATA"/*) out_in_data=1;; esac
-  find "$DATA" -mindepth 1 -maxdepth 1 ! -name 'run-*' ! -name '*.log' \
-    ! -path "$OUTPUTS" ! -user "$SERVICE_USER" -exec chown -R -h "$SERVICE_USER:$svc_group" {} +
+  # What versions before the broker left: the warm pool keeper's.
+  rm -rf "$DATA/sandboxes" "$DATA/warmpool.sock" "$DATA/docker-client" \
+    "$DATA/state/warmpool.json" "$DATA/state/health.json"
+  find "$DATA" -mindepth 1 -maxdepth 1 ! -name 'run-*' ! -name '*.log' ! -name app \
+    ! -name engine ! -path "$OUTPUTS" ! -user "$SERVICE_USER" \
+    -exec chown -R -h "$SERVICE_USER:$svc_group" {} +
+  # The broker's: its socket, its state, the sandboxes' folders (their
+  # set-group-id root gives them the service's group, which writes the
+  # job's files into them).
+  install -d -m 2750 -o "$ENGINE_USER" -g "$svc_group" "$DATA/engine" "$DATA/engine/boxes"
+  chown "$ENGINE_USER:$svc_group" "$DATA/engine" "$DATA/engine/boxes"
+  chmod 2750 "$DATA/engine" "$DATA/engine/boxes"
   # A log in PostgreSQL (IMGSANDBOX_DB=postgresql://...) is no file here.
   case ${db,,} in
   postgresql://*|postgres://*) ;;
@@ -141,21 +231,43 @@ own_data() {
 
 # What each user must be able to read, checked as that user.
 check_access() {
-  as_user "$WEB_USER" test -r "$root/static/index.html" -a -x "$OUTPUTS" || {
-    say "$WEB_USER cannot read $root/static or reach $OUTPUTS: every folder on the way must be"
-    say "searchable by it (chmod o+x), and static/ readable (chmod -R o+rX static)"; exit 1; }
-  as_user "$SERVICE_USER" test -x "$BUILD/responder" -a -r "$IMGSANDBOX_SAMPLE" \
+  as_user "$WEB_USER" test -r "$STATIC/index.html" -a -x "$OUTPUTS" || {
+    say "$WEB_USER cannot read $STATIC or reach $OUTPUTS: every folder on the way must be"
+    say "searchable by it (chmod o+x)"; exit 1; }
+  as_user "$SERVICE_USER" test -x "$BIN/responder" -a -r "$IMGSANDBOX_SAMPLE" \
     -a -r "$IMGSANDBOX_PACKAGES" || {
-    say "$SERVICE_USER cannot run $BUILD/responder or read the sample or the package list"; exit 1; }
+    say "$SERVICE_USER cannot run $BIN/responder or read the sample or the package list"; exit 1; }
+  as_user "$ENGINE_USER" test -x "$BIN/sandboxd" -a -w "$DATA/engine/boxes" || {
+    say "$ENGINE_USER cannot run $BIN/sandboxd or write in $DATA/engine/boxes"; exit 1; }
 }
 
+engine_kind=$(setting ENGINE)
 mkdir -p "$DATA" "$OUTPUTS"
 if [ -n "$as_root" ]; then
-  ensure_service_user
+  ensure_users
+  stage_app
   own_data
   check_access
+  # The fork engine: a range of subordinate ids and a delegated cgroup for
+  # the broker's user (no root-equivalent group).
+  if [ "$engine_kind" = fork ]; then
+    "$root/fcgi/engine_setup.sh" "$ENGINE_USER" || { say "the host cannot run the fork engine (see above)"; exit 1; }
+  fi
 fi
 WEB_GROUP=$(id -gn "$WEB_USER")
+# The sandboxes' seccomp list must read (the broker writes the engine's
+# profile from it at its start); and, as root, the capped cgroup they live
+# under (fcgi/cgroup_parent.sh).
+"$BIN/seccomp_profile" --check "$IMGSANDBOX_SECCOMP_LIST" >/dev/null || exit 1
+cgroup_name=
+if [ -n "$as_root" ] && [ -z "${IMGSANDBOX_CGROUP_PARENT:-}" ] && [ -z "${IMGSANDBOX_DOCKER_HOST:-}" ]; then
+  cgroup_name=imgsandbox-$("$BIN/responder" --instance)
+  # Every slot's sandbox at its memory, and the waiting ones at 256 MiB.
+  cap=$(( $(setting SLOTS) * $(setting MEMORY) + warm * (256 << 20) ))
+  IMGSANDBOX_CGROUP_PARENT=$("$root/fcgi/cgroup_parent.sh" create "$cgroup_name" "$cap" \
+    "$(setting SLOTS)") &&
+    export IMGSANDBOX_CGROUP_PARENT || { say "warning: the sandboxes are not under a capped cgroup"; cgroup_name=; }
+fi
 
 # The servers' own folder: their configurations, logs and the sockets,
 # readable by the web server (its workers connect to the sockets), written
@@ -177,6 +289,11 @@ stop() {
   trap - EXIT INT TERM
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # The sandboxes' cgroup, once the engine has removed their containers.
+  for _ in $(seq 40); do
+    [ -n "$cgroup_name" ] && ! "$root/fcgi/cgroup_parent.sh" remove "$cgroup_name" 2>/dev/null || break
+    sleep 0.5
+  done
   if [ -n "$dockerd_pid" ]; then
     kill -TERM "$dockerd_pid" 2>/dev/null || true
     wait "$dockerd_pid" 2>/dev/null || true
@@ -210,38 +327,50 @@ if [ -z "$engine_up" ]; then
 else
   # The runner image, when it is missing or its sources changed (ours only:
   # an image named in IMGSANDBOX_IMAGE is the operator's to build).
+  # The runner image (and with it the root filesystem the fork engine runs
+  # on), when it is missing or its sources changed.
   if [ -n "$image_is_ours" ]; then
     env "${engine_env[@]}" DOCKER="$docker" RUNNER_IMAGE="$image" \
       "$root/runner_image/build.sh" --if-missing ||
       say "warning: the runner image could not be built; runs will get 503"
   fi
-  if [ -n "$as_root" ] && ! as_user "$SERVICE_USER" env "${engine_env[@]}" "$docker" version \
-       >/dev/null 2>&1; then
-    say "warning: $SERVICE_USER cannot reach the engine (its socket's group must be docker); runs will get 503"
+  mapfile -t drop < <(drop_to "$ENGINE_USER" docker)
+  if [ -n "$as_root" ] && [ "$engine_kind" = docker ] &&
+     ! "${drop[@]}" env "${engine_env[@]}" "$docker" version >/dev/null 2>&1; then
+    say "warning: $ENGINE_USER cannot reach the engine (its socket's group must be docker); runs will get 503"
   fi
 fi
 
 # --- the service's processes ------------------------------------------
-# The host's warm sandboxes: one keeper, kept alive by supervise.
-if [ "$warm" -gt 0 ]; then
-  mapfile -t drop < <(drop_to "$SERVICE_USER")
-  "${drop[@]}" "$BUILD/supervise" -n 1 "$BUILD/warmpool" </dev/null 2>>"$rundir/warmpool.log" &
-  pids+=($!)
+# The broker: the one process that holds the engine's keys, kept alive by
+# supervise. The responders ask it for sandboxes (DATA/engine/broker.sock).
+engine_groups=("$(id -gn "$SERVICE_USER")")
+[ "$engine_kind" = docker ] && getent group docker >/dev/null && engine_groups+=(docker)
+mapfile -t drop < <(drop_to "$ENGINE_USER" "${engine_groups[@]}")
+enter=()
+# cgroup v2: the fork engine's broker runs in its delegated cgroup's leaf
+# (moved there before it drops root; engine_setup.sh does nothing on v1).
+if [ -n "$as_root" ] && [ "$engine_kind" = fork ]; then
+  enter=(bash -c '"$0" --enter $$ && exec "$@"' "$root/fcgi/engine_setup.sh")
 fi
+"${enter[@]}" "${drop[@]}" "$BIN/supervise" -n 1 "$BIN/sandboxd" </dev/null 2>>"$rundir/sandboxd.log" &
+pids+=($!)
 
 # A pool of responders: spawn-fcgi makes the socket (the web server's, 0600)
-# and drops to the service user; supervise keeps n responders on it. The
-# API pool's program is a link named imgsandbox-api, so that ps and the
-# logs tell the pools apart.
-ln -s "$BUILD/responder" "$rundir/imgsandbox-api"
+# and setpriv drops to the service user with no group but its own (not
+# spawn-fcgi's -u, which takes every group /etc/group gives the user);
+# supervise keeps n responders on it. The API pool's program is a link
+# named imgsandbox-api, so that ps and the logs tell the pools apart.
+ln -s "$BIN/responder" "$rundir/imgsandbox-api"
 start_pool() {
-  local sock=$1 n=$2 prog=$3 log=$4 owner=()
-  [ -n "$as_root" ] && owner=(-u "$SERVICE_USER" -U "$WEB_USER" -G "$WEB_GROUP")
-  spawn-fcgi -n -s "$sock" -M 0600 "${owner[@]}" -- "$BUILD/supervise" -n "$n" "$prog" \
+  local sock=$1 n=$2 prog=$3 log=$4 owner=() drop
+  [ -n "$as_root" ] && owner=(-U "$WEB_USER" -G "$WEB_GROUP")
+  mapfile -t drop < <(drop_to "$SERVICE_USER")
+  spawn-fcgi -n -s "$sock" -M 0600 "${owner[@]}" -- "${drop[@]}" "$BIN/supervise" -n "$n" "$prog" \
     2>>"$log" &
   pids+=($!)
 }
-start_pool "$run_sock" "$RESPONDERS" "$BUILD/responder" "$rundir/responder.log"
+start_pool "$run_sock" "$RESPONDERS" "$BIN/responder" "$rundir/responder.log"
 start_pool "$api_sock" "$API_RESPONDERS" "$rundir/imgsandbox-api" "$rundir/api-responder.log"
 for s in "$run_sock" "$api_sock"; do
   for _ in $(seq 100); do [ -S "$s" ] && break; sleep 0.05; done
@@ -254,7 +383,7 @@ done
 root_only='# '
 [ -n "$as_root" ] && root_only=
 render() {
-  sed -e "s|@HOST@|$HOST|g" -e "s|@PORT@|$PORT|g" -e "s|@STATIC@|$root/static|g" \
+  sed -e "s|@HOST@|$HOST|g" -e "s|@PORT@|$PORT|g" -e "s|@STATIC@|$STATIC|g" \
       -e "s|@OUTPUTS@|$OUTPUTS|g" -e "s|@RUNDIR@|$rundir|g" \
       -e "s|@RUN_SOCKET@|$run_sock|g" -e "s|@API_SOCKET@|$api_sock|g" \
       -e "s|@SERVER_BODY_KB@|$(( (body + 1023) / 1024 ))|g" -e "s|@SERVER_BODY_BYTES@|$body|g" \
@@ -269,7 +398,7 @@ worker_dir() {
   [ -z "$as_root" ] || { chown "$WEB_USER:$WEB_GROUP" "$1"; chmod 0700 "$1"; }
 }
 # The servers' own errors, in the API's JSON shape.
-cp "$root"/static/errors/*.json "$rundir/errors/"
+cp "$STATIC"/errors/*.json "$rundir/errors/"
 case $SERVER in
 lighttpd)
   # lighttpd sends <prefix><status>.html (lighttpd.conf gives these JSON's type).
@@ -320,7 +449,8 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 curl -fsS -o /dev/null "http://$HOST:$PORT/" || { say "$SERVER did not come up; see $rundir"; exit 1; }
-if [ -n "$as_root" ]; then users="workers as $WEB_USER, responders as $SERVICE_USER"
+if [ -n "$as_root" ]; then
+  users="workers as $WEB_USER, responders as $SERVICE_USER, the broker as $ENGINE_USER"
 else users="everything as $(id -un)"; fi
 say "ready: http://$HOST:$PORT/  ($SERVER, $RESPONDERS + $API_RESPONDERS responders, $users;" \
     "data in $DATA; Ctrl-C stops)"

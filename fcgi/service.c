@@ -15,7 +15,6 @@
 #include "base/files.h"
 #include "base/log.h"
 #include "base/text.h"
-#include "sandbox/docker.h"
 #include "store/logdb.h"
 #include "service.h"
 
@@ -91,21 +90,15 @@ write_instance_file(void)
 void
 service_setup_paths(void)
 {
-	char ccfg[600];
-
 	if (make_dirs(cfg.data_dir, 0750) < 0 || make_dirs(cfg.outputs_dir, 0750) < 0)
 		die("cannot create %s or %s: %s", cfg.data_dir, cfg.outputs_dir, strerror(errno));
 	if (snprintf(svc.jobs_dir, sizeof(svc.jobs_dir), "%s/jobs", cfg.data_dir) >= (int)sizeof(svc.jobs_dir) ||
 	    snprintf(svc.slots_dir, sizeof(svc.slots_dir), "%s/slots", cfg.data_dir) >= (int)sizeof(svc.slots_dir) ||
-	    snprintf(svc.pool_socket, sizeof(svc.pool_socket), "%s/warmpool.sock", cfg.data_dir) >=
-	    (int)sizeof(svc.pool_socket) ||
-	    snprintf(ccfg, sizeof(ccfg), "%s/docker-client", cfg.data_dir) >= (int)sizeof(ccfg))
+	    snprintf(svc.broker_socket, sizeof(svc.broker_socket), "%s/engine/broker.sock",
+	    cfg.data_dir) >= (int)sizeof(svc.broker_socket))
 		die("IMGSANDBOX_DATA is too long");
-	if (make_dirs(svc.jobs_dir, 0700) < 0 || make_dirs(svc.slots_dir, 0700) < 0 ||
-	    make_dirs(ccfg, 0700) < 0)
+	if (make_dirs(svc.jobs_dir, 0700) < 0 || make_dirs(svc.slots_dir, 0700) < 0)
 		die("cannot create folders under %s: %s", cfg.data_dir, strerror(errno));
 	config_instance(svc.instance, sizeof(svc.instance));
 	write_instance_file();
-	if (docker_init(&cfg, ccfg) < 0)
-		log_warnx("runs will answer 503 until the docker client is installed");
 }

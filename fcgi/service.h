@@ -18,7 +18,7 @@ struct service {
 	char instance[32];	/* labels this service's containers */
 	char jobs_dir[512];
 	char slots_dir[512];
-	char pool_socket[512];	/* the host's warm pool keeper (fcgi/warmpool.c) */
+	char broker_socket[512];	/* the sandbox broker's (fcgi/sandboxd.c) */
 	struct share *share;	/* the host's share table (shared/sandbox/share.h) */
 	struct share *reads;	/* the same table with the limits of a client's session reads */
 	char log_problem[512];	/* why the log is not open, in public words ("" when it is) */

@@ -1,9 +1,9 @@
 /*
  * status_api: the small endpoints of the service's own state.
  *
- *   GET    /api/health       the engine, the image, the warm pool: from the
- *                            state files housekeeping and the pool keeper
- *                            keep fresh (no process is started here)
+ *   GET    /api/health       the engine, the pool of sandboxes, the log: from
+ *                            the state the broker (fcgi/sandboxd.c) writes
+ *                            each second (no process is started here)
  *   GET    /api/limits       the limits of a request and of a run
  *   DELETE /api/jobs/<id>    stops a run in progress (202; 404 when it is
  *                            unknown or over)
@@ -18,7 +18,6 @@
 
 #include "base/clock.h"
 #include "base/config.h"
-#include "sandbox/docker.h"
 #include "sandbox/jobs.h"
 #include "base/log.h"
 #include "store/logdb.h"
@@ -26,15 +25,20 @@
 #include "handlers.h"
 #include "service.h"
 
-/* Reads DATA/state/name (at most 4 KiB) as JSON. Returns it, or NULL. */
+/* How old the broker's state may be before health says it is not running
+ * (it writes it each second). */
+#define BROKER_STATE_MAX_AGE_MS 10000
+
+/* Reads the broker's state, DATA/engine/state.json (at most 4 KiB), as
+ * JSON. Returns it, or NULL. */
 static cJSON *
-read_state(const char *name)
+read_engine_state(void)
 {
 	char path[700], buf[4096];
 	ssize_t n;
 	int fd;
 
-	if (snprintf(path, sizeof(path), "%s/state/%s", cfg.data_dir, name) >= (int)sizeof(path) ||
+	if (snprintf(path, sizeof(path), "%s/engine/state.json", cfg.data_dir) >= (int)sizeof(path) ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -75,33 +79,84 @@ add_log_state(cJSON *root)
 		    (double)st.counter[SHARE_RUNS_UNLOGGED]);
 }
 
+/* The line for slots: how many are busy and how many requests wait. */
+static void
+add_line(cJSON *root)
+{
+	struct share_stats st;
+
+	if (svc.share == NULL)
+		return;
+	share_stats(svc.share, &st);
+	cJSON_AddNumberToObject(root, "slots_busy", st.slots_busy);
+	cJSON_AddNumberToObject(root, "waiting", st.waiting);
+	cJSON_AddNumberToObject(root, "slot_hold_ms", (double)st.hold_ms);
+}
+
+/* The pool's figures of the broker's state, as "warm". */
+static void
+add_pool(cJSON *root, const cJSON *state)
+{
+	static const char *const keys[] = { "size", "ready", "starting", "waiting", "started",
+		"handed_out", "failed_starts", "retired" };
+	const cJSON *v;
+	cJSON *warm;
+
+	if (state == NULL || (warm = cJSON_AddObjectToObject(root, "warm")) == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(state, keys[i])))
+			cJSON_AddNumberToObject(warm, keys[i], v->valuedouble);
+}
+
+/* Whether the engine works, in the broker's words: its state must be fresh
+ * (a broker that died writes none) and say so. */
+static int
+engine_good(cJSON *root, const cJSON *state)
+{
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(state, "ok");
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(state, "written_at_ms");
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(state, "message");
+	int64_t age;
+
+	if (state == NULL || !cJSON_IsNumber(at)) {
+		cJSON_AddStringToObject(root, "message", "the sandbox broker (sandboxd) has not "
+		    "started yet, or cannot write its state");
+		return 0;
+	}
+	age = clock_real_ms() - (int64_t)at->valuedouble;
+	cJSON_AddNumberToObject(root, "checked_ms_ago", (double)age);
+	if (age > BROKER_STATE_MAX_AGE_MS) {
+		cJSON_AddStringToObject(root, "message", "the sandbox broker (sandboxd) is not "
+		    "running: its state has not changed for over 10 s");
+		return 0;
+	}
+	if (!cJSON_IsTrue(ok)) {
+		cJSON_AddStringToObject(root, "message", cJSON_IsString(msg) ? msg->valuestring :
+		    "the engine cannot start sandboxes");
+		return 0;
+	}
+	return 1;
+}
+
 static int
 health(FCGX_Request *r)
 {
-	cJSON *root, *state = read_state("health.json"), *pool = read_state("warmpool.json");
-	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(state, "engine_ok");
-	const cJSON *at = cJSON_GetObjectItemCaseSensitive(state, "checked_at_ms");
-	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(state, "message");
-	int good = cJSON_IsTrue(ok), rc;
+	cJSON *root, *state = read_engine_state();
+	int good, rc;
 
 	if ((root = cJSON_CreateObject()) == NULL) {
 		cJSON_Delete(state);
-		cJSON_Delete(pool);
 		return http_error(r, 500, "internal", "out of memory");
 	}
+	good = engine_good(root, state);
 	cJSON_AddBoolToObject(root, "ok", good);
+	cJSON_AddStringToObject(root, "engine", cfg.engine);
 	cJSON_AddStringToObject(root, "image", cfg.image);
 	cJSON_AddNumberToObject(root, "slots", (double)cfg.slots);
+	add_line(root);
 	cJSON_AddNumberToObject(root, "timeout_ms", (double)cfg.timeout_ms);
-	if (cJSON_IsNumber(at))
-		cJSON_AddNumberToObject(root, "checked_ms_ago",
-		    (double)(clock_real_ms() - (int64_t)at->valuedouble));
-	if (state == NULL)
-		cJSON_AddStringToObject(root, "message", "the service has not checked the engine yet");
-	else if (!good && cJSON_IsString(msg))
-		cJSON_AddStringToObject(root, "message", msg->valuestring);
-	if (pool != NULL)
-		cJSON_AddItemToObject(root, "warm", pool);
+	add_pool(root, state);
 	add_log_state(root);
 	rc = http_json(r, good ? 200 : 503, root, NULL);
 	cJSON_Delete(root);
@@ -170,26 +225,4 @@ status_api_handle(FCGX_Request *r, const char *method, const char *rest)
 		return cancel_job(r, rest + 5);
 	}
 	return http_error(r, 404, "not_found", "no such endpoint: /api/%.64s", rest);
-}
-
-int
-status_print_docker_argv(const char *instance, const char *job_id, const char *dir)
-{
-	struct argv_buf a = { .n = 0 };
-	struct docker_job j;
-	char name[64], code[1024], input[1024];
-	int i;
-
-	if (docker_init(&cfg, "/nonexistent") < 0 && cfg.docker_bin[0] == '\0')
-		return 1;
-	if (snprintf(code, sizeof(code), "%s/code", dir) >= (int)sizeof(code) ||
-	    snprintf(input, sizeof(input), "%s/input", dir) >= (int)sizeof(input))
-		die("arguments too long");
-	docker_job_fill(&j, &cfg, instance, job_id, code, input,
-	    (int64_t)time(NULL) + (cfg.timeout_ms + 999) / 1000, 0, name);
-	if (docker_run_argv(&cfg, &j, &a) < 0)
-		die("the argv did not fit");
-	for (i = 0; i < a.n; i++)
-		fwrite(a.v[i], 1, strlen(a.v[i]) + 1, stdout);
-	return fflush(stdout) == 0 ? 0 : 1;
 }

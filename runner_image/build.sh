@@ -12,7 +12,9 @@
 #      sources never take each other's image (fcgi/serve.sh runs the keyed
 #      tag). imgsandbox-runner:proto2 is also moved to the last one built,
 #      for use by hand.
-# Usage: runner_image/build.sh [--if-missing | --print-tag]
+#   --print-rootfs prints the root filesystem this package list makes (the
+#   fork engine's IMGSANDBOX_ROOTFS), built or not.
+# Usage: runner_image/build.sh [--if-missing | --print-tag | --print-rootfs]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 CACHE=${RUNNER_CACHE:-/var/cache/imgsandbox}
@@ -28,6 +30,10 @@ rootkey=$(printf '%s\n%s\n' "$SUITE" "$pkgs" | sha256sum | cut -c1-16)
 # The image depends on that and on the files of the top layer.
 imgkey=$(cat "$here/Dockerfile" "$here/entry.py" "$here/packages.txt" | sha256sum | cut -c1-12)-$rootkey
 
+if [ "${1:-}" = "--print-rootfs" ]; then
+  printf '%s\n' "$CACHE/rootfs-$rootkey"
+  exit 0
+fi
 IMAGE=${RUNNER_IMAGE:-imgsandbox-runner:proto2-$imgkey}
 if [ "${1:-}" = "--print-tag" ]; then
   printf '%s\n' "$IMAGE"

@@ -31,8 +31,14 @@ ever describe the script's own run.
 
 A cold run (`python3 entry.py`) and a warm sandbox (`python3 entry.py
 --warm`: started ahead, it imports the modules of IMGSANDBOX_PRELOAD, then
-waits for exactly one job on stdin) use this same file. A warm sandbox
-writes \\x1eIMGSANDBOX-READY and a newline on stdout when it is ready. The
+waits for exactly one job on stdin) use this same file, and so does the
+fork engine's template (zygote.py imports it: _preload once, then in each
+box ready_line and _take_job). A warm sandbox writes \\x1eIMGSANDBOX-READY on
+stdout when it is ready, then a space, the facts of its own process as JSON
+and a newline (shared/engine/engine.h: {"seccomp": 2, "no_new_privs": 1,
+"cap_eff": "0000000000000000", "uid": 10001, "apparmor": "docker-default
+(enforce)" | null}), read before any user code runs, so that the host can
+refuse a sandbox that is not one. The
 job is one line of JSON, {"params": "<USER_PARAMS>"}; by then /code and
 /input hold the job's files. End of input before a job ends the sandbox
 quietly (the pool let it go unused).
@@ -51,7 +57,6 @@ import traceback
 CODE = "/code/main.py"
 OUTPUT = "/output"
 PREFIX = "\x1eIMGSANDBOX-"
-READY = PREFIX + "READY\n"
 LIMIT = 8000  # characters of message / traceback carried in the record
 MAX_FILES = 8
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
@@ -226,7 +231,8 @@ def main(job_params=None):
     _end(0, start)
 
 
-def warm():
+def _preload():
+    """Imports the modules of IMGSANDBOX_PRELOAD, as the script would."""
     for name in os.environ.get("IMGSANDBOX_PRELOAD", "").split(","):
         if name.strip():
             try:
@@ -241,9 +247,52 @@ def warm():
             pil.init()
         except Exception:
             pass
-    # Ready: the pool hands jobs to sandboxes that said so (and reads this
-    # line before the job's output begins).
-    _write_all(1, READY.encode())
+
+
+def ready_line():
+    """The READY line with the facts of this process (shared/engine/engine.h),
+    read from the kernel before any user code runs."""
+    facts = {"seccomp": None, "no_new_privs": None, "cap_eff": None, "uid": None,
+             "apparmor": None}
+    keys = {b"Seccomp:": "seccomp", b"NoNewPrivs:": "no_new_privs", b"CapEff:": "cap_eff",
+            b"Uid:": "uid"}
+    for line in _read_small("/proc/self/status").split(b"\n"):
+        words = line.split()
+        if words and words[0] in keys:
+            key = keys[words[0]]
+            facts[key] = words[1].decode() if key == "cap_eff" else int(words[1])
+    for path in ("/proc/self/attr/apparmor/current", "/proc/self/attr/current"):
+        try:
+            label = _read_small(path).strip(b"\0\n ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        facts["apparmor"] = None if label in ("", "unconfined") else label
+        break
+    if facts["no_new_privs"] is None:
+        facts["no_new_privs"] = _no_new_privs()     # gVisor's status has no such line
+    return PREFIX + "READY " + json.dumps(facts) + "\n"
+
+
+def _no_new_privs():
+    """prctl(PR_GET_NO_NEW_PRIVS), or None when it cannot be asked."""
+    try:
+        import ctypes
+        r = ctypes.CDLL(None, use_errno=True).prctl(39, 0, 0, 0, 0)
+    except Exception:
+        return None
+    return r if r >= 0 else None
+
+
+def _read_small(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 65536)
+    finally:
+        os.close(fd)
+
+
+def _take_job():
+    """Reads the one job line on stdin and runs it; never returns."""
     line = sys.stdin.buffer.readline()
     if not line.endswith(b"\n"):
         os._exit(0)  # no job: the sandbox was let go
@@ -254,6 +303,14 @@ def warm():
     os.close(fd)
     sys.stdin = open(0, closefd=False)
     main(job_params=job.get("params", "{}"))
+
+
+def warm():
+    _preload()
+    # Ready: the broker hands jobs to sandboxes that said so, with the facts
+    # of this process (and reads this line before the job's output begins).
+    _write_all(1, ready_line().encode())
+    _take_job()
 
 
 if __name__ == "__main__":

@@ -103,6 +103,8 @@ status_words(const char *status)
 		{ "oom", "it ran out of memory and was killed" },
 		{ "no_output", "it ended without writing /output/result.png" },
 		{ "bad_output", "/output/result.png was not a PNG image within the limits" },
+		{ "output_limit", "it printed more than a run may and was stopped (print less: a "
+		  "summary, not every pixel)" },
 		{ "cancelled", "it was cancelled before it ended" },
 		{ "success", "it ran and wrote a result, but the user wants it changed" },
 	};

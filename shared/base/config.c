@@ -39,6 +39,10 @@ static const struct setting {
 	  "the runner image's package list (what the sandbox has installed)", 0 },
 	{ "IMGSANDBOX_ALLOWLIST", STR, S(allowlist_file), "./runner_image/allowlist.txt", 0, 0,
 	  "the names the log's lessons may say (exception types, modules, attributes of the sandbox's libraries)", 0 },
+	{ "IMGSANDBOX_ENGINE", STR, S(engine), "docker", 0, 0,
+	  "what a sandbox runs on: docker (a container per run) or fork (a child of a template interpreter, in namespaces and a cgroup of its own)", 0 },
+	{ "IMGSANDBOX_START_TIMEOUT_MS", INT, I(start_timeout_ms), "60000", 1000, 600000,
+	  "how long a run waits for its sandbox to start (it does not count against the run's own limit); past it, 503", 0 },
 	{ "IMGSANDBOX_DOCKER", STR, S(docker_bin), "docker", 0, 0,
 	  "the docker client (looked up in PATH when it has no slash)", 0 },
 	{ "IMGSANDBOX_DOCKER_HOST", STR, S(docker_host), "", 0, 0,
@@ -47,12 +51,22 @@ static const struct setting {
 	  "the runner image (built by runner_image/build.sh)", 0 },
 	{ "IMGSANDBOX_RUNTIME", STR, S(runtime), "", 0, 0,
 	  "OCI runtime for the sandbox, e.g. runsc for gVisor (default: the engine's)", 0 },
+	{ "IMGSANDBOX_SECCOMP_LIST", STR, S(seccomp_list), "./runner_image/seccomp.list", 0, 0,
+	  "the system calls a sandbox may make: the list the seccomp profile is made from", 0 },
+	{ "IMGSANDBOX_SECCOMP_PROFILE", STR, S(seccomp_profile), "", 0, 0,
+	  "the Docker seccomp profile of the sandboxes, written by the broker at its start from the list (default: DATA/engine/seccomp.json)", 0 },
+	{ "IMGSANDBOX_CGROUP_PARENT", STR, S(cgroup_parent), "", 0, 0,
+	  "the cgroup the sandboxes are placed under (--cgroup-parent), capped by fcgi/cgroup_parent.sh (default: none; fcgi/serve.sh sets one as root)", 0 },
 	{ "IMGSANDBOX_INSTANCE", STR, S(instance), "", 0, 0,
 	  "the label of this service's containers, [a-z0-9-]{1,31} (default: a hash of DATA's real path)", 0 },
+	{ "IMGSANDBOX_ROOTFS", STR, S(rootfs), "/var/cache/imgsandbox/rootfs-current", 0, 0,
+	  "the fork engine's root filesystem: the tree the runner image is made of (runner_image/build.sh --print-rootfs)", 0 },
+	{ "IMGSANDBOX_CGROUP", STR, S(cgroup), "imgsandbox", 0, 0,
+	  "the fork engine's cgroup, relative to each hierarchy's root, made and given to the service's user by fcgi/engine_setup.sh", 0 },
 	{ "IMGSANDBOX_USER", STR, S(sandbox_user), "10001:10001", 0, 0,
 	  "uid:gid the script runs as inside the sandbox (never 0)", 0 },
 	{ "IMGSANDBOX_TIMEOUT_MS", INT, I(timeout_ms), "10000", 500, 3600000,
-	  "wall-clock limit of one run, from the start of the container (warm: from the hand-off), in ms", PUB },
+	  "wall-clock limit of one run, from the hand-off of its job to a started sandbox, in ms", PUB },
 	{ "IMGSANDBOX_MEMORY", INT, I(memory_bytes), "1073741824", 16777216, 68719476736LL,
 	  "memory of one sandbox (--memory = --memory-swap), bytes", PUB },
 	{ "IMGSANDBOX_CPUS", STR, S(cpus), "1", 0, 0,
@@ -67,6 +81,8 @@ static const struct setting {
 	  "open files in the sandbox (RLIMIT_NOFILE)", 0 },
 	{ "IMGSANDBOX_STREAM_BYTES", INT, I(stream_bytes), "65536", 1024, 16777216,
 	  "stdout and stderr kept of one run, each, bytes (the rest is counted and dropped)", PUB },
+	{ "IMGSANDBOX_STREAM_MAX_BYTES", INT, I(stream_max_bytes), "16777216", 0, 1099511627776LL,
+	  "a script that prints more than this (both streams, kept or not) is stopped at once as output_limit, bytes (0: no cap)", 0 },
 	{ "IMGSANDBOX_BODY_BYTES", INT, I(body_bytes), "11534336", 4096, 1073741824,
 	  "largest POST /run body, bytes (the web servers are set a little above it)", PUB },
 	{ "IMGSANDBOX_BODY_TIMEOUT_MS", INT, I(body_timeout_ms), "20000", 1000, 3600000,
@@ -87,8 +103,8 @@ static const struct setting {
 	  "largest ai_model field, bytes", PUB },
 	{ "IMGSANDBOX_SLOTS", INT, I(slots), "0", 0, 1024,
 	  "sandboxes at once on this host, shared by every responder (0: the number of CPUs)", 0 },
-	{ "IMGSANDBOX_SLOT_WAIT_MS", INT, I(slot_wait_ms), "2000", 0, 600000,
-	  "how long a request waits for a free slot before it gets 429", 0 },
+	{ "IMGSANDBOX_SLOT_WAIT_MS", INT, I(slot_wait_ms), "0", 0, 3600000,
+	  "how long a request may wait in line for a sandbox slot (0: three times IMGSANDBOX_TIMEOUT_MS); one the line cannot reach in that time is refused at once with 429", 0 },
 	{ "IMGSANDBOX_RETENTION_S", INT, I(retention_s), "86400", 60, 31536000,
 	  "published results older than this are removed, seconds", 0 },
 	{ "IMGSANDBOX_REAP_INTERVAL_S", INT, I(reap_interval_s), "60", 1, 86400,
@@ -169,12 +185,24 @@ config_derive(char *err, size_t errlen)
 		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
 		return -1;
 	}
+	if (cfg.seccomp_profile[0] == '\0' &&
+	    snprintf(cfg.seccomp_profile, sizeof(cfg.seccomp_profile), "%s/engine/seccomp.json",
+	    cfg.data_dir) >= (int)sizeof(cfg.seccomp_profile)) {
+		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
+		return -1;
+	}
 	if (cfg.slots == 0) {
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		cfg.slots = ncpu > 0 ? ncpu : 1;
 	}
 	if (cfg.warm < 0)
 		cfg.warm = cfg.slots;
+	/* A client waits in line as long as three runs at the limit: a line
+	 * of runs that use their whole limit, one round of the slots after
+	 * another, reaches it in that time when it is at most three rounds
+	 * long. */
+	if (cfg.slot_wait_ms == 0)
+		cfg.slot_wait_ms = 3 * cfg.timeout_ms;
 	return 0;
 }
 
@@ -197,6 +225,10 @@ config_check(char *err, size_t errlen)
 		    cfg.sandbox_user);
 		return -1;
 	}
+	if (strcmp(cfg.engine, "docker") != 0 && strcmp(cfg.engine, "fork") != 0) {
+		snprintf(err, errlen, "IMGSANDBOX_ENGINE=%s: expected docker or fork", cfg.engine);
+		return -1;
+	}
 	if (strcmp(cfg.logs_access, "local") != 0 && strcmp(cfg.logs_access, "token") != 0 &&
 	    strcmp(cfg.logs_access, "open") != 0) {
 		snprintf(err, errlen, "IMGSANDBOX_LOGS_ACCESS=%s: expected local, token or open",
@@ -210,6 +242,13 @@ config_check(char *err, size_t errlen)
 	if (strspn(cfg.instance, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(cfg.instance)) {
 		snprintf(err, errlen, "IMGSANDBOX_INSTANCE=%s: expected lower-case letters, digits and '-'",
 		    cfg.instance);
+		return -1;
+	}
+	if (cfg.cgroup_parent[0] != '\0' && (cfg.cgroup_parent[0] != '/' ||
+	    strspn(cfg.cgroup_parent, "/abcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+	    strlen(cfg.cgroup_parent) || strstr(cfg.cgroup_parent, "..") != NULL)) {
+		snprintf(err, errlen, "IMGSANDBOX_CGROUP_PARENT=%s: expected a cgroup path such as "
+		    "/imgsandbox-<instance>", cfg.cgroup_parent);
 		return -1;
 	}
 	if (strspn(cfg.cpus, "0123456789.") != strlen(cfg.cpus) || cfg.cpus[0] == '\0') {

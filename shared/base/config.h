@@ -2,8 +2,8 @@
  * config: every setting of the service, its default and its meaning, in one
  * table (config.c). Settings come from the environment (IMGSANDBOX_*), are
  * parsed with a range once at start-up, and are read through the global
- * `cfg` afterwards. `responder --settings` prints the table (the README's
- * list of settings is made from it).
+ * `cfg` afterwards. `responder --settings` prints the table (docs/settings.md
+ * lists it, and tests/structure/check.py keeps the two the same).
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -21,15 +21,22 @@ struct config {
 	char packages_file[256];	/* runner_image/packages.txt */
 	char allowlist_file[256];	/* runner_image/allowlist.txt */
 	/* The engine */
+	char engine[8];			/* docker | fork */
+	int64_t start_timeout_ms;	/* a run waits this long for its sandbox to start */
 	char docker_bin[256];		/* the docker client */
 	char docker_host[256];		/* DOCKER_HOST for the client; "" = its default */
 	char image[128];		/* the runner image */
 	char runtime[64];		/* --runtime (e.g. runsc for gVisor); "" = the engine's default */
 	char sandbox_user[32];		/* uid:gid inside the sandbox */
 	unsigned sandbox_uid, sandbox_gid;	/* ... parsed */
+	char seccomp_list[256];		/* runner_image/seccomp.list */
+	char seccomp_profile[300];	/* the Docker profile made from it (DATA/seccomp.json) */
+	char cgroup_parent[128];	/* --cgroup-parent ("": the engine's) */
 	char instance[32];		/* labels this service's containers ("": from DATA) */
+	char rootfs[256];		/* the fork engine: the root filesystem its sandboxes run on */
+	char cgroup[128];		/* the fork engine: the delegated cgroup, relative to the roots */
 	/* Limits of one run */
-	int64_t timeout_ms;		/* wall clock, from the start of docker run or the hand-off */
+	int64_t timeout_ms;		/* wall clock, from the hand-off of the job */
 	int64_t memory_bytes;		/* --memory and --memory-swap */
 	char cpus[16];			/* --cpus */
 	int64_t pids;			/* --pids-limit */
@@ -37,6 +44,7 @@ struct config {
 	int64_t output_bytes;		/* the result's cap, and RLIMIT_FSIZE in the sandbox */
 	int64_t nofile;			/* RLIMIT_NOFILE in the sandbox */
 	int64_t stream_bytes;		/* stdout and stderr kept, each */
+	int64_t stream_max_bytes;	/* printed in all past this: the run is stopped */
 	/* Limits of a request */
 	int64_t body_bytes;		/* the whole POST body */
 	int64_t body_timeout_ms;	/* the whole body must arrive within this */
@@ -49,7 +57,7 @@ struct config {
 	int64_t model_bytes;
 	/* Service */
 	int64_t slots;			/* concurrent sandboxes on this host */
-	int64_t slot_wait_ms;		/* how long a request waits for a slot before 429 */
+	int64_t slot_wait_ms;		/* how long a request may wait in line for a slot */
 	int64_t retention_s;		/* published results older than this are removed */
 	int64_t reap_interval_s;	/* how often leftovers are looked for */
 	int64_t reap_grace_s;		/* a container this long past its deadline is a leftover */

@@ -36,7 +36,7 @@ struct run_record {
 	int ai_lessons;			/* the prompt that wrote the code had the log's lessons:
 					 * 1 yes, 0 no, -1 not known (stored as -1 without ai_model) */
 	/* The outcome */
-	const char *status;		/* success error timeout oom no_output bad_output rejected */
+	const char *status;		/* success error timeout oom no_output bad_output output_limit cancelled rejected */
 	int http_status;
 	int exit_code;			/* -1: none */
 	int64_t duration_ms;

@@ -52,4 +52,27 @@ int spawn_capture(const char *path, char *const argv[], char *const envp[],
  * Returns 0 and the absolute path in out, or -1. */
 int spawn_find_program(const char *name, char *out, size_t outlen);
 
+/* A start in namespaces of its own (spawn_ns.c), for the fork engine's
+ * template: clone3 with flags (CLONE_NEWUSER, CLONE_NEWNS, ...), the
+ * descriptors keep[0..nkeep) given to the child as 3, 4, ..., then in the
+ * parent parent(pid, arg) (its uid and gid maps: the child waits for it),
+ * then in the child child(arg) (system calls only: the parent may have
+ * threads) before the exec. Either returning -1 (errno) fails the start. */
+#define SPAWN_NS_KEEP_MAX 4
+struct spawn_ns {
+	uint64_t flags;
+	const int *keep;
+	int nkeep;
+	int (*parent)(pid_t pid, void *arg);
+	int (*child)(void *arg);
+	void *arg;
+};
+
+/* Starts path as spawn_start does (explicit argv and envp, empty signal
+ * mask, default actions, a session of its own, 0-2 as given or /dev/null)
+ * in the namespaces of ns. Returns 0 and fills *c (pid as this process
+ * sees it, and a pidfd), or -1 with errno. */
+int spawn_start_ns(const char *path, char *const argv[], char *const envp[],
+    int in, int out, int err, const struct spawn_ns *ns, struct child *c);
+
 #endif

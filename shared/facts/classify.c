@@ -69,6 +69,7 @@ status_category(const char *status)
 {
 	static const char *const map[][2] = { { "success", "" }, { "timeout", "timeout" },
 		{ "oom", "memory" }, { "no_output", "output" }, { "bad_output", "output" },
+		{ "output_limit", "output" },
 		{ "rejected", "rejected" } };
 	size_t i;
 
@@ -431,6 +432,7 @@ status_words(const char *status)
 		{ "oom", "went over the memory limit" },
 		{ "no_output", "wrote no /output/result.png" },
 		{ "bad_output", "/output/result.png is not a PNG within the limits" },
+		{ "output_limit", "printed more than a run may" },
 	};
 	size_t i;
 

@@ -13,7 +13,7 @@
 /* ---- Summary -------------------------------------------------------------------- */
 
 static const char *const statuses[] = { "success", "error", "timeout", "oom", "no_output",
-	"bad_output", "rejected", NULL };
+	"bad_output", "output_limit", "rejected", NULL };
 
 /* The duration at quantile q, interpolated inside its histogram bucket. */
 static int64_t

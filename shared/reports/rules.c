@@ -51,6 +51,9 @@ static const struct rule rules[] = {
 	{ "bad_result", "output", NULL, "bad_output",
 	  "/output/result.png must be a real PNG of at most {output}: save with a .png name "
 	  "(or format=\"PNG\") from an 8-bit image (mode RGB, RGBA or L), downscaled if huge." },
+	{ "print_less", "output", NULL, "output_limit",
+	  "Print a summary (shape, dtype, a few numbers), never every pixel or a line per "
+	  "loop step: a run that prints more than a few MiB is stopped." },
 	{ "time_limit", "timeout", NULL, NULL,
 	  "A run is stopped after {timeout}: downscale large images first "
 	  "(img.thumbnail((2048, 2048))), never loop over pixels in Python, use numpy "

@@ -42,7 +42,7 @@ void
 outcome_make(struct outcome *o, const struct sandbox_result *res, enum result_status rs,
     const char *publish_msg, const struct outcome_limits *lim)
 {
-	char size[32];
+	char size[32], size2[32];
 
 	memset(o, 0, sizeof(*o));
 	switch (res->outcome) {
@@ -55,6 +55,13 @@ outcome_make(struct outcome *o, const struct sandbox_result *res, enum result_st
 		fail(o, "oom", "OutOfMemory");
 		snprintf(o->msg, sizeof(o->msg), "the script used more than the memory limit of "
 		    "%s and was stopped", size_words(size, sizeof(size), lim->memory_bytes));
+		return;
+	case SANDBOX_FLOOD:
+		fail(o, "output_limit", "OutputLimit");
+		snprintf(o->msg, sizeof(o->msg), "the script printed more than %s and was stopped "
+		    "(only the first and last %s of each stream are kept anyway)",
+		    size_words(size, sizeof(size), lim->stream_max_bytes),
+		    size_words(size2, sizeof(size2), lim->stream_bytes / 2));
 		return;
 	case SANDBOX_CANCELLED:
 		fail(o, "cancelled", "Cancelled");

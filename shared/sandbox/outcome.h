@@ -28,10 +28,11 @@ struct outcome {
 /* The limits a message quotes. */
 struct outcome_limits {
 	int64_t timeout_ms, memory_bytes;
+	int64_t stream_max_bytes, stream_bytes;
 };
 
-/* Fills o from an ended run res (outcome SANDBOX_EXITED, _TIMEOUT, _OOM or
- * _CANCELLED) and, for a script that exited 0, what outputs_publish said
+/* Fills o from an ended run res (outcome SANDBOX_EXITED, _TIMEOUT, _OOM,
+ * _FLOOD or _CANCELLED) and, for a script that exited 0, what outputs_publish said
  * (rs and its msg). o points into res: keep res until o is used. */
 void outcome_make(struct outcome *o, const struct sandbox_result *res,
     enum result_status rs, const char *publish_msg, const struct outcome_limits *lim);

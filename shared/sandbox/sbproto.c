@@ -402,19 +402,3 @@ sbproto_complete(const struct sbproto *p)
 	return p->ended && p->listed && (p->files_done || p->files_bad);
 }
 
-int
-sbproto_ready_scan(size_t *nmatch, const char *buf, size_t n)
-{
-	static const char ready[] = SBPROTO_READY;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (buf[i] == ready[*nmatch])
-			(*nmatch)++;
-		else
-			*nmatch = buf[i] == ready[0] ? 1 : 0;
-		if (*nmatch == sizeof(ready) - 1)
-			return 1;
-	}
-	return 0;
-}

@@ -108,10 +108,6 @@ int sbproto_complete(const struct sbproto *p);
 
 void sbproto_free(struct sbproto *p);
 
-/* Looks for the READY line in what a warm sandbox printed before its job:
- * *nmatch carries a partial match between calls (start it at 0). Returns 1
- * when buf[0..n) completes it. */
-int sbproto_ready_scan(size_t *nmatch, const char *buf, size_t n);
 
 /* Whether name is one the protocol allows for a file: [A-Za-z0-9._-]{1,64},
  * not "." or "..", ending .png, .jpg or .jpeg. */

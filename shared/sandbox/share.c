@@ -19,17 +19,21 @@
 #include "base/text.h"
 
 #define SHARE_MAGIC	0x53484152u
-#define SHARE_VERSION	3
+#define SHARE_VERSION	4
 #define MAX_REQ		256	/* responders of the host */
 #define MAX_CLIENTS	512	/* buckets kept; the least recent one is reused */
 #define MAX_WAIT	256
-#define POLL_MS		5	/* how often a waiter looks again */
+#define LOOK_MS		100	/* a waiter looks again at least this often (a slot
+				 * whose responder died is freed by the kernel,
+				 * which wakes nobody) */
+#define EWMA_WEIGHT	0.2	/* of the latest slot's hold in the typical one */
 
 struct req {
 	pid_t pid;		/* 0: free */
 	uint64_t key;		/* the client */
 	int has_slot;
 	int answered;		/* its answer is out: no longer in flight for its client */
+	int64_t slot_at_ms;	/* monotonic: when it took its slot */
 };
 
 struct client {
@@ -54,6 +58,8 @@ struct table {
 	uint64_t counter[SHARE_COUNTERS];
 	int log_failing;	/* the log did not take the last run's row */
 	int64_t log_changes;	/* rows logged and retirements, atomically */
+	double hold_ms;		/* how long a slot is held lately (0: not known yet) */
+	pthread_cond_t freed;	/* a slot came free, or the line changed */
 };
 
 struct share {
@@ -67,6 +73,7 @@ static int
 table_init(int fd)
 {
 	pthread_mutexattr_t a;
+	pthread_condattr_t ca;
 	struct table *t;
 
 	if (ftruncate(fd, 0) < 0 || ftruncate(fd, sizeof(*t)) < 0)
@@ -79,6 +86,11 @@ table_init(int fd)
 	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
 	pthread_mutex_init(&t->lock, &a);
 	pthread_mutexattr_destroy(&a);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->freed, &ca);
+	pthread_condattr_destroy(&ca);
 	t->version = SHARE_VERSION;
 	__atomic_store_n(&t->magic, SHARE_MAGIC, __ATOMIC_RELEASE);
 	munmap(t, sizeof(*t));
@@ -135,6 +147,13 @@ static void
 unlock(struct share *s)
 {
 	pthread_mutex_unlock(&s->t->lock);
+}
+
+/* Wakes the waiters: a slot came free, or the order of the line changed. */
+static void
+wake(struct share *s)
+{
+	pthread_cond_broadcast(&s->t->freed);
 }
 
 static int
@@ -258,6 +277,7 @@ share_leave(struct share *s)
 	if ((me = my_req(s->t, 0)) != NULL)
 		memset(me, 0, sizeof(*me));
 	unlock(s);
+	wake(s);	/* its client holds one fewer: the order may change */
 }
 
 /* Slots held by key's requests. */
@@ -332,47 +352,159 @@ unqueue(struct waiter *w)
 		memset(w, 0, sizeof(*w));
 }
 
+/* How many slots are held, and for how long the longest-held one has
+ * been (ms). */
+static int
+slots_busy(const struct table *t, int64_t *longest_ms)
+{
+	int64_t now = clock_mono_ms();
+	int i, n = 0;
+
+	*longest_ms = 0;
+	for (i = 0; i < MAX_REQ; i++) {
+		if (t->req[i].pid == 0 || !t->req[i].has_slot)
+			continue;
+		n++;
+		if (now - t->req[i].slot_at_ms > *longest_ms)
+			*longest_ms = now - t->req[i].slot_at_ms;
+	}
+	return n;
+}
+
+/* Where w stands in line (under the lock): the waiters that go before it,
+ * and, from how long a slot is held lately, when a slot would come to it:
+ * the slot held longest frees first (what is left of its typical hold),
+ * and each round of the slots after it frees as many as there are. */
+static void
+place_of(struct share *s, const struct waiter *w, struct share_place *at)
+{
+	const struct table *t = s->t;
+	int mine = w != NULL ? held(t, w->key) : 0, i, h, free_now, rounds;
+	int64_t longest, first;
+
+	memset(at, 0, sizeof(*at));
+	for (i = 0; i < MAX_WAIT; i++) {
+		const struct waiter *v = &t->wait[i];
+		if (v->pid == 0)
+			continue;
+		at->waiting++;
+		if (w == NULL || v == w)
+			continue;
+		h = v->key == w->key ? mine : held(t, v->key);
+		at->position += h < mine || (h == mine && v->ticket < w->ticket);
+	}
+	at->position++;
+	free_now = s->slots - slots_busy(t, &longest);
+	if (at->position <= free_now || t->hold_ms <= 0)
+		return;
+	first = (int64_t)t->hold_ms - longest;
+	rounds = (at->position - (free_now > 0 ? free_now : 0) - 1) / s->slots;
+	at->expected_ms = (first > 0 ? first : 0) + (int64_t)(rounds * t->hold_ms);
+}
+
+/* Waits on the table's condition until woken or until_ms (monotonic), at
+ * most LOOK_MS. Under the lock. */
+static void
+doze(struct share *s, int64_t until_ms)
+{
+	int64_t now = clock_mono_ms(), ms = until_ms - now;
+	struct timespec ts;
+
+	if (ms > LOOK_MS)
+		ms = LOOK_MS;
+	if (ms <= 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_cond_timedwait(&s->t->freed, &s->t->lock, &ts) == EOWNERDEAD)
+		pthread_mutex_consistent(&s->t->lock);
+}
+
+/* The slot fd is this responder's now (under the lock). */
+static void
+took_slot(struct share *s, struct waiter *w)
+{
+	struct req *me = my_req(s->t, 1);
+
+	if (me != NULL) {
+		me->has_slot = 1;
+		me->slot_at_ms = clock_mono_ms();
+	}
+	unqueue(w);
+}
+
+/* Asks still() where the waiter stands (off the lock). Returns -1 when the
+ * request no longer wants a slot. */
+static int
+ask_still(struct share *s, int (*still)(void *, const struct share_place *), void *arg,
+    const struct share_place *at)
+{
+	int rc;
+
+	if (still == NULL)
+		return 0;
+	unlock(s);
+	rc = still(arg, at);
+	lock(s);
+	return rc;
+}
+
 int
 share_slot_wait(struct share *s, const char *slots_dir, int64_t wait_ms,
-    int (*still)(void *arg), void *arg)
+    int (*still)(void *arg, const struct share_place *at), void *arg, int64_t *expected_ms)
 {
-	int64_t deadline = clock_mono_ms() + wait_ms, next_ask = clock_mono_ms() + 100;
-	struct timespec pause = { 0, POLL_MS * 1000000L };
+	int64_t deadline = clock_mono_ms() + wait_ms, next_ask = 0;
+	struct share_place at, said = { -1, -1, -1 };
 	struct waiter *w;
-	struct req *me;
-	int fd = -1, turn;
+	int fd;
 
+	*expected_ms = 0;
 	lock(s);
 	clean(s->t);
 	w = queue(s);
-	unlock(s);
+	place_of(s, w, &at);
+	/* A line that cannot reach this request in time: refused now, with
+	 * when to come back, rather than after the whole wait. */
+	if (at.expected_ms > wait_ms) {
+		*expected_ms = at.expected_ms;
+		unqueue(w);
+		s->t->counter[SHARE_REFUSED_BUSY]++;
+		unlock(s);
+		wake(s);
+		return -4;
+	}
 	for (;;) {
-		lock(s);
-		turn = w == NULL || my_turn(s->t, w);
-		if (turn && (fd = try_slots(slots_dir, s->slots)) >= 0) {
-			if ((me = my_req(s->t, 1)) != NULL)
-				me->has_slot = 1;
-			unqueue(w);
+		if ((w == NULL || my_turn(s->t, w)) && (fd = try_slots(slots_dir, s->slots)) >= 0) {
+			took_slot(s, w);
 			unlock(s);
+			wake(s);	/* the next in line may be first now */
 			return fd;
 		}
 		if (clock_mono_ms() >= deadline) {
 			unqueue(w);
 			s->t->counter[SHARE_REFUSED_BUSY]++;
 			unlock(s);
+			wake(s);
 			return -2;
 		}
-		unlock(s);
-		if (still != NULL && clock_mono_ms() >= next_ask) {
-			next_ask = clock_mono_ms() + 100;
-			if (still(arg) < 0) {
-				lock(s);
+		place_of(s, w, &at);
+		if (memcmp(&at, &said, sizeof(at)) != 0 || clock_mono_ms() >= next_ask) {
+			said = at;
+			next_ask = clock_mono_ms() + LOOK_MS;
+			if (ask_still(s, still, arg, &at) < 0) {
 				unqueue(w);
 				unlock(s);
+				wake(s);
 				return -3;
 			}
+			continue;
 		}
-		nanosleep(&pause, NULL);
+		doze(s, deadline);
 	}
 }
 
@@ -380,14 +512,20 @@ void
 share_slot_release(struct share *s, int fd)
 {
 	struct req *me;
+	double held_ms;
 
 	if (fd < 0)
 		return;
 	lock(s);
-	if ((me = my_req(s->t, 0)) != NULL)
+	if ((me = my_req(s->t, 0)) != NULL && me->has_slot) {
 		me->has_slot = 0;
+		held_ms = (double)(clock_mono_ms() - me->slot_at_ms);
+		s->t->hold_ms = s->t->hold_ms <= 0 ? held_ms :
+		    (1 - EWMA_WEIGHT) * s->t->hold_ms + EWMA_WEIGHT * held_ms;
+	}
 	unlock(s);
 	close(fd);	/* the only descriptor: the lock goes with it */
+	wake(s);
 }
 
 void
@@ -441,6 +579,7 @@ share_stats(struct share *s, struct share_stats *out)
 		if (r->pid == 0)
 			continue;
 		out->slots_busy += r->has_slot;
+		out->hold_ms = (int64_t)s->t->hold_ms;
 		if (r->key == 0 || r->answered)
 			continue;
 		out->inflight++;

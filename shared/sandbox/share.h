@@ -9,8 +9,10 @@
  *    IMGSANDBOX_CLIENT_BURST at once after a quiet while;
  *  - who waits for a sandbox slot, served fairly: a free slot goes to the
  *    waiter whose client holds the fewest slots, then the one that came
- *    first. The slots themselves stay flock'd files (DATA/slots/slot-N):
- *    the kernel frees one whose responder died.
+ *    first; waiters sleep on a condition of the table, woken when a slot is
+ *    freed. The slots themselves stay flock'd files (DATA/slots/slot-N):
+ *    the kernel frees one whose responder died. How long a slot is held
+ *    lately says how long the line takes.
  *  - the host's counters for the metrics: refusals by reason, runs not
  *    logged; and whether the log took the last run's row (any responder's:
  *    health is answered by one that may not have written for a while).
@@ -41,6 +43,7 @@ enum share_counter {
 
 struct share_stats {
 	int slots_busy, waiting, inflight, clients;
+	int64_t hold_ms;	/* how long a slot is held lately (0: not known yet) */
 	int log_failing;	/* the log did not take the last run's row */
 	uint64_t counter[SHARE_COUNTERS];
 };
@@ -65,12 +68,24 @@ void share_answered(struct share *s);
 /* The request of this responder ended (its slot, if any, released first). */
 void share_leave(struct share *s);
 
-/* Waits for a slot in turn, at most wait_ms, asking still(arg) (when not
- * NULL) about every 100 ms whether the request still wants one. Returns the
- * locked slot file's descriptor (release it with share_slot_release), -2
- * when none came in time, -3 when still() said no, -1 on an error. */
+/* Where a request waiting for a slot stands. */
+struct share_place {
+	int position;		/* 1: next */
+	int waiting;		/* requests waiting in all */
+	int64_t expected_ms;	/* until a slot comes to it, from how long a slot is held
+				 * lately (0: now, or not known yet) */
+};
+
+/* Waits for a slot in line, at most wait_ms: a free slot goes to the
+ * waiter whose client holds the fewest, then to the first come. Asks
+ * still(arg, place) (when not NULL) whenever its place changes and about
+ * every 100 ms whether the request still wants one (-1: no). Returns the
+ * locked slot file's descriptor (release it with share_slot_release); -4
+ * at once when the line is too long to reach it within wait_ms
+ * (*expected_ms: when it would have), -2 when none came in time, -3 when
+ * still() said no, -1 on an error. */
 int share_slot_wait(struct share *s, const char *slots_dir, int64_t wait_ms,
-    int (*still)(void *arg), void *arg);
+    int (*still)(void *arg, const struct share_place *at), void *arg, int64_t *expected_ms);
 void share_slot_release(struct share *s, int fd);
 
 /* Adds one to a counter. */

@@ -238,7 +238,7 @@ def read_ready(p, timeout):
         if not chunk:
             return False
         buf += chunk
-        if (paths.PREFIX + "READY\n").encode() in buf:
+        if re.search(re.escape(paths.PREFIX + "READY").encode() + rb"(\n| [^\n]*\n)", buf):
             return True
     return False
 
@@ -403,7 +403,7 @@ def rss_kib(pid):
 
 
 ROLES = {"responder": "run pool (responder)", "imgsandbox-api": "API pool (imgsandbox-api)",
-         "supervise": "supervise", "warmpool": "warm pool keeper", "lighttpd": "web server",
+         "supervise": "supervise", "sandboxd": "broker", "lighttpd": "web server",
          "nginx": "web server", "apache2": "web server"}
 
 

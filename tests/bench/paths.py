@@ -2,7 +2,7 @@
 
     ServicePath   POST /run through one of our services (client wall clock,
                   the answer's "timings" and which sandbox ran it)
-    DirectPath    the same `docker run` argv by hand (responder --docker-argv),
+    DirectPath    the same `docker run` argv by hand (sandboxd --docker-argv),
                   then `docker rm`, untimed: the service answers before its
                   removal too
     FloorPath     python3 -I entry.py on the same files in a chroot of the
@@ -206,7 +206,7 @@ def make_job_dir(parent, job, uid, gid):
 
 class Engine:
     """The docker client as the responder runs it: the responder's own
-    argv (`responder --docker-argv`, the one docker_run_argv), a client
+    argv (`sandboxd --docker-argv`, the one docker_run_argv), a client
     configuration of its own, the sandbox's user."""
 
     def __init__(self, s, work):
@@ -224,14 +224,14 @@ class Engine:
         """The cold argv for job folder d (its name must be name)."""
         env = dict(os.environ, **{k: v for k, v in self.s.items() if k.startswith("IMGSANDBOX_")})
         env.update(extra_env or {})
-        out = subprocess.run([os.path.join(BUILD, "responder"), "--docker-argv",
+        out = subprocess.run([os.path.join(BUILD, "sandboxd"), "--docker-argv",
                               self.instance, jid, d], capture_output=True, check=True, env=env)
         a = out.stdout.decode().split("\0")[:-1]
         assert a[2] == "--name=" + name, a[:3]
         return a
 
     def warm_argv(self, name, jid, d, preload):
-        """The warm sandbox's argv (shared/sandbox/docker.c with warm=1): the cold
+        """The warm sandbox's argv (shared/engine/docker.c with warm=1): the cold
         one with IMGSANDBOX_PRELOAD in place of USER_PARAMS, stdin kept
         open, and entry.py --warm."""
         a = self.argv(name, jid, d)

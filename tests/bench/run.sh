@@ -75,7 +75,7 @@ die() { say "$*"; exit 1; }
 part() { case " $BENCH_PARTS " in *" $1 "*) return 0;; esac; return 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (the chroot floor and the services' users need it)"
-for b in responder supervise warmpool hello_fcgi; do
+for b in responder supervise sandboxd hello_fcgi; do
   [ -x "$BUILD/$b" ] || die "$BUILD/$b is missing: run 'make' first"
 done
 for t in curl wrk spawn-fcgi lighttpd nginx apache2 docker unshare; do
@@ -196,15 +196,15 @@ alive() {
 }
 
 # Waits (at most SECONDS) until a warm service's pool is full again
-# (DATA/state/warmpool.json, written by the keeper each second) and a cold
+# (DATA/engine/state.json, written by the broker each second) and a cold
 # one has no container left.
 settle() {  # NAME [SECONDS]
   local n=$1 f ready size i state at since
   since=$(date +%s%3N)
-  f=$(eval echo \$data_$n)/state/warmpool.json
+  f=$(eval echo \$data_$n)/engine/state.json
   for i in $(seq $(( ${2:-30} * 10 ))); do
     if [ "$(eval echo \$pooled_$n)" = 1 ]; then
-      # A state written after this call began (the keeper writes it each second).
+      # A state written after this call began (the broker writes it each second).
       state=$(cat "$f" 2>/dev/null || true)
       ready=$(printf '%s' "$state" | sed -n 's/.*"ready":\([0-9]*\).*/\1/p')
       size=$(printf '%s' "$state" | sed -n 's/.*"size":\([0-9]*\).*/\1/p')
@@ -354,7 +354,7 @@ if part latency; then
     "the other requests by ${BENCH_SETTLE_S} s (BENCH_SETTLE_S). The back-to-back row sends the next request" \
     "as soon as an answer comes: the pool (as many sandboxes as slots) drains, since a replacement" \
     "takes about half a second to start. \"ran warm\": answers that say \"sandbox\": \"docker-warm\"." \
-    "docker-direct: the argv \`responder --docker-argv\` prints (the one docker_run_argv; /output a" \
+    "docker-direct: the argv \`sandboxd --docker-argv\` prints (the one docker_run_argv; /output a" \
     "tmpfs, the result read from the record protocol on stdout), timed to the client's exit; its" \
     "\`docker rm\` is not timed, as the service answers before its removal. Chroot floor:" \
     "\`python3 -I entry.py\` on the same files in a chroot of the runner's rootfs, in a PID namespace" \

@@ -384,7 +384,7 @@ def mem_rows(docs):
 
 def table_mem(docs):
     rows = mem_rows(docs)
-    roles = ["API pool (imgsandbox-api)", "run pool (responder)", "supervise", "warm pool keeper",
+    roles = ["API pool (imgsandbox-api)", "run pool (responder)", "supervise", "broker",
              "web server"]
     print("| server | processes | count | VmRSS idle, KiB (max) | VmRSS after the load, KiB (max) |")
     print("|---|---|---:|---:|---:|")

@@ -1,4 +1,4 @@
-# expect: no_output|timeout
+# expect: output_limit  type: OutputLimit
 import sys
 line = "x" * 1023 + "\n"
 block = line * 1024

@@ -15,9 +15,10 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 
 import pytest
+
+import harness
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PG_SH = os.path.join(HERE, "pg.sh")
@@ -37,7 +38,8 @@ def available():
 
 class PgServer:
     def __init__(self, options="-c fsync=off -c synchronous_commit=off"):
-        self.dir = tempfile.mkdtemp(prefix="imgsandbox-pg-")
+        # In the test session's folder: what is left there is reaped at its end.
+        self.dir = harness.new_folder("pg")
         self.port = None
         self.base = None
         self.options = options

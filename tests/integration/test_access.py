@@ -13,7 +13,7 @@ from conftest import SERVERS, Service, secret_file
 
 
 def get(service, path, headers=None, source="127.0.0.1"):
-    c = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30,
+    c = http.client.HTTPConnection("127.0.0.1", service.port, timeout=service.answer_within(),
                                    source_address=(source, 0))
     try:
         c.putrequest("GET", path, skip_host=True)

@@ -61,7 +61,7 @@ def ai_service(request, standin, key_file):
 def assist(service, body, raw=None, ctype="application/json"):
     data = raw if raw is not None else json.dumps(body).encode()
     status, headers, out = service.request("POST", "/api/assist", data,
-                                           {"Content-Type": ctype}, timeout=30)
+                                           {"Content-Type": ctype})
     return status, headers, json.loads(out)
 
 
@@ -150,8 +150,13 @@ def test_fix_by_log_id_carries_the_failure_then_runs(ai_service, standin):
 # --- the key -------------------------------------------------------------
 
 def files_holding(root, needle):
+    """The files under a service's data folder that hold needle, less the
+    programs serve.sh stages there (DATA/app: its binaries hold the
+    format strings of every message)."""
     found = []
-    for d, _, names in os.walk(root):
+    for d, dirs, names in os.walk(root):
+        if d == root and "app" in dirs:
+            dirs.remove("app")
         for n in names:
             p = os.path.join(d, n)
             if not stat.S_ISREG(os.lstat(p).st_mode):
@@ -275,7 +280,8 @@ def test_key_file_unreadable(server, standin, tmp_path):
     try:
         standin.load([{"content": fenced(GOOD)}])
         status, _, a = assist(svc, {"prompt": "gray"})
-        log = svc.read_log() + "".join(open(p).read() for p in files_holding(svc.data, b"assist:"))
+        log = svc.read_log() + "".join(open(p, errors="replace").read()
+                                      for p in files_holding(svc.data, b"assist:"))
     finally:
         svc.stop()
     assert status == 503 and a["error"]["code"] == "ai_unavailable", a

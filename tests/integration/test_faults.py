@@ -12,8 +12,14 @@ import time
 
 import pytest
 
-from conftest import (SERVERS, VARIANTS, Service, encode_multipart, leftover_containers,
+from conftest import (SERVERS, VARIANTS, Service, budget, encode_multipart, leftover_containers,
                       variant_service)
+
+def health_age_ms():
+    """How old the health state may be: housekeeping checks the engine every
+    3 s (fcgi/housekeeping.c), and a check asks the engine, which takes a
+    loaded start's time at most."""
+    return 3000 + budget(0) * 1000
 
 
 def rows(service, where="1", args=()):
@@ -39,7 +45,7 @@ def test_engine_down_is_503_naming_the_fix(broken_engine):
     assert status == 503, r
     assert r["error"]["code"] == "sandbox_unavailable"
     assert "engine" in r["error"]["message"] and "start" in r["error"]["message"]
-    deadline = time.time() + 15   # removed once the (never started) container is settled
+    deadline = time.time() + budget(1)   # removed once the (never started) container is settled
     while os.listdir(os.path.join(broken_engine.data, "jobs")) and time.time() < deadline:
         time.sleep(0.1)
     assert os.listdir(os.path.join(broken_engine.data, "jobs")) == []
@@ -49,7 +55,8 @@ def test_engine_down_is_503_naming_the_fix(broken_engine):
     t0 = time.time()
     status, _, r = broken_engine.run("print(2)")
     assert status == 503 and "engine" in r["error"]["message"], r
-    assert time.time() - t0 < 8
+    # Waiting on the dead engine would take its client's 15 s timeout.
+    assert time.time() - t0 < min(budget(1), 12)
 
 
 @pytest.fixture(scope="module", params=list(VARIANTS))
@@ -66,13 +73,13 @@ def test_missing_image_is_503_naming_the_command(missing_image):
     assert "make runner-image" in r["error"]["message"]
     # Health is checked in the background (a request starts no process):
     # the state is at most a few seconds old.
-    deadline = time.time() + 15
+    deadline = time.time() + budget(1)
     status, body = missing_image.get_json("/api/health")
     while "checked_ms_ago" not in body and time.time() < deadline:
         time.sleep(0.2)
         status, body = missing_image.get_json("/api/health")
     assert status == 503 and "make runner-image" in body["message"], body
-    assert body["checked_ms_ago"] < 10000
+    assert body["checked_ms_ago"] < health_age_ms()
 
 
 def test_client_hangup_is_still_run_and_logged(service):
@@ -82,9 +89,9 @@ def test_client_hangup_is_still_run_and_logged(service):
     s = socket.create_connection(("127.0.0.1", service.port))
     s.sendall(("POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
                % (ctype, len(body))).encode() + body)
-    time.sleep(0.3)
+    time.sleep(0.3)     # the request sent whole (a local socket), then the hang-up
     s.close()
-    deadline = time.time() + 40
+    deadline = time.time() + budget(1, plus=1)
     while time.time() < deadline and rows(service, "session_id = ?", (session,)) == 0:
         time.sleep(0.2)
     assert rows(service, "session_id = ? AND status = 'no_output'", (session,)) == 1
@@ -131,7 +138,7 @@ def test_killed_responder_is_restarted_and_its_container_reaped(reaping):
     t = threading.Thread(target=hold)
     t.start()
     instance = open(os.path.join(svc.data, "instance")).read().strip()
-    deadline = time.time() + 20
+    deadline = time.time() + budget(1)
     names = []
     # Any state: on a loaded engine the container may still be being
     # created, or already killed at its 3 s limit, when we look.
@@ -141,14 +148,14 @@ def test_killed_responder_is_restarted_and_its_container_reaped(reaping):
     assert names, "the run never made a container"
     for pid in before:
         os.kill(pid, signal.SIGKILL)
-    t.join(30)
+    t.join(budget(1))
     # Restarted by the supervisor.
-    deadline = time.time() + 10
+    deadline = time.time() + budget(1)
     while time.time() < deadline and len(set(responder_pids(svc)) - set(before)) < 2:
         time.sleep(0.2)
     assert len(set(responder_pids(svc)) - set(before)) == 2
     # The orphan container is gone soon after its deadline (3 s + grace 1 s + interval 1 s).
-    deadline = time.time() + 30
+    deadline = time.time() + 5 + budget(2)
     left = names
     while time.time() < deadline and left:
         left = leftover_containers(svc)
@@ -173,7 +180,7 @@ def test_results_past_retention_are_removed(reaping):
     os.utime(old, (past, past))
     fresh = os.path.join(reaping.data, "outputs", "1" * 32)
     os.makedirs(fresh)
-    deadline = time.time() + 15
+    deadline = time.time() + budget(1)
     while time.time() < deadline and os.path.exists(old):
         time.sleep(0.3)
     assert not os.path.exists(old)
@@ -196,7 +203,7 @@ def test_twenty_at_once_end_in_result_or_429(crowded):
     def one():
         status, headers, body = crowded.post_form(
             [("code", "import time\ntime.sleep(2)\nprint('ok')\n"), ("session_id", session)],
-            timeout=120)
+            timeout=crowded.answer_within())
         with lock:
             results.append((status, headers, json.loads(body)))
 
@@ -204,7 +211,7 @@ def test_twenty_at_once_end_in_result_or_429(crowded):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(150)
+        t.join(crowded.answer_within() + budget(10))
     assert len(results) == 20 and not any(t.is_alive() for t in threads)
     statuses = sorted(s for s, _, _ in results)
     assert set(statuses) <= {200, 429}, statuses
@@ -239,8 +246,8 @@ def test_sigterm_to_serve_stops_everything(server):
     try:
         assert len(service_pids(svc.data)) >= 5     # serve.sh, supervise, 3 responders, server
         os.kill(svc.proc.pid, signal.SIGTERM)       # serve.sh alone, not its group
-        svc.proc.wait(30)
-        deadline = time.time() + 15
+        svc.proc.wait(60)
+        deadline = time.time() + budget(1)
         while time.time() < deadline and service_pids(svc.data):
             time.sleep(0.2)
         assert service_pids(svc.data) == []
@@ -253,18 +260,20 @@ def test_health_answers_from_kept_state(service):
     (every few seconds), so two answers close together report the same
     check, one ageing by the time between them."""
     from test_access import get
-    deadline = time.time() + 15
+    warm = service.env.get("IMGSANDBOX_WARM") != "0"     # the suite's have no pool
+    deadline = time.time() + budget(1)
     while True:
         _, _, a = get(service, "/api/health")
         a = json.loads(a)
-        if ("checked_ms_ago" in a and "warm" in a) or time.time() > deadline:
+        if ("checked_ms_ago" in a and ("warm" in a or not warm)) or time.time() > deadline:
             break
         time.sleep(0.2)
     time.sleep(0.3)
     _, _, b = get(service, "/api/health")
     b = json.loads(b)
     assert a["ok"] is True and b["ok"] is True, (a, b)
-    assert 0 <= a["checked_ms_ago"] < 10000
+    assert 0 <= a["checked_ms_ago"] < health_age_ms()
     # The same check, older (or a newer one, which housekeeping made).
     assert b["checked_ms_ago"] >= a["checked_ms_ago"] + 250 or b["checked_ms_ago"] < a["checked_ms_ago"]
-    assert b["log"]["ok"] is True and b["warm"]["size"] >= 0
+    assert b["log"]["ok"] is True
+    assert ("warm" in b) == warm and (not warm or b["warm"]["size"] >= 0), b

@@ -248,7 +248,7 @@ def test_refused_flood_answers_small(service):
     status, row = service.get_json("/api/logs/log/%d" % one["log_id"])
     assert status == 200 and row["code"] == "\x01" * 1024
     assert row["code_bytes"] == 262144 and row["code_truncated"] is True
-    # The largest page there is stays under the cap the README names.
+    # The largest page there is stays under the cap docs/log.md names ("Bounded").
     status, headers, body = service.request("GET", "/api/logs/failures?limit=500")
     assert status == 200 and len(body) <= 4 * 1024 * 1024
 

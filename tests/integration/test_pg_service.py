@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import Service, secret_file
+from conftest import Service, budget, secret_file
 from pg import PgServer, pg_server  # noqa: F401 (a fixture)
 
 # (session, code, extra fields): a failure fixed in its session, a timeout-
@@ -174,7 +174,7 @@ def test_a_server_that_is_down_then_back(tmp_path):
         assert status in (500, 503) and doc["error"]["message"], doc
         # Back: every responder opens it on its next try (every 10 s).
         srv.start()
-        assert wait_logged(svc, 40) is not None
+        assert wait_logged(svc, 20 + budget(1)) is not None
         # Gone again with the log open: runs are unlogged at once ...
         srv.stop()
         r = refused(svc)
@@ -183,12 +183,12 @@ def test_a_server_that_is_down_then_back(tmp_path):
         assert status == 200 and "still runs" in r["stdout"] and r["log_id"] is None, r
         # ... and logged again soon after it is back (each handle reconnects).
         srv.start()
-        assert wait_logged(svc, 30) is not None
+        assert wait_logged(svc, 10 + budget(1)) is not None
         n = int(srv.query(db, "SELECT runs FROM totals"))
         assert n == int(srv.query(db, "SELECT COUNT(*) FROM runs")) and n >= 2
         # Health says so (a responder that has not tried again yet, within
         # its 10 s between tries, may say otherwise for a while).
-        deadline = time.time() + 25
+        deadline = time.time() + 10 + budget(1)
         h = health(svc)
         while not h["log"]["ok"] and time.time() < deadline:
             time.sleep(0.5)

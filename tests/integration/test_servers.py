@@ -14,13 +14,13 @@ import time
 
 import pytest
 
-from conftest import SERVERS, Service, encode_multipart, leftover_containers
+from conftest import SERVERS, Service, budget, encode_multipart, leftover_containers, start_s
 
 
 def open_stream(service, code):
     """POSTs code to /run asking for events; the open response."""
     body, ctype = encode_multipart([("code", code)])
-    conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=60)
+    conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=service.answer_within())
     conn.request("POST", "/run", body, {"Content-Type": ctype, "Accept": "text/event-stream"})
     return conn, conn.getresponse()
 
@@ -143,7 +143,7 @@ def test_every_kind_of_answer_has_the_headers_once(service):
         "not found": ("GET", "/no-such-page", None, {}),
     }
     for kind, (method, path, data, headers) in kinds.items():
-        conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=60)
+        conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=service.answer_within())
         try:
             conn.request(method, path, data, headers)
             resp = conn.getresponse()
@@ -185,29 +185,34 @@ def one_runner(request):
 def test_api_reads_never_wait_behind_a_run(one_runner):
     svc = one_runner
     done = {}
+    # The run holds the pool's one responder for this long once its
+    # container exists: 6 s and more on a slow machine, so that the three
+    # reads (a third of it each at most) come well within it.
+    hold = 6 + 3 * start_s()
 
     def run():
-        done["answer"] = svc.run("import time\nprint('holding', flush=True)\ntime.sleep(6)\n")
+        done["answer"] = svc.run("import time\nprint('holding', flush=True)\ntime.sleep(%g)\n"
+                                 % hold)
         done["at"] = time.monotonic()
 
     t = threading.Thread(target=run)
     t.start()
     try:
-        deadline = time.time() + 30
+        deadline = time.time() + budget(1)
         while time.time() < deadline and not leftover_containers(svc):
             time.sleep(0.05)
         assert leftover_containers(svc), "the run never started its sandbox"
         # The run pool's one responder is busy: the API pool answers.
         for path in ("/api/logs/summary", "/api/health", "/api/limits"):
-            status, _, _ = svc.request("GET", path, timeout=5)
+            status, _, _ = svc.request("GET", path, timeout=hold / 3)
             assert status in (200, 503), (path, status)   # health: 503 names a fault
         assert t.is_alive(), "the reads were answered only after the run"
         # The assistant goes to the run pool: it waits for the run.
         status, _, _ = svc.request("POST", "/api/assist", b'{"prompt": "blur it"}',
-                                   {"Content-Type": "application/json"}, timeout=60)
+                                   {"Content-Type": "application/json"})
         assist_at = time.monotonic()
-        t.join(30)
+        t.join(svc.answer_within())
         assert done["answer"][0] == 200 and done["answer"][2]["stdout"] == "holding\n"
         assert assist_at >= done["at"], "the assistant was answered during the run"
     finally:
-        t.join(30)
+        t.join(svc.answer_within())

@@ -15,7 +15,7 @@ import struct
 import pytest
 from PIL import Image
 
-from conftest import encode_multipart, settled
+from conftest import budget, encode_multipart, settled
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -36,7 +36,7 @@ def outputs(service):
 
 def post(service, fields, boundary=None):
     body, ctype = encode_multipart(fields, boundary)
-    status, headers, out = service.request("POST", "/run", body, {"Content-Type": ctype}, timeout=90)
+    status, headers, out = service.request("POST", "/run", body, {"Content-Type": ctype})
     return status, json.loads(out)
 
 
@@ -193,7 +193,9 @@ def test_ten_thousand_parts_is_400(service):
     fields = [("code", NOOP)] + [("x%d" % i, "y") for i in range(10000)]
     t0 = time.time()
     refused(service, fields, 400, "bad_request")
-    assert time.time() - t0 < 30
+    # Parsed in bounded time, not one pass per part (no container here: the
+    # engine's speed stands in for the machine's).
+    assert time.time() - t0 < max(30, budget(1))
 
 
 def test_missing_closing_boundary_is_400(service):
@@ -206,7 +208,7 @@ def test_missing_closing_boundary_is_400(service):
 
 
 def raw_post(service, head_extra, chunks, pause=0.0, close_early=False):
-    with socket.create_connection(("127.0.0.1", service.port), timeout=60) as s:
+    with socket.create_connection(("127.0.0.1", service.port), timeout=service.answer_within()) as s:
         s.sendall(head_extra)
         for c in chunks:
             s.sendall(c)
@@ -258,6 +260,6 @@ def test_body_cut_off_mid_part_leaves_nothing(service):
     head = ("POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
             % (ctype, len(body))).encode()
     raw_post(service, head, [body[: len(body) // 2]], pause=0.3, close_early=True)
-    time.sleep(2)
+    time.sleep(2)   # nothing to wait for: time for a request passed on late to show
     assert count(service, "session_id = ?", (session,)) == 0
     assert settled(service)

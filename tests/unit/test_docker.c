@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/config.h"
-#include "sandbox/docker.h"
+#include "engine/docker.h"
 #include "unit.h"
 
 static int
@@ -30,7 +30,6 @@ job(void)
 {
 	struct docker_job j = {
 		.name = "imgsandbox-0123456789abcdef0123456789abcdef",
-		.job_id = "0123456789abcdef0123456789abcdef",
 		.instance = "feedfacecafebeef",
 		.deadline_epoch = 1700000000,
 		.code_dir = "/data/jobs/x/code",
@@ -73,17 +72,26 @@ TEST(every_hardening_flag)
 	CHECK(has(&a, "--env=USER_PARAMS"));
 	CHECK(has(&a, "--name=imgsandbox-0123456789abcdef0123456789abcdef"));
 	CHECK(has(&a, "--label=imgsandbox.instance=feedfacecafebeef"));
-	CHECK(has(&a, "--label=imgsandbox.job=0123456789abcdef0123456789abcdef"));
+	/* No label names the job: its id keeps a result private. */
+	for (int i = 0; i < a.n; i++)
+		CHECK(strncmp(a.v[i], "--label=imgsandbox.job", 22) != 0);
 	CHECK(has(&a, "--label=imgsandbox.deadline=1700000000"));
 	CHECK(has(&a, "--mount=type=bind,src=/data/jobs/x/code,dst=/code,readonly"));
 	CHECK(has(&a, "--mount=type=bind,src=/data/jobs/x/input,dst=/input,readonly"));
 	CHECK(has(&a, "--tmpfs=/output:rw,size=33554432,noexec,nosuid,nodev,mode=1777"));
 	for (int i = 0; i < a.n; i++)	/* nothing of the host is writable inside */
 		CHECK(strncmp(a.v[i], "--mount=", 8) != 0 || strstr(a.v[i], ",readonly") != NULL);
+	/* Our own seccomp profile, once, and a sandbox first to go when the
+	 * host runs out of memory. */
+	CHECK(has(&a, "--security-opt=seccomp=./var/engine/seccomp.json"));
+	CHECK(has(&a, "--oom-score-adj=1000"));
 	/* No way to weaken the sandbox slipped in. */
 	for (int i = 0; i < a.n; i++) {
 		CHECK(strstr(a.v[i], "privileged") == NULL);
-		CHECK(strstr(a.v[i], "seccomp") == NULL);
+		CHECK(strstr(a.v[i], "unconfined") == NULL);
+		CHECK(strcmp(a.v[i], "--security-opt=seccomp=./var/engine/seccomp.json") == 0 ||
+		    strstr(a.v[i], "seccomp") == NULL);
+		CHECK(strncmp(a.v[i], "--cgroup-parent", 15) != 0);	/* none unless set */
 		CHECK(strstr(a.v[i], "cap-add") == NULL);
 		CHECK(strstr(a.v[i], "--rm") == NULL);	/* removed after inspection */
 	}
@@ -106,8 +114,14 @@ TEST(limits_follow_the_settings)
 	setenv("IMGSANDBOX_PIDS", "32", 1);
 	setenv("IMGSANDBOX_RUNTIME", "runsc", 1);
 	setenv("IMGSANDBOX_CPUS", "0.5", 1);
+	setenv("IMGSANDBOX_SECCOMP_PROFILE", "/srv/x/seccomp.json", 1);
+	setenv("IMGSANDBOX_CGROUP_PARENT", "/imgsandbox-feedface", 1);
 	CHECK_INT(config_load(err, sizeof(err)), 0);
 	CHECK_INT(docker_run_argv(&cfg, &j, &a), 0);
+	CHECK(has(&a, "--security-opt=seccomp=/srv/x/seccomp.json"));
+	CHECK(has(&a, "--cgroup-parent=/imgsandbox-feedface"));
+	unsetenv("IMGSANDBOX_SECCOMP_PROFILE");
+	unsetenv("IMGSANDBOX_CGROUP_PARENT");
 	CHECK(has(&a, "--memory=268435456"));
 	CHECK(has(&a, "--memory-swap=268435456"));
 	CHECK(has(&a, "--pids-limit=32"));
@@ -136,6 +150,12 @@ TEST(bad_settings_are_refused)
 	setenv("IMGSANDBOX_CPUS", "1; rm -rf /", 1);
 	CHECK_INT(config_load(err, sizeof(err)), -1);
 	unsetenv("IMGSANDBOX_CPUS");
+	setenv("IMGSANDBOX_CGROUP_PARENT", "/imgsandbox/../system.slice", 1);
+	CHECK_INT(config_load(err, sizeof(err)), -1);
+	CHECK(strstr(err, "IMGSANDBOX_CGROUP_PARENT") != NULL);
+	setenv("IMGSANDBOX_CGROUP_PARENT", "imgsandbox", 1);
+	CHECK_INT(config_load(err, sizeof(err)), -1);
+	unsetenv("IMGSANDBOX_CGROUP_PARENT");
 	CHECK_INT(config_load(err, sizeof(err)), 0);
 }
 

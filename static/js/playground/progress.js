@@ -92,6 +92,17 @@ export function setPhase(name) {
   tick();
 }
 
+// The run's place in line for a sandbox (the server's "queued" phase with
+// position, 1 for next, and when a sandbox would come to it): next to the
+// Run button only, so that a screen reader hears the phase once, not each
+// step of the line.
+export function setQueuePlace(position, expectedMs) {
+  if (!state.running || state.phase !== 'queued' || !(position > 0)) return;
+  let words = position === 1 ? 'next in line' : position - 1 + ' ahead in line';
+  if (expectedMs > 0) words += ', about ' + Math.ceil(expectedMs / 1000) + ' s';
+  setText(els.progressLabel, 'Waiting for a sandbox… (' + words + ')');
+}
+
 function busy(on) {
   els.run.classList.toggle('running', on);
   els.progress.classList.toggle('running', on);

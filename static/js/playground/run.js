@@ -18,7 +18,7 @@ import { currentSource } from './image.js';
 import { limits } from './limits.js';
 import { sendLive } from './live.js';
 import { validateParams } from './params.js';
-import { endProgress, isRunning, setPhase, startProgress } from './progress.js';
+import { endProgress, isRunning, setPhase, setQueuePlace, startProgress } from './progress.js';
 import { buildForm, describeRefusal, describeStreamRefusal, isStreamRefusal } from './request.js';
 import { clearResult, setHint, setStatus, showRefusal, showResult, statusKind } from './result.js';
 import { beginStoppable, endStoppable, setJob, stopRequested } from './stop.js';
@@ -54,6 +54,9 @@ const liveHandlers = {
   },
   phase: function (d) {
     setPhase(d.phase);
+    if (d.phase === 'queued' && typeof d.position === 'number') {
+      setQueuePlace(d.position, typeof d.expected_ms === 'number' ? d.expected_ms : 0);
+    }
   },
   stdout: function (d) {
     printed('stdout', d.text);

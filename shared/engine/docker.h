@@ -1,5 +1,6 @@
 /*
- * docker: the only code that knows the container engine's command line.
+ * docker: the only code that knows the container engine's command line
+ * (the broker, fcgi/sandboxd, is the only program that runs it).
  * docker_run_argv() is the one place every hardening flag of a sandbox is
  * written; the rest kill, inspect, remove and reap containers by name and
  * label, always through spawn.
@@ -29,8 +30,10 @@ int argv_add(struct argv_buf *a, const char *fmt, ...) __attribute__((format(pri
 
 /* What one sandbox container needs to know. */
 struct docker_job {
-	const char *name;		/* container name, imgsandbox-<job id> */
-	const char *job_id;
+	const char *name;		/* container name, imgsandbox-<sandbox id>: never a job's
+					 * id, which keeps a result private and cancels a run,
+					 * and which a container's name shows to every local
+					 * user (ps, docker ps) */
 	const char *instance;		/* label value that tells this service's containers */
 	int64_t deadline_epoch;		/* label: after this (unix s) the reaper may remove it */
 	const char *code_dir;		/* host folders, absolute, read-only inside */
@@ -41,7 +44,7 @@ struct docker_job {
 					 * (USER_PARAMS comes with the job, not the argv) */
 };
 
-/* Fills j for a sandbox named imgsandbox-<id> (name: its buffer, at least
+/* Fills j for a sandbox named imgsandbox-<id> (the sandbox's own id) (name: its buffer, at least
  * 64 bytes) on the folders code_dir and input_dir, under the settings of c,
  * removable by the reaper after deadline_epoch. warm: started ahead. */
 void docker_job_fill(struct docker_job *j, const struct config *c, const char *instance,
@@ -95,8 +98,9 @@ int docker_rm_start(const char *name, struct child *c);
  * not be asked. */
 int docker_reap(const char *instance, int64_t grace_s);
 
-/* Asks the engine whether it answers and whether image is present.
- * Returns 0 when both hold; -1 with a sentence naming the fix in msg. */
+/* Asks the engine whether it answers and whether image is present, and
+ * whether the seccomp profile docker_init was given can be read. Returns 0
+ * when all hold; -1 with a sentence naming the fix in msg. */
 int docker_check(const char *image, char *msg, size_t msglen);
 
 #endif

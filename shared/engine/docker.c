@@ -6,15 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/clock.h"
-#include "sandbox/docker.h"
+#include "engine/docker.h"
 #include "base/log.h"
 #include "base/spawn.h"
 
 static char client[256];
 static char client_env_config[300];
 static char client_env_host[300];
+static char seccomp_profile[300];
 
 int
 argv_add(struct argv_buf *a, const char *fmt, ...)
@@ -48,6 +50,7 @@ docker_init(const struct config *c, const char *client_config_dir)
 	    client_config_dir) >= (int)sizeof(client_env_config))
 		return -1;
 	client_env_host[0] = '\0';
+	snprintf(seccomp_profile, sizeof(seccomp_profile), "%s", c->seccomp_profile);
 	if (c->docker_host[0] != '\0' &&
 	    snprintf(client_env_host, sizeof(client_env_host), "DOCKER_HOST=%s",
 	    c->docker_host) >= (int)sizeof(client_env_host))
@@ -100,13 +103,39 @@ docker_job_fill(struct docker_job *j, const struct config *c, const char *instan
 	snprintf(name, 64, "imgsandbox-%.32s", id);
 	memset(j, 0, sizeof(*j));
 	j->name = name;
-	j->job_id = id;
 	j->instance = instance;
 	j->deadline_epoch = deadline_epoch;
 	j->code_dir = code_dir;
 	j->input_dir = input_dir;
 	j->user = c->sandbox_user;
 	j->warm = warm;
+}
+
+/* The flags that shut the sandbox in: no network, nothing writable of the
+ * image, no privileges, our seccomp profile, its own user; first to go
+ * when the host runs out of memory, under the service's capped cgroup. */
+static void
+add_isolation(const struct config *c, const struct docker_job *j, struct argv_buf *a)
+{
+	argv_add(a, "--network=none");
+	argv_add(a, "--read-only");
+	argv_add(a, "--cap-drop=ALL");
+	argv_add(a, "--security-opt=no-new-privileges");
+	argv_add(a, "--ipc=none");
+	argv_add(a, "--user=%s", j->user);
+	if (c->runtime[0] != '\0')
+		argv_add(a, "--runtime=%s", c->runtime);
+	/* Our own seccomp profile (made from runner_image/seccomp.list at
+	 * start: Docker's default less io_uring, ptrace, splice and the rest
+	 * the list names), the same under runc and runsc (--oci-seccomp). */
+	argv_add(a, "--security-opt=seccomp=%s", c->seccomp_profile);
+	/* When the host runs short of memory, a sandbox goes first: never
+	 * dockerd, the log's database or the responders. */
+	argv_add(a, "--oom-score-adj=1000");
+	/* Under the service's own capped cgroup (fcgi/cgroup_parent.sh), so
+	 * that all the sandboxes together stay within slots x memory. */
+	if (c->cgroup_parent[0] != '\0')
+		argv_add(a, "--cgroup-parent=%s", c->cgroup_parent);
 }
 
 int
@@ -118,19 +147,8 @@ docker_run_argv(const struct config *c, const struct docker_job *j, struct argv_
 	argv_add(a, "run");
 	argv_add(a, "--name=%s", j->name);
 	argv_add(a, "--label=imgsandbox.instance=%s", j->instance);
-	argv_add(a, "--label=imgsandbox.job=%s", j->job_id);
 	argv_add(a, "--label=imgsandbox.deadline=%lld", (long long)j->deadline_epoch);
-	/* Isolation */
-	argv_add(a, "--network=none");
-	argv_add(a, "--read-only");
-	argv_add(a, "--cap-drop=ALL");
-	argv_add(a, "--security-opt=no-new-privileges");
-	argv_add(a, "--ipc=none");
-	argv_add(a, "--user=%s", j->user);
-	if (c->runtime[0] != '\0')
-		argv_add(a, "--runtime=%s", c->runtime);
-	/* The engine's default seccomp profile applies: no seccomp option is
-	 * ever passed, so it cannot be turned off from here. */
+	add_isolation(c, j, a);
 	/* Limits */
 	argv_add(a, "--cpus=%s", c->cpus);
 	argv_add(a, "--memory=%lld", (long long)c->memory_bytes);
@@ -321,6 +339,14 @@ docker_check(const char *image, char *msg, size_t msglen)
 		snprintf(msg, msglen, "the container engine does not answer; start it "
 		    "(e.g. 'dockerd &' or 'systemctl start docker') and check that the "
 		    "service's user may use it (the docker group)");
+		return -1;
+	}
+	/* No sandbox starts without our seccomp profile (docker run would
+	 * refuse it): say so here, with the fix. */
+	if (seccomp_profile[0] != '\0' && access(seccomp_profile, R_OK) < 0) {
+		snprintf(msg, msglen, "the sandboxes' seccomp profile %s cannot be read (%s); "
+		    "the broker writes it at its start, or run 'build/seccomp_profile --json %s'",
+		    seccomp_profile, strerror(errno), seccomp_profile);
 		return -1;
 	}
 	rc = docker_cmd(out, sizeof(out), 10000, "image", "inspect", "--format={{.Id}}", image, NULL);

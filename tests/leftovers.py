@@ -1,0 +1,286 @@
+#!/usr/bin/python3
+"""What the test suites left on this machine: containers, processes, mounts
+and temporary folders. Run at the end of `make integration` (for its session)
+and of `make test` (against what was there before it began); prints what it
+found and exits 1, or says so and exits 0.
+
+    tests/leftovers.py --session TAG        the integration session TAG's:
+                                            containers labelled
+                                            imgsandbox.instance=t-TAG-*, and
+                                            what names /tmp/imgsandbox-test-TAG
+    tests/leftovers.py --save-baseline F    writes what is there now to F
+    tests/leftovers.py --baseline F         anything of the suites' kinds that
+                                            was not in F: containers of the
+                                            sandbox (imgsandbox-*) whose
+                                            service is gone, processes and
+                                            mounts naming a temporary folder
+                                            of the suites, those folders
+    --remove                                removes what it finds (containers,
+                                            processes, mounts, folders, in that
+                                            order), then looks again
+
+The integration suite (tests/integration/harness.py) uses the same finders
+to reap its session at its end. Only the standard library; run as root to
+see every process's environment."""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+TMP = tempfile.gettempdir()
+SESSION_PREFIX = "imgsandbox-test-"     # /tmp/imgsandbox-test-<TAG>: a session's folder
+# Temporary folders of the suites (integration, browser, bench): what a
+# baseline check looks for in /tmp.
+SUITE_FOLDERS = re.compile(r"^(imgsandbox-(test|pg|browser|chromium)-|direct-|job-)")
+ENV = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+
+
+def session_folder(tag):
+    return os.path.join(TMP, SESSION_PREFIX + tag)
+
+
+def instance_prefix(tag):
+    """The instance label of every service of session tag starts so."""
+    return "t-%s-" % tag
+
+
+# --- containers -------------------------------------------------------------
+def containers():
+    """[(name, instance label, state)] of the engine's imgsandbox containers;
+    [] when no engine answers."""
+    try:
+        out = subprocess.run(["docker", "ps", "-a", "--no-trunc", "--format",
+                              '{{.Names}}\t{{.Label "imgsandbox.instance"}}\t{{.State}}'],
+                             capture_output=True, text=True, timeout=120, env=ENV).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    rows = []
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and (parts[0].startswith("imgsandbox-") or parts[1]):
+            rows.append(tuple(parts))
+    return rows
+
+
+def remove_containers(names):
+    names = sorted(names)
+    for i in range(0, len(names), 50):
+        subprocess.run(["docker", "rm", "--force", "--volumes"] + names[i:i + 50],
+                       capture_output=True, timeout=300, env=ENV)
+
+
+# --- processes --------------------------------------------------------------
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def processes():
+    """{pid: (cmdline as text, environment bytes)} of every process but this
+    one and its ancestors."""
+    mine = set()
+    p = os.getpid()
+    while p > 1:
+        mine.add(p)
+        stat = _read("/proc/%d/stat" % p).decode("utf-8", "replace")
+        try:
+            p = int(stat.rsplit(")", 1)[1].split()[1])
+        except (IndexError, ValueError):
+            break
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) in mine:
+            continue
+        cmd = _read("/proc/%s/cmdline" % d)
+        if not cmd:
+            continue                    # a kernel thread, or gone
+        out[int(d)] = (cmd.replace(b"\0", b" ").decode("utf-8", "replace").strip(),
+                       _read("/proc/%s/environ" % d))
+    return out
+
+
+def live_instances(procs):
+    """The instance labels of the services running now (a responder's
+    IMGSANDBOX_DATA/instance, or its IMGSANDBOX_INSTANCE)."""
+    live = set()
+    for cmd, env in procs.values():
+        vars_ = dict(v.split(b"=", 1) for v in env.split(b"\0") if b"=" in v)
+        if b"IMGSANDBOX_INSTANCE" in vars_ and vars_[b"IMGSANDBOX_INSTANCE"]:
+            live.add(vars_[b"IMGSANDBOX_INSTANCE"].decode("utf-8", "replace"))
+        data = vars_.get(b"IMGSANDBOX_DATA")
+        if data:
+            name = _read(os.path.join(data.decode("utf-8", "replace"), "instance")).strip()
+            if name:
+                live.add(name.decode("utf-8", "replace"))
+    return live
+
+
+def kill(pids):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for p in pids:
+            try:
+                os.kill(p, sig)
+            except OSError:
+                pass
+        deadline = time.time() + 5
+        while time.time() < deadline and any(os.path.exists("/proc/%d" % p) for p in pids):
+            time.sleep(0.1)
+
+
+# --- mounts and folders -------------------------------------------------------
+def mounts():
+    """Mount points (decoded) of this mount namespace."""
+    out = []
+    for line in _read("/proc/self/mountinfo").decode("utf-8", "replace").splitlines():
+        f = line.split()
+        if len(f) > 4:
+            out.append(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), f[4]))
+    return out
+
+
+def unmount(points):
+    for m in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", m], capture_output=True)
+
+
+def suite_folders():
+    return sorted(os.path.join(TMP, n) for n in os.listdir(TMP) if SUITE_FOLDERS.match(n))
+
+
+# --- what a session left ---------------------------------------------------------
+def find_session(tag):
+    """{kind: [description]} of what session tag left, and the handles to
+    remove them: ({...}, {"containers": names, "pids": [], "mounts": [],
+    "folders": []})."""
+    folder = session_folder(tag)
+    prefix = instance_prefix(tag)
+    names = [(n, i, s) for n, i, s in containers() if i.startswith(prefix)]
+    needle = folder.encode()
+    marker = ("IMGSANDBOX_TEST_SESSION=%s\0" % tag).encode()
+    procs = {p: c for p, (c, env) in processes().items()
+             if needle in c.encode() or needle in env or marker in env}
+    points = [m for m in mounts() if m == folder or m.startswith(folder + "/")]
+    folders = [folder] if os.path.exists(folder) else []
+    return describe(names, procs, points, folders)
+
+
+def describe(names, procs, points, folders):
+    found = {
+        "containers": ["%s (%s, instance %s)" % (n, s, i or "-") for n, i, s in names],
+        "processes": ["%d %s" % (p, c[:200]) for p, c in sorted(procs.items())],
+        "mounts": points,
+        "folders": folders,
+    }
+    handles = {"containers": [n for n, _, _ in names], "pids": sorted(procs),
+               "mounts": points, "folders": folders}
+    return found, handles
+
+
+def snapshot():
+    """What is there now, for a baseline."""
+    procs = processes()
+    return {"containers": [n for n, _, _ in containers()],
+            "pids": sorted(p for p, (c, env) in procs.items() if suite_process(c, env)),
+            "mounts": mounts(), "folders": suite_folders()}
+
+
+def suite_process(cmd, env):
+    """Whether a process looks like a suite's: it names a suite's folder in
+    /tmp, or it is a service's (IMGSANDBOX_DATA in its environment)."""
+    tmp = TMP.rstrip("/") + "/"
+    words = re.findall(re.escape(tmp) + r"([^\s/]+)", cmd)
+    if any(SUITE_FOLDERS.match(w) for w in words):
+        return True
+    data = re.search(rb"(^|\0)IMGSANDBOX_DATA=" + re.escape(tmp.encode()) + rb"([^\0/]+)", env)
+    return bool(data and SUITE_FOLDERS.match(data.group(2).decode("utf-8", "replace")))
+
+
+def find_since(base):
+    """What appeared since the baseline base (a snapshot()) and looks like a
+    suite's: containers whose service is gone, processes and mounts of the
+    suites' folders, the folders."""
+    procs = processes()
+    live = live_instances(procs)
+    names = [(n, i, s) for n, i, s in containers()
+             if n not in base["containers"] and not (i and i in live and s == "running")]
+    # A service still running that the suites started is a leftover too;
+    # its containers are found through it (removing it reaps them).
+    mine = {p: c for p, (c, env) in procs.items()
+            if p not in base["pids"] and suite_process(c, env)}
+    if mine:
+        left = live_instances({p: procs[p] for p in mine})
+        names += [(n, i, s) for n, i, s in containers()
+                  if n not in base["containers"] and i in left and (n, i, s) not in names]
+    points = [m for m in mounts() if m not in base["mounts"] and
+              any(m.startswith(f + "/") or m == f for f in suite_folders())]
+    folders = [f for f in suite_folders() if f not in base["folders"]]
+    return describe(names, mine, points, folders)
+
+
+def remove(handles):
+    """Removes what handles name: containers, then processes, mounts and
+    folders."""
+    if handles["containers"]:
+        remove_containers(handles["containers"])
+    if handles["pids"]:
+        kill(handles["pids"])
+    if handles["mounts"]:
+        unmount(handles["mounts"])
+    for f in handles["folders"]:
+        shutil.rmtree(f, ignore_errors=True)
+
+
+def report(found, what):
+    n = sum(len(v) for v in found.values())
+    if n == 0:
+        print("leftovers: %s left nothing (no container, process, mount or temporary folder)"
+              % what)
+        return 0
+    print("leftovers: %s left %d things behind:" % (what, n))
+    for kind, items in found.items():
+        for i in items:
+            print("  %-10s %s" % (kind, i))
+    return 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--session", metavar="TAG")
+    g.add_argument("--baseline", metavar="FILE")
+    g.add_argument("--save-baseline", metavar="FILE")
+    ap.add_argument("--remove", action="store_true")
+    a = ap.parse_args()
+    if a.save_baseline:
+        os.makedirs(os.path.dirname(os.path.abspath(a.save_baseline)), exist_ok=True)
+        with open(a.save_baseline, "w") as f:
+            json.dump(snapshot(), f)
+        return 0
+    if a.session:
+        if not re.fullmatch(r"[a-z0-9-]+", a.session):
+            ap.error("a session tag is lower-case letters, digits and '-'")
+        look, what = (lambda: find_session(a.session)), "the integration session " + a.session
+    else:
+        with open(a.baseline) as f:
+            base = json.load(f)
+        look, what = (lambda: find_since(base)), "the test suites"
+    found, handles = look()
+    status = report(found, what)
+    if status and a.remove:
+        remove(handles)
+        found, _ = look()
+        status = report(found, what + " (after removing)")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

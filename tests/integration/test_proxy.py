@@ -1,10 +1,11 @@
 """A proxy on the same host, in front of each server: a stock nginx
 `proxy_pass http://127.0.0.1:PORT;` (nothing else: it names a loopback
 Host, adds no forwarding header and speaks HTTP/1.0) makes no one the
-operator, whatever Host its client names; the README's TLS recipe, run
-as it is written there, lets the operator read the log from the machine
-and refuses a stranger (from an address of this host that is not
-loopback), who cannot pose as loopback with a forged X-Forwarded-For."""
+operator, whatever Host its client names; the TLS recipe of
+docs/install.md, run as it is written there, lets the operator read the
+log from the machine and refuses a stranger (from an address of this
+host that is not loopback), who cannot pose as loopback with a forged
+X-Forwarded-For."""
 import http.client
 import json
 import os
@@ -42,11 +43,15 @@ def stock_server(listen, port):
             % (listen, port))
 
 
-def readme_tls_block():
-    """The TLS recipe's server block, as the README has it."""
-    text = open(os.path.join(ROOT, "README.md")).read()
+RECIPE = os.path.join("docs", "install.md")
+
+
+def recipe_tls_block():
+    """The TLS recipe's server block, as docs/install.md has it."""
+    text = open(os.path.join(ROOT, RECIPE)).read()
     m = re.search(r"```nginx\n(# TLS in front of imgsandbox.*?)```", text, re.S)
-    assert m, "the README has no TLS recipe"
+    assert m, ("%s has no TLS recipe (a fenced nginx block that starts with "
+               "\"# TLS in front of imgsandbox\")" % RECIPE)
     return m.group(1)
 
 
@@ -143,20 +148,20 @@ def self_signed(folder):
 
 
 def tls_recipe(port, listen_port, folder):
-    """The README's block with this test's port, address and certificate."""
+    """The recipe's block with this test's port, address and certificate."""
     key, cert = self_signed(folder)
-    block = readme_tls_block()
+    block = recipe_tls_block()
     for old, new in (("listen 443 ssl;", "listen %d ssl;" % listen_port),
                      ("/etc/ssl/imgsandbox/fullchain.pem", cert),
                      ("/etc/ssl/imgsandbox/privkey.pem", key),
                      ("http://127.0.0.1:8000;", "http://127.0.0.1:%d;" % port)):
-        assert old in block, old
+        assert old in block, "%s: the TLS recipe no longer has %r" % (RECIPE, old)
         block = block.replace(old, new)
     return block
 
 
 @pytest.mark.parametrize("server", SERVERS)
-def test_the_readme_tls_recipe(server):
+def test_the_documented_tls_recipe(server):
     svc = Service(server, {"IMGSANDBOX_TRUSTED_PROXIES": "127.0.0.1"}, responders=2)
     port = free_port()
     folder = tempfile.mkdtemp(prefix="imgsandbox-test-tls-")

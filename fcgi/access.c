@@ -10,14 +10,32 @@
  * result URLs private. IMGSANDBOX_LOGS_ACCESS says who reads it (every
  * /api/logs/ path but session/<id>, and /api/metrics):
  *   local  a loopback client that also names a loopback host (127.0.0.1,
- *          localhost, [::1]) or one of IMGSANDBOX_LOCAL_HOSTS; the Host
- *          check stops a page the operator visits from reading the log by
- *          DNS rebinding
+ *          localhost, [::1]) or one of IMGSANDBOX_LOCAL_HOSTS, in a request
+ *          no proxy forwarded; the Host check stops a page the operator
+ *          visits from reading the log by DNS rebinding. A proxy on the
+ *          same host connects from loopback and (nginx's proxy_pass, Apache's
+ *          ProxyPass) names a loopback Host, so a request is never local
+ *          when it carries a forwarding header (Forwarded, X-Forwarded-*,
+ *          X-Real-IP, Via) from a peer not in IMGSANDBOX_TRUSTED_PROXIES,
+ *          nor when it speaks HTTP/1.0 without one: what nginx's proxy_pass
+ *          speaks by default with no header at all, and no browser does.
+ *          A trusted proxy's request is local when the client its
+ *          X-Forwarded-For names is.
  *   token  Authorization: Bearer <the first line of IMGSANDBOX_LOGS_TOKEN_FILE>,
  *          compared in constant time
  *   open   everyone (a machine of one's own)
+ *
+ * A run or an assist started by a browser on another site's page (a plain
+ * multipart form is a "simple" request: no preflight asks first) is
+ * refused: Sec-Fetch-Site: cross-site, or an Origin that is not the Host
+ * the request names, unless IMGSANDBOX_ALLOWED_ORIGINS lists it. The
+ * service's own page sends its own origin.
+ *
+ * A client's share is keyed by its address, an IPv6 one by its /64 (what
+ * one subscriber is given: 2^64 addresses are no more clients than one).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -157,6 +175,47 @@ local_host(const char *host)
 	return in_list(cfg.local_hosts, host, strlen(host));
 }
 
+/* Whether r carries a header a proxy adds to what it forwards. */
+static int
+forwarded(FCGX_Request *r)
+{
+	static const char *const headers[] = { "HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR",
+		"HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_SERVER",
+		"HTTP_X_REAL_IP", "HTTP_X_HOST", "HTTP_VIA" };
+	size_t i;
+
+	for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
+		if (FCGX_GetParam(headers[i], r->envp) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Whether r comes from this machine and no proxy that cannot say who its
+ * client is: see "local" above. */
+static int
+local_request(FCGX_Request *r)
+{
+	const char *remote = FCGX_GetParam("REMOTE_ADDR", r->envp);
+	const char *proto = FCGX_GetParam("SERVER_PROTOCOL", r->envp);
+	char client[64], host[256];
+
+	host_of(r, host, sizeof(host));
+	if (!local_host(host))
+		return 0;
+	if (forwarded(r)) {
+		/* Only a trusted proxy that names its client is believed. */
+		if (remote == NULL || !in_list(cfg.trusted_proxies, remote, strlen(remote)) ||
+		    FCGX_GetParam("HTTP_X_FORWARDED_FOR", r->envp) == NULL)
+			return 0;
+		access_client(r, client, sizeof(client));
+		return access_loopback_address(client);
+	}
+	if (proto == NULL || strncmp(proto, "HTTP/", 5) != 0 || strcmp(proto, "HTTP/1.0") == 0 ||
+	    strcmp(proto, "HTTP/0.9") == 0)
+		return 0;
+	return access_loopback_address(remote);
+}
+
 /* Constant-time comparison of the bearer token. */
 static int
 token_ok(FCGX_Request *r)
@@ -178,8 +237,6 @@ token_ok(FCGX_Request *r)
 int
 access_operator(FCGX_Request *r)
 {
-	char client[64], host[256];
-
 	if (strcmp(cfg.logs_access, "open") == 0)
 		return 0;
 	if (strcmp(cfg.logs_access, "token") == 0) {
@@ -197,15 +254,81 @@ access_operator(FCGX_Request *r)
 	}
 	const char *port = FCGX_GetParam("SERVER_PORT", r->envp);
 
-	access_client(r, client, sizeof(client));
-	host_of(r, host, sizeof(host));
-	if (access_loopback_address(client) && local_host(host))
+	if (local_request(r))
 		return 0;
 	if (port == NULL || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5)
 		port = "<port>";
 	http_error(r, 403, "forbidden", "the execution log is the operator's and is read from "
 	    "the server itself: open http://127.0.0.1:%s/dashboard.html there (or through an SSH "
 	    "tunnel: ssh -L 8000:127.0.0.1:%s the-server, then http://127.0.0.1:8000/dashboard.html), "
-	    "or set IMGSANDBOX_LOGS_ACCESS=token", port, port);
+	    "or set IMGSANDBOX_LOGS_ACCESS=token%s", port, port, forwarded(r) ? "; a request a proxy "
+	    "forwarded is never local" : "");
 	return -1;
+}
+
+/* The request's origin check: whether origin (scheme://host[:port]) is
+ * the Host the request names (a trusted proxy's X-Forwarded-Host too),
+ * its scheme's default port left out or not. */
+static int
+origin_is_ours(FCGX_Request *r, const char *origin)
+{
+	const char *remote = FCGX_GetParam("REMOTE_ADDR", r->envp);
+	const char *hosts[2] = { FCGX_GetParam("HTTP_HOST", r->envp), NULL };
+	const char *auth = strstr(origin, "://"), *def;
+	size_t n, i;
+
+	if (auth == NULL)
+		return 0;
+	def = strncasecmp(origin, "https://", 8) == 0 ? ":443" : ":80";
+	auth += 3;
+	n = strlen(auth);
+	if (remote != NULL && in_list(cfg.trusted_proxies, remote, strlen(remote)))
+		hosts[1] = FCGX_GetParam("HTTP_X_FORWARDED_HOST", r->envp);
+	for (i = 0; i < 2; i++) {
+		const char *h = hosts[i];
+		if (h == NULL)
+			continue;
+		if (strcasecmp(h, auth) == 0)
+			return 1;
+		/* Host example.com:443 and Origin https://example.com */
+		if (strlen(h) == n + strlen(def) && strncasecmp(h, auth, n) == 0 &&
+		    strcmp(h + n, def) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+access_same_site(FCGX_Request *r)
+{
+	const char *origin = FCGX_GetParam("HTTP_ORIGIN", r->envp);
+	const char *site = FCGX_GetParam("HTTP_SEC_FETCH_SITE", r->envp);
+	int listed = origin != NULL && in_list(cfg.allowed_origins, origin, strlen(origin));
+
+	if (listed || ((site == NULL || strcasecmp(site, "cross-site") != 0) &&
+	    (origin == NULL || origin_is_ours(r, origin))))
+		return 0;
+	http_error(r, 403, "forbidden", "runs are started from this service's own page, and "
+	    "this request came from another site's (Origin: %.100s); the operator may allow "
+	    "that site with IMGSANDBOX_ALLOWED_ORIGINS", origin ? origin : "none, and "
+	    "Sec-Fetch-Site: cross-site");
+	return -1;
+}
+
+void
+access_client_key(FCGX_Request *r, char *out, size_t len)
+{
+	unsigned char a[16];
+	char text[INET6_ADDRSTRLEN];
+
+	access_client(r, out, len);
+	if (strchr(out, ':') == NULL || inet_pton(AF_INET6, out, a) != 1)
+		return;
+	if (strncmp(out, "::ffff:", 7) == 0 && strchr(out, '.') != NULL) {
+		memmove(out, out + 7, strlen(out + 7) + 1);	/* IPv4, mapped */
+		return;
+	}
+	memset(a + 8, 0, 8);
+	if (inet_ntop(AF_INET6, a, text, sizeof(text)) != NULL)
+		snprintf(out, len, "%s/64", text);
 }

@@ -15,6 +15,15 @@ int access_init(char *err, size_t errlen);
 /* The client's address (see access.c) in out. */
 void access_client(FCGX_Request *r, char *out, size_t len);
 
+/* The key of the client's share: its address (see access.c), an IPv6
+ * one as its /64 ("2001:db8:1:2::/64"), in out. */
+void access_client_key(FCGX_Request *r, char *out, size_t len);
+
+/* Returns 0 when r may start a run or an assist: no browser says it comes
+ * from another site's page (Sec-Fetch-Site, Origin), or its origin is in
+ * IMGSANDBOX_ALLOWED_ORIGINS; else writes 403 (saying so) and returns -1. */
+int access_same_site(FCGX_Request *r);
+
 /* Whether a is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x). */
 int access_loopback_address(const char *a);
 

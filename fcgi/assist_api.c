@@ -26,13 +26,17 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "assistant/ai.h"
 #include "reports/ai_context.h"
 #include "base/clock.h"
 #include "base/config.h"
+#include "base/files.h"
 #include "base/json_out.h"
 #include "base/log.h"
+#include "base/secret.h"
+#include "base/sha256.h"
 #include "assistant/prompt.h"
 #include "base/text.h"
 #include "http.h"
@@ -58,6 +62,7 @@ struct assist_req {
 	size_t code_len;
 	int64_t log_id;		/* 0: no fix */
 	const char *session_id;	/* NULL when absent */
+	char session[SESSION_ID_MAX + 1];	/* the answer's: session_id when ours, else new */
 };
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -194,6 +199,12 @@ parse_request(const char *body, size_t len, struct assist_req *q, struct refusal
 			return refuse(no, 400, "bad_request", "a fix by log_id needs the session_id "
 			    "of that attempt");
 	}
+	/* The session of the answer (and of the run it leads to): the one sent
+	 * when this service issued it, else a new one. */
+	if (q->session_id != NULL && session_id_ours(q->session_id, strlen(q->session_id)))
+		snprintf(q->session, sizeof(q->session), "%s", q->session_id);
+	else if (session_id_new(q->session) < 0)
+		return refuse(no, 500, "internal", "the server could not make a session id");
 	if (q->prompt == NULL)
 		q->prompt = "";
 	if (q->log_id == 0 && q->prompt[strspn(q->prompt, " \t\r\n")] == '\0')
@@ -207,6 +218,12 @@ parse_request(const char *body, size_t len, struct assist_req *q, struct refusal
 static int
 load_attempt(const struct assist_req *q, struct logdb_run *run, struct refusal *no)
 {
+	if (svc.db == NULL) {
+		memset(run, 0, sizeof(*run));
+		return refuse(no, 503, "log_unavailable", "the execution log cannot be read, so "
+		    "attempt %lld cannot be fetched; send the failed script as \"code\" (and its "
+		    "error in \"prompt\") instead of log_id", (long long)q->log_id);
+	}
 	switch (logdb_get_run(svc.db, q->log_id, run)) {
 	case 1:
 		break;
@@ -230,8 +247,8 @@ load_attempt(const struct assist_req *q, struct logdb_run *run, struct refusal *
 }
 
 /* The context of the system message: the log's AI context when
- * cfg.ai_lessons is 1 and the log can be read, else the sandbox's facts
- * alone. *lessons says whether it holds lessons (the AI context of a log
+ * cfg.ai_lessons is 1 and the log is open and can be read, else the
+ * sandbox's facts alone. *lessons says whether it holds lessons (the AI context of a log
  * with none is the facts alone). Returns a malloc'd text, or NULL. */
 static char *
 build_context(size_t *len, int *lessons)
@@ -245,7 +262,7 @@ build_context(size_t *len, int *lessons)
 	*lessons = 0;
 	if ((facts = prompt_facts(&env, &flen)) == NULL)
 		return NULL;
-	if (!cfg.ai_lessons) {
+	if (!cfg.ai_lessons || svc.db == NULL) {	/* no log: no lessons, still a prompt */
 		*len = flen;
 		return facts;
 	}
@@ -331,9 +348,38 @@ answer_model(const struct ai_result *res, char *out, size_t outlen)
 	text_clean_copy(out, max, m, strlen(m), '?');
 }
 
+/* Adds the script (its CRLFs made LF, as POST /run keeps a script), the
+ * session and the token that lets POST /run keep model and lessons for
+ * this script in this session (base/secret.h) to root. Returns 0, or -1
+ * when memory ran out. */
+static int
+add_script(cJSON *root, const struct ai_code *c, const char *model, int lessons,
+    const char *session)
+{
+	char sha[SHA256_HEX_MAX], token[AI_TOKEN_LEN + 1], *lf;
+	size_t i, n = 0;
+	int rc = -1;
+
+	if ((lf = malloc(c->code_len + 1)) == NULL)
+		return -1;
+	for (i = 0; i < c->code_len; i++)
+		if (!(c->code[i] == '\r' && i + 1 < c->code_len && c->code[i + 1] == '\n'))
+			lf[n++] = c->code[i];
+	lf[n] = '\0';
+	sha256_hex(lf, n, sha);
+	if (json_add_text(root, "code", lf, n) != NULL &&
+	    cJSON_AddStringToObject(root, "session_id", session) != NULL &&
+	    ai_token_make(session, model, lessons, sha, token) == 0 &&
+	    cJSON_AddStringToObject(root, "ai_token", token) != NULL)
+		rc = 0;
+	free(lf);
+	return rc;
+}
+
 /* The 200 answer of a reply, or a refusal when it holds no script. */
 static int
-answer(FCGX_Request *r, const struct ai_result *res, int lessons, struct refusal *no)
+answer(FCGX_Request *r, const struct ai_result *res, int lessons, const char *session,
+    struct refusal *no)
 {
 	char model[AI_MODEL_MAX], words[AI_WORDS_MAX], sz1[32], sz2[32], *notes = NULL;
 	struct ai_code c;
@@ -360,7 +406,7 @@ answer(FCGX_Request *r, const struct ai_result *res, int lessons, struct refusal
 		notes = NULL;
 	answer_model(res, model, sizeof(model));
 	if ((root = cJSON_CreateObject()) != NULL &&
-	    json_add_text(root, "code", c.code, c.code_len) != NULL &&
+	    add_script(root, &c, model, lessons, session) == 0 &&
 	    cJSON_AddStringToObject(root, "model", model) != NULL &&
 	    json_add_text(root, "notes", notes ? notes : c.notes,
 	    notes ? strlen(notes) : c.notes_len) != NULL &&
@@ -387,12 +433,13 @@ assist(FCGX_Request *r, const struct assist_req *q, struct refusal *no)
 	int64_t t0 = clock_mono_ms();
 	int lessons, rc = -1;
 
+	log_reopen_if_due();
 	if (build_prompt(q, &lessons, &sys, &user, no) < 0)
 		return -1;
 	if (ai_chat(&ep, sys, user, &res) < 0) {
 		call_refusal(&res, no);
 		log_warnx("assist: %s", res.message);
-	} else if ((rc = answer(r, &res, lessons, no)) == 0)
+	} else if ((rc = answer(r, &res, lessons, q->session, no)) == 0)
 		log_info("assist: %s answered in %lld ms (%s%s)", res.where,
 		    (long long)(clock_mono_ms() - t0), q->log_id ? "a fix" : "a script",
 		    lessons ? ", with the log's lessons" : "");
@@ -404,15 +451,42 @@ assist(FCGX_Request *r, const struct assist_req *q, struct refusal *no)
 	return rc;
 }
 
+/* One of the host's IMGSANDBOX_AI_INFLIGHT places for an assist (flock'd
+ * files under DATA/assists): a call holds a run-pool responder for up to
+ * the model's time limit, so without a cap for the whole host two clients
+ * (each within its own share) filled the run pool with assists. Returns
+ * its descriptor (closed when the assist is answered), or -1 with no. */
+static int
+assist_place(struct refusal *no)
+{
+	char dir[600];
+	int fd;
+
+	if (snprintf(dir, sizeof(dir), "%s/assists", cfg.data_dir) >= (int)sizeof(dir) ||
+	    (make_dirs(dir, 0700) < 0 && errno != EEXIST))
+		return refuse(no, 503, "ai_unavailable", "the server cannot keep count of the "
+		    "assistant's calls (%s)", strerror(errno));
+	if ((fd = lock_one_of(dir, (int)cfg.ai_inflight)) >= 0)
+		return fd;
+	if (errno != EWOULDBLOCK)
+		return refuse(no, 503, "ai_unavailable", "the server cannot keep count of the "
+		    "assistant's calls (%s)", strerror(errno));
+	refuse(no, 429, "busy", "the assistant is answering %lld requests already, the most "
+	    "this server asks the model at once; try again in a few seconds",
+	    (long long)cfg.ai_inflight);
+	no->extra = "Retry-After: 5\r\n";
+	return -1;
+}
+
 int
 assist_handle(FCGX_Request *r, const char *method)
 {
 	const char *ctype = FCGX_GetParam("CONTENT_TYPE", r->envp);
-	struct assist_req q = { NULL, "", NULL, 0, 0, NULL };
+	struct assist_req q = { NULL, "", NULL, 0, 0, NULL, "" };
 	struct refusal no = { 0, NULL, NULL, "" };
 	size_t len = 0, max = (size_t)(2 * (cfg.prompt_bytes + cfg.code_bytes) + BODY_SLACK);
 	char *body = NULL;
-	int rc;
+	int rc, place = -1;
 
 	assist_init();
 	if (method == NULL || strcmp(method, "POST") != 0)
@@ -429,12 +503,15 @@ assist_handle(FCGX_Request *r, const char *method)
 	    (ctype[16] != '\0' && ctype[16] != ';' && ctype[16] != ' '))
 		refuse(&no, 400, "bad_request", "send the body as Content-Type: application/json");
 	else if (read_body(r, max, &body, &len, &no) == 0 &&
-	    parse_request(body, len, &q, &no) == 0 && assist(r, &q, &no) == 0) {
+	    parse_request(body, len, &q, &no) == 0 && (place = assist_place(&no)) >= 0 &&
+	    assist(r, &q, &no) == 0) {
 		rc = 0;
 		goto out;
 	}
 	rc = http_error_with(r, no.status, no.code, no.extra, "%s", no.msg);
 out:
+	if (place >= 0)
+		close(place);
 	cJSON_Delete(q.doc);
 	free(body);
 	return rc;

@@ -2,7 +2,8 @@
  * housekeeping: a thread in every responder that keeps the host tidy, one
  * process at a time (by flock): every IMGSANDBOX_REAP_INTERVAL_S, job
  * folders left by a dead process, published results past their retention
- * or, oldest first, past their byte budget (IMGSANDBOX_OUTPUTS_MAX_BYTES),
+ * or, oldest first, past their byte budget (IMGSANDBOX_OUTPUTS_MAX_BYTES;
+ * also as soon as a run's result passes it: housekeeping_published),
  * and the log's rows past their age or its size (the summaries keep
  * counting them). Sandboxes are the broker's (fcgi/sandboxd.c): it reaps
  * its own leftovers and says how the engine is, for GET /api/health.
@@ -71,13 +72,61 @@ retain_log(void)
 	}
 }
 
+/* The published results' bytes as last counted, and what was published
+ * since: DATA/outputs.bytes (8 bytes), read and written under its flock,
+ * which also keeps two sweeps of the budget apart. With add (a result's
+ * bytes, keep its name) the results are swept only when the count passes
+ * IMGSANDBOX_OUTPUTS_MAX_BYTES, down to 90 % of it (so that a host at its
+ * budget sweeps once per tenth of it, not at each result), never keep;
+ * without (the periodic sweep), always, down to the budget. Returns how
+ * many results were removed. */
+static int
+budget_sweep(int64_t add, const char *keep)
+{
+	int64_t count = 0, left;
+	char path[600];
+	int fd, removed = 0;
+
+	if (snprintf(path, sizeof(path), "%s/outputs.bytes", cfg.data_dir) >= (int)sizeof(path) ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return 0;
+	if (flock(fd, LOCK_EX) == 0) {
+		if (pread(fd, &count, sizeof(count), 0) != (ssize_t)sizeof(count) || count < 0)
+			count = 0;
+		count += add;
+		if (add == 0 || count > cfg.outputs_max_bytes) {
+			removed = jobs_sweep_budget(cfg.outputs_dir, add == 0 ? cfg.outputs_max_bytes :
+			    cfg.outputs_max_bytes / 10 * 9, keep, &left);
+			count = left;
+		}
+		(void)!pwrite(fd, &count, sizeof(count), 0);
+	}
+	close(fd);	/* the lock with it */
+	return removed;
+}
+
+void
+housekeeping_published(const struct outputs *o)
+{
+	const char *job = strrchr(o->final, '/');
+	int64_t bytes = 0;
+	int i, removed;
+
+	for (i = 0; i < o->n; i++)
+		if (o->files[i].published)
+			bytes += o->files[i].bytes;
+	if (bytes > 0 && job != NULL && (removed = budget_sweep(bytes, job + 1)) > 0)
+		log_info("housekeeping: %d results removed, the oldest, to keep the published "
+		    "results under IMGSANDBOX_OUTPUTS_MAX_BYTES", removed);
+}
+
 static void
 sweep(void)
 {
 	int m, k;
 
 	m = jobs_sweep(cfg.outputs_dir, cfg.retention_s);
-	m += jobs_sweep_budget(cfg.outputs_dir, cfg.outputs_max_bytes);
+	m += budget_sweep(0, NULL);
 	/* A job folder lives for one request; one much older than any run
 	 * (its start, its limit) belongs to a responder that died. */
 	k = jobs_sweep(svc.jobs_dir, (cfg.start_timeout_ms + cfg.timeout_ms) / 1000 + 600);

@@ -10,8 +10,77 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/config.h"
 #include "base/json_out.h"
 #include "http.h"
+
+/* Bytes handed to libfcgi at a time: its output buffer (8 KiB), so that
+ * each write it makes to the web server starts with the time left. */
+#define PIECE 8000
+
+/* When the answer being written must be out (monotonic ms; 0: no write
+ * yet). Every answer has one (IMGSANDBOX_SEND_TIMEOUT_MS from its first
+ * write; each live event its own): a client that does not read, behind a
+ * server that does not buffer, holds the responder until then at most,
+ * and with it a run's slot and sandbox. One request at a time. */
+static int64_t send_deadline;
+
+void
+http_answer_begin(void)
+{
+	send_deadline = 0;
+}
+
+/* Sets the connection's send timeout to what is left of the deadline (set
+ * now when there is none). Returns 0, or -1 when it has passed. */
+static int
+send_window(FCGX_Request *r)
+{
+	struct timeval tv;
+	int64_t left;
+
+	if (send_deadline == 0)
+		send_deadline = clock_mono_ms() + cfg.send_timeout_ms;
+	if ((left = send_deadline - clock_mono_ms()) <= 0)
+		return -1;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	return setsockopt(r->ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0 ? 0 : -1;
+}
+
+/* Writes buf[0..len) to r's answer, piece by piece, each within what is
+ * left of the deadline; flushes it when flush is set. With a send timeout
+ * a write is never restarted after a signal handler runs: no signal is
+ * taken meanwhile (they wait). Returns 0, or -1 when the client is gone or
+ * the deadline passed (libfcgi then writes nothing more of the answer). */
+static int
+put(FCGX_Request *r, const char *buf, size_t len, int flush)
+{
+	sigset_t all, old;
+	size_t n;
+	int rc = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (; len > 0 && rc == 0; buf += n, len -= n) {
+		n = len < PIECE ? len : PIECE;
+		if (send_window(r) < 0 || FCGX_PutStr(buf, (int)n, r->out) != (int)n)
+			rc = -1;
+	}
+	if (rc == 0 && flush && (send_window(r) < 0 || FCGX_FFlush(r->out) != 0))
+		rc = -1;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+void
+http_answer_end(FCGX_Request *r)
+{
+	struct timeval tv = { 0, 1000 };	/* the deadline passed: 1 ms */
+
+	if (send_window(r) < 0)
+		(void)setsockopt(r->ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
 
 static const char *
 reason(int status)
@@ -50,7 +119,7 @@ put_head(FCGX_Request *r, int status, const char *ctype, size_t len, const char 
 	    extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -1;
-	return FCGX_PutStr(head, n, r->out) == n ? 0 : -1;
+	return put(r, head, (size_t)n, 0);
 }
 
 int
@@ -58,9 +127,7 @@ http_body(FCGX_Request *r, int status, const char *ctype, const char *body, size
 {
 	if (put_head(r, status, ctype, len, NULL) < 0)
 		return -1;
-	if (len > 0 && FCGX_PutStr(body, (int)len, r->out) < 0)
-		return -1;
-	return 0;
+	return put(r, body, len, 0);
 }
 
 int
@@ -71,15 +138,14 @@ http_json(FCGX_Request *r, int status, const cJSON *body, const char *extra)
 
 	if ((text = cJSON_PrintUnformatted(body)) == NULL) {
 		/* Out of memory: still answer, with a body that needs none. */
-		static const char oom[] = "{\"error\":{\"code\":\"internal\","
+		static const char oom[] = "Status: 500 Internal Server Error\r\n"
+		    "Content-Type: application/json\r\n\r\n{\"error\":{\"code\":\"internal\","
 		    "\"message\":\"the server ran out of memory; try again\"}}";
-		FCGX_FPrintF(r->out, "Status: 500 Internal Server Error\r\n"
-		    "Content-Type: application/json\r\n\r\n");
-		FCGX_PutStr(oom, (int)sizeof(oom) - 1, r->out);
+		put(r, oom, sizeof(oom) - 1, 0);
 		return -1;
 	}
 	if (put_head(r, status, "application/json", strlen(text), extra) == 0 &&
-	    FCGX_PutStr(text, (int)strlen(text), r->out) >= 0)
+	    put(r, text, strlen(text), 0) == 0)
 		rc = 0;
 	free(text);
 	return rc;
@@ -183,9 +249,8 @@ http_sse_begin(FCGX_Request *r)
 	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
 	    "X-Accel-Buffering: no\r\n\r\n";
 
-	if (FCGX_PutStr(head, (int)sizeof(head) - 1, r->out) != (int)sizeof(head) - 1)
-		return -1;
-	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
+	send_deadline = 0;	/* each part of a stream has a deadline of its own */
+	return put(r, head, sizeof(head) - 1, 1);
 }
 
 int
@@ -198,9 +263,9 @@ http_sse_event(FCGX_Request *r, const char *event, const cJSON *data)
 	if ((text = cJSON_PrintUnformatted(data)) == NULL)
 		return -1;
 	n = snprintf(head, sizeof(head), "event: %s\ndata: ", event);
-	if (n > 0 && (size_t)n < sizeof(head) && FCGX_PutStr(head, n, r->out) == n &&
-	    FCGX_PutStr(text, (int)strlen(text), r->out) == (int)strlen(text) &&
-	    FCGX_PutStr("\n\n", 2, r->out) == 2 && FCGX_FFlush(r->out) == 0)
+	send_deadline = 0;
+	if (n > 0 && (size_t)n < sizeof(head) && put(r, head, (size_t)n, 0) == 0 &&
+	    put(r, text, strlen(text), 0) == 0 && put(r, "\n\n", 2, 1) == 0)
 		rc = 0;
 	free(text);
 	return rc;
@@ -209,9 +274,8 @@ http_sse_event(FCGX_Request *r, const char *event, const cJSON *data)
 int
 http_sse_ping(FCGX_Request *r)
 {
-	if (FCGX_PutStr(": ping\n\n", 8, r->out) != 8)
-		return -1;
-	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
+	send_deadline = 0;
+	return put(r, ": ping\n\n", 8, 1);
 }
 
 int

@@ -12,6 +12,14 @@
 
 #include "base/text.h"	/* parse_int_range */
 
+/* Every answer must be out within IMGSANDBOX_SEND_TIMEOUT_MS of its first
+ * write (each live event within it of its own): a client that does not
+ * read holds the responder that long at most. http_answer_begin() starts a
+ * request (no deadline yet); http_answer_end() gives libfcgi's last writes
+ * (FCGX_Finish_r) what is left of it, 1 ms when it passed. */
+void http_answer_begin(void);
+void http_answer_end(FCGX_Request *r);
+
 /* Writes a whole answer: status line, Content-Type application/json,
  * Cache-Control no-store, extra (NULL, or header lines each ending "\r\n"),
  * and body rendered compactly. Returns 0, or -1 if the client is gone. */

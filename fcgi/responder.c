@@ -36,6 +36,7 @@
 #include "base/files.h"
 #include "facts/image_check.h"
 #include "base/log.h"
+#include "base/secret.h"
 #include "store/logdb.h"
 #include "sandbox/sandbox.h"
 #include "base/clock.h"
@@ -111,7 +112,7 @@ within_share(FCGX_Request *r)
 	char client[64], extra[64];
 	int retry = 0;
 
-	access_client(r, client, sizeof(client));
+	access_client_key(r, client, sizeof(client));
 	switch (share_enter(svc.share, client, &retry)) {
 	case SHARE_OK:
 		return 0;
@@ -127,6 +128,35 @@ within_share(FCGX_Request *r)
 		    retry);
 		return -1;
 	}
+}
+
+/* A client's reads of sessions (GET /api/logs/session/<id>: answers of up
+ * to 4 MiB, a diff of up to 20M steps, each ?after= a new answer that no
+ * kept one serves): IMGSANDBOX_CLIENT_INFLIGHT in progress at once and
+ * IMGSANDBOX_CLIENT_READS_PER_MIN (a quarter of them at once), counted
+ * apart from its runs in the host's share table (svc.reads: the same
+ * table, a key of their own, these limits). Refused with 429 and
+ * Retry-After past them. Returns 0 when it may go on. */
+static int
+within_reads(FCGX_Request *r)
+{
+	char client[64], key[80], extra[64];
+	int retry = 0;
+	enum share_refusal why;
+
+	access_client_key(r, client, sizeof(client));
+	snprintf(key, sizeof(key), "read %s", client);
+	if ((why = share_enter(svc.reads, key, &retry)) == SHARE_OK)
+		return 0;
+	snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry);
+	if (why == SHARE_INFLIGHT)
+		http_error_with(r, 429, "busy", extra, "you are reading %lld pages of sessions "
+		    "already; wait for one to come", (long long)cfg.client_inflight);
+	else
+		http_error_with(r, 429, "busy", extra, "you read %lld pages of sessions in the "
+		    "last minute, the most this service answers; try again in %d s",
+		    (long long)cfg.client_reads_per_min, retry);
+	return -1;
 }
 
 static void
@@ -167,9 +197,10 @@ route_status(FCGX_Request *r, const char *method, const char *rest, struct after
 	status_api_handle(r, method, rest);
 }
 
-/* Who may use a path: anyone, the operator (access.c), or anyone within
- * their share of the host (share.c). */
-enum who { ANYONE, OPERATOR, SHARED };
+/* Who may use a path: anyone, the operator (access.c), anyone within
+ * their share of the host (share.c) from a page of this site (access.c),
+ * or anyone within their share of reads. */
+enum who { ANYONE, OPERATOR, SHARED, READER };
 
 static const struct route {
 	const char *path;	/* ending '/': a prefix */
@@ -179,7 +210,7 @@ static const struct route {
 } routes[] = {
 	{ "/run", 4, SHARED, route_run },
 	{ "/api/assist", 11, SHARED, route_assist },
-	{ "/api/logs/session/", 10, ANYONE, route_logs },	/* its id is its key */
+	{ "/api/logs/session/", 10, READER, route_logs },	/* its id is its key */
 	{ "/api/logs/", 10, OPERATOR, route_logs },
 	{ "/api/metrics", 12, OPERATOR, route_metrics },
 	{ "/api/", 5, ANYONE, route_status },
@@ -206,7 +237,9 @@ handle(FCGX_Request *r, struct after_answer *after)
 			continue;
 		if (rt->who == OPERATOR && access_operator(r) < 0)
 			return;
-		if (rt->who == SHARED && within_share(r) < 0)
+		if (rt->who == SHARED && (access_same_site(r) < 0 || within_share(r) < 0))
+			return;
+		if (rt->who == READER && within_reads(r) < 0)
 			return;
 		rt->fn(r, method, path + rt->skip, after);
 		return;
@@ -227,12 +260,17 @@ start_up(void)
 		    "a user of its own", cfg.sandbox_user);
 	if (image_check_init() < 0)
 		die("libmagic's database could not be loaded (apt-get install libmagic1)");
+	if (secret_load(cfg.secret_file, err, sizeof(err)) < 0)	/* session ids, tokens */
+		die("IMGSANDBOX_SECRET_FILE: %s", err);
 	/* A token that cannot be read closes the operator's endpoints (503,
 	 * saying why), not the service: runs go on. */
 	if (access_init(err, sizeof(err)) < 0)
 		log_warnx("%s; /api/logs and /api/metrics answer 503 until it is fixed", err);
 	if ((svc.share = share_open(cfg.data_dir, (int)cfg.slots, cfg.client_inflight,
-	    cfg.client_runs_per_min, cfg.client_burst)) == NULL)
+	    cfg.client_runs_per_min, cfg.client_burst)) == NULL ||
+	    (svc.reads = share_open(cfg.data_dir, (int)cfg.slots, cfg.client_inflight,
+	    cfg.client_reads_per_min,
+	    cfg.client_reads_per_min / 4 > 0 ? cfg.client_reads_per_min / 4 : 1)) == NULL)
 		die("the share table under %s could not be made", cfg.data_dir);
 	log_reopen_if_due();	/* a log that cannot be opened does not stop runs */
 	assist_init();		/* the model's key, read once */
@@ -259,10 +297,12 @@ serve(void)
 		pthread_mutex_lock(&stop_lock);
 		in_request = 1;
 		pthread_mutex_unlock(&stop_lock);
+		http_answer_begin();
 		handle(&req, &after);
 		/* No longer in flight for its client before the client can
 		 * see the answer (and send its next request). */
 		share_answered(svc.share);
+		http_answer_end(&req);	/* a client that does not read: bounded */
 		FCGX_Finish_r(&req);
 		run_after_answer(&after);
 		share_leave(svc.share);

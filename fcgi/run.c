@@ -23,6 +23,7 @@
 #include "base/config.h"
 #include "base/json_out.h"
 #include "base/log.h"
+#include "base/secret.h"
 #include "base/text.h"
 #include "http.h"
 #include "run.h"
@@ -59,7 +60,8 @@ reject(struct run_ctx *c, const struct refusal *no)
 
 	/* A refusal belongs to the client's session when it sent a good one. */
 	if (c->f[F_SESSION].seen && c->f[F_SESSION].value != NULL &&
-	    session_id_valid(c->f[F_SESSION].value, c->f[F_SESSION].len))
+	    session_id_valid(c->f[F_SESSION].value, c->f[F_SESSION].len) &&
+	    session_id_ours(c->f[F_SESSION].value, c->f[F_SESSION].len))
 		memcpy(c->session_id, c->f[F_SESSION].value, c->f[F_SESSION].len + 1);
 	run_record_request(c);
 	c->rec.job_id = NULL;
@@ -215,6 +217,8 @@ run_in(struct run_ctx *c, struct sandbox *sb)
 	}
 	if (res.outcome == SANDBOX_EXITED && res.exit_code == 0)
 		rs = outputs_publish(&c->outs, &res.proto, msg, sizeof(msg));
+	if (rs == RESULT_OK)
+		housekeeping_published(&c->outs);	/* the byte budget, at once */
 	if (rs == RESULT_ERROR)
 		log_warnx("job %s: %s", c->job.id, msg);
 	c->t[T_RESULT] = clock_mono_ms();
@@ -351,7 +355,7 @@ run_handle(FCGX_Request *r, struct after_answer *after)
 	c.ai_lessons = -1;
 	c.t[T_START] = clock_mono_ms();
 	record_init(&c.rec);
-	if (job_new_id(c.session_id) < 0)
+	if (session_id_new(c.session_id) < 0)	/* unless the client sends one of ours */
 		snprintf(c.session_id, sizeof(c.session_id), "s%lld", (long long)clock_real_ms());
 	if (run_form_read(&c, &no) < 0 || run_form_check(&c, &no) < 0) {
 		rc = reject(&c, &no);

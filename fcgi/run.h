@@ -22,7 +22,7 @@
 
 /* The fields of the form, in the order of run_form.c's table. */
 enum { F_CODE, F_IMAGE, F_USE_SAMPLE, F_PARAMS, F_SESSION, F_PREVIOUS, F_PROMPT,
-	F_MODEL, F_LESSONS, F_COUNT };
+	F_MODEL, F_LESSONS, F_TOKEN, F_COUNT };
 
 /* Timestamps of one request, ms of the monotonic clock; each timing of
  * the answer is the time from the step before (run_answer.c names them). */
@@ -69,6 +69,9 @@ struct run_ctx {
 	const char *sandbox_kind;
 	const char *sandbox_id;		/* "" or NULL: none */
 	const char *unlogged;	/* why the log did not take the row (NULL: it did) */
+	int ai_unproven;	/* ai_model and ai_lessons came without their token: not kept */
+	const char *notes[2];	/* what the answer says of what was sent and not kept */
+	int nnotes;
 };
 
 /* run_form.c: reads the form (streaming, bounded, against a deadline) into

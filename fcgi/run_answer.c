@@ -179,6 +179,20 @@ add_streams(cJSON *root, const struct sandbox_result *res)
 	free(err);
 }
 
+/* "notes": what was sent and not kept (a session_id this service did not
+ * issue, ai_model without its token), when there is any. */
+static void
+add_notes(cJSON *root, const struct run_ctx *c)
+{
+	cJSON *a;
+	int i;
+
+	if (c->nnotes == 0 || (a = cJSON_AddArrayToObject(root, "notes")) == NULL)
+		return;
+	for (i = 0; i < c->nnotes; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(c->notes[i]));
+}
+
 cJSON *
 run_answer(const struct run_ctx *c, const struct sandbox_result *res, const struct outcome *o,
     int64_t log_id, int attempt)
@@ -217,6 +231,7 @@ run_answer(const struct run_ctx *c, const struct sandbox_result *res, const stru
 	    c->sandbox_id != NULL && c->sandbox_id[0] != '\0' ? c->sandbox_id : NULL);
 	if (c->unlogged != NULL)
 		add_unlogged_warning(root, c->unlogged);
+	add_notes(root, c);
 	return root;
 }
 

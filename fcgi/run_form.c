@@ -18,6 +18,8 @@
 #include "base/config.h"
 #include "base/files.h"
 #include "base/log.h"
+#include "base/secret.h"
+#include "base/sha256.h"
 #include "facts/params.h"
 #include "base/text.h"
 #include "http.h"
@@ -56,6 +58,9 @@ declare_fields(struct run_ctx *c)
 		/* 1 or 0: whether the assistant's prompt held the log's lessons
 		 * (POST /api/assist says so), for the per-model figures. */
 		[F_LESSONS] = { "ai_lessons", NULL, 8 },
+		/* What POST /api/assist answered with the code: ai_model and
+		 * ai_lessons are kept only with it (check_ai_claim). */
+		[F_TOKEN] = { "ai_token", NULL, 64 },
 	};
 	int i;
 
@@ -191,20 +196,60 @@ lf_only(struct mp_field *f)
 	f->value[o] = '\0';
 }
 
+/* Adds a sentence to c's answer's notes. */
+static void
+add_note(struct run_ctx *c, const char *text)
+{
+	if (c->nnotes < (int)(sizeof(c->notes) / sizeof(c->notes[0])))
+		c->notes[c->nnotes++] = text;
+}
+
+/* ai_model and ai_lessons feed the per-model figures: a model is kept only
+ * with the token POST /api/assist answered for this very code (after its
+ * CRLFs), model, lessons and session (base/secret.h), so that the figures
+ * count what a model of this service wrote; ai_lessons, when sent, must be
+ * the token's (not sent: the run counts as "not said"). Else the run goes
+ * on without them, and its answer says so. */
+static void
+check_ai_claim(struct run_ctx *c)
+{
+	const struct mp_field *m = &c->f[F_MODEL], *t = &c->f[F_TOKEN];
+	const char *tok = t->seen ? t->value : NULL;
+	char sha[SHA256_HEX_MAX];
+
+	if (!(m->seen && m->len > 0))
+		return;		/* lessons alone are stored as not said (record.h) */
+	sha256_hex(c->f[F_CODE].value, c->f[F_CODE].len, sha);
+	if (c->ai_lessons >= 0 ? ai_token_ok(tok, c->session_id, m->value, c->ai_lessons, sha) :
+	    ai_token_ok(tok, c->session_id, m->value, 1, sha) ||
+	    ai_token_ok(tok, c->session_id, m->value, 0, sha))
+		return;
+	c->ai_unproven = 1;
+	c->ai_lessons = -1;
+	add_note(c, "ai_model and ai_lessons were not kept: they are taken only with the "
+	    "ai_token POST /api/assist answered for this very code, in this session");
+}
+
 /* The text fields: session, previous attempt, code, prompt, model, params. */
 static int
 check_text(struct run_ctx *c, struct refusal *no)
 {
 	char why[256];
 
-	/* session_id first, so that every later refusal is in its session. */
+	/* session_id first, so that every later refusal is in its session: one
+	 * this service issued (base/secret.h); any other goes on in the new
+	 * one issued for this run, as the answer says. */
 	if (c->f[F_SESSION].seen) {
 		if (!session_id_valid(c->f[F_SESSION].value, c->f[F_SESSION].len)) {
 			run_refusal(no, 400, "bad_request", NULL, "session_id must be 1 to 64 "
 			    "characters of A-Z, a-z, 0-9, '_' and '-'");
 			return -1;
 		}
-		memcpy(c->session_id, c->f[F_SESSION].value, c->f[F_SESSION].len + 1);
+		if (session_id_ours(c->f[F_SESSION].value, c->f[F_SESSION].len))
+			memcpy(c->session_id, c->f[F_SESSION].value, c->f[F_SESSION].len + 1);
+		else
+			add_note(c, "the session_id sent is not one this service issued: this "
+			    "run begins the session named in session_id");
 	}
 	if (c->f[F_PREVIOUS].seen && c->f[F_PREVIOUS].len > 0 &&
 	    parse_int_range(c->f[F_PREVIOUS].value, 1, LLONG_MAX, &c->previous) < 0) {
@@ -237,6 +282,7 @@ check_text(struct run_ctx *c, struct refusal *no)
 		}
 		c->ai_lessons = c->f[F_LESSONS].value[0] - '0';
 	}
+	check_ai_claim(c);
 	if (c->f[F_PARAMS].seen && params_check(c->f[F_PARAMS].value, c->f[F_PARAMS].len,
 	    why, sizeof(why)) < 0) {
 		run_refusal(no, 422, "bad_params", NULL, "%s", why);
@@ -349,6 +395,7 @@ run_record_request(struct run_ctx *c)
 	rec->use_sample = c->use_sample;
 	if (c->f[F_PROMPT].seen && utf8_valid(c->f[F_PROMPT].value, c->f[F_PROMPT].len))
 		rec->user_prompt = c->f[F_PROMPT].value;
-	if (c->f[F_MODEL].seen && utf8_valid(c->f[F_MODEL].value, c->f[F_MODEL].len))
+	if (c->f[F_MODEL].seen && !c->ai_unproven &&
+	    utf8_valid(c->f[F_MODEL].value, c->f[F_MODEL].len))
 		rec->ai_model = c->f[F_MODEL].value;
 }

@@ -14,10 +14,34 @@
 #include "base/config.h"
 #include "base/files.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "store/logdb.h"
 #include "service.h"
 
 struct service svc;
+
+/* Why the log is not open, in words anyone may read (the health answer
+ * and every run's warning are public): the driver's own text names the
+ * server's paths, and a URI's parts, so it goes to the server's log only. */
+static const char *
+public_words(enum logdb_open_error why)
+{
+	switch (why) {
+	case LOGDB_MISSING:
+		return "the log's database does not exist";
+	case LOGDB_OLDER:
+	case LOGDB_NEWER:
+		return "the log was made by another version of the service";
+	case LOGDB_CORRUPT:
+		return "the log's file is damaged";
+	case LOGDB_LOCKED:
+		return "the log is locked by another process";
+	case LOGDB_UNREACHABLE:
+		return "the log's database server does not answer";
+	default:
+		return "the log cannot be opened";
+	}
+}
 
 void
 log_reopen_if_due(void)
@@ -35,8 +59,11 @@ log_reopen_if_due(void)
 		log_info("the log %s is open", where);
 		return;
 	}
-	/* Runs go on unlogged; the answer and /api/health say so. */
-	snprintf(svc.log_problem, sizeof(svc.log_problem), "%s: %s", logdb_open_error_name(why), err);
+	/* Runs go on unlogged; the answer and /api/health say so, in words of
+	 * their own; the driver's (scrubbed of any password) go to the log. */
+	snprintf(svc.log_problem, sizeof(svc.log_problem), "%s: %s; the server's log says why",
+	    logdb_open_error_name(why), public_words(why));
+	text_hide_uri_password(err, sizeof(err), cfg.db_path);
 	log_warnx("the log %s cannot be opened (%s); runs go on unlogged, trying again in 10 s",
 	    where, err);
 }

@@ -9,6 +9,7 @@
 #include <fcgiapp.h>
 
 #include "store/logdb.h"
+#include "sandbox/outputs.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/share.h"
 
@@ -19,7 +20,8 @@ struct service {
 	char slots_dir[512];
 	char broker_socket[512];	/* the sandbox broker's (fcgi/sandboxd.c) */
 	struct share *share;	/* the host's share table (shared/sandbox/share.h) */
-	char log_problem[512];	/* why the log is not open ("" when it is) */
+	struct share *reads;	/* the same table with the limits of a client's session reads */
+	char log_problem[512];	/* why the log is not open, in public words ("" when it is) */
 };
 
 extern struct service svc;
@@ -34,5 +36,10 @@ void log_reopen_if_due(void);
 
 /* Starts the housekeeping thread (housekeeping.c). */
 void housekeeping_start(void);
+
+/* A run published o (housekeeping.c): its bytes count against
+ * IMGSANDBOX_OUTPUTS_MAX_BYTES at once, and the oldest results (never o)
+ * go when they pass it, rather than at the next periodic sweep. */
+void housekeeping_published(const struct outputs *o);
 
 #endif

@@ -87,6 +87,8 @@ static const struct setting {
 	  "largest POST /run body, bytes (the web servers are set a little above it)", PUB },
 	{ "IMGSANDBOX_BODY_TIMEOUT_MS", INT, I(body_timeout_ms), "20000", 1000, 3600000,
 	  "the whole POST /run body must arrive within this, ms (a client that trickles it gets 408)", 0 },
+	{ "IMGSANDBOX_SEND_TIMEOUT_MS", INT, I(send_timeout_ms), "10000", 100, 600000,
+	  "an answer (or one live event) must be taken by the web server within this, ms: a client that does not read holds a responder, and a run's slot, this long at most", 0 },
 	{ "IMGSANDBOX_CODE_BYTES", INT, I(code_bytes), "262144", 1, 16777216,
 	  "largest code field, bytes", PUB },
 	{ "IMGSANDBOX_IMAGE_BYTES", INT, I(image_bytes), "10485760", 1024, 1073741824,
@@ -131,12 +133,18 @@ static const struct setting {
 	  "for local access: more Host names (comma-separated) that name this machine", 0 },
 	{ "IMGSANDBOX_TRUSTED_PROXIES", STR, S(trusted_proxies), "", 0, 0,
 	  "addresses (comma-separated) of proxies whose X-Forwarded-For names the client", 0 },
+	{ "IMGSANDBOX_SECRET_FILE", STR, S(secret_file), "", 0, 0,
+	  "the host's key (16 to 256 bytes; made, 32 random bytes, when missing) that signs session ids and the assistant's tokens; hosts that share a log share it (default: DATA/secret.key)", 0 },
+	{ "IMGSANDBOX_ALLOWED_ORIGINS", STR, S(allowed_origins), "", 0, 0,
+	  "origins (comma-separated, as browsers send them: https://app.example.com) whose pages may start runs and assists here besides this service's own", 0 },
 	{ "IMGSANDBOX_CLIENT_INFLIGHT", INT, I(client_inflight), "4", 1, 1024,
 	  "runs and assists one client may have in progress at once (more: 429)", 0 },
 	{ "IMGSANDBOX_CLIENT_RUNS_PER_MIN", INT, I(client_runs_per_min), "60", 1, 1000000,
 	  "runs and assists one client may start per minute (more: 429 with Retry-After)", 0 },
 	{ "IMGSANDBOX_CLIENT_BURST", INT, I(client_burst), "20", 1, 100000,
 	  "how many of those a client may start at once after a quiet while", 0 },
+	{ "IMGSANDBOX_CLIENT_READS_PER_MIN", INT, I(client_reads_per_min), "120", 1, 1000000,
+	  "pages of sessions (GET /api/logs/session/<id>) one client may read per minute, a quarter of them at once, apart from its runs (more: 429)", 0 },
 	{ "IMGSANDBOX_AI_URL", STR, S(ai_url), "", 0, 0,
 	  "the assistant's OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (empty: no assistant)", 0 },
 	{ "IMGSANDBOX_AI_MODEL", STR, S(ai_model), "", 0, 0,
@@ -145,6 +153,8 @@ static const struct setting {
 	  "a file whose first line is the endpoint's API key (empty: none); it never leaves the server", 0 },
 	{ "IMGSANDBOX_AI_TIMEOUT_MS", INT, I(ai_timeout_ms), "60000", 1000, 600000,
 	  "how long the assistant waits for the model, ms", 0 },
+	{ "IMGSANDBOX_AI_INFLIGHT", INT, I(ai_inflight), "2", 1, 1024,
+	  "assists in progress at once on this host, whoever asks (more: 429); each holds a responder of the run pool while the model answers, so keep it below RESPONDERS", 0 },
 	{ "IMGSANDBOX_AI_LESSONS", INT, I(ai_lessons), "1", 0, 1,
 	  "1: the log's lessons go into the assistant's prompt; 0: only the sandbox's facts (to compare)", 0 },
 	{ "IMGSANDBOX_AI_MAX_TOKENS", INT, I(ai_max_tokens), "2048", 64, 65536,
@@ -166,6 +176,12 @@ config_derive(char *err, size_t errlen)
 	if (cfg.db_path[0] == '\0' &&
 	    snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/log.db", cfg.data_dir) >=
 	    (int)sizeof(cfg.db_path)) {
+		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
+		return -1;
+	}
+	if (cfg.secret_file[0] == '\0' &&
+	    snprintf(cfg.secret_file, sizeof(cfg.secret_file), "%s/secret.key", cfg.data_dir) >=
+	    (int)sizeof(cfg.secret_file)) {
 		snprintf(err, errlen, "IMGSANDBOX_DATA is too long");
 		return -1;
 	}

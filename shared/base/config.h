@@ -48,6 +48,7 @@ struct config {
 	/* Limits of a request */
 	int64_t body_bytes;		/* the whole POST body */
 	int64_t body_timeout_ms;	/* the whole body must arrive within this */
+	int64_t send_timeout_ms;	/* an answer must be taken within this */
 	int64_t code_bytes;
 	int64_t image_bytes;
 	int64_t image_pixels;
@@ -74,15 +75,19 @@ struct config {
 	char logs_token_file[256];	/* for token: the bearer token, one line */
 	char local_hosts[256];		/* local: more Host names that mean this machine */
 	char trusted_proxies[256];	/* addresses whose X-Forwarded-For is believed */
+	char secret_file[512];		/* the host's key: session ids, the assistant's tokens */
+	char allowed_origins[512];	/* other sites' pages that may POST /run and /api/assist */
 	/* A client's share */
 	int64_t client_inflight;	/* requests of one client at once (runs, assists) */
 	int64_t client_runs_per_min;	/* runs and assists of one client per minute */
 	int64_t client_burst;		/* ... of which this many at once */
+	int64_t client_reads_per_min;	/* pages of sessions one client reads per minute */
 	/* The assistant */
 	char ai_url[256];		/* an OpenAI-compatible base URL ("": none) */
 	char ai_model[128];
 	char ai_key_file[256];
 	int64_t ai_timeout_ms;
+	int64_t ai_inflight;		/* assists at once on the host */
 	int64_t ai_lessons;		/* 1: the log's lessons go into the prompt */
 	int64_t ai_max_tokens;
 };

@@ -2,7 +2,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -188,4 +190,25 @@ remove_tree(const char *path)
 		return -1;
 	}
 	return 0;
+}
+
+int
+lock_one_of(const char *dir, int n)
+{
+	char path[600];
+	int i, fd;
+
+	for (i = 0; i < n; i++) {
+		if (snprintf(path, sizeof(path), "%s/slot-%d", dir, i) >= (int)sizeof(path)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+			return -1;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		close(fd);
+	}
+	errno = EWOULDBLOCK;
+	return -1;
 }

@@ -1,6 +1,7 @@
 /*
  * files: the service's file helpers: writing and copying whole files, mkdir
- * -p, and removing a tree of any shape without following a link.
+ * -p, removing a tree of any shape without following a link, and places
+ * the host has n of (flock'd files).
  */
 #ifndef FILES_H
 #define FILES_H
@@ -28,5 +29,12 @@ int make_dirs(const char *path, mode_t mode);
  * nothing writes to any more. Returns 0, or -1 when something could not be
  * removed (logged). A missing path is 0. */
 int remove_tree(const char *path);
+
+/* Takes one of n places of something the host allows n of at once: the
+ * first of dir/slot-0 .. dir/slot-<n-1> (made when missing, 0600) whose
+ * flock it gets without waiting. Returns its descriptor (close it to give
+ * the place back; the kernel does when the process dies), or -1 with errno
+ * EWOULDBLOCK when all n are taken, another errno when dir cannot be used. */
+int lock_one_of(const char *dir, int n);
 
 #endif

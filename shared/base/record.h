@@ -17,7 +17,8 @@
 #define RECORD_CHANGE_MAX	136	/* "+from x import y", "-.ANTIALIAS" */
 
 /* One attempt, as the responder saw it. Every pointer may be NULL (stored as
- * NULL); text is stored as given (the caller made it valid UTF-8). */
+ * NULL); text is stored as given when it is valid UTF-8, else made valid
+ * (each bad byte U+FFFD) by the store. */
 struct run_record {
 	/* The request */
 	const char *job_id;		/* 32 hex chars, NULL when refused before one was made */

@@ -71,30 +71,77 @@ sha256_update(struct sha256 *s, const unsigned char *p, size_t n)
 	}
 }
 
-void
-sha256_hex(const void *data, size_t len, char out[SHA256_HEX_MAX])
+/* The digest of what s was fed (s is spent). */
+static void
+sha256_final(struct sha256 *s, unsigned char digest[32])
 {
-	static const char hex[] = "0123456789abcdef";
-	struct sha256 s = { .h = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-	    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 } };
-	unsigned char pad[72], digest[32];
-	uint64_t bits;
-	size_t padlen;
+	unsigned char pad[72];
+	uint64_t bits = s->len * 8;
+	size_t padlen = (s->fill < 56 ? 56 : 120) - s->fill;
 	int i;
 
-	sha256_update(&s, data, len);
-	bits = s.len * 8;
-	padlen = (s.fill < 56 ? 56 : 120) - s.fill;
 	memset(pad, 0, sizeof(pad));
 	pad[0] = 0x80;
 	for (i = 0; i < 8; i++)
 		pad[padlen + i] = (unsigned char)(bits >> (56 - 8 * i));
-	sha256_update(&s, pad, padlen + 8);
+	sha256_update(s, pad, padlen + 8);
 	for (i = 0; i < 32; i++)
-		digest[i] = (unsigned char)(s.h[i / 4] >> (24 - 8 * (i % 4)));
+		digest[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+static const struct sha256 sha256_start = { .h = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372,
+    0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 } };
+
+static void
+to_hex(const unsigned char digest[32], char out[SHA256_HEX_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
 	for (i = 0; i < 32; i++) {
 		out[2 * i] = hex[digest[i] >> 4];
 		out[2 * i + 1] = hex[digest[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+void
+sha256_hex(const void *data, size_t len, char out[SHA256_HEX_MAX])
+{
+	struct sha256 s = sha256_start;
+	unsigned char digest[32];
+
+	sha256_update(&s, data, len);
+	sha256_final(&s, digest);
+	to_hex(digest, out);
+}
+
+void
+hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t len,
+    char out[SHA256_HEX_MAX])
+{
+	unsigned char k[64], pad[64], inner[32], digest[32];
+	struct sha256 s;
+	int i;
+
+	memset(k, 0, sizeof(k));
+	if (keylen > sizeof(k)) {	/* a long key is its hash */
+		s = sha256_start;
+		sha256_update(&s, key, keylen);
+		sha256_final(&s, k);
+	} else
+		memcpy(k, key, keylen);
+	for (i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x36;
+	s = sha256_start;
+	sha256_update(&s, pad, 64);
+	sha256_update(&s, msg, len);
+	sha256_final(&s, inner);
+	for (i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x5c;
+	s = sha256_start;
+	sha256_update(&s, pad, 64);
+	sha256_update(&s, inner, 32);
+	sha256_final(&s, digest);
+	to_hex(digest, out);
 }

@@ -240,3 +240,97 @@ uri_hide_password(const char *uri, char *out, size_t outlen)
 	mask_query(out, outlen);
 	return out;
 }
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The password of uri, as written, at *start for *n bytes: the user
+ * info's (between its first ':' and the '@'), else the query's
+ * password=. Returns 1, or 0 when there is none. */
+static int
+find_password(const char *uri, const char **start, size_t *n)
+{
+	const char *auth, *at, *colon, *slash, *p;
+
+	if (uri == NULL || (auth = strstr(uri, "://")) == NULL)
+		return 0;
+	auth += 3;
+	slash = strchr(auth, '/');
+	at = strchr(auth, '@');
+	colon = at != NULL && (slash == NULL || at < slash) ?
+	    memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon != NULL) {
+		*start = colon + 1;
+		*n = (size_t)(at - *start);
+		return *n > 0;
+	}
+	for (p = strchr(auth, '?'); p != NULL && (p = strcasestr(p, "password=")) != NULL; p += 9)
+		if (p[-1] == '?' || p[-1] == '&') {
+			*start = p + 9;
+			*n = strcspn(*start, "&");
+			return *n > 0;
+		}
+	return 0;
+}
+
+/* Replaces every secret in s (NUL-terminated, in size bytes) by "***",
+ * cutting the end when that does not fit. */
+static void
+hide_all(char *s, size_t size, const char *secret)
+{
+	size_t k = strlen(secret), need, tail;
+	char *p = s;
+
+	if (k == 0)
+		return;
+	while ((p = strstr(p, secret)) != NULL) {
+		tail = strlen(p + k);
+		need = (size_t)(p - s) + 3 + tail + 1;
+		if (need > size) {	/* a secret of 1 or 2 bytes grows */
+			if (need - size > tail) {
+				*p = '\0';	/* no room for "***": the end goes */
+				return;
+			}
+			tail -= need - size;
+		}
+		memmove(p + 3, p + k, tail);
+		p[3 + tail] = '\0';
+		memcpy(p, "***", 3);
+		p += 3;
+	}
+}
+
+char *
+text_hide_uri_password(char *s, size_t size, const char *uri)
+{
+	char raw[512], dec[512];
+	const char *start;
+	size_t n, i, o = 0;
+	int hi, lo;
+
+	if (s == NULL || !find_password(uri, &start, &n) || n >= sizeof(raw))
+		return s;
+	memcpy(raw, start, n);
+	raw[n] = '\0';
+	for (i = 0; i < n; i++)		/* %-decoded, bad escapes as they are */
+		if (raw[i] == '%' && i + 2 < n && (hi = hexval(raw[i + 1])) >= 0 &&
+		    (lo = hexval(raw[i + 2])) >= 0) {
+			dec[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else
+			dec[o++] = raw[i];
+	dec[o] = '\0';
+	hide_all(s, size, raw);
+	if (o > 0 && strlen(dec) == o)	/* not when it decodes to a NUL */
+		hide_all(s, size, dec);
+	return s;
+}

@@ -64,4 +64,10 @@ uint64_t hash_fnv1a64(const void *s, size_t n);
  * Anything without "://" is copied as it is. Returns out. */
 char *uri_hide_password(const char *uri, char *out, size_t outlen);
 
+/* Replaces, in the message s (NUL-terminated, in a buffer of size bytes),
+ * every copy of the password uri carries (see uri_hide_password), as
+ * written and %-decoded, by "***": a driver's error may quote the URI's
+ * parts (libpq: invalid percent-encoded token: "s%zzecret"). Returns s. */
+char *text_hide_uri_password(char *s, size_t size, const char *uri);
+
 #endif

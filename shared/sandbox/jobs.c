@@ -154,10 +154,11 @@ job_cancel(const char *jobs_root, const char *id)
 	return 1;
 }
 
-/* One published result: its name, age and bytes. */
+/* One published result: its name, age (ns: several are published in one
+ * second) and bytes. */
 struct entry {
 	char name[64];
-	time_t mtime;
+	int64_t mtime_ns;
 	int64_t bytes;
 };
 
@@ -189,7 +190,7 @@ older_first(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
 
-	return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+	return x->mtime_ns < y->mtime_ns ? -1 : x->mtime_ns > y->mtime_ns;
 }
 
 /* Lists the result folders of dir (malloc'd *out, *n) and their total. */
@@ -214,7 +215,7 @@ list_results(DIR *d, struct entry **out, size_t *n)
 			v = grown;
 		}
 		snprintf(v[*n].name, sizeof(v[*n].name), "%s", de->d_name);
-		v[*n].mtime = st.st_mtime;
+		v[*n].mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 		v[*n].bytes = folder_bytes(dirfd(d), de->d_name);
 		total += v[*n].bytes;
 		(*n)++;
@@ -224,7 +225,7 @@ list_results(DIR *d, struct entry **out, size_t *n)
 }
 
 int
-jobs_sweep_budget(const char *dir, int64_t max_bytes)
+jobs_sweep_budget(const char *dir, int64_t max_bytes, const char *keep, int64_t *left)
 {
 	struct entry *v = NULL;
 	char path[1024];
@@ -233,6 +234,8 @@ jobs_sweep_budget(const char *dir, int64_t max_bytes)
 	int removed = 0;
 	DIR *d;
 
+	if (left != NULL)
+		*left = 0;
 	if ((d = opendir(dir)) == NULL)
 		return 0;
 	total = list_results(d, &v, &n);
@@ -240,12 +243,15 @@ jobs_sweep_budget(const char *dir, int64_t max_bytes)
 	if (total > max_bytes && v != NULL) {
 		qsort(v, n, sizeof(*v), older_first);
 		for (i = 0; i < n && total > max_bytes; i++) {
-			if (path_join(path, sizeof(path), dir, v[i].name) < 0 || remove_tree(path) < 0)
+			if ((keep != NULL && strcmp(v[i].name, keep) == 0) ||
+			    path_join(path, sizeof(path), dir, v[i].name) < 0 || remove_tree(path) < 0)
 				continue;
 			total -= v[i].bytes;
 			removed++;
 		}
 	}
 	free(v);
+	if (left != NULL)
+		*left = total;
 	return removed;
 }

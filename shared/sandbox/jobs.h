@@ -53,8 +53,9 @@ int job_cancel(const char *jobs_root, const char *id);
 int jobs_sweep(const char *dir, int64_t max_age_s);
 
 /* Removes the oldest published results of dir (folders named by a job id)
- * until the files they hold take at most max_bytes (on disk). Returns how
- * many were removed. */
-int jobs_sweep_budget(const char *dir, int64_t max_bytes);
+ * until the files they hold take at most max_bytes (on disk), never the
+ * one named keep (NULL: none). *left (when not NULL) gets the bytes they
+ * take after. Returns how many were removed. */
+int jobs_sweep_budget(const char *dir, int64_t max_bytes, const char *keep, int64_t *left);
 
 #endif

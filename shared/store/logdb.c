@@ -286,6 +286,8 @@ logdb_set_clock(struct logdb *db, int64_t (*now_ms)(void *arg), void *arg)
 int
 logdb_read_begin(struct logdb *db)
 {
+	if (db == NULL)		/* no log open: nothing to read, never a crash */
+		return -1;
 	logdb_lock(db);
 	if (db->read_depth++ == 0 && logdb_begin(db, SQLDB_READ) < 0) {
 		db->read_depth--;

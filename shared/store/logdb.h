@@ -164,7 +164,8 @@ int logdb_insert_batch(struct logdb *db, const struct run_record *recs, size_t n
     int64_t *log_ids, int *attempts);
 
 /* Takes the handle's lock and starts a read transaction, so several reads
- * see one snapshot. Returns 0 or -1; after 0, call logdb_read_end(). */
+ * see one snapshot. Returns 0 or -1 (also for a NULL db); after 0, call
+ * logdb_read_end(). */
 int logdb_read_begin(struct logdb *db);
 /* Ends what logdb_read_begin() started. */
 void logdb_read_end(struct logdb *db);

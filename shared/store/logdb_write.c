@@ -6,9 +6,13 @@
  * PostgreSQL's writers' lock) with every aggregate it changes: counts, its session, its pattern, its
  * model's figures, the totals, and when it is a success, the earlier
  * failures of its session it fixed (logdb_fix.c). A refused request keeps
- * only an excerpt of its code. A write that found the database locked
- * trips the handle's breaker (see logdb.h).
+ * only an excerpt of its code. Every text of a record (but a ran script's
+ * code, which POST /run took as valid UTF-8) is stored as valid UTF-8
+ * (what is not is made so: a script's error record may hold any bytes, and
+ * PostgreSQL refuses a row with one that is not). A write that
+ * found the database locked trips the handle's breaker (see logdb.h).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +27,24 @@
 
 #define MESSAGE_MAX 8192	/* of a message parsed from a raw traceback */
 
+/* The text fields of a record, made valid UTF-8 before they are stored
+ * (the code is hashed as sent, and kept only when it was valid). */
+static const size_t text_fields[] = {
+	offsetof(struct run_record, job_id), offsetof(struct run_record, session_id),
+	offsetof(struct run_record, params), offsetof(struct run_record, image_type),
+	offsetof(struct run_record, user_prompt), offsetof(struct run_record, ai_model),
+	offsetof(struct run_record, status), offsetof(struct run_record, stdout_text),
+	offsetof(struct run_record, stderr_text), offsetof(struct run_record, error_type),
+	offsetof(struct run_record, error_message), offsetof(struct run_record, traceback),
+	offsetof(struct run_record, reject_code), offsetof(struct run_record, reject_message),
+	offsetof(struct run_record, timings_json),
+};
+#define TEXT_FIELDS (sizeof(text_fields) / sizeof(text_fields[0]))
+
 /* What is worked out about a record before its transaction starts. */
 struct prepared {
+	struct run_record rec;		/* the record as stored: its texts valid UTF-8 */
+	char *owned[TEXT_FIELDS];	/* the copies made valid (freed), or NULL */
 	char created_at[CLOCK_ISO_MAX];
 	char day[11];
 	char sha[SHA256_HEX_MAX];
@@ -43,37 +63,75 @@ struct prepared {
 	struct record_class cls;
 };
 
-/* Fills p from rec: time, hash, and when the record has no error type but
- * a traceback or stderr holds one, the parsed type, message and line.
- * Returns 0, or -1 when memory ran out. The caller frees p->message. */
+/* p->rec: a copy of rec whose texts are valid UTF-8 (a bad byte becomes
+ * U+FFFD; the copies made are p->owned's). Returns 0, or -1 when memory ran
+ * out. */
 static int
-prepare(struct logdb *db, const struct run_record *rec, struct prepared *p)
+make_valid(const struct run_record *rec, struct prepared *p)
 {
+	const char **field;
+	size_t i;
+
+	p->rec = *rec;
+	for (i = 0; i < TEXT_FIELDS; i++) {
+		field = (const char **)(void *)((char *)&p->rec + text_fields[i]);
+		if (*field == NULL || utf8_valid(*field, strlen(*field)))
+			continue;
+		if ((p->owned[i] = utf8_sanitize(*field, strlen(*field))) == NULL)
+			return -1;
+		*field = p->owned[i];
+	}
+	return 0;
+}
+
+/* The code as stored (p->code): its hash is of the bytes sent; a ran
+ * script's code as it is (POST /run takes only valid UTF-8 without NUL; a
+ * PostgreSQL driver makes any other valid); a refused request's code never
+ * ran, so its hash, size and head are kept, not the code, the head made
+ * valid. Returns 0, or -1 when memory ran out. */
+static int
+prepare_code(const struct run_record *rec, struct prepared *p)
+{
+	size_t len;
+
+	p->code = rec->code;
+	p->code_len = rec->code_len;
+	if (rec->code == NULL)
+		return 0;
+	sha256_hex(rec->code, rec->code_len, p->sha);
+	if (p->ran)
+		return 0;
+	len = logdb_excerpt_len(rec->code, rec->code_len, LOGDB_REJECT_CODE);
+	if ((p->excerpt = utf8_sanitize(rec->code, len)) == NULL)
+		return -1;
+	p->code = p->excerpt;
+	p->code_len = strlen(p->excerpt);
+	return 0;
+}
+
+/* Fills p from rec: its texts made valid (p->rec, which the row is made
+ * of), time, hash, and when the record has no error type but a traceback
+ * or stderr holds one, the parsed type, message and line. Returns 0, or -1
+ * when memory ran out. The caller frees p->message, p->excerpt, p->owned. */
+static int
+prepare(struct logdb *db, const struct run_record *sent, struct prepared *p)
+{
+	const struct run_record *rec = &p->rec;
 	struct run_record eff;
 	struct tb_facts f;
 	const char *text;
 	size_t len;
 
 	memset(p, 0, sizeof(*p));
+	if (make_valid(sent, p) < 0)
+		return -1;
 	clock_iso8601(logdb_now_ms(db), p->created_at);
 	memcpy(p->day, p->created_at, 10);
 	p->day[10] = '\0';
 	p->failure = strcmp(rec->status, "success") != 0;
 	p->ran = strcmp(rec->status, "rejected") != 0;
-	p->code = rec->code;
-	p->code_len = rec->code_len;
-	if (rec->code != NULL) {
-		sha256_hex(rec->code, rec->code_len, p->sha);
-		/* A refused request's code never ran: its hash, size and head
-		 * are kept, not the code (any bytes: the head is made valid). */
-		if (!p->ran) {
-			len = logdb_excerpt_len(rec->code, rec->code_len, LOGDB_REJECT_CODE);
-			if ((p->excerpt = utf8_sanitize(rec->code, len)) == NULL)
-				return -1;
-			p->code = p->excerpt;
-			p->code_len = strlen(p->excerpt);
-		}
-	}
+	if (prepare_code(rec, p) < 0)
+		return -1;
 	p->lessons = rec->ai_model == NULL ? -1 : rec->ai_lessons < 0 ? -1 :
 	    rec->ai_lessons > 0;
 	p->duration = rec->duration_ms > 0 ? rec->duration_ms : 0;
@@ -464,7 +522,7 @@ logdb_insert_batch(struct logdb *db, const struct run_record *recs, size_t n,
 		goto out;
 	began = 1;
 	for (i = 0; i < n; i++) {
-		if (insert_one(db, &recs[i], &p[i], &id, &attempt) < 0)
+		if (insert_one(db, &p[i].rec, &p[i], &id, &attempt) < 0)
 			goto out;
 		if (log_ids)
 			log_ids[i] = id;
@@ -483,6 +541,8 @@ out:
 	for (i = 0; i < done; i++) {
 		free(p[i].message);
 		free(p[i].excerpt);
+		for (size_t k = 0; k < TEXT_FIELDS; k++)
+			free(p[i].owned[k]);
 	}
 	free(p);
 	return rc;

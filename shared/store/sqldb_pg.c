@@ -21,7 +21,7 @@
 #include "store/pq_load.h"
 #include "store/sqldb_driver.h"
 #include "store/sqldb_pg.h"
-#include "base/text.h"	/* utf8_valid, utf8_sanitize */
+#include "base/text.h"	/* utf8_valid, utf8_sanitize, text_hide_uri_password */
 
 /* libpq's functions through the table pq_load fills (the library is
  * loaded when the first PostgreSQL log is opened). */
@@ -152,6 +152,7 @@ static int
 drop(struct pg *db, const char *why)
 {
 	one_line(why, db->why, sizeof(db->why));
+	text_hide_uri_password(db->why, sizeof(db->why), db->uri);
 	PQfinish(db->conn);
 	db->conn = NULL;
 	return sqldb_failf(&db->base, SQLDB_CONN, "the connection to the server broke: %s",
@@ -306,6 +307,7 @@ pg_connect(struct pg *db)
 	}
 	if (ps != PGRES_POLLING_OK || PQstatus(c) != CONNECTION_OK) {
 		one_line(PQerrorMessage(c), db->why, sizeof(db->why));
+		text_hide_uri_password(db->why, sizeof(db->why), db->uri);
 		PQfinish(c);
 		return sqldb_failf(&db->base, strstr(db->why, "database \"") != NULL &&
 		    strstr(db->why, "does not exist") != NULL ? SQLDB_MISSING : SQLDB_CONN,
@@ -394,6 +396,8 @@ sqldb_pg_open(const char *uri, int flags, enum sqldb_fail *fail, char *err, size
 	*fail = SQLDB_OK;
 	return &db->base;
 fail:
+	/* libpq may quote the URI's parts, its password among them. */
+	text_hide_uri_password(err, errlen, uri);
 	free(db->uri);
 	free(db);
 	return NULL;

@@ -28,6 +28,8 @@ The suite sizes itself to the machine (harness.py has the machinery):
   the test (serve.log, the responders', the warm pool's, the web server's
   errors)."""
 import glob
+import hashlib
+import hmac
 import json
 import os
 import pwd
@@ -305,7 +307,7 @@ class Service:
             # Every test client is 127.0.0.1: a client's share is tested
             # where a test sets it (test_share.py), not met by accident.
             "IMGSANDBOX_CLIENT_INFLIGHT": "1024", "IMGSANDBOX_CLIENT_RUNS_PER_MIN": "1000000",
-            "IMGSANDBOX_CLIENT_BURST": "100000",
+            "IMGSANDBOX_CLIENT_BURST": "100000", "IMGSANDBOX_CLIENT_READS_PER_MIN": "1000000",
         })
         for k, v in (env_extra or {}).items():
             if v is None:
@@ -408,7 +410,7 @@ class Service:
         body, ctype = encode_multipart(fields)
         return self.request("POST", "/run", body, {"Content-Type": ctype}, timeout)
 
-    def run(self, code, image=None, use_sample=False, params=None, **extra):
+    def run(self, code, image=None, use_sample=False, params=None, timeout=60, **extra):
         fields = [("code", code)]
         if image is not None:
             fields.append(("image", ("upload.bin", image, "application/octet-stream")))
@@ -418,12 +420,38 @@ class Service:
             fields.append(("params", params if isinstance(params, str) else json.dumps(params)))
         for k, v in extra.items():
             fields.append((k, v))
-        status, headers, body = self.post_form(fields)
+        status, headers, body = self.post_form(fields, timeout)
         return status, headers, json.loads(body)
 
     def get_json(self, path):
         status, headers, body = self.request("GET", path)
         return status, json.loads(body)
+
+    # --- what the host's key signs (shared/base/secret.h) -----------------
+    def key(self):
+        path = self.env.get("IMGSANDBOX_SECRET_FILE") or os.path.join(self.data, "secret.key")
+        with open(path, "rb") as f:
+            return f.read()
+
+    def new_session(self):
+        """A session id as this service issues them (a test that must name
+        its session before its first answer, as a tool with the key may)."""
+        rnd = os.urandom(16).hex()
+        return rnd + signed(self.key(), "session", [rnd])[:32]
+
+    def ai_token(self, session, model, lessons, code):
+        """The token POST /api/assist gives with code by model."""
+        sha = hashlib.sha256(code.replace("\r\n", "\n").encode()).hexdigest()
+        return signed(self.key(), "ai-token", [session, model, "1" if lessons else "0", sha])[:32]
+
+
+def signed(key, domain, parts):
+    """The service's HMAC of parts under domain (shared/base/secret.c)."""
+    msg = b"imgsandbox " + domain.encode()
+    for p in parts:
+        b = p.encode()
+        msg += b"\n%d:" % len(b) + b
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
 
 
 def encode_multipart(fields, boundary=None):

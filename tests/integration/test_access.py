@@ -1,10 +1,11 @@
 """Who may read the log (IMGSANDBOX_LOGS_ACCESS), through every server:
-local (a loopback client naming a loopback host; a Host of another name is
-refused, so a page the operator visits cannot read the log by DNS
-rebinding), token, open; a session stays readable by whoever holds its id."""
+local (a loopback client naming a loopback host, in a request no proxy
+forwarded; a Host of another name is refused, so a page the operator
+visits cannot read the log by DNS rebinding), token, open; a session stays readable by whoever holds its id."""
 import http.client
 import json
 import os
+import socket
 
 import pytest
 
@@ -69,11 +70,26 @@ def test_local_refuses_a_client_behind_a_proxy(local):
     status, _, _ = get(local, "/api/logs/summary", {"X-Forwarded-For": "127.0.0.1"},
                        source="127.0.0.9")
     assert status == 200
-    # Anyone else's X-Forwarded-For is not believed (it cannot be used to
-    # pose as a loopback client, nor to lock a local one out).
-    status, _, _ = get(local, "/api/logs/summary", {"X-Forwarded-For": "198.51.100.7"},
-                       source="127.0.0.2")
-    assert status == 200
+    # A request anyone else forwarded is never local: a proxy on this
+    # machine connects from loopback and may name a loopback Host.
+    for header in ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+                   "X-Real-IP", "Via", "X-Host"):
+        for source in ("127.0.0.1", "127.0.0.2"):
+            status, _, body = get(local, "/api/logs/summary", {header: "127.0.0.1"},
+                                  source=source)
+            assert status == 403, (header, source, status)
+            assert "a proxy forwarded" in json.loads(body)["error"]["message"]
+    # Nor one in HTTP/1.0, what nginx's proxy_pass speaks with no header.
+    assert http10_get(local, "/api/logs/summary") == 403
+    assert http10_get(local, "/api/limits") == 200
+
+
+def http10_get(service, path):
+    with socket.create_connection(("127.0.0.1", service.port), timeout=30) as s:
+        s.sendall(("GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n" % (path, service.port))
+                  .encode())
+        head = s.recv(64).decode()
+    return int(head.split()[1])
 
 
 @pytest.fixture(scope="module", params=SERVERS)

@@ -65,8 +65,9 @@ def assist(service, body, raw=None, ctype="application/json"):
     return status, headers, json.loads(out)
 
 
-def new_session():
-    return "assist-" + uuid.uuid4().hex[:16]
+def new_session(service):
+    """A session of service's issue (the page's, once it has run once)."""
+    return service.new_session()
 
 
 def failed_run(service, sid, code=BAD):
@@ -92,17 +93,20 @@ def messages(req):
 # --- the prompt ----------------------------------------------------------
 
 def test_new_script_prompt_carries_the_ai_context(ai_service, standin):
-    failed_run(ai_service, new_session(), "import skimage2\n")   # a lesson in the log
+    failed_run(ai_service, new_session(ai_service), "import skimage2\n")   # a lesson in the log
     status, _, ctx = ai_service.request("GET", "/api/logs/ai-context")
     ctx = ctx.decode()
     assert status == 200 and "# Lessons from the execution log" in ctx
     # The lesson is in our words: the script's made-up module is not repeated.
     assert "ModuleNotFoundError" in ctx and "skimage2" not in ctx
     standin.load([{"content": fenced(GOOD, after="It makes the image gray.")}])
-    status, _, a = assist(ai_service, {"prompt": "make it gray", "session_id": new_session()})
+    sid = new_session(ai_service)
+    status, _, a = assist(ai_service, {"prompt": "make it gray", "session_id": sid})
     assert status == 200, a
-    assert a == {"code": GOOD, "model": "standin-coder", "lessons": True,
+    token = a.pop("ai_token")
+    assert a == {"code": GOOD, "model": "standin-coder", "lessons": True, "session_id": sid,
                  "notes": "Here is the script:\n\nIt makes the image gray."}
+    assert token == ai_service.ai_token(sid, "standin-coder", True, GOOD)
     reqs = standin.requests()
     assert len(reqs) == 1
     req = reqs[0]
@@ -116,7 +120,7 @@ def test_new_script_prompt_carries_the_ai_context(ai_service, standin):
 
 
 def test_fix_by_log_id_carries_the_failure_then_runs(ai_service, standin):
-    sid = new_session()
+    sid = new_session(ai_service)
     bad = failed_run(ai_service, sid)
     assert bad["error"]["type"] == "NameError" and bad["error"]["line"] == 3
     standin.load([{"content": fenced(GOOD), "model": "fixer-7b"}])
@@ -134,6 +138,7 @@ def test_fix_by_log_id_carries_the_failure_then_runs(ai_service, standin):
     # The page's next step: run it with the prompt and the model, as the fix.
     status, _, r = ai_service.run(a["code"], use_sample=True, session_id=sid,
                                   user_prompt="make it gray", ai_model=a["model"],
+                                  ai_lessons="1" if a["lessons"] else "0", ai_token=a["ai_token"],
                                   previous_attempt_id=str(bad["log_id"]))
     assert status == 200 and r["status"] == "success", r
     got = rows(ai_service, "id = ?", (r["log_id"],))
@@ -219,11 +224,11 @@ def test_reply_too_large(ai_service, standin):
 
 
 def test_unknown_or_foreign_log_id(ai_service, standin):
-    sid = new_session()
+    sid = new_session(ai_service)
     bad = failed_run(ai_service, sid)
     standin.load([])
     for body in ({"prompt": "fix", "log_id": 10 ** 9, "session_id": sid},
-                 {"prompt": "fix", "log_id": bad["log_id"], "session_id": new_session()}):
+                 {"prompt": "fix", "log_id": bad["log_id"], "session_id": new_session(ai_service)}):
         status, _, a = assist(ai_service, body)
         assert status == 404 and a["error"]["code"] == "not_found", a
     assert standin.requests() == []
@@ -305,7 +310,7 @@ def test_model_down(server, key_file):
 def test_lessons_off_leaves_the_lessons_out(server, standin, key_file):
     svc = ai_service_with(server, standin, key_file, IMGSANDBOX_AI_LESSONS="0")
     try:
-        failed_run(svc, new_session(), "import skimage2\n")
+        failed_run(svc, new_session(svc), "import skimage2\n")
         status, _, ctx = svc.request("GET", "/api/logs/ai-context")
         ctx = ctx.decode()
         standin.load([{"content": fenced(GOOD)}])
@@ -327,7 +332,7 @@ def test_lessons_true_only_when_the_log_has_some(server, standin):
     try:
         standin.load([{"content": fenced(GOOD)}, {"content": fenced(GOOD)}])
         status, _, empty = assist(svc, {"prompt": "gray"})
-        failed_run(svc, new_session(), "import skimage2\n")
+        failed_run(svc, new_session(svc), "import skimage2\n")
         status, _, later = assist(svc, {"prompt": "gray"})
         reqs = standin.requests()
         first, _ = messages(reqs[0])
@@ -346,14 +351,15 @@ def fix_loop(service, standin, prompt, n):
     """What the page's automatic fix does: assist, run; on failure assist
     again with the failed attempt, at most n times; stop at the first
     success. Returns the runs' answers."""
-    sid, prev, runs = new_session(), None, []
+    sid, prev, runs = new_session(service), None, []
     for _ in range(n):
         body = {"prompt": prompt, "session_id": sid}
         if prev is not None:
             body.update(log_id=prev["log_id"], code=prev_code)
         status, _, a = assist(service, body)
         assert status == 200, a
-        extra = {"session_id": sid, "user_prompt": prompt, "ai_model": a["model"]}
+        extra = {"session_id": sid, "user_prompt": prompt, "ai_model": a["model"],
+                 "ai_lessons": "1" if a["lessons"] else "0", "ai_token": a["ai_token"]}
         if prev is not None:
             extra["previous_attempt_id"] = str(prev["log_id"])
         status, _, r = service.run(a["code"], use_sample=True, **extra)

@@ -83,7 +83,7 @@ def test_missing_image_is_503_naming_the_command(missing_image):
 
 
 def test_client_hangup_is_still_run_and_logged(service):
-    session = "hangup-" + service.server
+    session = service.new_session()
     body, ctype = encode_multipart([("code", "import time\ntime.sleep(1)\nprint('done')\n"),
                                     ("session_id", session)])
     s = socket.create_connection(("127.0.0.1", service.port))
@@ -196,7 +196,7 @@ def crowded(request):
 
 
 def test_twenty_at_once_end_in_result_or_429(crowded):
-    session = "crowd-" + crowded.server
+    session = crowded.new_session()
     results = []
     lock = threading.Lock()
 

@@ -33,7 +33,7 @@ from PIL import Image
 
 import harness
 from conftest import (ROOT, Service, budget, docker, encode_multipart, free_port, new_folder,
-                      new_instance, service_timeout_ms, start_s)
+                      new_instance, secret_file, service_timeout_ms, start_s)
 from pg import PgServer, available as pg_available
 
 pytestmark = pytest.mark.xdist_group("hosts")
@@ -110,7 +110,10 @@ class Cluster:
         self.pg = PgServer().start()
         self.db = self.pg.createdb("hosts_log")
         self.h1 = self.h2 = self.front = None
-        base = dict(common(), IMGSANDBOX_DB=self.db)
+        # One key on both hosts (IMGSANDBOX_SECRET_FILE, as the docs say):
+        # a session begun on one goes on on the other.
+        base = dict(common(), IMGSANDBOX_DB=self.db,
+                    IMGSANDBOX_SECRET_FILE=secret_file(os.urandom(32).hex(), "secret.key"))
         # Host 1 looks for leftovers every second; host 2 once, at its start.
         envs = [dict(base, IMGSANDBOX_INSTANCE=new_instance("hosts-h1"),
                      IMGSANDBOX_URL_PREFIX="/h1", IMGSANDBOX_REAP_INTERVAL_S="1",
@@ -312,7 +315,7 @@ ANALYSIS = ["/api/logs/summary", "/api/logs/analysis", "/api/logs/error-patterns
 
 
 def test_the_analysis_is_the_same_through_any_host(cluster, forty):
-    sid = "hosts-analysis-" + cluster.tag
+    sid = cluster.h1.new_session()      # the hosts' key: taken by either
     for i, code in enumerate(FAILURES):
         status, _, r = post_from(cluster.front, "127.0.0.25",
                                  [("code", code), ("session_id", sid)])
@@ -432,6 +435,19 @@ def test_a_run_is_cancelled_on_the_host_that_has_it(cluster):
     # One host by name: /h1/api/jobs/... asks host 1 alone.
     status, _, body = cluster.front.request("DELETE", "/h1/api/jobs/" + unknown)
     assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
+
+
+def test_the_page_through_the_front_is_of_this_site(cluster):
+    """A browser on the front's page (a port of its own) posts with the
+    front's origin: the hosts see the name and port it used (the front's
+    X-Forwarded-Host) and take the run; another site's page is refused."""
+    me = "http://127.0.0.1:%d" % cluster.front.port
+    status, _, r = post_from(cluster.front, "127.0.0.26", [("code", "print('mine')\n")],
+                             {"Origin": me, "Sec-Fetch-Site": "same-origin"})
+    assert status == 200 and r["stdout"] == "mine\n", r
+    status, _, r = post_from(cluster.front, "127.0.0.26", [("code", "print('theirs')\n")],
+                             {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    assert status == 403 and r["error"]["code"] == "forbidden", r
 
 
 def test_the_hosts_see_the_client_behind_the_front(cluster):

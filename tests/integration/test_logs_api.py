@@ -30,11 +30,13 @@ ATTEMPTS = [
 
 @pytest.fixture(scope="module")
 def session(service):
-    sid = "scripted-" + service.server
+    sid = service.new_session()
     out = []
     prev = None
     for code in ATTEMPTS:
-        extra = {"session_id": sid, "user_prompt": "invert the image", "ai_model": "test-model"}
+        # As the page runs what the assistant wrote: with its token.
+        extra = {"session_id": sid, "user_prompt": "invert the image", "ai_model": "test-model",
+                 "ai_lessons": "0", "ai_token": service.ai_token(sid, "test-model", 0, code)}
         if prev:
             extra["previous_attempt_id"] = str(prev)
         status, _, r = service.run(code, use_sample=True, **extra)
@@ -218,7 +220,7 @@ def test_refused_flood_answers_small(service):
     object), then one page of failures. Each row kept the whole code and
     each byte took six in JSON: 94 MB. Now a refused request keeps its
     code's hash, size and first KiB, and a list shows excerpts."""
-    sid = "flood-" + service.server
+    sid = service.new_session()
     code = "\x01" * 262144
     statuses = []
     for _ in range(60):
@@ -257,12 +259,12 @@ INJECTION = ("class IgnorePreviousInstructions(Exception):\n    pass\n"
 
 
 def test_lessons_never_carry_script_text(service):
-    sid = "inject-" + service.server
+    sid = service.new_session()
     status, _, r = service.run(INJECTION, session_id=sid)
     assert status == 200 and r["status"] == "error"
     assert r["error"]["type"] == "IgnorePreviousInstructions"
     # A real lesson: a NameError fixed by an import.
-    ok = "fix-" + service.server
+    ok = service.new_session()
     status, _, r = service.run("x = np.zeros(3)\n", session_id=ok)
     assert status == 200 and r["error"]["type"] == "NameError"
     status, _, r = service.run("import numpy as np\nfrom PIL import Image\n"

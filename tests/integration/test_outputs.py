@@ -86,3 +86,33 @@ def test_published_results_keep_within_their_budget():
         assert jobs[-1] in kept and jobs[0] not in kept   # the oldest went first
     finally:
         svc.stop()
+
+
+def outputs_bytes(folder):
+    return sum(os.stat(os.path.join(folder, d, f)).st_blocks * 512
+               for d in os.listdir(folder) if len(d) == 32
+               for f in os.listdir(os.path.join(folder, d)))
+
+
+def test_the_budget_holds_as_each_result_is_published():
+    """The periodic sweep is an hour away: each result counts against the
+    budget as it is published, and the oldest go then, the run's own never
+    (the results of one second go in the order they were made)."""
+    svc = Service("lighttpd", {"IMGSANDBOX_OUTPUTS_MAX_BYTES": str(1 << 20),
+                               "IMGSANDBOX_REAP_INTERVAL_S": "3600",
+                               "IMGSANDBOX_TIMEOUT_MS": "120000"}, responders=2)
+    try:
+        code = ("import os\nfrom PIL import Image\n"
+                "Image.frombytes('RGB', (300, 300), os.urandom(270000)).save('/output/result.png')\n")
+        outputs = os.path.join(svc.data, "outputs")
+        jobs = []
+        for _ in range(8):                        # ~270 KB each, 1 MiB allowed
+            status, _, r = svc.run(code, timeout=300)
+            assert r["status"] == "success", r
+            jobs.append(r["job_id"])
+            kept = set(d for d in os.listdir(outputs) if len(d) == 32)
+            assert outputs_bytes(outputs) <= 1 << 20, (len(jobs), kept)
+            assert r["job_id"] in kept
+        assert jobs[0] not in kept and jobs[-2] in kept
+    finally:
+        svc.stop()

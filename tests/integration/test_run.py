@@ -164,11 +164,12 @@ Image.new("RGB", (1, 1)).save("/output/result.png")
 
 
 def test_every_run_is_logged(service):
-    status, _, r = service.run("print('log me')\n", session_id="logtest-" + service.server)
+    sid = service.new_session()
+    status, _, r = service.run("print('log me')\n", session_id=sid)
     db = sqlite3.connect(service.db)
     row = db.execute("SELECT status, session_id, job_id FROM runs WHERE id = ?",
                      (r["log_id"],)).fetchone()
-    assert row == ("no_output", "logtest-" + service.server, r["job_id"])
+    assert row == ("no_output", sid, r["job_id"])
 
 
 def test_limits_come_from_the_one_table(service):

@@ -132,3 +132,33 @@ def test_in_flight_cap_and_rate_cap():
         assert post_from(svc, "127.0.0.5", TRIVIAL)[0] == 200
     finally:
         svc.stop()
+
+
+def get_from(service, source, path):
+    c = http.client.HTTPConnection("127.0.0.1", service.port, timeout=120,
+                                   source_address=(source, 0))
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, dict(r.getheaders()), json.loads(r.read())
+    finally:
+        c.close()
+
+
+def test_session_reads_have_a_share_of_their_own():
+    """GET /api/logs/session/<id> (answers of megabytes, each ?after= a new
+    one): 8 pages a minute, 2 at once, per client, apart from its runs."""
+    svc = Service(SERVERS[0], {"IMGSANDBOX_CLIENT_READS_PER_MIN": "8"}, responders=2)
+    try:
+        status, _, r = svc.run(TRIVIAL, timeout=300)
+        assert status == 200, r
+        path = "/api/logs/session/" + r["session_id"]
+        assert [get_from(svc, "127.0.0.4", path)[0] for i in range(2)] == [200, 200]
+        status, headers, body = get_from(svc, "127.0.0.4", path + "?after=0")
+        assert status == 429 and body["error"]["code"] == "busy", body
+        assert "pages of sessions" in body["error"]["message"]
+        assert 1 <= int(headers["Retry-After"]) <= 15
+        assert get_from(svc, "127.0.0.5", path)[0] == 200      # another client
+        assert post_from(svc, "127.0.0.4", TRIVIAL, timeout=300)[0] == 200   # its runs
+    finally:
+        svc.stop()

@@ -255,7 +255,7 @@ def test_body_cut_off_mid_part_leaves_nothing(service):
     # Every server reads a body whole before it asks a responder (issue
     # 11.1): one cut off never reaches a responder, so nothing is logged
     # and nothing is left.
-    session = "cut-" + service.server
+    session = service.new_session()
     body, ctype = encode_multipart([("session_id", session), ("code", NOOP * 50)])
     head = ("POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
             % (ctype, len(body))).encode()

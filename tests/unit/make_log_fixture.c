@@ -10,6 +10,11 @@
  *   make_log_fixture DB controls     one failure in "s-ctl" whose code, streams,
  *                                    message and prompt hold terminal escapes
  *                                    (C0: ESC, BEL; C1: CSI U+009B, NEL U+0085)
+ *   make_log_fixture DB wide SESSION N
+ *                                    N failed attempts (N <= 500) in SESSION,
+ *                                    each with 8 KiB of control characters in
+ *                                    its code and streams: a session whose
+ *                                    answer is megabytes of JSON escapes
  *   make_log_fixture DB retain AGE_S BYTES
  *                                    runs logdb_retain() on DB (AGE_S, BYTES: 0
  *                                    for none) and prints "deleted N"
@@ -258,6 +263,32 @@ retain(struct logdb *db, long age_s, long bytes)
 	return 0;
 }
 
+/* N failed attempts in session sid whose code and streams are control
+ * characters (\x01: six bytes each in JSON). Returns 0 or -1. */
+static int
+wide(struct logdb *db, const char *sid, long n)
+{
+	static char code[8192 + 16], text[8192 + 1];
+	struct run_record r;
+	long i;
+
+	memset(text, 0x01, sizeof(text) - 1);
+	snprintf(code, sizeof(code), "# %s\nraise X\n", text);
+	for (i = 0; i < n; i++) {
+		record_init(&r);
+		r.session_id = sid;
+		r.code = code;
+		r.status = "error";
+		r.stdout_text = text;
+		r.stderr_text = text;
+		r.error_type = "NameError";
+		r.error_message = "name 'X' is not defined";
+		if (add(db, &r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Returns 1 when the arguments are one of the usages. */
 static int
 usage_ok(int argc, char **argv)
@@ -266,6 +297,8 @@ usage_ok(int argc, char **argv)
 		return 1;
 	if (argc == 4 && strcmp(argv[2], "mixed") == 0)
 		return strtol(argv[3], NULL, 10) >= 1 && strtol(argv[3], NULL, 10) <= 100000;
+	if (argc == 5 && strcmp(argv[2], "wide") == 0)
+		return strtol(argv[4], NULL, 10) >= 1 && strtol(argv[4], NULL, 10) <= 500;
 	return argc == 5 && strcmp(argv[2], "retain") == 0;
 }
 
@@ -279,7 +312,8 @@ main(int argc, char **argv)
 	log_init(argv[0]);
 	if (!usage_ok(argc, argv)) {
 		fprintf(stderr, "usage: make_log_fixture DB scenario | make_log_fixture DB mixed N | "
-		    "make_log_fixture DB controls | make_log_fixture DB retain AGE_S BYTES\n");
+		    "make_log_fixture DB controls | make_log_fixture DB wide SESSION N | "
+		    "make_log_fixture DB retain AGE_S BYTES\n");
 		return 2;
 	}
 	if ((db = logdb_open(argv[1], err, sizeof(err))) == NULL) {
@@ -292,6 +326,8 @@ main(int argc, char **argv)
 		rc = controls(db);
 	else if (strcmp(argv[2], "retain") == 0)
 		rc = retain(db, strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10));
+	else if (strcmp(argv[2], "wide") == 0)
+		rc = wide(db, argv[3], strtol(argv[4], NULL, 10));
 	else
 		rc = mixed(db, strtol(argv[3], NULL, 10));
 	logdb_close(db);

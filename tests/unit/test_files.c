@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/files.h"
@@ -102,11 +104,51 @@ TEST(write_and_copy)
 	CHECK_INT(remove_tree(root), 0);
 }
 
+/* n places: taken one after the other, none when all are held (by any
+ * process: a child holds one here), each back when its holder closes it. */
+TEST(places_of_the_host)
+{
+	char dir[] = "/tmp/unit-places-XXXXXX";
+	int a, b, c;
+	pid_t kid;
+	int pipefd[2];
+	char byte;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK((a = lock_one_of(dir, 2)) >= 0);
+	CHECK(pipe(pipefd) == 0);
+	if ((kid = fork()) == 0) {	/* another process takes the second */
+		int fd;
+		close(a);		/* (a child keeps what it inherits) */
+		fd = lock_one_of(dir, 2);
+		byte = fd >= 0 ? 'y' : 'n';
+		(void)write(pipefd[1], &byte, 1);
+		pause();
+		_exit(0);
+	}
+	CHECK(read(pipefd[0], &byte, 1) == 1 && byte == 'y');
+	b = lock_one_of(dir, 2);
+	CHECK(b < 0 && errno == EWOULDBLOCK);
+	close(a);
+	CHECK((c = lock_one_of(dir, 2)) >= 0);	/* the first, given back */
+	CHECK(lock_one_of(dir, 2) < 0);
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	CHECK((b = lock_one_of(dir, 2)) >= 0);	/* the dead child's */
+	close(b);
+	close(c);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	CHECK(lock_one_of("/nonexistent/dir", 1) < 0 && errno == ENOENT);
+	CHECK(remove_tree(dir) == 0);
+}
+
 int
 main(void)
 {
 	RUN(remove_a_tree_deeper_than_any_stack);
 	RUN(remove_does_not_follow_links);
 	RUN(write_and_copy);
+	RUN(places_of_the_host);
 	return unit_done("files");
 }

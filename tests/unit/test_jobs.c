@@ -128,18 +128,30 @@ result_of(const char *root, const char *name, int bytes, int age_s)
 TEST(results_past_the_budget_go_oldest_first)
 {
 	char root[] = "/tmp/imgsandbox-unit-XXXXXX", path[600];
+	int64_t left = -1;
 
 	CHECK(mkdtemp(root) != NULL);
 	result_of(root, "00000000000000000000000000000001", 64 * 1024, 300);
 	result_of(root, "00000000000000000000000000000002", 64 * 1024, 200);
 	result_of(root, "00000000000000000000000000000003", 64 * 1024, 100);
-	CHECK_INT(jobs_sweep_budget(root, 10 << 20), 0);	/* all fit */
-	CHECK_INT(jobs_sweep_budget(root, 140 * 1024), 1);	/* the oldest goes */
+	CHECK_INT(jobs_sweep_budget(root, 10 << 20, NULL, &left), 0);	/* all fit */
+	CHECK_INT(left, 3 * 64 * 1024);
+	CHECK_INT(jobs_sweep_budget(root, 140 * 1024, NULL, &left), 1);	/* the oldest goes */
+	CHECK_INT(left, 2 * 64 * 1024);
 	snprintf(path, sizeof(path), "%s/00000000000000000000000000000001", root);
 	CHECK(access(path, F_OK) != 0);
 	snprintf(path, sizeof(path), "%s/00000000000000000000000000000003", root);
 	CHECK_INT(access(path, F_OK), 0);
-	CHECK_INT(jobs_sweep_budget(root, 0), 2);
+	/* The one being published stays, whatever its age. */
+	CHECK_INT(jobs_sweep_budget(root, 0, "00000000000000000000000000000002", &left), 1);
+	CHECK_INT(left, 64 * 1024);
+	CHECK_INT(jobs_sweep_budget(root, 0, NULL, NULL), 1);
+	/* Results of one second go in the order they were made (ns). */
+	result_of(root, "00000000000000000000000000000004", 64 * 1024, 0);
+	result_of(root, "00000000000000000000000000000005", 64 * 1024, 0);
+	CHECK_INT(jobs_sweep_budget(root, 64 * 1024, NULL, NULL), 1);
+	snprintf(path, sizeof(path), "%s/00000000000000000000000000000005", root);
+	CHECK_INT(access(path, F_OK), 0);
 	CHECK_INT(remove_tree(root), 0);
 }
 

@@ -25,9 +25,26 @@ TEST(sha256_vectors)
 	}
 }
 
+/* RFC 4231's test cases 1, 2 and 6 (a key longer than a block). */
+TEST(hmac_vectors)
+{
+	char out[SHA256_HEX_MAX], key[131];
+
+	memset(key, 0x0b, 20);
+	hmac_sha256_hex(key, 20, "Hi There", 8, out);
+	CHECK_STR(out, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, out);
+	CHECK_STR(out, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	memset(key, 0xaa, sizeof(key));
+	hmac_sha256_hex(key, sizeof(key), "Test Using Larger Than Block-Size Key - Hash Key First",
+	    54, out);
+	CHECK_STR(out, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 int
 main(void)
 {
 	RUN(sha256_vectors);
+	RUN(hmac_vectors);
 	return unit_done("sha256");
 }

@@ -187,6 +187,34 @@ TEST(uri_passwords_hidden)
 	CHECK_STR(uri_hide_password("postgresql://u:pw@h/db", out, 12), "postgresql:");
 }
 
+/* A driver's error that quotes a URI's password shows "***" for it. */
+TEST(uri_passwords_hidden_in_messages)
+{
+	char m[128];
+
+	snprintf(m, sizeof(m), "invalid percent-encoded token: \"s%%zzecret\"");
+	CHECK_STR(text_hide_uri_password(m, sizeof(m), "postgresql://u:s%zzecret@h/db"),
+	    "invalid percent-encoded token: \"***\"");
+	/* As written and %-decoded, every copy; the query's password too. */
+	snprintf(m, sizeof(m), "p%%41ss and pAss and pAss");
+	CHECK_STR(text_hide_uri_password(m, sizeof(m), "postgresql://u:p%41ss@h/db"),
+	    "*** and *** and ***");
+	snprintf(m, sizeof(m), "bad token \"q%%zzq\" in q%%zzq");
+	CHECK_STR(text_hide_uri_password(m, sizeof(m), "postgresql://h/db?sslmode=x&password=q%zzq"),
+	    "bad token \"***\" in ***");
+	/* No password, or an SQLite path: the message as it was. */
+	snprintf(m, sizeof(m), "u@h: refused");
+	CHECK_STR(text_hide_uri_password(m, sizeof(m), "postgresql://u@h/db"), "u@h: refused");
+	CHECK_STR(text_hide_uri_password(m, sizeof(m), "./var/log.db"), "u@h: refused");
+	/* A short password grows into "***": cut at the buffer's end. */
+	snprintf(m, 8, "abxab");
+	CHECK_STR(text_hide_uri_password(m, 8, "postgresql://u:x@h/db"), "ab***ab");
+	snprintf(m, 6, "abxab");
+	CHECK_STR(text_hide_uri_password(m, 6, "postgresql://u:x@h/db"), "ab***");
+	snprintf(m, 5, "abcx");
+	CHECK_STR(text_hide_uri_password(m, 5, "postgresql://u:x@h/db"), "abc");
+}
+
 int
 main(void)
 {
@@ -200,5 +228,6 @@ main(void)
 	RUN(stream_keeps_head_and_tail);
 	RUN(query_strings);
 	RUN(uri_passwords_hidden);
+	RUN(uri_passwords_hidden_in_messages);
 	return unit_done("text");
 }

@@ -1,7 +1,8 @@
 /*
  * The assistant's request: POST /api/assist (JSON; fcgi/assist_api.c and
  * shared/API.md) with {prompt, code, log_id, session_id}, and its answer
- * {code, model, notes, lessons}; a refusal in words a person can act on,
+ * {code, model, notes, lessons, session_id, ai_token} (the token lets the
+ * run of that very code keep model and lessons); a refusal in words a person can act on,
  * one for each way it fails: no model configured, the model down or slow,
  * an answer that is no script, a request too large, too many at once.
  */
@@ -9,6 +10,7 @@
 import { isObject } from '../dom.js';
 import { sentence } from '../format.js';
 import { readJson } from '../http.js';
+import { rememberSession } from '../session.js';
 import { retryAfterSeconds } from './request.js';
 
 export const ASSIST_URL = '/api/assist';
@@ -57,14 +59,17 @@ function refusalOf(response, body) {
     retryAfter: words.retryAfter || null };
 }
 
-// The answer when it is one: {code, model, notes, lessons}, else null.
+// The answer when it is one: {code, model, notes, lessons, token}, else null.
+// Its session becomes the tab's: the token holds for that session alone.
 function answerOf(body) {
   if (!isObject(body) || typeof body.code !== 'string' || !body.code.trim()) return null;
+  rememberSession(body);
   return {
     code: body.code,
     model: typeof body.model === 'string' ? body.model : '',
     notes: typeof body.notes === 'string' ? body.notes : '',
-    lessons: body.lessons === true
+    lessons: body.lessons === true,
+    token: typeof body.ai_token === 'string' ? body.ai_token : ''
   };
 }
 

@@ -158,7 +158,7 @@ async function fixOnce(token, failed, prompt, label) {
   apply(answer, 'The model’s fix replaced the script. Ctrl+Z brings the failed one back.');
   say(label + ': running the fix by ' + modelWords(answer) + '…', 'busy');
   const outcome = await runScript({ previous: failed.logId, prompt: prompt, model: answer.model,
-    lessons: answer.lessons });
+    lessons: answer.lessons, token: answer.token });
   if (!live(token)) return null;
   const to = outcome && outcome.body ? attemptName(outcome.body.attempt, 'the fix') : 'the fix';
   showDiff(failed.code, outcome ? outcome.code : answer.code, attemptName(failed.attempt, 'the failed attempt') + ' (failed)', to);
@@ -220,7 +220,7 @@ async function generate() {
   state.before = before;
   show(els.assistUndo, true);
   say('Running the script by ' + modelWords(answer) + '…', 'busy');
-  const outcome = await runScript({ prompt: prompt, model: answer.model, lessons: answer.lessons });
+  const outcome = await runScript({ prompt: prompt, model: answer.model, lessons: answer.lessons, token: answer.token });
   if (!live(token)) return;
   const failed = failureOf(outcome);
   if (outcome && outcome.body && outcome.body.status === 'success') return finish('The script by ' + modelWords(answer) + ' ran.', 'ok');

@@ -26,9 +26,10 @@ function tooLargeHint() {
 
 // The form of a run: the code, the image (a file, or the sample), the
 // parameters (text or null), and the session with the failure it fixes.
-// extra (optional): {previous, prompt, model}: the failed attempt's log_id
-// this run fixes (instead of the session's last failure), and, when a
-// model wrote the code, what the person asked for and which model it was.
+// extra (optional): {previous, prompt, model, lessons, token}: the failed
+// attempt's log_id this run fixes (instead of the session's last failure),
+// and, when a model wrote the code, what the person asked for, which model
+// it was, and the token POST /api/assist gave for that code.
 export function buildForm(code, params, source, extra) {
   const form = new FormData();
   const more = extra || {};
@@ -45,6 +46,7 @@ export function buildForm(code, params, source, extra) {
   if (more.prompt) form.append('user_prompt', more.prompt);
   if (more.model) form.append('ai_model', more.model);
   if (typeof more.lessons === 'boolean') form.append('ai_lessons', more.lessons ? '1' : '0');
+  if (more.token) form.append('ai_token', more.token); // POST /run keeps model and lessons only with it
   return form;
 }
 

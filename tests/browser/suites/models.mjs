@@ -7,6 +7,7 @@
 // without.
 
 import { pageJson } from '../harness/page.mjs';
+import { aiToken, newSession } from '../harness/signed.mjs';
 import { expect, log } from '../harness/steps.mjs';
 
 const MODEL_A = 'panel-model-a';
@@ -14,11 +15,13 @@ const MODEL_B = 'panel-model-b';
 const OK = 'from PIL import Image\nImage.new("RGB", (8, 8), "gold").save("/output/result.png")\n';
 const BAD = 'from PIL import Image\nImage.new("RGB", (8, 8)).save(undefined_name)\n';
 
-// POSTs a run to the service (fields: the form's, beside the sample
-// image); a 429 (every slot or the client's share busy) is tried again
-// after its Retry-After, a few times. Resolves the answer's JSON.
-async function postRun(t, fields) {
+// POSTs a run to the service (fieldsOf(): the form's fields, beside the
+// sample image, made afresh for each try); a 429 (every slot or the
+// client's share busy) is tried again after its Retry-After, a few times.
+// Resolves the answer's JSON.
+async function postRun(t, fieldsOf) {
   for (let attempt = 1; ; attempt++) {
+    const fields = fieldsOf();
     const form = new FormData();
     form.append('use_sample', '1');
     for (const [k, v] of Object.entries(fields)) if (v != null) form.append(k, String(v));
@@ -34,12 +37,21 @@ async function postRun(t, fields) {
 }
 
 // A session of runs by model (lessons: 1, 0 or null) with these scripts in
-// order, each after the one before (a fix names the failure it fixes).
+// order, each after the one before (a fix names the failure it fixes), as
+// the page sends what the assistant wrote: with the token the service
+// gives for that code (made here with its key: no model to ask).
 async function session(t, model, lessons, scripts) {
   let sessionId = null;
   let previous = null;
   for (const code of scripts) {
-    const body = await postRun(t, { code, ai_model: model, ai_lessons: lessons, session_id: sessionId, previous_attempt_id: previous });
+    // A refusal is logged in its session: a first run refused (429) is
+    // tried again in a session of its own, as the page's next one would be.
+    const first = sessionId == null;
+    const body = await postRun(t, () => {
+      if (first) sessionId = newSession(t.service);
+      const token = aiToken(t.service, sessionId, model, lessons !== 0, code);
+      return { code, ai_model: model, ai_lessons: lessons, ai_token: token, session_id: sessionId, previous_attempt_id: previous };
+    });
     sessionId = body.session_id;
     previous = body.status === 'success' ? null : body.log_id;
   }

@@ -5,13 +5,15 @@ container is then gone within a second or so, answered "cancelled" and
 logged; a run stopped while it waits for a slot too."""
 import http.client
 import json
+import os
 import sqlite3
 import threading
 import time
 
 import pytest
 
-from conftest import SERVERS, Service, budget, encode_multipart, leftover_containers, settled
+from conftest import (SERVERS, Service, budget, docker, encode_multipart, in_use,
+                      leftover_containers, settled)
 
 
 def open_stream(service, code):
@@ -104,6 +106,34 @@ def test_delete_stops_a_run(live):
     assert live.request("DELETE", "/api/jobs/" + "0" * 32)[0] == 404
     assert live.request("DELETE", "/api/jobs/../../etc")[0] in (400, 403, 404, 405)
     assert live.request("GET", "/api/jobs/" + job)[0] == 405
+
+
+def test_the_job_id_is_seen_by_no_other_user(live):
+    """The job id keeps a result private and cancels a run: while the job
+    runs, no container's name or labels and no process's command line
+    (what any local user reads in ps) carries it; the container is named
+    by the sandbox's own id (issue 21 point 12)."""
+    c, resp = open_stream(live, "import time\nprint('go', flush=True)\ntime.sleep(60)\n")
+    it = events(resp)
+    job = next(it)[1]["job_id"]
+    try:
+        for e, d, _ in it:
+            if e == "stdout":
+                break
+        seen = docker("ps", "-a", "--no-trunc", "--format", "{{.Names}} {{.Labels}} {{.Command}}")
+        assert job not in seen, seen
+        assert in_use(live), "the run holds no sandbox"
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open("/proc/%s/cmdline" % pid, "rb") as f:
+                        assert job.encode() not in f.read(), pid
+                except OSError:
+                    pass        # gone meanwhile
+    finally:
+        live.request("DELETE", "/api/jobs/" + job)
+        list(it)
+        c.close()
 
 
 def test_closing_the_stream_stops_the_run(live):

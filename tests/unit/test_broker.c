@@ -4,6 +4,7 @@
  * READY line (shared/engine/ready_line.c).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,6 +40,22 @@ TEST(request_round_trip)
 	close(sv[1]);
 }
 
+/* How many descriptors this process has open. */
+static int
+open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 TEST(box_carries_three_descriptors)
 {
 	struct broker_msg m, got;
@@ -61,12 +78,18 @@ TEST(box_carries_three_descriptors)
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
 	/* A BOX without its descriptors is refused (and nothing leaks). */
+	int open_before = open_fds();
 	CHECK(broker_send(sv[0], &m, NULL, 0) == 0);
 	CHECK_INT(broker_recv(sv[1], 0, &got, fds), -1);
 	/* Descriptors with a message that takes none: closed, refused. */
 	broker_msg_init(&m, BROKER_GONE, 1);
 	CHECK(broker_send(sv[0], &m, mine, 3) == 0);
 	CHECK_INT(broker_recv(sv[1], 0, &got, fds), -1);
+	/* A malformed message with descriptors: the same. */
+	broker_msg_init(&m, 99, 0);
+	CHECK(broker_send(sv[0], &m, mine, 3) == 0);
+	CHECK_INT(broker_recv(sv[1], 0, &got, fds), -1);
+	CHECK_INT(open_fds(), open_before);		/* none of the six kept */
 	close(p[0]);
 	close(p[1]);
 	close(sv[0]);

@@ -121,7 +121,7 @@ share_metrics(struct text *t)
 	share_stats(svc.share, &st);
 	head(t, "imgsandbox_slots", "gauge", "Sandboxes that may run at once on this host.");
 	put(t, "imgsandbox_slots %lld\n", (long long)cfg.slots);
-	head(t, "imgsandbox_slots_busy", "gauge", "Slots held by a run (until its container is gone).");
+	head(t, "imgsandbox_slots_busy", "gauge", "Slots held by a run (until nothing of its sandbox runs).");
 	put(t, "imgsandbox_slots_busy %d\n", st.slots_busy);
 	head(t, "imgsandbox_slot_waiters", "gauge", "Requests waiting for a slot.");
 	put(t, "imgsandbox_slot_waiters %d\n", st.waiting);

@@ -126,7 +126,7 @@ static const struct setting {
 	{ "IMGSANDBOX_LOG_MAX_BYTES", INT, I(log_max_bytes), "1073741824", 0, 1099511627776LL,
 	  "the log's oldest rows go when its file is larger than this, bytes (0: no cap)", 0 },
 	{ "IMGSANDBOX_LOGS_ACCESS", STR, S(logs_access), "local", 0, 0,
-	  "who reads /api/logs and /api/metrics: local (loopback clients naming a local host), token, open", 0 },
+	  "who reads /api/logs and /api/metrics: local (loopback clients naming a local host, in a request no untrusted proxy forwarded), token, open", 0 },
 	{ "IMGSANDBOX_LOGS_TOKEN_FILE", STR, S(logs_token_file), "", 0, 0,
 	  "for IMGSANDBOX_LOGS_ACCESS=token: a file whose first line is the bearer token", 0 },
 	{ "IMGSANDBOX_LOCAL_HOSTS", STR, S(local_hosts), "", 0, 0,

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "store/logdb_internal.h"
 #include "base/sha256.h"
@@ -558,16 +559,19 @@ TEST(open_says_why)
 	locker_end(pid, ready, go);
 }
 
-/* Returns the lock timeout the handle's connection has (SQLite's busy
- * timeout, PostgreSQL's lock_timeout), ms, as the database says it. */
+/* Returns the lock timeout the handle's connection has, ms: PostgreSQL's
+ * lock_timeout as the server says it; for SQLite the one our busy handler
+ * waits (sqldb_sqlite.c's lite_busy, which the test times too). */
 static int
 busy_timeout(struct logdb *db)
 {
 	struct sqldb_stmt *st;
 	int v = -1;
 
-	if ((st = sqldb_prepare(db->db, store_pg ? "SELECT setting FROM pg_settings WHERE"
-	    " name = 'lock_timeout'" : "PRAGMA busy_timeout")) != NULL &&
+	if (!store_pg)
+		return sqldb_lock_timeout(db->db);
+	if ((st = sqldb_prepare(db->db, "SELECT setting FROM pg_settings WHERE"
+	    " name = 'lock_timeout'")) != NULL &&
 	    sqldb_step(st) == SQLDB_ROW)
 		v = sqldb_column_int(st, 0);
 	sqldb_finalize(st);
@@ -600,7 +604,11 @@ TEST(breaker_after_a_busy_write)
 	CHECK_INT(s.breaker, 1);
 	CHECK_INT(s.busy_failures, 1);
 	CHECK_INT(busy_timeout(db), LOGDB_BUSY_SHORT_MS);
+	/* It does wait that long, and no longer than the long timeout. */
+	int64_t t0 = clock_mono_ms();
 	CHECK_INT(logdb_insert(db, &r, NULL, NULL), -1);
+	CHECK(clock_mono_ms() - t0 >= LOGDB_BUSY_SHORT_MS - 10);
+	CHECK(clock_mono_ms() - t0 < LOGDB_BUSY_TIMEOUT_MS);
 	logdb_get_state(db, &s);
 	CHECK_INT(s.busy_failures, 2);
 	CHECK_INT(busy_timeout(db), LOGDB_BUSY_SHORT_MS);

@@ -283,6 +283,17 @@ cancelled_in_queue(struct run_ctx *c)
 	return rc;
 }
 
+/* ms as seconds for a person: "2", or "1.5" when not whole. */
+static const char *
+seconds(int64_t ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%lld", (long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%.1f", (double)ms / 1000.0);
+	return buf;
+}
+
 /* 429: the line for a slot could not reach the request in time, at once
  * (expected_ms: when it would have, from how long a slot is held lately)
  * or after its whole wait (0). */
@@ -290,20 +301,21 @@ static int
 line_too_long(struct run_ctx *c, int64_t expected_ms)
 {
 	int64_t retry_s = (expected_ms > 0 ? expected_ms : cfg.timeout_ms) / 1000 + 1;
-	char extra[64];
+	char extra[64], wait[32], when[32];
 	struct refusal no;
 
 	snprintf(extra, sizeof(extra), "Retry-After: %lld\r\n", (long long)retry_s);
+	seconds(cfg.slot_wait_ms, wait, sizeof(wait));
 	if (expected_ms > 0)
 		run_refusal(&no, 429, "busy", extra, "every sandbox is busy and the line is long: "
-		    "a slot would come in about %lld s, past the %lld s a run may wait (%lld "
-		    "sandboxes at once); try again in %lld s", (long long)(expected_ms / 1000),
-		    (long long)(cfg.slot_wait_ms / 1000), (long long)cfg.slots,
+		    "a slot would come in about %s s, past the %s s a run may wait (%lld "
+		    "sandboxes at once); try again in %lld s",
+		    seconds(expected_ms, when, sizeof(when)), wait, (long long)cfg.slots,
 		    (long long)retry_s);
 	else
-		run_refusal(&no, 429, "busy", extra, "no sandbox came free within the %lld s a run "
-		    "may wait (%lld at once); try again in %lld s",
-		    (long long)(cfg.slot_wait_ms / 1000), (long long)cfg.slots, (long long)retry_s);
+		run_refusal(&no, 429, "busy", extra, "every sandbox is busy: none came free within "
+		    "the %s s a run may wait (%lld at once); try again in %lld s", wait,
+		    (long long)cfg.slots, (long long)retry_s);
 	return reject(c, &no);
 }
 

@@ -11,7 +11,7 @@ import { sentence } from '../format.js';
 import { readJson } from '../http.js';
 import { retryAfterSeconds } from './request.js';
 
-export const ASSIST_URL = '/api/assist';
+export const ASSIST_URL = 'api/assist';
 
 const KEPT = 'Your description and your script are kept as they were.';
 

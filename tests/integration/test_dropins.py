@@ -94,8 +94,10 @@ def restore(before):
 
 
 def pid_alive(pidfile):
+    """The pid in pidfile if that process lives, else None."""
     try:
-        pid = int(open(pidfile).read().split()[0])
+        with open(pidfile) as f:
+            pid = int(f.read().split()[0])
         os.kill(pid, 0)
         return pid
     except (OSError, ValueError, IndexError):
@@ -103,6 +105,7 @@ def pid_alive(pidfile):
 
 
 def port_free(port):
+    """Whether nothing listens on port (IPv4 or IPv6, any address)."""
     for family, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
         with socket.socket(family) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -5,7 +5,7 @@
  * outputs folder and the host's sandboxes, which the broker (fcgi/sandboxd.c)
  * alone starts: a responder holds no key to the engine.
  *
- *   POST   /run               run.c
+ *   POST   /run               run.c (each path also under IMGSANDBOX_URL_PREFIX)
  *   GET    /api/logs/...      logs_api.c
  *   GET    /api/health        status_api.c (from state kept fresh by housekeeping)
  *   GET    /api/limits        status_api.c
@@ -83,18 +83,22 @@ signal_main(void *arg)
 	return NULL;
 }
 
-/* The request path without its query string, in path. Returns 0, or -1
- * when it is too long. */
+/* The request path without its query string, in path, and without
+ * IMGSANDBOX_URL_PREFIX when it starts with it (a server that mounts the
+ * service under /imgsandbox/ passes /imgsandbox/run; a front that took
+ * the prefix off passes /run). Returns 0, or -1 when it is too long. */
 static int
 request_path(FCGX_Request *r, char *path, size_t len)
 {
 	const char *uri = FCGX_GetParam("REQUEST_URI", r->envp);
-	size_t n;
+	size_t n, p = strlen(cfg.url_prefix);
 
 	if (uri == NULL)
 		uri = FCGX_GetParam("SCRIPT_NAME", r->envp);
 	if (uri == NULL)
 		uri = "/";
+	if (p > 0 && strncmp(uri, cfg.url_prefix, p) == 0 && uri[p] == '/')
+		uri += p;
 	n = strcspn(uri, "?");
 	if (n >= len)
 		return -1;

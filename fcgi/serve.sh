@@ -6,6 +6,9 @@
 # (or SIGTERM) stops everything it started.
 #
 #   PORT=8000 SERVER=lighttpd|nginx|apache HOST=127.0.0.1 fcgi/serve.sh
+#   SERVER=none        no web server: the responders and the broker alone,
+#                      for the system's web server (the drop-ins of conf/);
+#                      the ready line names the sockets, the page and results
 #   RESPONDERS=8       the run pool: POST /run and POST /api/assist
 #   API_RESPONDERS=2   the API pool: everything else under /api/, so that
 #                      reads of the log never wait behind runs
@@ -44,7 +47,7 @@ START_DOCKERD=${START_DOCKERD:-auto}
 APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
 
 say() { printf 'serve: %s\n' "$*" >&2; }
-case $SERVER in lighttpd|nginx|apache) ;; *) say "SERVER must be lighttpd, nginx or apache"; exit 2;; esac
+case $SERVER in lighttpd|nginx|apache|none) ;; *) say "SERVER must be lighttpd, nginx, apache or none"; exit 2;; esac
 for n in PORT RESPONDERS API_RESPONDERS; do
   case ${!n} in ''|*[!0-9]*|0) say "$n must be a number above 0"; exit 2;; esac
 done
@@ -277,6 +280,7 @@ fi
 # by root alone; the service user may only pass through it (to the API
 # pool's program), and DATA (0750) keeps everyone else out.
 rundir=$DATA/run-$SERVER-$PORT
+[ "$SERVER" != none ] || rundir=$DATA/run-none
 rm -rf "$rundir"
 mkdir -p "$rundir/errors"
 run_sock=$rundir/run.sock
@@ -386,14 +390,11 @@ done
 root_only='# '
 [ -n "$as_root" ] && root_only=
 render() {
-  sed -e "s|@HOST@|$HOST|g" -e "s|@PORT@|$PORT|g" -e "s|@STATIC@|$STATIC|g" \
-      -e "s|@OUTPUTS@|$OUTPUTS|g" -e "s|@RUNDIR@|$rundir|g" \
-      -e "s|@RUN_SOCKET@|$run_sock|g" -e "s|@API_SOCKET@|$api_sock|g" \
-      -e "s|@SERVER_BODY_KB@|$(( (body + 1023) / 1024 ))|g" -e "s|@SERVER_BODY_BYTES@|$body|g" \
-      -e "s|@BODY_TIMEOUT_S@|$(( (body_timeout_ms + 999) / 1000 ))|g" \
-      -e "s|@READ_TIMEOUT@|$read_timeout_s|g" \
-      -e "s|@ROOT_ONLY@|$root_only|g" -e "s|@WEB_USER@|$WEB_USER|g" -e "s|@WEB_GROUP@|$WEB_GROUP|g" \
-      -e "s|@APACHE_MODULES@|$APACHE_MODULES|g" "$1"
+  HOST=$HOST PORT=$PORT STATIC=$STATIC OUTPUTS=$OUTPUTS RUNDIR=$rundir \
+    RUN_SOCKET=$run_sock API_SOCKET=$api_sock SERVER_BODY_BYTES=$body \
+    BODY_TIMEOUT_S=$(( (body_timeout_ms + 999) / 1000 )) READ_TIMEOUT=$read_timeout_s \
+    ROOT_ONLY=$root_only WEB_USER=$WEB_USER WEB_GROUP=$WEB_GROUP APACHE_MODULES=$APACHE_MODULES \
+    "$root/fcgi/render_conf.sh" "$1"
 }
 # A folder only the web server's workers write in (bodies being received).
 worker_dir() {
@@ -403,6 +404,7 @@ worker_dir() {
 # The servers' own errors, in the API's JSON shape.
 cp "$STATIC"/errors/*.json "$rundir/errors/"
 case $SERVER in
+none) ;;   # the system's web server, configured by the operator
 lighttpd)
   # lighttpd sends <prefix><status>.html (lighttpd.conf gives these JSON's type).
   for f in "$rundir"/errors/*.json; do mv "$f" "${f%.json}.html"; done
@@ -448,15 +450,23 @@ apache)
 esac
 
 for _ in $(seq 100); do
+  [ "$SERVER" != none ] || break
   curl -fsS -o /dev/null "http://$HOST:$PORT/" 2>/dev/null && break
   sleep 0.05
 done
-curl -fsS -o /dev/null "http://$HOST:$PORT/" || { say "$SERVER did not come up; see $rundir"; exit 1; }
+[ "$SERVER" = none ] || curl -fsS -o /dev/null "http://$HOST:$PORT/" ||
+  { say "$SERVER did not come up; see $rundir"; exit 1; }
 if [ -n "$as_root" ]; then
   users="workers as $WEB_USER, responders as $SERVICE_USER, the broker as $ENGINE_USER"
 else users="everything as $(id -un)"; fi
-say "ready: http://$HOST:$PORT/  ($SERVER, $RESPONDERS + $API_RESPONDERS responders, $users;" \
-    "data in $DATA; Ctrl-C stops)"
+if [ "$SERVER" = none ]; then
+  say "ready: no web server; the run pool at $run_sock, the API pool at $api_sock, the page in" \
+      "$STATIC, the results in $OUTPUTS  ($RESPONDERS + $API_RESPONDERS responders, $users;" \
+      "data in $DATA; Ctrl-C stops)"
+else
+  say "ready: http://$HOST:$PORT/  ($SERVER, $RESPONDERS + $API_RESPONDERS responders, $users;" \
+      "data in $DATA; Ctrl-C stops)"
+fi
 # Until one of them ends, or we are told to stop.
 wait -n "${pids[@]}" || true
 # Ctrl-C reaches the whole process group: the servers may end first.

@@ -10,7 +10,9 @@
 
 import { KEYS, load } from './storage.js';
 
-const OPERATOR_URL = /^\/api\/(logs\/|metrics\b)/;
+// The page's URLs are relative to it (api/..., run): they work wherever the
+// service is mounted (/, or /imgsandbox/ beside other sites).
+const OPERATOR_URL = /^api\/(logs\/|metrics\b)/;
 
 // The request options for url, with headers.
 function options(url, headers) {

@@ -286,7 +286,8 @@ def wait_for(check, what, timeout=None, every=0.1):
 
 # --- the service ----------------------------------------------------------------
 class Service:
-    """fcgi/serve.sh started for server, as root (as the tests run here) or,
+    """fcgi/serve.sh started for server (or "none": the responders alone,
+    for a web server of the test's own), as root (as the tests run here) or,
     with user, as that user (then everything runs as it). env_extra's
     settings override the suite's; a setting given as None is left to the
     product's default (a test that claims a property of the defaults)."""
@@ -345,12 +346,22 @@ class Service:
                 self.stop()
                 raise RuntimeError("serve.sh ended: " + self.read_log())
             try:
-                urllib.request.urlopen(self.base + "/", timeout=5).read()
+                if server == "none":        # no web server (SERVER=none): its ready line
+                    assert self.ready_line()
+                else:
+                    urllib.request.urlopen(self.base + "/", timeout=5).read()
                 return
             except Exception:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("the service did not come up: " + self.read_log())
+
+    def ready_line(self):
+        """serve.sh's ready line ("serve: ready: ..."), or "" before it."""
+        for line in self.read_log().splitlines():
+            if line.startswith("serve: ready: "):
+                return line
+        return ""
 
     def read_log(self):
         with open(os.path.join(self.data, "serve.log"), "rb") as f:

@@ -8,7 +8,7 @@ import { copyText } from './clipboard.js';
 import { els } from './els.js';
 import { apiProblem } from './messages.js';
 
-export const CONTEXT_URL = '/api/logs/ai-context';
+export const CONTEXT_URL = 'api/logs/ai-context';
 
 // Shows the answer of getText(CONTEXT_URL).
 export function showContext(got) {

@@ -13,7 +13,7 @@ import { copyText } from './clipboard.js';
 import { els } from './els.js';
 import { apiProblem } from './messages.js';
 
-const LOG_URL = '/api/logs/log/';
+const LOG_URL = 'api/logs/log/';
 
 let dialogLog = null; // the entry shown
 let lastOpener = null; // the button to give the focus back to

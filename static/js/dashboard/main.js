@@ -33,7 +33,7 @@ import { renderKpis, renderOutcomes } from './totals.js';
 import { hasTrendData, renderTrend, setTrendData, startTrend } from './trend.js';
 import { showUnfixed, startUnfixed, UNFIXED_URL } from './unfixed.js';
 
-const API = '/api/logs/';
+const API = 'api/logs/';
 const RECENT_ROWS = 500; // the most a page of the log holds
 
 // The rest of what the dashboard shows, fetched at once, after the analysis.

@@ -13,7 +13,7 @@ import { pct, plural } from '../format.js';
 import { els } from './els.js';
 import { apiProblem, emptyState } from './messages.js';
 
-export const MODELS_URL = '/api/logs/models?limit=20';
+export const MODELS_URL = 'api/logs/models?limit=20';
 
 // The columns of a model's table: the figures of all its runs, then by lessons.
 const PARTS = [

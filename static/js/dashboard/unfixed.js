@@ -12,7 +12,7 @@ import { els } from './els.js';
 import { failureTitle, viewButton } from './log-dialog.js';
 import { apiProblem, emptyState, showMessage } from './messages.js';
 
-export const UNFIXED_URL = '/api/logs/failures?unfixed_only=true&limit=20';
+export const UNFIXED_URL = 'api/logs/failures?unfixed_only=true&limit=20';
 
 let before = null; // the next page's "before", or null when there is none
 

@@ -13,7 +13,7 @@ import { readJson } from '../http.js';
 import { rememberSession } from '../session.js';
 import { retryAfterSeconds } from './request.js';
 
-export const ASSIST_URL = '/api/assist';
+export const ASSIST_URL = 'api/assist';
 
 const KEPT = 'Your description and your script are kept as they were.';
 

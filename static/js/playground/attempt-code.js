@@ -26,7 +26,7 @@ import { KEYS, load, save } from '../storage.js';
 export const MAX_ATTEMPTS = 50;
 export const MAX_CHARS = 1024 * 1024; // of the scripts kept, in all (localStorage holds about 5 M)
 
-const LOG_URL = '/api/logs/log/';
+const LOG_URL = 'api/logs/log/';
 const LOG_ID_RE = /^\d+$/;
 
 let wholeRefused = false; // log/<id> answered 403 here: not asked again

@@ -8,7 +8,7 @@ import { sentence } from '../format.js';
 import { getJson } from '../http.js';
 import { els } from './els.js';
 
-const HEALTH_URL = '/api/health';
+const HEALTH_URL = 'api/health';
 
 function setHealth(kind, text, detail) {
   els.health.className = 'health health-' + kind;

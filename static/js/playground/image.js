@@ -10,7 +10,7 @@ import { checkImageFile } from './image-check.js';
 import { els } from './els.js';
 import { limits } from './limits.js';
 
-const SAMPLE_URL = '/sample.png';
+const SAMPLE_URL = 'sample.png';
 
 // What will be sent: null, {kind: 'sample'} or {kind: 'file', file, url, width, height}.
 let source = null;

@@ -11,7 +11,7 @@
 import { isObject, wholeNumber } from '../dom.js';
 import { getJson } from '../http.js';
 
-const LIMITS_URL = '/api/limits';
+const LIMITS_URL = 'api/limits';
 
 // The page's names for the API's keys.
 const FROM_API = {

@@ -8,7 +8,7 @@ import { formatLimitBytes, sentence } from '../format.js';
 import { currentSession, previousAttempt } from '../session.js';
 import { limits } from './limits.js';
 
-export const RUN_URL = '/run';
+export const RUN_URL = 'run';
 
 // A hint for each refusal code of the API (the 429 one is built from
 // Retry-After, the 413 one from the limits).

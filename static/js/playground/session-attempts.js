@@ -10,7 +10,7 @@
 import { isObject, str, wholeNumber } from '../dom.js';
 import { getJson } from '../http.js';
 
-const SESSION_URL = '/api/logs/session/';
+const SESSION_URL = 'api/logs/session/';
 const MAX_SHOWN = 500; // the last attempts shown (a page of the log holds up to 500)
 const MAX_PAGES = 8; // followed at most (a page is cut short past 4 MiB)
 

@@ -12,7 +12,7 @@ import { setText, show } from '../dom.js';
 import { els } from './els.js';
 import { setPhase } from './progress.js';
 
-const JOBS_URL = '/api/jobs/';
+const JOBS_URL = 'api/jobs/';
 const JOB_ID_RE = /^[0-9a-f]{32}$/;
 // How long after Stop the page waits for the run's answer before it closes the stream.
 const STOP_GRACE_MS = 5000;

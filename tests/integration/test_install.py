@@ -183,7 +183,8 @@ def test_units_verify_and_score(destdir):
 
 class Installed:
     """The installed units' processes, started the way their ExecStart=
-    lines say, with a lighttpd in front rendered from the project's
+    lines say (with what of their hardening setpriv and unshare give:
+    NoNewPrivileges=, an empty CapabilityBoundingSet=, PrivateNetwork=), with a lighttpd in front rendered from the project's
     template. Everything it makes is in DESTDIR and the data folder."""
 
     def __init__(self, destdir, data, instance):
@@ -229,7 +230,13 @@ class Installed:
         group = one(u, "Service", "Group", user)
         extra = " ".join(values(u, "Service", "SupplementaryGroups")).split()
         groups = ["--groups=" + ",".join(extra)] if extra else ["--clear-groups"]
-        return ["setpriv", "--reuid=" + user, "--regid=" + group] + groups + ["--"] + words
+        # What of the unit's hardening setpriv and unshare can give too.
+        if one(u, "Service", "NoNewPrivileges") == "yes":
+            groups.append("--no-new-privs")
+        if one(u, "Service", "CapabilityBoundingSet") == "":
+            groups.append("--bounding-set=-all")
+        net = ["unshare", "--net"] if one(u, "Service", "PrivateNetwork") == "yes" else []
+        return net + ["setpriv", "--reuid=" + user, "--regid=" + group] + groups + ["--"] + words
 
     def socket_of(self, unit):
         """The listening socket a .socket unit makes: its path, owner, mode."""

@@ -10,7 +10,11 @@
 #   API_RESPONDERS=2   the API pool: everything else under /api/, so that
 #                      reads of the log never wait behind runs
 #   START_DOCKERD=auto|no   (auto: start dockerd when root and none answers)
-#   IMGSANDBOX_* settings: see `build/responder --settings`.
+#   IMGSANDBOX_* settings: see `build/responder --settings`; the settings
+#                      file (/etc/imgsandbox/imgsandbox.conf, when there is
+#                      one) is read too, but for the paths of the checkout
+#                      (DATA, the sample, the runner's lists), which make run
+#                      sets unless the environment names them.
 #
 # Started as root, only what must be root stays root: the web server's
 # master (it binds the port) and dockerd. The web server's workers run as
@@ -80,13 +84,17 @@ OUTPUTS=$IMGSANDBOX_OUTPUTS
 # The runner image of these sources, unless one is named: its tag carries
 # the key of what it is built from (runner_image/build.sh).
 image_is_ours=
-if [ -z "${IMGSANDBOX_IMAGE:-}" ]; then
+# What the settings file (and the environment) say before serve.sh adds
+# its own (the checkout's paths above win over an installed file's).
+# shellcheck source=fcgi/settings.sh
+. "$root/fcgi/settings.sh"
+if [ -z "${IMGSANDBOX_IMAGE:-}" ] && [ "$(setting IMAGE)" = imgsandbox-runner:proto2 ]; then
   IMGSANDBOX_IMAGE=$("$root/runner_image/build.sh" --print-tag)
   export IMGSANDBOX_IMAGE
   image_is_ours=1
 fi
 # The fork engine's root filesystem: the one the runner image is made of.
-if [ -z "${IMGSANDBOX_ROOTFS:-}" ]; then
+if [ -z "${IMGSANDBOX_ROOTFS:-}" ] && [ "$(setting ROOTFS)" = /var/cache/imgsandbox/rootfs-current ]; then
   IMGSANDBOX_ROOTFS=$("$root/runner_image/build.sh" --print-rootfs)
   export IMGSANDBOX_ROOTFS
 fi
@@ -192,13 +200,14 @@ trap 'interrupted=1; exit 0' INT TERM
 # --- the container engine ---------------------------------------------
 # The one the responders use: IMGSANDBOX_DOCKER_HOST when set (then it is
 # someone else's engine, never started here).
-docker=${IMGSANDBOX_DOCKER:-docker}
+docker=$(setting DOCKER)
+docker_host=$(setting DOCKER_HOST)
 engine_env=()
-[ -z "${IMGSANDBOX_DOCKER_HOST:-}" ] || engine_env=(DOCKER_HOST="$IMGSANDBOX_DOCKER_HOST")
+[ -z "$docker_host" ] || engine_env=(DOCKER_HOST="$docker_host")
 engine() { env "${engine_env[@]}" "$docker" "$@"; }
 engine_up=
 engine version >/dev/null 2>&1 && engine_up=1
-if [ -z "$engine_up" ] && [ -z "${IMGSANDBOX_DOCKER_HOST:-}" ] && [ "$START_DOCKERD" = auto ] &&
+if [ -z "$engine_up" ] && [ -z "$docker_host" ] && [ "$START_DOCKERD" = auto ] &&
    [ -n "$as_root" ] && command -v dockerd >/dev/null; then
   say "no container engine answers; starting dockerd (log: $DATA/dockerd.log)"
   dockerd >"$DATA/dockerd.log" 2>&1 &

@@ -442,3 +442,18 @@ def test_a_bad_settings_line_stops_the_start(destdir):
     assert open(os.path.join(data, "keep")).read() == "mine"
     assert not os.listdir(svc.runtime)
     shutil.rmtree(data, ignore_errors=True)
+
+
+def test_install_again_keeps_the_settings(destdir):
+    """A second make install keeps the operator's settings file and writes
+    the new one beside it."""
+    with open(at(destdir, CONF), "a") as f:
+        f.write("IMGSANDBOX_WARM=3\n")
+    mine = open(at(destdir, CONF)).read()
+    out = subprocess.run(["make", "--no-print-directory", "-C", ROOT, "install",
+                          "DESTDIR=" + destdir, "PREFIX=" + PREFIX],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "kept %s" % at(destdir, CONF) in out.stdout
+    assert open(at(destdir, CONF)).read() == mine
+    assert "#IMGSANDBOX_WARM=-1\n" in open(at(destdir, CONF) + ".dist").read()

@@ -173,7 +173,9 @@ PG_TEST_BIN = $(B)/asan/test_logdb $(B)/asan/test_logdb_retain $(B)/asan/logdb_f
 # everything it makes; what it left is reaped at its end, and
 # tests/leftovers.py then checks that nothing is left, pass or fail.
 JOBS ?= $(shell echo $$(( $(NPROC) + 1 )))
-TEST_SESSION := $(shell echo "$$(date +%s)-$$$$" | tr -dc '0-9-')
+# Short: every instance label of the session (t-<tag>-<pid>-<n>-<what>)
+# must fit the 31 bytes of IMGSANDBOX_INSTANCE.
+TEST_SESSION := $(shell printf '%06x%03x' $$(( $$(date +%s) % 16777216 )) $$(( $$$$ % 4096 )))
 integration: test-deps runner-image
 	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN) $(B)/try_fork
 	@fcgi/ensure_dockerd.sh

@@ -305,6 +305,9 @@ class Service:
             # No warm pool unless the test is about it: each keeps sandboxes
             # running and replaces them, which loads the engine for nothing.
             "IMGSANDBOX_WARM": "0",
+            # No settings file: an installed service's /etc/imgsandbox/
+            # imgsandbox.conf (test_deb installs one) is not the tests'.
+            "IMGSANDBOX_CONFIG_FILE": "",
             # Every test client is 127.0.0.1: a client's share is tested
             # where a test sets it (test_share.py), not met by accident.
             "IMGSANDBOX_CLIENT_INFLIGHT": "1024", "IMGSANDBOX_CLIENT_RUNS_PER_MIN": "1000000",

@@ -57,7 +57,7 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
 def tag():
     t = os.environ.get(TAG_ENV)
     if not t:
-        t = "%x%s" % (int(time.time()), uuid.uuid4().hex[:4])
+        t = "%06x%s" % (int(time.time()) % 16 ** 6, uuid.uuid4().hex[:3])
         os.environ[TAG_ENV] = t
     return t
 
@@ -83,7 +83,10 @@ _counter = [0]
 def new_instance(what="svc"):
     """A unique instance label of this session: t-<TAG>-<pid>-<n>-<what>."""
     _counter[0] += 1
-    return "%s%d-%d-%s" % (leftovers.instance_prefix(tag()), os.getpid(), _counter[0], what)
+    name = "%s%x-%x-%s" % (leftovers.instance_prefix(tag()), os.getpid(), _counter[0], what[:8])
+    # IMGSANDBOX_INSTANCE is at most 31 bytes (a session tag of make's is 9).
+    assert len(name) <= 31, "the instance label %s is too long: a shorter session tag" % name
+    return name
 
 
 def record(name, doc):
@@ -110,7 +113,7 @@ def time_one_start(job_dir, image):
     """Wall seconds of one `docker run` of the service's argv (sandboxd --docker-argv) for the job in
     job_dir (started to exited), the container removed after."""
     jid = uuid.uuid4().hex
-    env = dict(ENV, IMGSANDBOX_IMAGE=image, IMGSANDBOX_DATA=job_dir)
+    env = dict(ENV, IMGSANDBOX_IMAGE=image, IMGSANDBOX_DATA=job_dir, IMGSANDBOX_CONFIG_FILE="")
     argv = subprocess.run([os.path.join(ROOT, "build", "sandboxd"), "--docker-argv",
                            new_instance("engine"), jid, job_dir],
                           capture_output=True, check=True, env=env, cwd=ROOT).stdout.decode().split("\0")[:-1]

@@ -53,7 +53,10 @@ class Checkout:
         self.base = "http://127.0.0.1:%d" % self.port
         self.log = tempfile.TemporaryFile()
         env = {k: v for k, v in os.environ.items() if not k.startswith("IMGSANDBOX_")}
-        env.update({"PORT": str(self.port), "SERVER": server, "START_DOCKERD": "no",
+        # make run's defaults, less an installed service's settings file
+        # (test_deb may install one meanwhile).
+        env.update({"IMGSANDBOX_CONFIG_FILE": "", "PORT": str(self.port), "SERVER": server,
+                    "START_DOCKERD": "no",
                     "RESPONDERS": "2", "API_RESPONDERS": "1"})
         self.proc = subprocess.Popen([os.path.join(path, "fcgi", "serve.sh")], env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT,

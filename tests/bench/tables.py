@@ -234,6 +234,9 @@ def table_steps(docs, server=None):
     print("| by hand: `docker run` / `docker rm` | %s |" % " | ".join(vals))
     print("| by hand: python3 in the chroot (floor) | %s |" % " | ".join(
         ms(p50(flo[j]["wall_ms"])) if j in flo else "n/a" for j, _ in cols))
+    hst = {d["job"]: d for d in kind(docs, "host")}
+    print("| by hand: the host's /usr/bin/python3 | %s |" % " | ".join(
+        ms(p50(hst[j]["wall_ms"])) if j in hst else "n/a" for j, _ in cols))
 
 
 # --- 3. heavier libraries, preload ------------------------------------------------------

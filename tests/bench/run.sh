@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench: starts its own services (fcgi/serve.sh behind lighttpd, nginx
 # and Apache, each once with make run's defaults, warm, and once with
-# IMGSANDBOX_WARM=0, cold; temp data folders under /tmp, free loopback
-# ports), measures, and stops everything it started. Prints markdown on
+# IMGSANDBOX_WARM=0, cold; the fork engine, IMGSANDBOX_ENGINE=fork, behind
+# lighttpd; temp data folders under /tmp, free loopback ports), measures,
+# and stops everything it started. Prints markdown on
 # stdout (progress on stderr) and saves it to build/bench/results-<date>.md.
 #
 #   tests/bench/run.sh                 everything: about 12 minutes on 2 cores
@@ -328,8 +329,10 @@ out "## imgsandbox benchmarks, $(date '+%Y-%m-%d %H:%M %Z')" "" \
   "$(lighttpd -v 2>&1 | head -1 | cut -d' ' -f1), $(nginx -v 2>&1 | sed 's/.*: //'), $(apache2 -v 2>/dev/null | sed -n 's/^Server version: //p' | cut -d' ' -f1)." \
   "Services: fcgi/serve.sh with make run's defaults (RESPONDERS=$RESPONDERS, API_RESPONDERS=$API_RESPONDERS," \
   "\`$("$BUILD/responder" --settings | grep -E '^IMGSANDBOX_(CPUS|MEMORY|SLOTS|SLOT_WAIT_MS|TIMEOUT_MS|WARM)=' | tr '\n' ' ' | sed 's/ $//')\`)" \
-  "but for the client's share, made roomy: every request here comes from one loopback address" \
-  "(\`${SHARE[*]}\`; the defaults are 4, 60 and 20)." ""
+  "but for the client's share, made roomy (\`${SHARE[*]}\`; the defaults are 4, 60 and 20):" \
+  "the latency part's requests all come from 127.0.0.1, the load part's clients (each from an" \
+  "address of its own) send as fast as they are answered. The refusal check (load part) has make run's" \
+  "share. The fork engine's services: IMGSANDBOX_ENGINE=fork, else the same." ""
 
 # Wait (bounded) for other containers to end and the load average to drop.
 quiet_load=${BENCH_QUIET_LOAD:-$(nproc)}

@@ -302,7 +302,7 @@ def table_load(docs):
     clients = sorted({c for _, c in ld})
     modes = sorted({m for m, _ in ld}, key=lambda m: MODES.index(m) if m in MODES else 9)
     print("| engine | clients | runs/s | / Docker warm | 429 | other errors | p50 ms | p95 ms "
-          "| answers from a ready sandbox | host CPU per run, ms | load average (1 min) |")
+          "| answers from a ready sandbox | host CPU per run, ms | load average (1 min) at its end |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for m in modes:
         for c in clients:

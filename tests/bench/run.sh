@@ -25,7 +25,7 @@
 #   BENCH_LOAD_MODES="warm cold fork"   the services of the load part (lighttpd each):
 #                            Docker warm (make run's defaults), Docker cold (IMGSANDBOX_WARM=0),
 #                            the fork engine (IMGSANDBOX_ENGINE=fork, else make run's defaults)
-#   BENCH_BURST="4 8"        CLIENTS RUNS of the refusal check (make run's client share)
+#   BENCH_BURST="4 8"        CLIENTS RUNS of the refusal check (make run's client share); empty: none
 #   BENCH_FORK=1             the fork engine's services (0: Docker only)
 #   BENCH_LOG_ROWS=20000     rows put in each service's log before it starts (API reads)
 #   BENCH_WRK_SECONDS=5 BENCH_WRK_CONNS=8 BENCH_WRK_THREADS=2
@@ -58,7 +58,7 @@ BENCH_WARMSTART_N=${BENCH_WARMSTART_N:-3}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_CLIENTS=${BENCH_CLIENTS:-1 2 4 8 16}
 BENCH_LOAD_MODES=${BENCH_LOAD_MODES:-warm cold fork}
-BENCH_BURST=${BENCH_BURST:-4 8}
+BENCH_BURST=${BENCH_BURST-4 8}
 BENCH_FORK=${BENCH_FORK:-1}
 [ "$BENCH_FORK" = 1 ] || BENCH_LOAD_MODES=${BENCH_LOAD_MODES//fork/}
 BENCH_LOG_ROWS=${BENCH_LOG_ROWS:-20000}

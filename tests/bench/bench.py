@@ -13,7 +13,10 @@ interpreter on their own, and prints the tables, in tables.py).
     bench.py warmstart LABEL PRELOAD N OUT     N warm sandboxes started by hand: time to
                                                ready, CPU to ready, memory held waiting
     bench.py poolmem INSTANCE LABEL OUT        memory of a service's waiting sandboxes
-    bench.py load URL NAME CLIENTS SECS OUT    closed-loop clients for SECS
+    bench.py load URL NAME CLIENTS SECS OUT    closed-loop clients for SECS, each from an
+                                               address of its own; where the CPU went
+    bench.py burst URL NAME CLIENTS RUNS OUT   CLIENTS clients x RUNS runs back to back: 429s
+    bench.py acct PID FOLDER                   serve.sh PID's processes into cpuacct cgroups
     bench.py mem PID NAME PHASE OUT            VmRSS of the processes under serve.sh PID
     bench.py api URL NAME TARGET PATH OUT      wrk against a GET
     bench.py slow URL NAME OUT                 reads of the summary, idle and while 64
@@ -137,6 +140,7 @@ def cmd_compare(job, runs, outdir, specs):
             ps.append(paths.ServicePath(spec, url, job))
         if baselines:
             ps.append(paths.DirectPath(job, s))
+            ps.append(paths.HostPath(job))
         if floor:
             ps.append(paths.FloorPath(job, s))
         elif baselines:
@@ -312,39 +316,229 @@ def host_cpu_ms():
     return (sum(v[:8]) - idle) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def sandboxes_cpu_ms():
-    """CPU time of every container the engine ran (cgroup v1: cpuacct of
-    docker/, which keeps what its removed children used), or None."""
+HZ = os.sysconf("SC_CLK_TCK")
+CPUACCT = "/sys/fs/cgroup/cpuacct"
+
+
+def cg_ms(path):
+    """cpuacct.usage of a cgroup v1 folder (it keeps what its exited
+    processes used), ms; None when there is none."""
     try:
-        with open("/sys/fs/cgroup/cpuacct/docker/cpuacct.usage") as f:
+        with open(os.path.join(path, "cpuacct.usage")) as f:
             return int(f.read()) / 1e6
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):
         return None
 
 
-def daemons_cpu_ms():
-    """CPU time of the engine's daemons (dockerd, containerd), ms."""
-    t = sum(v for c, v in cpu_ticks().values() if c in ("dockerd", "containerd"))
-    return t * 1000 / os.sysconf("SC_CLK_TCK")
+def proc_stats():
+    """{pid: (comm, ppid, starttime, own ticks, reaped children's ticks)}."""
+    out = {}
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(d + "/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rindex(")") + 2:].split()
+        out[int(d[6:])] = (st[st.index("(") + 1:st.rindex(")")], int(rest[1]), int(rest[19]),
+                           int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14]))
+    return out
+
+
+def subtree(ps, root):
+    kids = {}
+    for p, v in ps.items():
+        kids.setdefault(v[1], []).append(p)
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += kids.get(p, [])
+    return [p for p in out if p in ps]
+
+
+# The service's processes by role (run.sh moves them into cpuacct cgroups
+# of these names under BENCH_ACCT/<service> once the service answers:
+# what they start later inherits the cgroup).
+ACCT_ROLES = {"lighttpd": "web", "nginx": "web", "apache2": "web",
+              "spawn-fcgi": "service", "responder": "service", "imgsandbox-api": "service"}
+
+
+def cmd_acct(pid, folder):
+    """Moves the processes of serve.sh PID into FOLDER/{web,service,broker}
+    (cpuacct, cgroup v1): the broker's supervise and everything under it
+    (the docker clients it runs, the fork engine's template and its boxes)
+    in broker, the web server in web, the pools in service; serve.sh
+    itself stays in FOLDER."""
+    ps = proc_stats()
+    tree = subtree(ps, pid)
+    broker = set()
+    for p in tree:
+        if ps[p][0] == "sandboxd" and ps.get(ps[p][1], ("",))[0] == "supervise":
+            broker.update(subtree(ps, ps[p][1]))
+    moved = {}
+    for p in tree:
+        role = "broker" if p in broker else ACCT_ROLES.get(ps[p][0])
+        if role is None and ps[p][0] == "supervise":
+            role = "service"
+        if role is None:
+            continue
+        os.makedirs(os.path.join(folder, role), exist_ok=True)
+        try:
+            with open(os.path.join(folder, role, "cgroup.procs"), "w") as f:
+                f.write(str(p))
+            moved[role] = moved.get(role, 0) + 1
+        except OSError:
+            pass  # gone meanwhile
+    for role in ("web", "service", "broker"):
+        os.makedirs(os.path.join(folder, role), exist_ok=True)
+    say("cpu accounting of %s: %s" % (os.path.basename(folder), moved))
+
+
+class CpuSplit:
+    """Where the host's CPU goes over a load step, for one service:
+
+      sandbox   docker: the containers' cgroup (imgsandbox-<instance>, the
+                cgroup parent serve.sh makes); fork: the boxes (the
+                template's reaped children: the broker's cgroup less the
+                broker's and the template's own time)
+      engine    docker: dockerd and containerd (with the children they
+                reaped) and the shims of our containers (sampled every
+                0.2 s, their own time: a shim reaps its runc calls together
+                with the container's processes, counted in sandbox, so
+                runc's time is left in rest); fork: the template's own time
+      clients   docker: the docker clients the broker runs (the broker's
+                cgroup less the broker's own time); fork: none
+      broker    sandboxd and its supervise, their own time
+      service   the responders, their supervise and spawn-fcgi; web: the
+                web server
+      bench     this process (the load's clients and this sampler)
+      rest      the host's busy time less all of the above: the kernel's
+                threads, and whatever else the machine runs
+    dockerd and containerd serve every container on the host: on a shared
+    machine they count the neighbours' work too."""
+
+    def __init__(self, serve_pid, acct, instance, engine):
+        self.pid, self.acct, self.engine = serve_pid, acct, engine
+        self.sb_cg = os.path.join(CPUACCT, "imgsandbox-" + instance) if instance else None
+        self.shims = {}  # (pid, start): [first, last, ours]
+        self.t0_ticks = None
+        self.stop = threading.Event()
+
+    def _shims(self, ps, first=False):
+        for p, (comm, _, start, own, kids) in ps.items():
+            if not comm.startswith("containerd-shim"):
+                continue
+            k = (p, start)
+            e = self.shims.get(k)
+            if e is None:
+                base = own if first or start < self.t0_ticks else 0
+                e = self.shims[k] = [base, own, False]
+            e[1] = own
+            if not e[2] and self.sb_cg:
+                try:
+                    with open("/proc/%d/cmdline" % p, "rb") as f:
+                        a = f.read().split(b"\0")
+                    cid = a[a.index(b"-id") + 1].decode()
+                    e[2] = os.path.isdir(os.path.join(self.sb_cg, cid))
+                except (OSError, ValueError, IndexError):
+                    pass
+
+    def _sampler(self):
+        while not self.stop.wait(0.2):
+            if self.engine == "docker":
+                self._shims(proc_stats())
+
+    def _snap(self):
+        ps = proc_stats()
+        tree = subtree(ps, self.pid) if self.pid else []
+        r = {"host": host_cpu_ms(), "bench": sum(os.times()[:2]) * 1000}
+        for role in ("web", "service", "broker"):
+            r[role + "_cg"] = cg_ms(os.path.join(self.acct, role)) if self.acct else None
+        r["sandbox_cg"] = cg_ms(self.sb_cg) if self.engine == "docker" else None
+        own = {"broker": 0, "template": 0}
+        tmpl = None
+        for p in tree:
+            comm, pp, start, o, _ = ps[p]
+            pcomm = ps.get(pp, ("",))[0]
+            if comm == "sandboxd" or (comm == "supervise" and any(
+                    ps[c][0] == "sandboxd" and ps[c][1] == p for c in tree)):
+                own["broker"] += o
+            elif comm.startswith("python") and not pcomm.startswith("python"):
+                own["template"] += o  # the template (its boxes are its children)
+                tmpl = (p, start)
+        r["broker_own"] = own["broker"] * 1000 / HZ
+        r["template_own"] = own["template"] * 1000 / HZ
+        r["template"] = tmpl
+        r["daemons"] = sum(v[3] + v[4] for v in ps.values()
+                           if v[0] in ("dockerd", "containerd")) * 1000 / HZ
+        return r, ps
+
+    def start(self):
+        with open("/proc/uptime") as f:
+            self.t0_ticks = float(f.read().split()[0]) * HZ
+        self.a, ps = self._snap()
+        if self.engine == "docker":
+            self._shims(ps, first=True)
+        self.th = threading.Thread(target=self._sampler, daemon=True)
+        self.th.start()
+
+    def end(self):
+        self.stop.set()
+        self.th.join()
+        b, ps = self._snap()
+        a = self.a
+        if self.engine == "docker":
+            self._shims(ps)
+        d = {k: (b[k] - a[k] if isinstance(b[k], float) and isinstance(a.get(k), float) else None)
+             for k in b if k != "template"}
+        out = {"host": d["host"], "bench": d["bench"], "web": d["web_cg"],
+               "service": d["service_cg"], "broker": d["broker_own"]}
+        if self.engine == "docker":
+            out["sandbox"] = d["sandbox_cg"]
+            out["engine"] = d["daemons"] + sum(e[1] - e[0] for e in self.shims.values()
+                                               if e[2]) * 1000 / HZ
+            out["engine_shims"] = sum(e[1] - e[0] for e in self.shims.values() if e[2]) * 1000 / HZ
+            out["clients"] = (d["broker_cg"] - d["broker_own"]
+                              if d["broker_cg"] is not None else None)
+        else:
+            out["engine"] = d["template_own"]
+            out["clients"] = 0.0
+            out["sandbox"] = (d["broker_cg"] - d["broker_own"] - d["template_own"]
+                              if d["broker_cg"] is not None else None)
+            if a["template"] != b["template"]:
+                out["note"] = "the template changed during the step"
+        known = [v for k, v in out.items() if k not in ("host", "engine_shims", "note")]
+        out["rest"] = d["host"] - sum(known) if None not in known else None
+        return out
 
 
 def cmd_load(url, name, clients, seconds, out):
-    """CLIENTS closed-loop clients, each POSTing the trivial job back to back
-    for SECONDS (no new request after that; those in flight finish)."""
+    """CLIENTS closed-loop clients, each from an address of its own
+    (127.0.0.2, 127.0.0.3, ...: a client of its own to the service's share),
+    POSTing the trivial job back to back for SECONDS (no new request after
+    that; those in flight finish). Where the host's CPU went meanwhile:
+    CpuSplit, for the service BENCH_LOAD_SERVE_PID (serve.sh),
+    BENCH_LOAD_INSTANCE and BENCH_LOAD_ENGINE."""
     url = loopback(url)
     body, ctype = paths.job_body(os.environ.get("BENCH_LOAD_JOB", "trivial"))
     lock = threading.Lock()
     rec = []
+    engine = os.environ.get("BENCH_LOAD_ENGINE", "docker")
+    acct = os.environ.get("BENCH_ACCT")
+    split = CpuSplit(int(os.environ.get("BENCH_LOAD_SERVE_PID", "0")),
+                     os.path.join(acct, os.environ.get("BENCH_LOAD_SERVICE", "")) if acct else None,
+                     os.environ.get("BENCH_LOAD_INSTANCE"), engine)
     t_start = time.monotonic()
     t_stop = t_start + seconds
-    cpu0, sb0, dm0 = host_cpu_ms(), sandboxes_cpu_ms(), daemons_cpu_ms()
 
-    def client():
+    def client(i):
+        src = "127.0.0.%d" % (2 + i)
         while time.monotonic() < t_stop:
             t0 = time.monotonic()
             kind = None
             try:
-                status, doc, ms = post_run(url, body, ctype, timeout=120)
+                status, doc, ms = post_run(url, body, ctype, timeout=120, source=src)
                 ok = status == 200 and doc is not None and doc.get("status") == "success"
                 kind = doc.get("sandbox") if ok else None
             except Exception as e:  # a refused connection, a timeout: counted
@@ -352,26 +546,69 @@ def cmd_load(url, name, clients, seconds, out):
             with lock:
                 rec.append((t0 - t_start, time.monotonic() - t_start, status, ok, ms, kind))
 
-    ts = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    ts = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    split.start()
     for t in ts:
         t.start()
     for t in ts:
         t.join(seconds + 180)
-    cpu, sb1, dm1 = host_cpu_ms() - cpu0, sandboxes_cpu_ms(), daemons_cpu_ms()
+    cpu = split.end()
     elapsed = max([r[1] for r in rec] + [seconds])
     okl = [r[4] for r in rec if r[3]]
-    res = {"kind": "load", "name": name, "clients": clients, "host_cpu_ms": cpu,
+    res = {"kind": "load", "name": name, "engine": engine, "clients": clients,
+           "host_cpu_ms": cpu["host"], "cpu_ms": cpu,
            "seconds": seconds, "elapsed_s": elapsed, "requests": len(rec),
            "ok": len(okl), "busy_429": sum(1 for r in rec if r[2] == 429),
            "other": sum(1 for r in rec if not r[3] and r[2] != 429),
            "other_statuses": sorted({str(r[2]) for r in rec if not r[3] and r[2] != 429}),
-           "warm_hits": sum(1 for r in rec if r[5] == "docker-warm"),
-           "sandboxes_cpu_ms": sb1 - sb0 if sb0 is not None and sb1 is not None else None,
-           "daemons_cpu_ms": dm1 - dm0,
+           "warm_hits": sum(1 for r in rec if r[5] and r[5].endswith("-warm")),
+           "sandboxes": sorted({r[5] for r in rec if r[5]}),
+           "loadavg": open("/proc/loadavg").read().split()[:3],
            "ok_ms": okl}
     save(out, res)
-    say("%-9s %d clients: %d ok (%d warm), %d 429, %d other in %.1f s" % (
-        name, clients, res["ok"], res["warm_hits"], res["busy_429"], res["other"], elapsed))
+    say("%-9s %2d clients: %d ok (%d warm), %d 429, %d other in %.1f s, p50 %s ms; CPU/run %s" % (
+        name, clients, res["ok"], res["warm_hits"], res["busy_429"], res["other"], elapsed,
+        round(pct(okl, 50)) if okl else "n/a",
+        {k: round(v / max(1, res["ok"])) for k, v in cpu.items() if isinstance(v, float)}))
+
+
+def cmd_burst(url, name, clients, runs, out):
+    """CLIENTS clients from addresses of their own, each sending RUNS
+    requests back to back, all starting together: the 429s and the errors
+    (the issue's "4 clients x 8 runs")."""
+    url = loopback(url)
+    body, ctype = paths.job_body("trivial")
+    lock = threading.Lock()
+    rec = []
+    go = threading.Event()
+
+    def client(i):
+        go.wait()
+        for _ in range(runs):
+            try:
+                status, doc, ms = post_run(url, body, ctype, timeout=120,
+                                           source="127.0.0.%d" % (2 + i))
+                ok = status == 200 and doc is not None and doc.get("status") == "success"
+            except Exception as e:
+                status, ok, ms = "error: %s" % type(e).__name__, False, 0
+            with lock:
+                rec.append((status, ok, ms))
+
+    ts = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for t in ts:
+        t.start()
+    t0 = time.monotonic()
+    go.set()
+    for t in ts:
+        t.join(300)
+    res = {"kind": "burst", "name": name, "clients": clients, "runs": runs,
+           "elapsed_s": time.monotonic() - t0, "requests": len(rec),
+           "ok": sum(1 for r in rec if r[1]), "busy_429": sum(1 for r in rec if r[0] == 429),
+           "other_statuses": sorted({str(r[0]) for r in rec if not r[1] and r[0] != 429}),
+           "ok_ms": [r[2] for r in rec if r[1]]}
+    save(out, res)
+    say("%s: %d clients x %d runs: %d ok, %d 429, others %s" % (
+        name, clients, runs, res["ok"], res["busy_429"], res["other_statuses"]))
 
 
 # --- memory of our processes ---------------------------------------------------------
@@ -620,6 +857,8 @@ def main(argv):
         "warmstart": lambda: cmd_warmstart(a[0], a[1], int(a[2]), a[3]),
         "poolmem": lambda: cmd_poolmem(a[0], a[1], a[2]),
         "load": lambda: cmd_load(a[0], a[1], int(a[2]), float(a[3]), a[4]),
+        "burst": lambda: cmd_burst(a[0], a[1], int(a[2]), int(a[3]), a[4]),
+        "acct": lambda: cmd_acct(int(a[0]), a[1]),
         "mem": lambda: cmd_mem(int(a[0]), a[1], a[2], a[3]),
         "api": lambda: cmd_api(a[0], a[1], a[2], a[3], a[4]),
         "slow": lambda: cmd_slow(a[0], a[1], a[2]),

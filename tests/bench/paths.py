@@ -7,10 +7,12 @@
                   removal too
     FloorPath     python3 -I entry.py on the same files in a chroot of the
                   runner's root filesystem (the interpreter's floor)
+    HostPath      the script by the host's /usr/bin/python3 -I (no sandbox)
 
 and the helpers they share: the inputs, multipart bodies, POST /run, the
 responder's settings, job folders, the warm argv. Only the standard library.
 """
+import http.client
 import json
 import os
 import re
@@ -19,8 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -107,16 +107,20 @@ def job_body(job):
     return multipart(fields)
 
 
-def post_run(url, body, ctype, timeout=120):
-    """(http status, parsed JSON or None, wall ms)."""
-    req = urllib.request.Request(url + "/run", data=body, method="POST",
-                                 headers={"Content-Type": ctype})
+def post_run(url, body, ctype, timeout=120, source=None):
+    """(http status, parsed JSON or None, wall ms). source: the loopback
+    address to send from (127.0.0.x: each is a client of its own to the
+    service's share), or the kernel's choice (127.0.0.1)."""
+    host, _, port = url[len("http://"):].split("/")[0].partition(":")
     t0 = time.monotonic()
+    c = http.client.HTTPConnection(host, int(port or 80), timeout=timeout,
+                                   source_address=(source, 0) if source else None)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            status, raw = r.status, r.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
+        c.request("POST", "/run", body, {"Content-Type": ctype})
+        r = c.getresponse()
+        status, raw = r.status, r.read()
+    finally:
+        c.close()
     ms = (time.monotonic() - t0) * 1000
     try:
         doc = json.loads(raw)
@@ -411,3 +415,44 @@ class FloorPath:
 
     def doc(self):
         return {"kind": "floor", "job": self.job, "wall_ms": self.walls}
+
+
+class HostPath:
+    """The same script run by the host's /usr/bin/python3 -I, no sandbox
+    at all (its /input and /output paths rewritten to a folder of its
+    own): interpreter start, imports and the script, timed from the spawn
+    to the exit. The issue's yardstick for the blur."""
+
+    def __init__(self, job):
+        self.job = job
+        self.work = tempfile.mkdtemp(prefix="host-", dir=os.environ.get("BENCH_TMP"))
+        code, image = job_files(job)
+        inp = os.path.join(self.work, "image.png")
+        with open(inp, "wb") as f:
+            f.write(image or b"")
+        self.out = os.path.join(self.work, "result.png")
+        self.script = os.path.join(self.work, "main.py")
+        with open(self.script, "w") as f:
+            f.write(code.replace("/input/image.png", inp).replace("/output/result.png", self.out))
+        self.walls = []
+        self.warm = False
+        self.name = "host python3"
+
+    def one(self, keep):
+        if os.path.exists(self.out):
+            os.unlink(self.out)
+        t0 = time.monotonic()
+        p = subprocess.run(["/usr/bin/python3", "-I", self.script], cwd=self.work,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        ms = (time.monotonic() - t0) * 1000
+        if p.returncode != 0 or not os.path.isfile(self.out):
+            die("host python3 %s: failed (exit %d): %s" % (
+                self.job, p.returncode, p.stderr.decode("utf-8", "replace")[-800:]))
+        if keep:
+            self.walls.append(ms)
+
+    def close(self):
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def doc(self):
+        return {"kind": "host", "job": self.job, "wall_ms": self.walls}

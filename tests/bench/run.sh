@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench: starts its own services (fcgi/serve.sh behind lighttpd, nginx
 # and Apache, each once with make run's defaults, warm, and once with
-# IMGSANDBOX_WARM=0, cold; temp data folders under /tmp, free loopback
-# ports), measures, and stops everything it started. Prints markdown on
+# IMGSANDBOX_WARM=0, cold; the fork engine, IMGSANDBOX_ENGINE=fork, behind
+# lighttpd; temp data folders under /tmp, free loopback ports), measures,
+# and stops everything it started. Prints markdown on
 # stdout (progress on stderr) and saves it to build/bench/results-<date>.md.
 #
 #   tests/bench/run.sh                 everything: about 12 minutes on 2 cores
@@ -20,7 +21,12 @@
 #                            the default IMGSANDBOX_PRELOAD for the "preloaded" rows (scikit-image
 #                            loads its packages' members lazily: their submodules are named)
 #   BENCH_WARMSTART_N=3      warm sandboxes started by hand per preload (time and memory)
-#   BENCH_SECONDS=10         length of each load step; BENCH_CLIENTS="1 2 4 8"
+#   BENCH_SECONDS=10         length of each load step; BENCH_CLIENTS="1 2 4 8 16"
+#   BENCH_LOAD_MODES="warm cold fork"   the services of the load part (lighttpd each):
+#                            Docker warm (make run's defaults), Docker cold (IMGSANDBOX_WARM=0),
+#                            the fork engine (IMGSANDBOX_ENGINE=fork, else make run's defaults)
+#   BENCH_BURST="4 8"        CLIENTS RUNS of the refusal check (make run's client share); empty: none
+#   BENCH_FORK=1             the fork engine's services (0: Docker only)
 #   BENCH_LOG_ROWS=20000     rows put in each service's log before it starts (API reads)
 #   BENCH_WRK_SECONDS=5 BENCH_WRK_CONNS=8 BENCH_WRK_THREADS=2
 #   BENCH_SLOW_SECONDS=8     reads of the summary, idle and with 64 connections trickling
@@ -50,7 +56,11 @@ BENCH_HEAVY_RUNS=${BENCH_HEAVY_RUNS:-5}
 export BENCH_PRELOAD_EXTRA=${BENCH_PRELOAD_EXTRA:-cv2,skimage.filters.thresholding,skimage.color.colorconv}
 BENCH_WARMSTART_N=${BENCH_WARMSTART_N:-3}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
-BENCH_CLIENTS=${BENCH_CLIENTS:-1 2 4 8}
+BENCH_CLIENTS=${BENCH_CLIENTS:-1 2 4 8 16}
+BENCH_LOAD_MODES=${BENCH_LOAD_MODES:-warm cold fork}
+BENCH_BURST=${BENCH_BURST-4 8}
+BENCH_FORK=${BENCH_FORK:-1}
+[ "$BENCH_FORK" = 1 ] || BENCH_LOAD_MODES=${BENCH_LOAD_MODES//fork/}
 BENCH_LOG_ROWS=${BENCH_LOG_ROWS:-20000}
 BENCH_PARTS=${BENCH_PARTS:-latency heavy load api slow logdb}
 BENCH_SERVERS=${BENCH_SERVERS:-lighttpd nginx apache}
@@ -61,12 +71,16 @@ BENCH_LOGDB_STORES=${BENCH_LOGDB_STORES:-sqlite}
 export BENCH_WARM_SETTLE_S=${BENCH_WARM_SETTLE_S:-1.5} BENCH_SETTLE_S=${BENCH_SETTLE_S:-0.3}
 export BENCH_WARMUP=${BENCH_WARMUP:-1}
 export RESPONDERS=${RESPONDERS:-8} API_RESPONDERS=${API_RESPONDERS:-2}
-# Every request of the bench comes from 127.0.0.1: a client's share
-# (IMGSANDBOX_CLIENT_*) would turn the load away as one greedy client's.
+# A client's share (IMGSANDBOX_CLIENT_*) made roomy: the latency part's
+# requests all come from 127.0.0.1, and the load part's clients (each from
+# an address of its own, 127.0.0.2...) send as fast as they are answered,
+# which make run's 60 runs a minute would turn away after the burst. The
+# refusal check (BENCH_BURST) has a service with make run's share.
 SHARE=(IMGSANDBOX_CLIENT_INFLIGHT=1024 IMGSANDBOX_CLIENT_RUNS_PER_MIN=1000000
        IMGSANDBOX_CLIENT_BURST=100000)
 
 tmp= report=
+acct=           # cpuacct cgroups (v1) of our services: the load part's CPU split
 pgids=()        # every process group we started (serve.sh, hello servers)
 insts=()        # the instance labels of our containers
 t_begin=$(date +%s)
@@ -131,6 +145,7 @@ cleanup() {
   for p in $(ps -o pid= --ppid $$); do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pgids[@]}"; do stop_group "$p"; done
   remove_containers "${insts[@]}"
+  remove_acct
   declare -F stop_pg >/dev/null && stop_pg
   if [ -n "$tmp" ]; then
     if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $tmp"; else rm -rf "$tmp"; fi
@@ -140,6 +155,24 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# Each service's processes in cpuacct cgroups of their own (cgroup v1):
+# ACCT/<service>/{web,service,broker}, so that a load step can say what the
+# web server, the responders and the broker (with what it runs) used.
+if [ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then
+  acct=/sys/fs/cgroup/cpuacct/benchacct-$$
+  mkdir -p "$acct"
+  export BENCH_ACCT=$acct
+fi
+remove_acct() {  # what is left in them back to the root, then the folders
+  local d p
+  [ -n "$acct" ] && [ -d "$acct" ] || return 0
+  for d in $(find "$acct" -depth -mindepth 1 -type d); do
+    for p in $(cat "$d/cgroup.procs" 2>/dev/null); do echo "$p" >/sys/fs/cgroup/cpuacct/cgroup.procs 2>/dev/null || true; done
+    rmdir "$d" 2>/dev/null || true
+  done
+  rmdir "$acct" 2>/dev/null || true
+}
 
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -157,26 +190,32 @@ wait_http() {  # URL PID LOG (the PID, not its group: setsid may not have run ye
 # start_service NAME SERVER [VAR=value...]: sets port_NAME, pid_NAME,
 # data_NAME, inst_NAME, server_NAME (NAME: letters, digits, _).
 start_service() {
-  local name=$1 server=$2 port data pid inst pooled
+  local name=$1 server=$2 port data pid inst pooled engine
   shift 2
   port=$(free_port)
   data=$tmp/data-$name
   inst=bench$$-${name//_/-}
   mkdir -p "$data"
   [ ! -s "$tmp/seed.db" ] || cp "$tmp/seed.db" "$data/log.db"
+  [ -z "$acct" ] || mkdir -p "$acct/$name"
+  # serve.sh in its service's cpuacct cgroup (when there is one), then as before.
   env "${SHARE[@]}" IMGSANDBOX_INSTANCE="$inst" "$@" PORT=$port SERVER=$server HOST=127.0.0.1 \
     START_DOCKERD=no IMGSANDBOX_DATA="$data" \
-    setsid "$root/fcgi/serve.sh" >"$tmp/serve-$name.log" 2>&1 </dev/null &
+    sh -c '[ -z "$0" ] || echo $$ >"$0/cgroup.procs"; exec setsid "$@"' "${acct:+$acct/$name}" \
+    "$root/fcgi/serve.sh" >"$tmp/serve-$name.log" 2>&1 </dev/null &
   pid=$!
   pgids+=("$pid")
   insts+=("$inst")
   wait_http "http://127.0.0.1:$port/" "$pid" "$tmp/serve-$name.log"
+  [ -z "$acct" ] || $PY "$BENCH" acct "$pid" "$acct/$name"
+  engine=docker
+  case " $* " in *" IMGSANDBOX_ENGINE=fork "*) engine=fork;; esac
   pooled=1
   [ "${IMGSANDBOX_WARM:--1}" != 0 ] || pooled=0
   case " $* " in *" IMGSANDBOX_WARM=0 "*) pooled=0;; esac
   eval "port_$name=$port pid_$name=$pid data_$name=\$data inst_$name=$inst server_$name=$server"
-  eval "pooled_$name=$pooled"
-  say "$name: $server on 127.0.0.1:$port (serve.sh pid $pid, data $data)"
+  eval "pooled_$name=$pooled engine_$name=$engine"
+  say "$name: $engine engine, $server on 127.0.0.1:$port (serve.sh pid $pid, data $data)"
 }
 url_of() { echo "http://127.0.0.1:$(eval echo \$port_$1)"; }
 
@@ -290,8 +329,10 @@ out "## imgsandbox benchmarks, $(date '+%Y-%m-%d %H:%M %Z')" "" \
   "$(lighttpd -v 2>&1 | head -1 | cut -d' ' -f1), $(nginx -v 2>&1 | sed 's/.*: //'), $(apache2 -v 2>/dev/null | sed -n 's/^Server version: //p' | cut -d' ' -f1)." \
   "Services: fcgi/serve.sh with make run's defaults (RESPONDERS=$RESPONDERS, API_RESPONDERS=$API_RESPONDERS," \
   "\`$("$BUILD/responder" --settings | grep -E '^IMGSANDBOX_(CPUS|MEMORY|SLOTS|SLOT_WAIT_MS|TIMEOUT_MS|WARM)=' | tr '\n' ' ' | sed 's/ $//')\`)" \
-  "but for the client's share, made roomy: every request here comes from one loopback address" \
-  "(\`${SHARE[*]}\`; the defaults are 4, 60 and 20)." ""
+  "but for the client's share, made roomy (\`${SHARE[*]}\`; the defaults are 4, 60 and 20):" \
+  "the latency part's requests all come from 127.0.0.1, the load part's clients (each from an" \
+  "address of its own) send as fast as they are answered. The refusal check (load part) has make run's" \
+  "share. The fork engine's services: IMGSANDBOX_ENGINE=fork, else the same." ""
 
 # Wait (bounded) for other containers to end and the load average to drop.
 quiet_load=${BENCH_QUIET_LOAD:-$(nproc)}
@@ -316,17 +357,24 @@ if part api && [ "$BENCH_LOG_ROWS" -gt 0 ]; then
     rm -f "$tmp/seed.db"; BENCH_LOG_ROWS=0
   fi
 fi
-warm_names=() cold_names=()
+warm_names=() cold_names=() fork_names=()
+load_mode() { case " $BENCH_LOAD_MODES " in *" $1 "*) return 0;; esac; return 1; }
 if part latency || part heavy || part load || part api || part slow; then
   for s in $BENCH_SERVERS; do
     start_service "warm_$s" "$s"
     warm_names+=("warm_$s")
-    if part latency || { [ "$s" = lighttpd ] && { part heavy || part load; }; }; then
+    if part latency || { [ "$s" = lighttpd ] && { part heavy || { part load && load_mode cold; }; }; }; then
       start_service "cold_$s" "$s" IMGSANDBOX_WARM=0
       cold_names+=("cold_$s")
     fi
   done
-  for n in "${warm_names[@]}"; do settle "$n" 60; done
+  # The fork engine, through lighttpd: serve.sh does its root setup
+  # (engine_setup.sh for the broker's user) when IMGSANDBOX_ENGINE=fork.
+  if [ "$BENCH_FORK" = 1 ] && { part latency || { part load && load_mode fork; }; }; then
+    start_service fork_lighttpd lighttpd IMGSANDBOX_ENGINE=fork
+    fork_names+=(fork_lighttpd)
+  fi
+  for n in "${warm_names[@]}" "${fork_names[@]}"; do settle "$n" 60; done
   for n in "${warm_names[@]}"; do
     $PY "$BENCH" mem "$(eval echo \$pid_$n)" "$(eval echo \$server_$n)" idle "$res/mem-$n.json"
   done
@@ -339,6 +387,7 @@ if part latency; then
   for s in $BENCH_SERVERS; do
     specs+=("$s/warm=$(url_of "warm_$s")" "$s/cold=$(url_of "cold_$s")")
   done
+  for n in "${fork_names[@]}"; do specs+=("$(eval echo \$server_$n)/fork=$(url_of "$n")"); done
   say "latency: $BENCH_RUNS rounds per job (+$BENCH_WARMUP warm-up), ${#specs[@]} services and the baselines in turn"
   for job in trivial blur; do
     $PY "$BENCH" compare "$job" "$BENCH_RUNS" "$res" "${specs[@]}"
@@ -347,13 +396,18 @@ if part latency; then
   settle "$b2b"
   $PY "$BENCH" b2b "$(url_of "$b2b")" "$(eval echo \$server_$b2b)/warm" trivial "$BENCH_B2B_RUNS" \
     "$res/b2b-trivial.json"
-  alive "${warm_names[@]}" "${cold_names[@]}"
+  alive "${warm_names[@]}" "${cold_names[@]}" "${fork_names[@]}"
   table latency
   out "" "Warm rows: each request is followed by a ${BENCH_WARM_SETTLE_S} s pause (BENCH_WARM_SETTLE_S), in which" \
     "the keeper's replacement for the sandbox it took starts and the used container is removed;" \
     "the other requests by ${BENCH_SETTLE_S} s (BENCH_SETTLE_S). The back-to-back row sends the next request" \
     "as soon as an answer comes: the pool (as many sandboxes as slots) drains, since a replacement" \
-    "takes about half a second to start. \"ran warm\": answers that say \"sandbox\": \"docker-warm\"." \
+    "takes about half a second to start. \"ran warm\": answers that say \"sandbox\": \"docker-warm\"" \
+    "(or \"fork-warm\"). The fork rows: a service with IMGSANDBOX_ENGINE=fork, else make run's defaults," \
+    "paced as the warm ones. Host python3: the same script run by the host's \`/usr/bin/python3 -I\`" \
+    "($(/usr/bin/python3 -c 'import sys, PIL; print("Python %s, Pillow %s" % (sys.version.split()[0], PIL.__version__))' 2>/dev/null || echo '?'); the runner's:" \
+    "$(chroot "$(readlink -f /var/cache/imgsandbox/rootfs-current)" /usr/bin/python3 -c 'import sys, PIL; print("Python %s, Pillow %s" % (sys.version.split()[0], PIL.__version__))' 2>/dev/null || echo '?'))," \
+    "its paths rewritten to a folder of its own: no sandbox, no HTTP." \
     "docker-direct: the argv \`sandboxd --docker-argv\` prints (the one docker_run_argv; /output a" \
     "tmpfs, the result read from the record protocol on stdout), timed to the client's exit; its" \
     "\`docker rm\` is not timed, as the service answers before its removal. Chroot floor:" \
@@ -404,22 +458,52 @@ fi
 if part load; then
   section "Throughput: runs per second (trivial job, closed-loop clients, $BENCH_SECONDS s each, lighttpd)"
   for c in $BENCH_CLIENTS; do
-    for m in cold warm; do
-      settle "${m}_lighttpd" 30
-      $PY "$BENCH" load "$(url_of "${m}_lighttpd")" "$m" "$c" "$BENCH_SECONDS" "$res/load-$m-$c.json"
+    for m in $BENCH_LOAD_MODES; do
+      n=${m}_lighttpd
+      settle "$n" 30
+      BENCH_LOAD_SERVE_PID=$(eval echo \$pid_$n) BENCH_LOAD_INSTANCE=$(eval echo \$inst_$n) \
+        BENCH_LOAD_ENGINE=$(eval echo \$engine_$n) BENCH_LOAD_SERVICE=$n \
+        $PY "$BENCH" load "$(url_of "$n")" "$m" "$c" "$BENCH_SECONDS" "$res/load-$m-$c.json"
     done
   done
-  alive warm_lighttpd cold_lighttpd
+  for m in $BENCH_LOAD_MODES; do alive "${m}_lighttpd"; done
   table load
-  out "" "Slots: $(setting SLOTS | sed 's/^0$/the number of CPUs/') ($(nproc) here), sandboxes at once; a client sends its next" \
-    "request as soon as the last is answered; a request waits IMGSANDBOX_SLOT_WAIT_MS ($(setting SLOT_WAIT_MS) ms)" \
-    "for a slot, then gets 429 (counted apart, not in runs/s). Before each step the pool is" \
-    "full again and the cold service's containers are gone. Host CPU per run: the busy time of every" \
-    "core (/proc/stat) over the step, divided by the runs that succeeded (whatever else runs counts too)." \
-    "" "Where that CPU goes (the same steps):" ""
+  out "" "Slots: $(setting SLOTS | sed 's/^0$/the number of CPUs/') ($(nproc) here), sandboxes at once; each client sends from" \
+    "an address of its own (127.0.0.2, 127.0.0.3, ...: every 127.x.y.z is loopback) its next request as" \
+    "soon as the last is answered, so each is a client of its own to the service's fair line and share;" \
+    "the share is made roomy here (\`${SHARE[*]}\`): make run's" \
+    "$(setting CLIENT_RUNS_PER_MIN) runs a minute (burst $(setting CLIENT_BURST)) would refuse a closed loop after its burst. A request" \
+    "waits for a slot in the line (IMGSANDBOX_SLOT_WAIT_MS=$(setting SLOT_WAIT_MS): as long as three runs at the limit)," \
+    "then gets 429 (counted apart, not in runs/s). p50/p95: the client's wall clock of the runs that" \
+    "succeeded. Before each step the pool is full again and the cold service's containers are gone." \
+    "Host CPU per run: the busy time of every core (/proc/stat) over the step, divided by the runs that" \
+    "succeeded (whatever else runs counts too)." "" "Where that CPU goes (the same steps, ms per run):" ""
   table load_cpu
-  out "" "Two cores give at most 2000 ms of CPU a second: at this CPU per run, that is the ceiling of" \
-    "runs/s whether the container was started before the request (warm) or for it (cold)." ""
+  out "" "Each service runs in cpuacct cgroups of its own (cgroup v1; the bench moves its processes" \
+    "there once it answers): the web server; the responders (with supervise and spawn-fcgi); the broker" \
+    "(\`sandboxd\`, its own time, and what it runs: Docker's command-line clients, or the fork engine's" \
+    "template and boxes). In the sandbox: Docker's containers' cgroup (\`imgsandbox-<instance>\`," \
+    "every process of the container, Python's start and imports when cold), or the fork engine's boxes" \
+    "(the template's reaped children: each box's setup and the job). Engine: \`dockerd\` and \`containerd\`" \
+    "(shared with every container on the host: the neighbours' too) and the shims of our containers" \
+    "(sampled every 0.2 s, their own time: a shim reaps its \`runc\` calls with the container's processes," \
+    "so runc is left in the rest), or the fork engine's template. The bench's clients are this Python's" \
+    "own time; the rest is what no column names (the kernel's threads, runc, the neighbours' processes)." \
+    "\"ours\": every column but the rest and the bench's clients, what the service and its engine cost." ""
+  if [ -n "$BENCH_BURST" ]; then
+    # The refusal check: Docker with make run's defaults, share included.
+    set -- $BENCH_BURST
+    start_service share_lighttpd lighttpd "IMGSANDBOX_CLIENT_INFLIGHT=$(setting CLIENT_INFLIGHT)" \
+      "IMGSANDBOX_CLIENT_RUNS_PER_MIN=$(setting CLIENT_RUNS_PER_MIN)" "IMGSANDBOX_CLIENT_BURST=$(setting CLIENT_BURST)"
+    settle share_lighttpd 60
+    $PY "$BENCH" burst "$(url_of share_lighttpd)" "docker warm, make run's defaults" "$1" "$2" "$res/burst-docker.json"
+    alive share_lighttpd
+    stop_service share_lighttpd
+    table burst
+    out "" "Every client from an address of its own, all starting together, each sending its next" \
+      "request when the last is answered; the service has make run's defaults, its client share" \
+      "included (IMGSANDBOX_CLIENT_INFLIGHT=$(setting CLIENT_INFLIGHT), _RUNS_PER_MIN=$(setting CLIENT_RUNS_PER_MIN), _BURST=$(setting CLIENT_BURST))." ""
+  fi
 fi
 
 # --- 5. API reads, and the responders' memory ---------------------------------------------

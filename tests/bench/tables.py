@@ -14,6 +14,13 @@ G_API_SIZED = ("API reads >= 80 % of hello_fcgi answering as many bytes, behind 
                " (the floor for an answer that size)")
 G_MEM = "responder RSS <= 8 MiB after the load"
 G_SLOW = "p99 of the summary under 100 ms with 64 connections trickling"
+G_FORK_RPS = "at least 50 runs/s of the trivial job with the fork engine on 2 cores"
+G_FORK_LAT = "p50 <= 10 ms and p95 <= 100 ms of the trivial job at 4 clients (fork engine)"
+G_BURST = "with the Docker engine (make run's defaults), no refusals for 4 clients x 8 runs"
+G_BLUR = "the blur (2048x2048, Pillow) through the fork engine within 5 % of host python3 (p50)"
+MODES = ["warm", "cold", "fork"]
+MODE_LABELS = {"warm": "Docker, warm (make run's defaults)", "cold": "Docker, cold (IMGSANDBOX_WARM=0)",
+               "fork": "fork engine (IMGSANDBOX_ENGINE=fork)"}
 
 
 def load_all(d):
@@ -69,7 +76,7 @@ JOB_LABELS = {"trivial": "trivial (saves a 64x64 PNG)", "blur": "blur (2048x2048
 
 def warm_hits(d):
     k = d.get("sandbox") or []
-    return "%d/%d" % (k.count("docker-warm"), len(k)) if k else ""
+    return "%d/%d" % (sum(1 for x in k if x.endswith("-warm")), len(k)) if k else ""
 
 
 def runs(d):
@@ -82,7 +89,9 @@ def runs(d):
 def path_label(d):
     mode = {"warm": "warm (make run's defaults), paced %gs" % d.get("pace_s", 0),
             "cold": "cold (IMGSANDBOX_WARM=0)",
-            "preload": "warm, preloaded, paced %gs" % d.get("pace_s", 0)}.get(d["mode"], d["mode"])
+            "preload": "warm, preloaded, paced %gs" % d.get("pace_s", 0),
+            "fork": "**fork engine** (IMGSANDBOX_ENGINE=fork), paced %gs" % d.get("pace_s", 0),
+            }.get(d["mode"], d["mode"])
     if d["kind"] == "b2b":
         mode = "warm, **back to back** (no pause)"
     return "POST /run via %s, %s" % (d["server"], mode)
@@ -92,34 +101,44 @@ def table_latency(docs):
     lat = kind(docs, "latency") + kind(docs, "b2b")
     dire = {d["job"]: d for d in kind(docs, "direct")}
     flo = {d["job"]: d for d in kind(docs, "floor")}
+    hst = {d["job"]: d for d in kind(docs, "host")}
     print("| job | path | runs | p50 ms | p95 ms | ours / docker-direct (p50) "
-          "| ours / chroot floor (p50) | ran warm |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+          "| ours / chroot floor (p50) | ours / host python3 (p50) | ran warm |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    order = {"warm": 0, "fork": 1, "cold": 2}
     for job in ("trivial", "blur"):
-        dd, ff = dire.get(job), flo.get(job)
-        d50 = pct(dd["wall_ms"], 50) if dd else None
-        f50 = pct(ff["wall_ms"], 50) if ff else None
+        dd, ff, hh = dire.get(job), flo.get(job), hst.get(job)
+        d50 = pct(dd["wall_ms"], 50) if dd and dd["wall_ms"] else None
+        f50 = pct(ff["wall_ms"], 50) if ff and ff["wall_ms"] else None
+        h50 = pct(hh["wall_ms"], 50) if hh and hh["wall_ms"] else None
         rows = sorted([d for d in lat if d["job"] == job],
-                      key=lambda d: (d["kind"] == "b2b", d["mode"] != "warm",
+                      key=lambda d: (d["kind"] == "b2b", order.get(d["mode"], 9),
                                      server_order(d["server"])))
         for d in rows:
             w = d["wall_ms"]
-            print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 JOB_LABELS[job], path_label(d), runs(d), ms(pct(w, 50)) if w else "n/a",
                 ms(pct(w, 95)) if w else "n/a", ratio(pct(w, 50), d50) if w else "n/a",
-                ratio(pct(w, 50), f50) if w else "n/a", warm_hits(d)))
+                ratio(pct(w, 50), f50) if w else "n/a", ratio(pct(w, 50), h50) if w else "n/a",
+                warm_hits(d)))
         if dd:
             print("| %s | `docker run`, same argv, by hand (then `docker rm`, untimed) | %d | %s "
-                  "| %s | 1.00x | %s | |" % (JOB_LABELS[job], len(dd["wall_ms"]), ms(d50),
-                                             ms(pct(dd["wall_ms"], 95)), ratio(d50, f50)))
+                  "| %s | 1.00x | %s | %s | |" % (JOB_LABELS[job], len(dd["wall_ms"]), ms(d50),
+                                                  ms(pct(dd["wall_ms"], 95)), ratio(d50, f50),
+                                                  ratio(d50, h50)))
         if ff:
             print("| %s | `python3 -I entry.py` in a chroot of the rootfs (floor) | %d | %s | %s "
-                  "| | 1.00x | |" % (JOB_LABELS[job], len(ff["wall_ms"]), ms(f50),
-                                      ms(pct(ff["wall_ms"], 95))))
+                  "| | 1.00x | %s | |" % (JOB_LABELS[job], len(ff["wall_ms"]), ms(f50),
+                                           ms(pct(ff["wall_ms"], 95)), ratio(f50, h50)))
+        if hh:
+            print("| %s | `/usr/bin/python3 -I` on the host, no sandbox | %d | %s | %s "
+                  "| | | 1.00x | |" % (JOB_LABELS[job], len(hh["wall_ms"]), ms(h50),
+                                       ms(pct(hh["wall_ms"], 95))))
     if not flo:
         print("\n(no chroot floor: it needs root and the runner's rootfs)")
     print()
     print(goal_line(goal_latency, docs))
+    print(goal_line(goal_blur, docs))
     for d in kind(docs, "b2b"):
         w = [t["prepare_ms"] for t in d["timings"] if "prepare_ms" in t]
         if w:
@@ -139,6 +158,22 @@ def goal_latency(docs):
     return ok, G_LAT, ", ".join("%s %s ms" % (s, ms(got[s])) for s in sorted(got, key=server_order))
 
 
+def goal_blur(docs):
+    """The blur through the fork engine against the host's python3, p50."""
+    f = [d for d in kind(docs, "latency") if d["job"] == "blur" and d["mode"] == "fork"
+         and d["wall_ms"]]
+    h = [d for d in kind(docs, "host") if d["job"] == "blur" and d["wall_ms"]]
+    if not f or not h:
+        return None, G_BLUR, ""
+    a, b = pct(f[0]["wall_ms"], 50), pct(h[0]["wall_ms"], 50)
+    w = [d for d in kind(docs, "latency") if d["job"] == "blur" and d["mode"] == "warm"
+         and d["server"] == f[0]["server"] and d["wall_ms"]]
+    extra = "; Docker warm via %s: %s ms, %s" % (
+        w[0]["server"], ms(pct(w[0]["wall_ms"], 50)), ratio(pct(w[0]["wall_ms"], 50), b)) if w else ""
+    return a <= 1.05 * b, G_BLUR, "fork via %s %s ms, host python3 %s ms: %s%s" % (
+        f[0]["server"], ms(a), ms(b), ratio(a, b), extra)
+
+
 # --- 2. where the time goes ---------------------------------------------------------
 
 STEPS = [
@@ -146,7 +181,7 @@ STEPS = [
     ("slot wait", ("slot_wait_ms",)),
     ("prepare (a sandbox taken from the pool, or none)", ("prepare_ms",)),
     ("**sandbox** (hand-off or `docker run` to the script's end known)", ("sandbox_ms",)),
-    ("&nbsp;&nbsp;of which container start (cold: engine + Python; warm: the job reaching it)",
+    ("&nbsp;&nbsp;of which container start (cold: engine + Python; warm, fork: the job reaching it)",
      ("container_start_ms",)),
     ("&nbsp;&nbsp;of which the script (its own clock, imports included)", ("script_ms",)),
     ("&nbsp;&nbsp;of which the rest (END records, files read)", ("sandbox_ms", "-container_start_ms",
@@ -171,7 +206,8 @@ def step_value(t, keys):
 def table_steps(docs, server=None):
     server = server or os.environ.get("BENCH_STEPS_SERVER", "lighttpd")
     lat = {(d["job"], d["mode"]): d for d in kind(docs, "latency") if d["server"] == server}
-    cols = [c for c in (("trivial", "warm"), ("trivial", "cold"), ("blur", "warm"), ("blur", "cold"))
+    cols = [c for c in (("trivial", "warm"), ("trivial", "fork"), ("trivial", "cold"),
+                        ("blur", "warm"), ("blur", "fork"), ("blur", "cold"))
             if c in lat]
     if not cols:
         print("(no runs through %s)" % server)
@@ -198,6 +234,9 @@ def table_steps(docs, server=None):
     print("| by hand: `docker run` / `docker rm` | %s |" % " | ".join(vals))
     print("| by hand: python3 in the chroot (floor) | %s |" % " | ".join(
         ms(p50(flo[j]["wall_ms"])) if j in flo else "n/a" for j, _ in cols))
+    hst = {d["job"]: d for d in kind(docs, "host")}
+    print("| by hand: the host's /usr/bin/python3 | %s |" % " | ".join(
+        ms(p50(hst[j]["wall_ms"])) if j in hst else "n/a" for j, _ in cols))
 
 
 # --- 3. heavier libraries, preload ------------------------------------------------------
@@ -249,63 +288,142 @@ def table_preload(docs):
 
 # --- 4. load -----------------------------------------------------------------------------
 
+def load_docs(docs):
+    """{(mode, clients): doc}, modes in MODES order first."""
+    return {(d["name"], d["clients"]): d for d in kind(docs, "load")}
+
+
+def rate(d):
+    return d["ok"] / d["elapsed_s"] if d and d["elapsed_s"] else None
+
+
 def table_load(docs):
-    ld = {(d["name"], d["clients"]): d for d in kind(docs, "load")}
+    ld = load_docs(docs)
     clients = sorted({c for _, c in ld})
-    print("| clients | cold runs/s | warm runs/s | **warm / cold** | 429 cold | 429 warm "
-          "| other errors | p50 ms cold | p50 ms warm | p95 ms warm | warm answers from the pool "
-          "| host CPU per run, ms, cold / warm |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for c in clients:
-        co, wa = ld.get(("cold", c)), ld.get(("warm", c))
-        rc = co["ok"] / co["elapsed_s"] if co else None
-        rw = wa["ok"] / wa["elapsed_s"] if wa else None
-        other = sum(d["other"] for d in (co, wa) if d)
-        sts = sorted({s for d in (co, wa) if d for s in d["other_statuses"]})
-        cpu = " / ".join(ms(d["host_cpu_ms"] / d["ok"]) if d and d.get("ok") and "host_cpu_ms" in d
-                         else "n/a" for d in (co, wa))
-        print("| %d | %s | %s | %s | %s | %s | %d%s | %s | %s | %s | %s | %s |" % (
-            c, "%.2f" % rc if rc is not None else "n/a", "%.2f" % rw if rw is not None else "n/a",
-            ratio(rw, rc), co["busy_429"] if co else "", wa["busy_429"] if wa else "",
-            other, " (%s)" % ",".join(sts) if sts else "",
-            ms(pct(co["ok_ms"], 50)) if co and co["ok_ms"] else "n/a",
-            ms(pct(wa["ok_ms"], 50)) if wa and wa["ok_ms"] else "n/a",
-            ms(pct(wa["ok_ms"], 95)) if wa and wa["ok_ms"] else "n/a",
-            "%d/%d" % (wa["warm_hits"], wa["ok"]) if wa else "", cpu))
+    modes = sorted({m for m, _ in ld}, key=lambda m: MODES.index(m) if m in MODES else 9)
+    print("| engine | clients | runs/s | / Docker warm | 429 | other errors | p50 ms | p95 ms "
+          "| answers from a ready sandbox | host CPU per run, ms | load average (1 min) at its end |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for m in modes:
+        for c in clients:
+            d = ld.get((m, c))
+            if not d:
+                continue
+            w = ld.get(("warm", c))
+            r = rate(d)
+            print("| %s | %d | %.2f | %s | %d | %d%s | %s | %s | %d/%d | %s | %s |" % (
+                MODE_LABELS.get(m, m), c, r, ratio(r, rate(w)) if w and m != "warm" else "",
+                d["busy_429"], d["other"],
+                " (%s)" % ",".join(d["other_statuses"]) if d["other_statuses"] else "",
+                ms(pct(d["ok_ms"], 50)) if d["ok_ms"] else "n/a",
+                ms(pct(d["ok_ms"], 95)) if d["ok_ms"] else "n/a",
+                d["warm_hits"], d["ok"],
+                ms(d["host_cpu_ms"] / d["ok"]) if d["ok"] else "n/a",
+                (d.get("loadavg") or ["?"])[0]))
     print()
-    print(goal_line(goal_load, docs))
+    for f in (goal_load, goal_fork_rps, goal_fork_lat):
+        print(goal_line(f, docs))
+        print()
+
+
+CPU_COLS = [("sandbox", "in the sandbox"), ("engine", "engine (Docker: dockerd, containerd, "
+                                                        "our shims; fork: the template)"),
+            ("clients", "docker clients (run by the broker)"), ("broker", "broker (sandboxd)"),
+            ("service", "responders"), ("web", "web server"), ("bench", "the bench's clients"),
+            ("rest", "the rest (kernel, neighbours)")]
 
 
 def table_load_cpu(docs):
-    """Where a run's CPU goes under load: in the sandboxes, in the engine's
-    daemons, and the rest (shims, runc, docker clients, the kernel, us)."""
-    ld = sorted(kind(docs, "load"), key=lambda d: (d["clients"], d["name"] != "cold"))
-    if not any(d.get("sandboxes_cpu_ms") is not None for d in ld):
+    """Where a run's CPU goes under load, by process group (CpuSplit)."""
+    ld = load_docs(docs)
+    rows = sorted([d for d in ld.values() if d.get("cpu_ms") and d["ok"]],
+                  key=lambda d: (MODES.index(d["name"]) if d["name"] in MODES else 9, d["clients"]))
+    if not rows:
         return
-    print("| clients | mode | host CPU per run, ms | in the sandbox (its cgroup) | dockerd + containerd "
-          "| the rest (shims, runc, docker clients, kernel, ours) |")
-    print("|---:|---|---:|---:|---:|---:|")
-    for d in ld:
-        if not d["ok"] or d.get("sandboxes_cpu_ms") is None:
-            continue
-        n = d["ok"]
-        h, sb, dm = d["host_cpu_ms"] / n, d["sandboxes_cpu_ms"] / n, d["daemons_cpu_ms"] / n
-        print("| %d | %s | %s | %s | %s | %s |" % (d["clients"], d["name"], ms(h), ms(sb), ms(dm),
-                                                  ms(h - sb - dm)))
+    print("| engine | clients | host | %s | engine's processes, all (Docker: + clients, broker;"
+          " fork: template, broker) | **ours** |" % " | ".join(lab for _, lab in CPU_COLS))
+    print("|---|---:|---:|" + "---:|" * (len(CPU_COLS) + 2))
+    for d in rows:
+        n, c = d["ok"], d["cpu_ms"]
+
+        def v(k):
+            return ms(c[k] / n) if c.get(k) is not None else "n/a"
+        eng = [c.get(k) for k in ("engine", "clients", "broker")]
+        ours = eng + [c.get(k) for k in ("sandbox", "service", "web")]
+        print("| %s | %d | %s | %s | %s | %s |%s" % (
+            MODE_LABELS.get(d["name"], d["name"]), d["clients"], v("host"),
+            " | ".join(v(k) for k, _ in CPU_COLS),
+            ms(sum(eng) / n) if None not in eng else "n/a",
+            ms(sum(ours) / n) if None not in ours else "n/a",
+            " (%s)" % c["note"] if c.get("note") else ""))
+
+
+def table_burst(docs):
+    b = kind(docs, "burst")
+    if not b:
+        return
+    print("| service | clients x runs | answered 200 | 429 | other | p50 ms | p95 ms | took, s |")
+    print("|---|---|---:|---:|---|---:|---:|---:|")
+    for d in b:
+        print("| %s | %d x %d | %d | %d | %s | %s | %s | %.1f |" % (
+            d["name"], d["clients"], d["runs"], d["ok"], d["busy_429"],
+            ", ".join(d["other_statuses"]) or "none",
+            ms(pct(d["ok_ms"], 50)) if d["ok_ms"] else "n/a",
+            ms(pct(d["ok_ms"], 95)) if d["ok_ms"] else "n/a", d["elapsed_s"]))
+    print()
+    print(goal_line(goal_burst, docs))
 
 
 def goal_load(docs):
-    ld = {(d["name"], d["clients"]): d for d in kind(docs, "load")}
+    ld = load_docs(docs)
     rs = {}
     for (n, c), d in ld.items():
         if n == "warm" and ("cold", c) in ld:
             co = ld[("cold", c)]
             if co["ok"]:
-                rs[c] = (d["ok"] / d["elapsed_s"]) / (co["ok"] / co["elapsed_s"])
+                rs[c] = rate(d) / rate(co)
     if not rs:
         return None, G_LOAD, ""
     ok = all(v >= 3 for v in rs.values())
     return ok, G_LOAD, ", ".join("%d clients %.2fx" % (c, rs[c]) for c in sorted(rs))
+
+
+def goal_fork_rps(docs):
+    ld = load_docs(docs)
+    fk = {c: rate(d) for (m, c), d in ld.items() if m == "fork"}
+    if not fk:
+        return None, G_FORK_RPS, ""
+    best = max(fk, key=fk.get)
+    w = {c: rate(d) for (m, c), d in ld.items() if m == "warm"}
+    cores = os.cpu_count()
+    extra = "; Docker warm's best %.1f runs/s, so fork/Docker warm %s" % (
+        max(w.values()), ratio(fk[best], max(w.values()))) if w else ""
+    return fk[best] >= 50, G_FORK_RPS, "best %.1f runs/s at %d clients on %d cores%s%s" % (
+        fk[best], best, cores, "" if cores == 2 else " (not 2: the figure is not the goal's)",
+        extra)
+
+
+def goal_fork_lat(docs):
+    ld = load_docs(docs)
+    d = ld.get(("fork", 4))
+    if not d or not d["ok_ms"]:
+        return None, G_FORK_LAT, ""
+    a, b = pct(d["ok_ms"], 50), pct(d["ok_ms"], 95)
+    w = ld.get(("warm", 4))
+    extra = "; Docker warm: p50 %s ms, p95 %s ms" % (ms(pct(w["ok_ms"], 50)), ms(pct(w["ok_ms"], 95))) \
+        if w and w["ok_ms"] else ""
+    return a <= 10 and b <= 100, G_FORK_LAT, "p50 %s ms, p95 %s ms, %d refused%s" % (
+        ms(a), ms(b), d["busy_429"], extra)
+
+
+def goal_burst(docs):
+    b = [d for d in kind(docs, "burst") if d["clients"] == 4 and d["runs"] == 8]
+    if not b:
+        return None, G_BURST, ""
+    d = b[0]
+    return d["busy_429"] == 0 and d["ok"] == d["requests"] == 32, G_BURST, \
+        "%d of %d answered, %d refused (429), other: %s" % (
+            d["ok"], d["requests"], d["busy_429"], ", ".join(d["other_statuses"]) or "none")
 
 
 # --- 5. API reads and memory ---------------------------------------------------------------
@@ -447,7 +565,8 @@ def goal_line(f, docs):
 def table_goals(docs):
     print("| goal | result | figures |")
     print("|---|---|---|")
-    for f in (goal_latency, goal_load, goal_api, goal_api_sized, goal_mem, goal_slow):
+    for f in (goal_latency, goal_blur, goal_load, goal_fork_rps, goal_fork_lat, goal_burst,
+              goal_api, goal_api_sized, goal_mem, goal_slow):
         ok, name, detail = f(docs)
         print("| %s | %s | %s |" % (name, "not measured" if ok is None else yes(ok), detail))
 
@@ -455,5 +574,5 @@ def table_goals(docs):
 def cmd_table(part, d):
     docs = load_all(d)
     {"latency": table_latency, "steps": table_steps, "heavy": table_heavy,
-     "preload": table_preload, "load": table_load, "load_cpu": table_load_cpu, "api": table_api, "mem": table_mem,
+     "preload": table_preload, "load": table_load, "load_cpu": table_load_cpu, "burst": table_burst, "api": table_api, "mem": table_mem,
      "slow": table_slow, "goals": table_goals}[part](docs)

@@ -4,6 +4,8 @@
 #   make test       install what is missing, build, run every test, check nothing is left
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make bench      the benchmarks (see docs/performance.md)
+#   make install    the programs, the page, the runner's files, the settings file and the
+#                   systemd units (PREFIX=/usr/local, DESTDIR=; see docs/install.md)
 
 CC       ?= cc
 # libcurl: its headers only; shared/assistant/ai.c loads the library when the assistant
@@ -44,7 +46,8 @@ RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_for
              fcgi/run_answer.c fcgi/status_api.c fcgi/housekeeping.c fcgi/access.c \
              fcgi/metrics_api.c fcgi/assist_api.c fcgi/service.c)
 
-.PHONY: all deps test-deps runner-image run test structure unit integration browser fuzz bench clean
+.PHONY: all deps test-deps runner-image run test structure unit integration browser fuzz bench clean \
+        install uninstall
 all: $(PROGRAMS) $(B)/zygote_fork.so static/vendor/codemirror/codemirror.js
 
 # CodeMirror from Debian's libjs-codemirror, served by our own server.
@@ -239,3 +242,57 @@ bench: test-deps runner-image
 
 clean:
 	rm -rf $(B) static/vendor
+
+# make install: a server's layout (docs/install.md). PREFIX/lib/imgsandbox
+# the programs and the scripts the units run, PREFIX/share/imgsandbox the
+# page (www) and the runner image's files (runner), PREFIX/bin the log's
+# tool, SYSCONFDIR/imgsandbox/imgsandbox.conf the settings (every one
+# commented out at its default, the install's paths set; an existing one
+# is kept and the new one written beside it as .dist), UNITDIR the units.
+# The data folder (STATEDIR) and the users are made at the first start
+# (imgsandbox-setup.service), not here: DESTDIR stages a package's tree.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+STATEDIR   ?= /var/lib/imgsandbox
+RUNTIMEDIR ?= /run/imgsandbox
+LIBDIR      = $(PREFIX)/lib/imgsandbox
+SHAREDIR    = $(PREFIX)/share/imgsandbox
+CONF        = $(DESTDIR)$(SYSCONFDIR)/imgsandbox/imgsandbox.conf
+UNITS       = imgsandbox-setup.service imgsandbox-broker.service imgsandbox-responders.service \
+              imgsandbox-responders.socket imgsandbox-api.service imgsandbox-api.socket
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SHAREDIR)/runner \
+	  $(DESTDIR)$(SHAREDIR)/doc $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/imgsandbox
+	install -m 0755 $(B)/responder $(B)/sandboxd $(B)/supervise $(B)/seccomp_profile \
+	  $(B)/analyze_logs $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(B)/zygote_fork.so $(DESTDIR)$(LIBDIR)/
+	ln -sfn responder $(DESTDIR)$(LIBDIR)/imgsandbox-api
+	ln -sfn ../lib/imgsandbox/analyze_logs $(DESTDIR)$(PREFIX)/bin/imgsandbox-analyze-logs
+	install -m 0755 fcgi/prepare.sh fcgi/settings.sh fcgi/cgroup_parent.sh fcgi/engine_setup.sh \
+	  $(DESTDIR)$(LIBDIR)/
+	install -m 0755 runner_image/build.sh $(DESTDIR)$(SHAREDIR)/runner/
+	install -m 0644 runner_image/Dockerfile runner_image/*.txt runner_image/*.py \
+	  runner_image/*.list $(DESTDIR)$(SHAREDIR)/runner/
+	rm -rf $(DESTDIR)$(SHAREDIR)/www && cp -R static $(DESTDIR)$(SHAREDIR)/www
+	rm -f $(DESTDIR)$(SHAREDIR)/www/vendor.sh $(DESTDIR)$(SHAREDIR)/www/make_sample.py
+	chmod -R u=rwX,go=rX $(DESTDIR)$(SHAREDIR)/www
+	install -m 0644 docs/install.md docs/settings.md docs/security.md $(DESTDIR)$(SHAREDIR)/doc/
+	@set -e; for u in $(UNITS); do \
+	  sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@SHAREDIR@|$(SHAREDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
+	      -e 's|@RUNTIMEDIR@|$(RUNTIMEDIR)|g' fcgi/systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u; \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
+	@env -i IMGSANDBOX_CONFIG_FILE= IMGSANDBOX_DATA=$(STATEDIR) \
+	  IMGSANDBOX_SAMPLE=$(SHAREDIR)/www/sample.png IMGSANDBOX_PACKAGES=$(SHAREDIR)/runner/packages.txt \
+	  IMGSANDBOX_ALLOWLIST=$(SHAREDIR)/runner/allowlist.txt \
+	  IMGSANDBOX_SECCOMP_LIST=$(SHAREDIR)/runner/seccomp.list $(B)/responder --print-conf >$(CONF).dist
+	@if [ -e $(CONF) ]; then echo "install: kept $(CONF); the new defaults are in $(CONF).dist"; \
+	  else mv $(CONF).dist $(CONF); fi
+	@echo "install: done; as root: systemctl daemon-reload && systemctl enable --now" \
+	  "imgsandbox-responders.socket imgsandbox-api.socket imgsandbox-broker.service" \
+	  "imgsandbox-responders.service imgsandbox-api.service (docs/install.md)"
+
+uninstall:
+	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(PREFIX)/bin/imgsandbox-analyze-logs
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	@echo "uninstall: kept $(CONF) and $(STATEDIR) (the settings and the data)"

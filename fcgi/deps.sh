@@ -9,9 +9,10 @@ run=(build-essential pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libmagic
      docker.io debootstrap curl libjs-codemirror libseccomp-dev uidmap)
 # runsc: gVisor, the hostile suite runs under it too (fcgi/ensure_dockerd.sh
 # registers it with dockerd); postgresql: the log store's tests and the
-# several-hosts test start throwaway servers of their own.
+# several-hosts test start throwaway servers of their own; systemd:
+# systemd-analyze, which checks the units make install writes.
 test=(clang libclang-rt-14-dev python3-pytest python3-pytest-xdist python3-pil
-      python3-numpy sqlite3 chromium chromium-driver wrk runsc postgresql)
+      python3-numpy sqlite3 chromium chromium-driver wrk runsc postgresql systemd)
 want=("${run[@]}")
 [ "${1:-}" = --test ] && want+=("${test[@]}")
 # The browser tests need Node.js 20 or later (playwright-core); Debian 12's

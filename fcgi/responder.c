@@ -330,13 +330,17 @@ main(int argc, char **argv)
 		config_print(stdout);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "--print-conf") == 0) {	/* for make install */
+		config_print_file(stdout);
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "--instance") == 0) {	/* for serve.sh */
 		config_instance(svc.instance, sizeof(svc.instance));
 		printf("%s\n", svc.instance);
 		return 0;
 	}
 	if (argc > 1)
-		die("usage: responder [--settings | --instance] (run under spawn-fcgi)");
+		die("usage: responder [--settings | --print-conf | --instance] (run under spawn-fcgi)");
 	start_up();
 	/* SIGTERM and SIGINT go to signal_main only; children get an empty
 	 * mask from spawn. */

@@ -10,7 +10,11 @@
 #   API_RESPONDERS=2   the API pool: everything else under /api/, so that
 #                      reads of the log never wait behind runs
 #   START_DOCKERD=auto|no   (auto: start dockerd when root and none answers)
-#   IMGSANDBOX_* settings: see `build/responder --settings`.
+#   IMGSANDBOX_* settings: see `build/responder --settings`; the settings
+#                      file (/etc/imgsandbox/imgsandbox.conf, when there is
+#                      one) is read too, but for the paths of the checkout
+#                      (DATA, the sample, the runner's lists), which make run
+#                      sets unless the environment names them.
 #
 # Started as root, only what must be root stays root: the web server's
 # master (it binds the port) and dockerd. The web server's workers run as
@@ -80,13 +84,17 @@ OUTPUTS=$IMGSANDBOX_OUTPUTS
 # The runner image of these sources, unless one is named: its tag carries
 # the key of what it is built from (runner_image/build.sh).
 image_is_ours=
-if [ -z "${IMGSANDBOX_IMAGE:-}" ]; then
+# What the settings file (and the environment) say before serve.sh adds
+# its own (the checkout's paths above win over an installed file's).
+# shellcheck source=fcgi/settings.sh
+. "$root/fcgi/settings.sh"
+if [ -z "${IMGSANDBOX_IMAGE:-}" ] && [ "$(setting IMAGE)" = imgsandbox-runner:proto2 ]; then
   IMGSANDBOX_IMAGE=$("$root/runner_image/build.sh" --print-tag)
   export IMGSANDBOX_IMAGE
   image_is_ours=1
 fi
 # The fork engine's root filesystem: the one the runner image is made of.
-if [ -z "${IMGSANDBOX_ROOTFS:-}" ]; then
+if [ -z "${IMGSANDBOX_ROOTFS:-}" ] && [ "$(setting ROOTFS)" = /var/cache/imgsandbox/rootfs-current ]; then
   IMGSANDBOX_ROOTFS=$("$root/runner_image/build.sh" --print-rootfs)
   export IMGSANDBOX_ROOTFS
 fi
@@ -108,46 +116,8 @@ else
   WEB_USER=$SERVICE_USER
 fi
 
-in_group() { id -nG "$1" | tr ' ' '\n' | grep -qx "$2"; }
-
-# A system user with no login and no home.
-make_user() {
-  getent passwd "$1" >/dev/null && return 0
-  useradd --system --user-group --no-create-home --home-dir /nonexistent \
-    --shell /usr/sbin/nologin --comment "$2" "$1"
-  say "created the system user $1"
-}
-
-# The service user parses what strangers and scripts send: it is in no
-# group but its own (an earlier version put it in docker: taken out). The
-# engine's user holds the engine's keys: the docker group for the Docker
-# engine (root-equivalent: that is why it is a user of its own, in a
-# process that parses nothing a stranger sends), and the service's group,
-# whose members it serves. Several serve.sh may start at once: one at a
-# time here.
-ensure_users() {
-  (
-    flock -w 60 9 || { say "cannot lock /run/lock/imgsandbox-user.lock"; exit 1; }
-    make_user "$SERVICE_USER" "imgsandbox responders"
-    make_user "$ENGINE_USER" "imgsandbox sandbox broker"
-    # Earlier versions put the service user in the docker group: out.
-    if in_group "$SERVICE_USER" docker; then
-      gpasswd -d "$SERVICE_USER" docker >/dev/null
-      say "took $SERVICE_USER out of the docker group (the broker's user holds that key now)"
-    fi
-    in_group "$ENGINE_USER" "$(id -gn "$SERVICE_USER")" ||
-      usermod -a -G "$(id -gn "$SERVICE_USER")" "$ENGINE_USER"
-    if [ "$engine_kind" = docker ]; then
-      if getent group docker >/dev/null; then
-        in_group "$ENGINE_USER" docker || usermod -a -G docker "$ENGINE_USER"
-      else
-        say "warning: no docker group; $ENGINE_USER may not reach the engine"
-      fi
-    elif in_group "$ENGINE_USER" docker; then
-      gpasswd -d "$ENGINE_USER" docker >/dev/null   # the fork engine needs no such key
-    fi
-  ) 9>/run/lock/imgsandbox-user.lock
-}
+# shellcheck source=fcgi/prepare.sh
+. "$root/fcgi/prepare.sh"
 
 # DATA/app: a copy of what the programs read of the checkout, readable by
 # the service's users and the web server, refreshed at each start (root's
@@ -166,82 +136,6 @@ stage_app() {
   chmod -R u=rwX,go=rX "$tmp"
   rm -rf "$APP"
   mv "$tmp" "$APP"
-}
-
-# The words that run a command as user with exactly the groups listed
-# after it (never what /etc/group says besides): setpriv, which execs it
-# (no process stays behind); nothing when not root.
-drop_to() {
-  local user=$1 groups
-  shift
-  groups=$(IFS=,; printf '%s' "$*")
-  if [ -n "$as_root" ]; then
-    if [ -n "$groups" ]; then
-      printf '%s\n' "$(command -v setpriv)" --reuid="$user" --regid="$(id -gn "$user")" --groups="$groups" --
-    else
-      printf '%s\n' "$(command -v setpriv)" --reuid="$user" --regid="$(id -gn "$user")" --clear-groups --
-    fi
-  fi
-}
-as_user() {
-  local user=$1 drop; shift
-  mapfile -t drop < <(drop_to "$user")
-  "${drop[@]}" "$@"
-}
-
-# DATA (0750) and the log (0600) are the service user's; OUTPUTS is too,
-# group the web server's, 2750: the responder makes each result folder 0750
-# and its files 0640, which the set-group-id bit gives to that group. What
-# an earlier run as root left in DATA is handed over too (the service's own
-# entries only: never run-*, the servers' folders, nor *.log).
-own_data() {
-  local web_group svc_group out_in_data=
-  web_group=$(id -gn "$WEB_USER")
-  svc_group=$(id -gn "$SERVICE_USER")
-  chown "$SERVICE_USER:$web_group" "$DATA"
-  chmod 0751 "$DATA"
-  case $OUTPUTS in "$DATA"/*) out_in_data=1;; esac
-  # What versions before the broker left: the warm pool keeper's.
-  rm -rf "$DATA/sandboxes" "$DATA/warmpool.sock" "$DATA/docker-client" \
-    "$DATA/state/warmpool.json" "$DATA/state/health.json"
-  find "$DATA" -mindepth 1 -maxdepth 1 ! -name 'run-*' ! -name '*.log' ! -name app \
-    ! -name engine ! -path "$OUTPUTS" ! -user "$SERVICE_USER" \
-    -exec chown -R -h "$SERVICE_USER:$svc_group" {} +
-  # The broker's: its socket, its state, the sandboxes' folders (their
-  # set-group-id root gives them the service's group, which writes the
-  # job's files into them).
-  install -d -m 2750 -o "$ENGINE_USER" -g "$svc_group" "$DATA/engine" "$DATA/engine/boxes"
-  chown "$ENGINE_USER:$svc_group" "$DATA/engine" "$DATA/engine/boxes"
-  chmod 2750 "$DATA/engine" "$DATA/engine/boxes"
-  # A log in PostgreSQL (IMGSANDBOX_DB=postgresql://...) is no file here.
-  case ${db,,} in
-  postgresql://*|postgres://*) ;;
-  *)
-    [ -e "$db" ] || install -m 0600 -o "$SERVICE_USER" -g "$svc_group" /dev/null "$db"
-    for f in "$db" "$db-wal" "$db-shm"; do
-      [ -e "$f" ] || continue
-      chown "$SERVICE_USER:$svc_group" "$f"
-      chmod 0600 "$f"
-    done
-    ;;
-  esac
-  chown "$SERVICE_USER:$web_group" "$OUTPUTS"
-  chmod 2750 "$OUTPUTS"
-  find "$OUTPUTS" -mindepth 1 -xdev \( ! -user "$SERVICE_USER" -o ! -group "$web_group" \) \
-    -exec chown -h "$SERVICE_USER:$web_group" {} +
-  [ -n "$out_in_data" ] || say "note: $OUTPUTS is outside $DATA: $WEB_USER must be able to reach it"
-}
-
-# What each user must be able to read, checked as that user.
-check_access() {
-  as_user "$WEB_USER" test -r "$STATIC/index.html" -a -x "$OUTPUTS" || {
-    say "$WEB_USER cannot read $STATIC or reach $OUTPUTS: every folder on the way must be"
-    say "searchable by it (chmod o+x)"; exit 1; }
-  as_user "$SERVICE_USER" test -x "$BIN/responder" -a -r "$IMGSANDBOX_SAMPLE" \
-    -a -r "$IMGSANDBOX_PACKAGES" || {
-    say "$SERVICE_USER cannot run $BIN/responder or read the sample or the package list"; exit 1; }
-  as_user "$ENGINE_USER" test -x "$BIN/sandboxd" -a -w "$DATA/engine/boxes" || {
-    say "$ENGINE_USER cannot run $BIN/sandboxd or write in $DATA/engine/boxes"; exit 1; }
 }
 
 engine_kind=$(setting ENGINE)
@@ -263,13 +157,9 @@ WEB_GROUP=$(id -gn "$WEB_USER")
 # under (fcgi/cgroup_parent.sh).
 "$BIN/seccomp_profile" --check "$IMGSANDBOX_SECCOMP_LIST" >/dev/null || exit 1
 cgroup_name=
-if [ -n "$as_root" ] && [ -z "${IMGSANDBOX_CGROUP_PARENT:-}" ] && [ -z "${IMGSANDBOX_DOCKER_HOST:-}" ]; then
-  cgroup_name=imgsandbox-$("$BIN/responder" --instance)
-  # Every slot's sandbox at its memory, and the waiting ones at 256 MiB.
-  cap=$(( $(setting SLOTS) * $(setting MEMORY) + warm * (256 << 20) ))
-  IMGSANDBOX_CGROUP_PARENT=$("$root/fcgi/cgroup_parent.sh" create "$cgroup_name" "$cap" \
-    "$(setting SLOTS)") &&
-    export IMGSANDBOX_CGROUP_PARENT || { say "warning: the sandboxes are not under a capped cgroup"; cgroup_name=; }
+if [ -n "$as_root" ]; then
+  make_cgroup_parent
+  [ -z "$cgroup_name" ] || export IMGSANDBOX_CGROUP_PARENT
 fi
 
 # The servers' own folder: their configurations, logs and the sockets,
@@ -310,13 +200,14 @@ trap 'interrupted=1; exit 0' INT TERM
 # --- the container engine ---------------------------------------------
 # The one the responders use: IMGSANDBOX_DOCKER_HOST when set (then it is
 # someone else's engine, never started here).
-docker=${IMGSANDBOX_DOCKER:-docker}
+docker=$(setting DOCKER)
+docker_host=$(setting DOCKER_HOST)
 engine_env=()
-[ -z "${IMGSANDBOX_DOCKER_HOST:-}" ] || engine_env=(DOCKER_HOST="$IMGSANDBOX_DOCKER_HOST")
+[ -z "$docker_host" ] || engine_env=(DOCKER_HOST="$docker_host")
 engine() { env "${engine_env[@]}" "$docker" "$@"; }
 engine_up=
 engine version >/dev/null 2>&1 && engine_up=1
-if [ -z "$engine_up" ] && [ -z "${IMGSANDBOX_DOCKER_HOST:-}" ] && [ "$START_DOCKERD" = auto ] &&
+if [ -z "$engine_up" ] && [ -z "$docker_host" ] && [ "$START_DOCKERD" = auto ] &&
    [ -n "$as_root" ] && command -v dockerd >/dev/null; then
   say "no container engine answers; starting dockerd (log: $DATA/dockerd.log)"
   dockerd >"$DATA/dockerd.log" 2>&1 &

@@ -263,40 +263,234 @@ config_check(char *err, size_t errlen)
 	return 0;
 }
 
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+#define CONFIG_FILE_MAX (1 << 20)
+
+/* What the settings file said: each setting's value (a pointer into the
+ * file's text) and its line, for the messages. */
+struct conf_file {
+	const char *path;
+	char *text;
+	const char *value[NSETTINGS];
+	int line[NSETTINGS];
+};
+
+/* Where each setting's value came from at the last config_load: 0 its
+ * default, 'e' the environment, 'f' the settings file. */
+static char setting_from[NSETTINGS];
+static char conf_path_used[4096];
+
+static int
+setting_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].env, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* A value as the file writes it: bare, or in double quotes (nothing after
+ * the closing one, no quote inside). Returns it, or NULL with err. */
+static const char *
+conf_value(char *v, const char *where, char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+
+	if (v[0] == '\'') {
+		snprintf(err, errlen, "%s: single quotes are not taken; write the value bare or in "
+		    "double quotes", where);
+		return NULL;
+	}
+	if (v[0] != '"') {
+		if (strchr(v, '"') == NULL)
+			return v;
+		snprintf(err, errlen, "%s: a quote inside a bare value", where);
+		return NULL;
+	}
+	if (n < 2 || v[n - 1] != '"' || memchr(v + 1, '"', n - 2) != NULL) {
+		snprintf(err, errlen, "%s: expected one value in double quotes, \"like this\"", where);
+		return NULL;
+	}
+	v[n - 1] = '\0';
+	return v + 1;
+}
+
+/* One line of the file: blank, a # comment, or NAME=value with a NAME of
+ * the table, once. Returns 0 or -1 (err names the file and the line). */
+static int
+conf_line(struct conf_file *f, char *raw, int lineno, char *err, size_t errlen)
+{
+	char where[4200], *line = trim(raw), *eq, *name;
+	const char *v;
+	int i;
+
+	snprintf(where, sizeof(where), "%s line %d", f->path, lineno);
+	if (*line == '\0' || *line == '#')
+		return 0;
+	if ((eq = strchr(line, '=')) == NULL) {
+		snprintf(err, errlen, "%s: expected NAME=value, got \"%.60s\"", where, line);
+		return -1;
+	}
+	*eq = '\0';
+	name = trim(line);
+	if (strcmp(name, "IMGSANDBOX_CONFIG_FILE") == 0) {
+		snprintf(err, errlen, "%s: IMGSANDBOX_CONFIG_FILE is set in the environment only", where);
+		return -1;
+	}
+	if ((i = setting_index(name)) < 0) {
+		snprintf(err, errlen, "%s: no setting is named \"%.60s\" (`responder --settings` "
+		    "lists them)", where, name);
+		return -1;
+	}
+	if (f->value[i] != NULL) {
+		snprintf(err, errlen, "%s: %s is set already on line %d", where, name, f->line[i]);
+		return -1;
+	}
+	if ((v = conf_value(trim(eq + 1), where, err, errlen)) == NULL)
+		return -1;
+	f->value[i] = v;
+	f->line[i] = lineno;
+	return 0;
+}
+
+/* Reads the settings file: IMGSANDBOX_CONFIG_FILE, else CONFIG_FILE_DEFAULT
+ * when it exists; set to the empty string, none. Returns 0 or -1 (err). */
+static int
+conf_read(struct conf_file *f, char *err, size_t errlen)
+{
+	const char *named = getenv("IMGSANDBOX_CONFIG_FILE");
+	char *line, *next;
+	FILE *fp;
+	size_t n;
+	int lineno = 0;
+
+	memset(f, 0, sizeof(*f));
+	conf_path_used[0] = '\0';
+	f->path = named != NULL ? named : CONFIG_FILE_DEFAULT;
+	if (*f->path == '\0')
+		return 0;
+	if ((fp = fopen(f->path, "r")) == NULL) {
+		if (errno == ENOENT && named == NULL)
+			return 0;
+		snprintf(err, errlen, "the settings file %s: %s", f->path, strerror(errno));
+		return -1;
+	}
+	f->text = malloc(CONFIG_FILE_MAX + 1);
+	n = f->text != NULL ? fread(f->text, 1, CONFIG_FILE_MAX + 1, fp) : 0;
+	if (f->text == NULL || ferror(fp) || n > CONFIG_FILE_MAX || memchr(f->text, '\0', n)) {
+		snprintf(err, errlen, "the settings file %s: cannot be read, or is not text of at "
+		    "most 1 MiB", f->path);
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	f->text[n] = '\0';
+	snprintf(conf_path_used, sizeof(conf_path_used), "%s", f->path);
+	for (line = f->text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (conf_line(f, line, ++lineno, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One setting from its value. Returns 0 or -1 (err). */
+static int
+setting_set(const struct setting *s, const char *v, const char *where, char *err, size_t errlen)
+{
+	char *end;
+	long long n;
+
+	if (s->kind == STR) {
+		if (strlen(v) >= s->size) {
+			snprintf(err, errlen, "%s%s is longer than %zu bytes", where, s->env, s->size - 1);
+			return -1;
+		}
+		memcpy((char *)&cfg + s->off, v, strlen(v) + 1);
+		return 0;
+	}
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < s->min || n > s->max) {
+		snprintf(err, errlen, "%s%s=%s: expected a whole number from %lld to %lld",
+		    where, s->env, v, s->min, s->max);
+		return -1;
+	}
+	*(int64_t *)(void *)((char *)&cfg + s->off) = n;
+	return 0;
+}
+
+/* A message of config_check about a setting the file gave: says where. */
+static void
+conf_say_where(const struct conf_file *f, char *err, size_t errlen)
+{
+	size_t i, len = strlen(err), n;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		n = strlen(settings[i].env);
+		if (setting_from[i] == 'f' && strncmp(err, settings[i].env, n) == 0 &&
+		    (err[n] == '=' || err[n] == ' ')) {
+			snprintf(err + len, errlen - len, " (%s line %d)", f->path, f->line[i]);
+			return;
+		}
+	}
+}
+
+/* The defaults, then the settings file, then the environment: the last
+ * that says a value (not empty) wins. */
 int
 config_load(char *err, size_t errlen)
 {
-	const struct setting *s;
+	struct conf_file f;
+	char where[4200];
 	const char *v;
-	char *end;
-	long long n;
 	size_t i;
+	int rc = -1;
 
 	memset(&cfg, 0, sizeof(cfg));
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
-		s = &settings[i];
-		if ((v = getenv(s->env)) == NULL || *v == '\0')
-			v = s->def;
-		if (s->kind == STR) {
-			if (strlen(v) >= s->size) {
-				snprintf(err, errlen, "%s is longer than %zu bytes", s->env, s->size - 1);
-				return -1;
-			}
-			memcpy((char *)&cfg + s->off, v, strlen(v) + 1);
-			continue;
+	memset(setting_from, 0, sizeof(setting_from));
+	if (conf_read(&f, err, errlen) < 0)
+		goto out;
+	/* Every value of the file is checked, even one the environment hides. */
+	for (i = 0; i < NSETTINGS; i++) {
+		v = settings[i].def;
+		if (f.value[i] != NULL && *f.value[i] != '\0') {
+			v = f.value[i];
+			setting_from[i] = 'f';
 		}
-		errno = 0;
-		n = strtoll(v, &end, 10);
-		if (errno != 0 || end == v || *end != '\0' || n < s->min || n > s->max) {
-			snprintf(err, errlen, "%s=%s: expected a whole number from %lld to %lld",
-			    s->env, v, s->min, s->max);
-			return -1;
+		snprintf(where, sizeof(where), "%s line %d: ", f.path, f.line[i]);
+		if (setting_set(&settings[i], v, setting_from[i] ? where : "", err, errlen) < 0)
+			goto out;
+		if ((v = getenv(settings[i].env)) != NULL && *v != '\0') {
+			setting_from[i] = 'e';
+			if (setting_set(&settings[i], v, "", err, errlen) < 0)
+				goto out;
 		}
-		*(int64_t *)(void *)((char *)&cfg + s->off) = n;
 	}
-	if (config_derive(err, errlen) < 0 || config_check(err, errlen) < 0)
-		return -1;
-	return 0;
+	if (config_derive(err, errlen) < 0 || config_check(err, errlen) < 0) {
+		conf_say_where(&f, err, errlen);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(f.text);
+	return rc;
 }
 
 void
@@ -340,6 +534,8 @@ config_print(FILE *fp)
 	const struct setting *s;
 	size_t i;
 
+	fprintf(fp, "IMGSANDBOX_CONFIG_FILE=%s\n    the settings file read before the environment "
+	    "(empty: none; default: %s when it exists)\n", conf_path_used, CONFIG_FILE_DEFAULT);
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		s = &settings[i];
 		if (s->kind == STR)	/* a password in a URI is not printed */
@@ -352,5 +548,43 @@ config_print(FILE *fp)
 			fprintf(fp, "    %s\n", s->help);
 		else
 			fprintf(fp, "    %s (default: %s)\n", s->help, s->def);
+	}
+}
+
+const char *
+config_file_used(void)
+{
+	return conf_path_used;
+}
+
+void
+config_print_file(FILE *fp)
+{
+	const struct setting *s;
+	const char *v;
+	char num[32];
+	size_t i;
+
+	fprintf(fp, "# imgsandbox's settings (%s, or the file IMGSANDBOX_CONFIG_FILE names).\n"
+	    "# NAME=value lines, the value bare or in double quotes; # starts a comment\n"
+	    "# line. A setting commented out has its default; one set in the\n"
+	    "# environment wins over this file. A wrong line stops the service with a\n"
+	    "# message naming this file and the line. docs/settings.md says more.\n",
+	    CONFIG_FILE_DEFAULT);
+	for (i = 0; i < NSETTINGS; i++) {
+		s = &settings[i];
+		fprintf(fp, "\n# %s\n", s->help);
+		if (setting_from[i] == 0) {
+			fprintf(fp, "#%s=%s\n", s->env, s->def);
+			continue;
+		}
+		v = (const char *)&cfg + s->off;
+		if (s->kind == INT) {
+			snprintf(num, sizeof(num), "%lld",
+			    (long long)*(const int64_t *)(const void *)v);
+			v = num;
+		}
+		fprintf(fp, strpbrk(v, " \t#") != NULL || *v == '\0' ? "%s=\"%s\"\n" : "%s=%s\n",
+		    s->env, v);
 	}
 }

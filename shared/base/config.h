@@ -1,8 +1,9 @@
 /*
  * config: every setting of the service, its default and its meaning, in one
- * table (config.c). Settings come from the environment (IMGSANDBOX_*), are
- * parsed with a range once at start-up, and are read through the global
- * `cfg` afterwards. `responder --settings` prints the table (docs/settings.md
+ * table (config.c). Settings come from the settings file
+ * (/etc/imgsandbox/imgsandbox.conf, or IMGSANDBOX_CONFIG_FILE's; NAME=value
+ * lines) and the environment (IMGSANDBOX_*), which wins, are parsed with a
+ * range once at start-up, and are read through the global `cfg` afterwards. `responder --settings` prints the table (docs/settings.md
  * lists it, and tests/structure/check.py keeps the two the same).
  */
 #ifndef CONFIG_H
@@ -94,8 +95,11 @@ struct config {
 
 extern struct config cfg;
 
-/* Fills cfg from the defaults and the environment. Returns 0, or -1 with a
- * message naming the bad variable in err. */
+#define CONFIG_FILE_DEFAULT "/etc/imgsandbox/imgsandbox.conf"
+
+/* Fills cfg from the defaults, the settings file and the environment.
+ * Returns 0, or -1 with a message naming the bad variable (and the file's
+ * line, when the file gave it) in err. */
 int config_load(char *err, size_t errlen);
 /* Calls fn for each setting a page may know (the limits of a request and of
  * a run), keyed by its name without the prefix in lower case
@@ -108,5 +112,11 @@ void config_instance(char *out, size_t len);
 
 /* Prints every setting: variable, value, meaning (for --settings). */
 void config_print(FILE *fp);
+/* Prints a settings file: every setting with its meaning, commented out at
+ * its default unless the file or the environment set it (for --print-conf;
+ * make install writes /etc/imgsandbox/imgsandbox.conf with it). */
+void config_print_file(FILE *fp);
+/* The settings file the last config_load read ("" when none). */
+const char *config_file_used(void);
 
 #endif

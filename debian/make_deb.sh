@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make deb: builds build/imgsandbox_<version>_amd64.deb with Debian's tools
 # (dpkg-buildpackage, debhelper's dh) from a clean copy of the tree in
-# build/deb/imgsandbox-<version>/ (the tracked files as they are in the
+# build/deb/<version>/imgsandbox-<version>/ (the tracked files as they are in the
 # work tree, and untracked ones git does not ignore; no build/, no var/),
 # then runs lintian on it: an error fails the build, warnings are printed
-# and kept in build/deb/lintian.txt.
+# and kept in build/deb/<version>/lintian.txt. Each version builds in a
+# folder of its own (build/deb/<version>/), so two may build at once.
 #   DEB_VERSION   the package's version: VERSION's by default; another one
 #                 gets a changelog entry of its own, written into the copy
 #                 (how an upgrade is built for a test, with no dch)
@@ -12,7 +13,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 V=${DEB_VERSION:-$(cat "$root/VERSION")}
-out=$root/build/deb
+out=$root/build/deb/$V
 src=$out/imgsandbox-$V
 say() { printf 'deb: %s\n' "$*" >&2; }
 for t in dpkg-buildpackage dh lintian; do

@@ -8,6 +8,7 @@ ExecStart= lines run as their User= (setpriv), with the environment their
 Environment= and EnvironmentFile= give, and a socket unit's socket made as
 systemd makes it (its owner and mode) and handed over as standard input."""
 import grp
+import hashlib
 import json
 import os
 import pwd
@@ -457,3 +458,145 @@ def test_install_again_keeps_the_settings(destdir):
     assert "kept %s" % at(destdir, CONF) in out.stdout
     assert open(at(destdir, CONF)).read() == mine
     assert "#IMGSANDBOX_WARM=-1\n" in open(at(destdir, CONF) + ".dist").read()
+
+
+# --- under a real systemd (opt in: IMGSANDBOX_TEST_SYSTEMD=1) --------------------
+# A Debian 12 root with systemd and the programs' libraries, made once by
+# debootstrap (about 4 minutes, 270 MB) and cached beside the runner's.
+SYSTEMD_ROOT_PKGS = ("systemd,systemd-sysv,dbus,libfcgi0ldbl,libcjson1,libsqlite3-0,libmagic1,"
+                     "libmagic-mgc,libseccomp2,zlib1g,libcurl4")
+SYSTEMD_UNITS = ["imgsandbox-responders.socket", "imgsandbox-api.socket",
+                 "imgsandbox-broker.service", "imgsandbox-responders.service",
+                 "imgsandbox-api.service"]
+
+
+def systemd_root():
+    key = hashlib.sha256(("bookworm\n" + SYSTEMD_ROOT_PKGS).encode()).hexdigest()[:16]
+    base = "/var/cache/imgsandbox/systemd-root-" + key
+    if not os.path.exists(base + "/.complete"):
+        shutil.rmtree(base + ".tmp", ignore_errors=True)
+        out = subprocess.run(["debootstrap", "--variant=minbase", "--include=" + SYSTEMD_ROOT_PKGS,
+                              "bookworm", base + ".tmp", "http://deb.debian.org/debian"],
+                             capture_output=True, text=True, timeout=1800)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        open(base + ".tmp/.complete", "w").close()
+        os.rename(base + ".tmp", base)
+    return base
+
+
+def ours(instance):
+    """The engine's containers of instance."""
+    return subprocess.run(["docker", "ps", "-aq", "--filter", "label=imgsandbox.instance=" + instance],
+                          capture_output=True, text=True).stdout.split()
+
+
+def in_container(init, *argv, check=True):
+    return subprocess.run(["nsenter", "-t", str(init), "-a"] + list(argv), capture_output=True,
+                          text=True, timeout=120, check=check)
+
+
+@pytest.mark.skipif(os.environ.get("IMGSANDBOX_TEST_SYSTEMD") != "1",
+                    reason="under a real systemd only with IMGSANDBOX_TEST_SYSTEMD=1")
+def test_units_under_systemd():
+    """make install into a Debian 12 root that boots systemd as PID 1
+    (systemd-nspawn), dockerd's socket and client, the data folder (at the
+    same path, so that dockerd finds the sandboxes' folders) and
+    /run/imgsandbox bound in, the drop-ins an operator would write: the
+    units start with all their hardening, lighttpd outside serves a run
+    through their sockets, and systemctl stop leaves nothing."""
+    for tool in ("systemd-nspawn", "debootstrap", "nsenter"):
+        if shutil.which(tool) is None:
+            pytest.skip("%s is missing (apt-get install systemd-container debootstrap)" % tool)
+    base = systemd_root()
+    folder = new_folder("nspawn")
+    os.chmod(folder, 0o755)
+    root = folder + "/root"
+    subprocess.run(["cp", "-a", base, root], check=True)
+    instance = new_instance("nsp")
+    # Not under /tmp: the units' PrivateTmp= would hide it.
+    data = "/var/lib/imgsandbox/%s" % instance
+    os.makedirs(data)
+    out = subprocess.run(["make", "--no-print-directory", "-C", ROOT, "install", "DESTDIR=" + root,
+                          "PREFIX=" + PREFIX], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    docker_gid = grp.getgrnam("docker").gr_gid
+    subprocess.run(["chroot", root, "groupadd", "-f", "-g", str(docker_gid), "docker"], check=True)
+    conf = at(root, CONF)
+    text = open(conf).read().replace("IMGSANDBOX_DATA=/var/lib/imgsandbox\n",
+                                     "IMGSANDBOX_DATA=%s\n" % data)
+    # The engine by its socket: no cgroup parent (the container's cgroups are not dockerd's).
+    text += ("IMGSANDBOX_DOCKER_HOST=unix:///run/docker.sock\nIMGSANDBOX_INSTANCE=%s\n"
+             "IMGSANDBOX_WARM=0\nIMGSANDBOX_TIMEOUT_MS=%d\n" % (instance, service_timeout_ms()))
+    open(conf, "w").write(text)
+    for unit, lines in [("broker", ["ReadWritePaths=" + data]),
+                        ("responders", ["ReadWritePaths=" + data, "Environment=RESPONDERS=2"]),
+                        ("api", ["ReadWritePaths=" + data, "Environment=API_RESPONDERS=1"])]:
+        d = at(root, "/etc/systemd/system/imgsandbox-%s.service.d" % unit)
+        os.makedirs(d)
+        open(d + "/test.conf", "w").write("[Service]\n" + "\n".join(lines) + "\n")
+    subprocess.run(["systemctl", "--root=" + root, "enable"] + SYSTEMD_UNITS, check=True,
+                   capture_output=True)
+    svc = Installed(root, data, instance)
+    log = open(folder + "/boot.log", "wb")
+    boot = subprocess.Popen(["systemd-nspawn", "-D", root, "-b", "--register=no", "--keep-unit",
+                             "-M", instance[-20:], "--bind=/run/docker.sock",
+                             "--bind-ro=" + shutil.which("docker") + ":/usr/bin/docker",
+                             "--bind=" + data, "--bind=%s:%s" % (svc.runtime, RUNTIME)],
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                            start_new_session=True)
+    init = None
+    slot, _ = harness.take_slot(instance)
+    try:
+        deadline = time.monotonic() + budget(4, 60)
+        while not os.path.exists(svc.runtime + "/env") or \
+                not os.path.exists(svc.runtime + "/run.sock"):
+            assert boot.poll() is None, open(folder + "/boot.log", errors="replace").read()[-3000:]
+            assert time.monotonic() < deadline, open(folder + "/boot.log",
+                                                     errors="replace").read()[-3000:]
+            time.sleep(0.5)
+        init = int(subprocess.run(["pgrep", "-P", str(boot.pid)], capture_output=True, text=True,
+                                  check=True).stdout.split()[0])
+        svc.web()
+        deadline = time.monotonic() + budget(2, 30)
+        while True:
+            state = in_container(init, "systemctl", "is-active", *SYSTEMD_UNITS[2:],
+                                 check=False).stdout.split()
+            try:
+                urllib.request.urlopen(svc.base + "/api/health", timeout=5).read()
+                if state == ["active"] * 3:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (state, in_container(
+                init, "journalctl", "--no-pager", "-n", "60", check=False).stdout)
+            time.sleep(0.5)
+        ans = post_run(svc.base, RESULT)
+        journal = in_container(init, "journalctl", "--no-pager", "-n", "60", check=False).stdout
+        assert ans["status"] == "success", (ans, journal)
+        png = urllib.request.urlopen(svc.base + ans["url"], timeout=30).read()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        # The hardening is in force (the broker's process as systemd made it).
+        broker = int(in_container(init, "systemctl", "show", "-P", "MainPID",
+                                  "imgsandbox-broker.service").stdout.strip())
+        status = in_container(init, "cat", "/proc/%d/status" % broker).stdout
+        assert "NoNewPrivs:\t1" in status and "CapBnd:\t0000000000000000" in status and \
+            "Seccomp:\t2" in status, status
+        # At once: the run's sandbox is removed after the answer, and a stop
+        # then lets the broker finish (KillMode=mixed) before the rest is killed.
+        in_container(init, "systemctl", "stop", *SYSTEMD_UNITS, "imgsandbox-setup.service")
+        assert not ours(instance)
+    finally:
+        for p in svc.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(30)
+        if boot.poll() is None:
+            boot.send_signal(signal.SIGTERM)          # nspawn: the container powers off
+            try:
+                boot.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(boot.pid, signal.SIGKILL)
+                boot.wait()
+        harness.give_slot(slot)
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -6,6 +6,7 @@
 #   make bench      the benchmarks (see docs/performance.md)
 #   make install    the programs, the page, the runner's files, the settings file and the
 #                   systemd units (PREFIX=/usr/local, DESTDIR=; see docs/install.md)
+#   make deb        build/imgsandbox_<VERSION>_amd64.deb (debian/, dpkg-buildpackage, lintian)
 
 CC       ?= cc
 # libcurl: its headers only; shared/assistant/ai.c loads the library when the assistant
@@ -47,7 +48,7 @@ RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_for
              fcgi/metrics_api.c fcgi/assist_api.c fcgi/service.c)
 
 .PHONY: all deps test-deps runner-image run test structure unit integration browser fuzz bench clean \
-        install uninstall
+        install uninstall deb
 all: $(PROGRAMS) $(B)/zygote_fork.so static/vendor/codemirror/codemirror.js
 
 # CodeMirror from Debian's libjs-codemirror, served by our own server.
@@ -298,3 +299,10 @@ uninstall:
 	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(PREFIX)/bin/imgsandbox-analyze-logs
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	@echo "uninstall: kept $(CONF) and $(STATEDIR) (the settings and the data)"
+
+# make deb: the Debian package, built by dpkg-buildpackage (debhelper's dh)
+# from a clean copy of the tree in build/deb/, checked by lintian (an error
+# fails); the .deb lands in build/. Its version is the file VERSION's;
+# DEB_VERSION=x builds another (a changelog entry written into the copy).
+deb:
+	@DEB_VERSION=$(DEB_VERSION) NPROC=$(NPROC) debian/make_deb.sh

@@ -11,10 +11,12 @@ run=(build-essential pkg-config libfcgi-dev libcjson-dev libsqlite3-dev libmagic
 # registers it with dockerd); postgresql: the log store's tests and the
 # several-hosts test start throwaway servers of their own; systemd and
 # systemd-container: systemd-analyze, which checks the units make install
-# writes, and systemd-nspawn, which boots them (IMGSANDBOX_TEST_SYSTEMD=1).
+# writes, and systemd-nspawn, which boots them (IMGSANDBOX_TEST_SYSTEMD=1);
+# debhelper and lintian: make deb, which test_deb.py runs (dpkg-buildpackage
+# is dpkg-dev's).
 test=(clang libclang-rt-14-dev python3-pytest python3-pytest-xdist python3-pil
       python3-numpy sqlite3 chromium chromium-driver wrk runsc postgresql systemd
-      systemd-container)
+      systemd-container dpkg-dev debhelper lintian)
 want=("${run[@]}")
 [ "${1:-}" = --test ] && want+=("${test[@]}")
 # The browser tests need Node.js 20 or later (playwright-core); Debian 12's

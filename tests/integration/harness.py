@@ -50,6 +50,12 @@ SERVICES_MAX = int(os.environ.get("IMGSANDBOX_TEST_SERVICES", 0)) or max(4, 3 * 
 # took 3.5-4.4 s under the old suite's load (18 services up) for a bare
 # 0.7-0.8 s: 6 covers that. IMGSANDBOX_TEST_SLACK overrides it.
 LOADED = float(os.environ.get("IMGSANDBOX_TEST_SLACK", 0)) or 6.0
+# No settings file but the one a test names: the suite's services and
+# programs take their settings from their environment alone, not from an
+# /etc/imgsandbox/imgsandbox.conf the machine has (an installed package's,
+# or test_deb.py's while it installs one). Empty is "none"; set it to run
+# the suite with a file.
+os.environ.setdefault("IMGSANDBOX_CONFIG_FILE", "")
 ENV = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
 
 

@@ -127,6 +127,27 @@ relative(const char *p, char *real)
 	return rel;
 }
 
+/* One try at handing the template mh (n bytes), a template started first
+ * when it ended. Returns 0, or -1 (logged, errno kept). Under E.mu. */
+static int
+send_once(struct msghdr *mh, int n, char *err, size_t len)
+{
+	int e;
+
+	if (template_up(err, len) < 0) {
+		log_warnx("%s", err);
+		errno = 0;
+		return -1;
+	}
+	if ((int)sendmsg(E.t.ctl, mh, MSG_NOSIGNAL) != n) {
+		e = errno;
+		log_warn("fork engine: sending the template a start");
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
 /* Sends the template the start request of b with its four descriptors.
  * Returns 0, or -1 (logged). */
 static int
@@ -159,12 +180,13 @@ send_request(const struct engine_box *b, const int fds[4])
 	cm->cmsg_len = CMSG_LEN(4 * sizeof(int));
 	memcpy(CMSG_DATA(cm), fds, 4 * sizeof(int));
 	pthread_mutex_lock(&E.mu);
-	if (template_up(err, sizeof(err)) < 0) {
-		log_warnx("%s", err);
-		rc = -1;
-	} else if ((rc = (int)sendmsg(E.t.ctl, &mh, MSG_NOSIGNAL)) != n) {
-		log_warn("fork engine: sending the template a start");
-		rc = -1;
+	rc = send_once(&mh, n, err, sizeof(err));
+	if (rc < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+		/* The template is dying: its socket closes before its pidfd says
+		 * it ended. Once it has, a new one takes the start. */
+		struct pollfd p = { .fd = E.t.c.pidfd, .events = POLLIN };
+		(void)poll(&p, 1, 2000);
+		rc = send_once(&mh, n, err, sizeof(err));
 	}
 	pthread_mutex_unlock(&E.mu);
 	return rc < 0 ? -1 : 0;

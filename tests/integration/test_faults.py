@@ -276,4 +276,5 @@ def test_health_answers_from_kept_state(service):
     # The same check, older (or a newer one, which housekeeping made).
     assert b["checked_ms_ago"] >= a["checked_ms_ago"] + 250 or b["checked_ms_ago"] < a["checked_ms_ago"]
     assert b["log"]["ok"] is True
-    assert ("warm" in b) == warm and (not warm or b["warm"]["size"] >= 0), b
+    # The broker's pool, whatever its size (none for the suite's services).
+    assert "warm" in b and (b["warm"]["size"] > 0) == warm, b

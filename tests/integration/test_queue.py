@@ -159,18 +159,20 @@ def test_a_line_that_cannot_reach_a_run_in_time_refuses_it_at_once():
             status, _, r = svc.run(sleeper)
             assert status == 200, r
         assert health(svc)["slot_hold_ms"] >= 3000, health(svc)
+        # The last run's slot is freed after its answer (once its sandbox
+        # is gone): the next run must be the one holding it.
+        wait_until(lambda: health(svc)["slots_busy"] == 0)
         t = threading.Thread(target=lambda: svc.run(sleeper))
         t.start()
         wait_until(lambda: health(svc)["slots_busy"] == 1)
-        t0 = time.time()
         status, headers, body = post_from(svc, "127.0.3.1", "print(1)\n")
-        took = time.time() - t0
         t.join(60)
         r = json.loads(body)
         assert status == 429 and r["error"]["code"] == "busy", r
+        # Refused when it came, not after its 1 s wait: only a refusal at
+        # once says the line is long (one after the wait says none came
+        # free), so the words tell, whatever the machine's speed.
         assert "the line is long" in r["error"]["message"], r
         assert int(headers["Retry-After"]) >= 1, headers
-        # Refused when it came, before its 1 s wait was out.
-        assert took < 1.0, took
     finally:
         svc.stop()

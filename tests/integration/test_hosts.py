@@ -33,7 +33,7 @@ from PIL import Image
 
 import harness
 from conftest import (ROOT, Service, budget, docker, encode_multipart, free_port, new_folder,
-                      new_instance, secret_file, service_timeout_ms, start_s)
+                      new_instance, secret_file, service_timeout_ms, start_s, wait_for)
 from pg import PgServer, available as pg_available
 
 pytestmark = pytest.mark.xdist_group("hosts")
@@ -428,7 +428,10 @@ def test_a_run_is_cancelled_on_the_host_that_has_it(cluster):
     unknown = uuid.uuid4().hex
     status, _, body = cluster.front.request("DELETE", "/api/jobs/" + unknown)
     assert status == 404 and json.loads(body)["error"]["code"] == "not_found", body
-    line = [l for l in cluster.front.access_log() if "/api/jobs/" + unknown in l]
+    # nginx writes its access log after the answer has gone: its line
+    # comes a moment later on a loaded machine.
+    line = wait_for(lambda: [l for l in cluster.front.access_log() if "/api/jobs/" + unknown in l],
+                    "the front's access log line of the DELETE")
     assert len(line) == 1, line
     tried = re.search(r"upstream=(.*?) upstream_status=", line[0]).group(1).split(", ")
     assert sorted(tried) == sorted("127.0.0.1:%d" % h.port for h in (cluster.h1, cluster.h2))

@@ -466,7 +466,7 @@ assist_place(struct refusal *no)
 	    (make_dirs(dir, 0700) < 0 && errno != EEXIST))
 		return refuse(no, 503, "ai_unavailable", "the server cannot keep count of the "
 		    "assistant's calls (%s)", strerror(errno));
-	if ((fd = lock_one_of(dir, (int)cfg.ai_inflight)) >= 0)
+	if ((fd = lock_one_of(dir, (int)cfg.ai_inflight, 0)) >= 0)
 		return fd;
 	if (errno != EWOULDBLOCK)
 		return refuse(no, 503, "ai_unavailable", "the server cannot keep count of the "

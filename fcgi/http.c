@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/json_out.h"
+#include "base/text.h"
 #include "http.h"
 
 /* Bytes handed to libfcgi at a time: its output buffer (8 KiB), so that
@@ -191,18 +192,6 @@ http_error_with(FCGX_Request *r, int status, const char *code, const char *extra
 	return rc;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 http_query_get(const char *query, const char *name, char *out, size_t outlen)
 {
@@ -224,8 +213,8 @@ http_query_get(const char *query, const char *name, char *out, size_t outlen)
 				if (c == '+')
 					c = ' ';
 				else if (c == '%') {
-					if (end - p < 3 || (hi = hexval(p[1])) < 0 ||
-					    (lo = hexval(p[2])) < 0)
+					if (end - p < 3 || (hi = text_hexval(p[1])) < 0 ||
+					    (lo = text_hexval(p[2])) < 0)
 						return -1;
 					c = hi * 16 + lo;
 					p += 2;

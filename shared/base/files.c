@@ -193,13 +193,14 @@ remove_tree(const char *path)
 }
 
 int
-lock_one_of(const char *dir, int n)
+lock_one_of(const char *dir, int n, int start)
 {
 	char path[600];
 	int i, fd;
 
 	for (i = 0; i < n; i++) {
-		if (snprintf(path, sizeof(path), "%s/slot-%d", dir, i) >= (int)sizeof(path)) {
+		if (snprintf(path, sizeof(path), "%s/slot-%d", dir,
+		    (int)(((unsigned)start + (unsigned)i) % (unsigned)n)) >= (int)sizeof(path)) {
 			errno = ENAMETOOLONG;
 			return -1;
 		}
@@ -211,4 +212,18 @@ lock_one_of(const char *dir, int n)
 	}
 	errno = EWOULDBLOCK;
 	return -1;
+}
+
+int
+file_put(const char *path, const char *text)
+{
+	int fd, rc, saved;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = file_write_all(fd, text, strlen(text));
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }

@@ -31,10 +31,15 @@ int make_dirs(const char *path, mode_t mode);
 int remove_tree(const char *path);
 
 /* Takes one of n places of something the host allows n of at once: the
- * first of dir/slot-0 .. dir/slot-<n-1> (made when missing, 0600) whose
- * flock it gets without waiting. Returns its descriptor (close it to give
- * the place back; the kernel does when the process dies), or -1 with errno
- * EWOULDBLOCK when all n are taken, another errno when dir cannot be used. */
-int lock_one_of(const char *dir, int n);
+ * first of dir/slot-0 .. dir/slot-<n-1> (made when missing, 0600), looking
+ * from slot start % n on, whose flock it gets without waiting. Returns its
+ * descriptor (close it to give the place back; the kernel does when the
+ * process dies), or -1 with errno EWOULDBLOCK when all n are taken, another
+ * errno when dir cannot be used. */
+int lock_one_of(const char *dir, int n, int start);
+
+/* Writes text into the file at path, which must be there (a cgroup's or
+ * /proc's file). Returns 0, or -1 with errno. */
+int file_put(const char *path, const char *text);
 
 #endif

@@ -241,8 +241,8 @@ uri_hide_password(const char *uri, char *out, size_t outlen)
 	return out;
 }
 
-static int
-hexval(int c)
+int
+text_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -322,8 +322,8 @@ text_hide_uri_password(char *s, size_t size, const char *uri)
 	memcpy(raw, start, n);
 	raw[n] = '\0';
 	for (i = 0; i < n; i++)		/* %-decoded, bad escapes as they are */
-		if (raw[i] == '%' && i + 2 < n && (hi = hexval(raw[i + 1])) >= 0 &&
-		    (lo = hexval(raw[i + 2])) >= 0) {
+		if (raw[i] == '%' && i + 2 < n && (hi = text_hexval(raw[i + 1])) >= 0 &&
+		    (lo = text_hexval(raw[i + 2])) >= 0) {
 			dec[o++] = (char)(hi * 16 + lo);
 			i += 2;
 		} else

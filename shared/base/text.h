@@ -70,4 +70,7 @@ char *uri_hide_password(const char *uri, char *out, size_t outlen);
  * parts (libpq: invalid percent-encoded token: "s%zzecret"). Returns s. */
 char *text_hide_uri_password(char *s, size_t size, const char *uri);
 
+/* The value of the hex digit c (either case), or -1. */
+int text_hexval(int c);
+
 #endif

@@ -62,19 +62,12 @@ static int
 write_at(const char *dir, const char *name, const char *text)
 {
 	char path[512];
-	int fd, rc, saved;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = file_write_all(fd, text, strlen(text));
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
+	return file_put(path, text);
 }
 
 /* Finds the v1 hierarchies of memory, cpu and pids, else a v2 one, in

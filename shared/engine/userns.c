@@ -156,16 +156,9 @@ static int
 write_proc(pid_t pid, const char *name, const char *text)
 {
 	char path[64];
-	int fd, rc, saved;
 
 	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = file_write_all(fd, text, strlen(text));
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
+	return file_put(path, text);
 }
 
 /* Runs a map helper: prog pid 0 host 1 sandbox sub 1. Returns 0 or -1. */

@@ -75,19 +75,6 @@ mp_param_value(const char **vp, const char *e, char *out, size_t outsz, size_t *
 	return 0;
 }
 
-/* Returns the value of hex digit c, or -1. */
-static int
-mp_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes an RFC 5987 ext-value (charset'lang'pct-encoded) into out as
  * printable UTF-8 (ISO-8859-1 is converted; other charsets are kept as
  * decoded bytes and cleaned). Returns 0, or -1 when it is malformed. */
@@ -108,7 +95,7 @@ mp_decode_ext(const char *v, size_t n, char *out, size_t outsz)
 	for (v = q2 + 1; v < e; v++) {
 		c = (unsigned char)*v;
 		if (c == '%') {
-			if (e - v < 3 || (hi = mp_hexval(v[1])) < 0 || (lo = mp_hexval(v[2])) < 0)
+			if (e - v < 3 || (hi = text_hexval(v[1])) < 0 || (lo = text_hexval(v[2])) < 0)
 				return -1;
 			c = (unsigned char)(hi * 16 + lo);
 			v += 2;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/files.h"
 #include "base/log.h"
 #include "sandbox/share.h"
 #include "base/text.h"
@@ -309,25 +310,6 @@ my_turn(const struct table *t, const struct waiter *w)
 	return 1;
 }
 
-/* Tries each slot's lock without waiting. Returns its descriptor, -1. */
-static int
-try_slots(const char *dir, int n)
-{
-	char path[600];
-	int i, fd, start = (int)(getpid() % (n > 0 ? n : 1));
-
-	for (i = 0; i < n; i++) {
-		if (snprintf(path, sizeof(path), "%s/slot-%d", dir, (start + i) % n) >= (int)sizeof(path))
-			return -1;
-		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
-			return -1;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 /* Takes a waiter entry for this responder. NULL when the table is full. */
 static struct waiter *
 queue(struct share *s)
@@ -479,7 +461,9 @@ share_slot_wait(struct share *s, const char *slots_dir, int64_t wait_ms,
 		return -4;
 	}
 	for (;;) {
-		if ((w == NULL || my_turn(s->t, w)) && (fd = try_slots(slots_dir, s->slots)) >= 0) {
+		/* Each responder looks from a place of its own (its pid). */
+		if ((w == NULL || my_turn(s->t, w)) &&
+		    (fd = lock_one_of(slots_dir, s->slots, (int)getpid())) >= 0) {
 			took_slot(s, w);
 			unlock(s);
 			wake(s);	/* the next in line may be first now */

@@ -115,31 +115,76 @@ TEST(places_of_the_host)
 	char byte;
 
 	CHECK(mkdtemp(dir) != NULL);
-	CHECK((a = lock_one_of(dir, 2)) >= 0);
+	CHECK((a = lock_one_of(dir, 2, 0)) >= 0);
 	CHECK(pipe(pipefd) == 0);
 	if ((kid = fork()) == 0) {	/* another process takes the second */
 		int fd;
 		close(a);		/* (a child keeps what it inherits) */
-		fd = lock_one_of(dir, 2);
+		fd = lock_one_of(dir, 2, 0);
 		byte = fd >= 0 ? 'y' : 'n';
 		(void)write(pipefd[1], &byte, 1);
 		pause();
 		_exit(0);
 	}
 	CHECK(read(pipefd[0], &byte, 1) == 1 && byte == 'y');
-	b = lock_one_of(dir, 2);
+	b = lock_one_of(dir, 2, 0);
 	CHECK(b < 0 && errno == EWOULDBLOCK);
 	close(a);
-	CHECK((c = lock_one_of(dir, 2)) >= 0);	/* the first, given back */
-	CHECK(lock_one_of(dir, 2) < 0);
+	CHECK((c = lock_one_of(dir, 2, 0)) >= 0);	/* the first, given back */
+	CHECK(lock_one_of(dir, 2, 0) < 0);
 	kill(kid, SIGKILL);
 	waitpid(kid, NULL, 0);
-	CHECK((b = lock_one_of(dir, 2)) >= 0);	/* the dead child's */
+	CHECK((b = lock_one_of(dir, 2, 0)) >= 0);	/* the dead child's */
 	close(b);
 	close(c);
 	close(pipefd[0]);
 	close(pipefd[1]);
-	CHECK(lock_one_of("/nonexistent/dir", 1) < 0 && errno == ENOENT);
+	CHECK(lock_one_of("/nonexistent/dir", 1, 0) < 0 && errno == ENOENT);
+	CHECK(remove_tree(dir) == 0);
+}
+
+/* Which slot a descriptor holds: the digit after "slot-" of its path. */
+static int
+slot_of(int fd)
+{
+	char link[64], path[600];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, path, sizeof(path) - 1)) < 0)
+		return -1;
+	path[n] = '\0';
+	return strstr(path, "slot-") != NULL ? atoi(strstr(path, "slot-") + 5) : -1;
+}
+
+/* A start place: the look begins there and goes round (the share's
+ * responders each begin at their pid); file_put writes a file that is
+ * there, and makes none. */
+TEST(places_from_a_start_and_files_put)
+{
+	char dir[] = "/tmp/unit-places-XXXXXX", path[600];
+	int a, b, c;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK((a = lock_one_of(dir, 3, 7)) >= 0 && slot_of(a) == 1);	/* 7 % 3 */
+	CHECK((b = lock_one_of(dir, 3, 7)) >= 0 && slot_of(b) == 2);
+	CHECK((c = lock_one_of(dir, 3, 7)) >= 0 && slot_of(c) == 0);	/* round */
+	CHECK(lock_one_of(dir, 3, 7) < 0 && errno == EWOULDBLOCK);
+	close(a);
+	close(b);
+	close(c);
+	snprintf(path, sizeof(path), "%s/slot-0", dir);
+	CHECK(file_put(path, "max\n") == 0);
+	CHECK(file_put(path, "12") == 0);	/* in place, as a cgroup file takes it */
+	{
+		char buf[16] = { 0 };
+		int fd = open(path, O_RDONLY);
+		CHECK(fd >= 0 && read(fd, buf, sizeof(buf) - 1) == 4);
+		CHECK_STR(buf, "12x\n");
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/none", dir);
+	CHECK(file_put(path, "x") < 0 && errno == ENOENT);
 	CHECK(remove_tree(dir) == 0);
 }
 
@@ -147,6 +192,7 @@ int
 main(void)
 {
 	RUN(remove_a_tree_deeper_than_any_stack);
+	RUN(places_from_a_start_and_files_put);
 	RUN(remove_does_not_follow_links);
 	RUN(write_and_copy);
 	RUN(places_of_the_host);

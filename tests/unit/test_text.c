@@ -215,6 +215,20 @@ TEST(uri_passwords_hidden_in_messages)
 	CHECK_STR(text_hide_uri_password(m, 5, "postgresql://u:x@h/db"), "abc");
 }
 
+/* One reader of hex digits for the query strings, the multipart
+ * headers' RFC 5987 values and the URIs' passwords. */
+TEST(hex_digits)
+{
+	CHECK_INT(text_hexval('0'), 0);
+	CHECK_INT(text_hexval('9'), 9);
+	CHECK_INT(text_hexval('a'), 10);
+	CHECK_INT(text_hexval('F'), 15);
+	CHECK_INT(text_hexval('g'), -1);
+	CHECK_INT(text_hexval('/'), -1);
+	CHECK_INT(text_hexval(':'), -1);
+	CHECK_INT(text_hexval(0xc3), -1);
+}
+
 int
 main(void)
 {
@@ -229,5 +243,6 @@ main(void)
 	RUN(query_strings);
 	RUN(uri_passwords_hidden);
 	RUN(uri_passwords_hidden_in_messages);
+	RUN(hex_digits);
 	return unit_done("text");
 }

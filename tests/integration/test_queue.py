@@ -6,12 +6,13 @@ once, with when to come back). A live run is told its place in line.
 Different loopback addresses are different clients."""
 import http.client
 import json
+import os
 import threading
 import time
 
 import pytest
 
-from conftest import Service, encode_multipart
+from conftest import Service, budget, encode_multipart, wait_for
 
 TRIVIAL = ("from PIL import Image\n"
            "Image.new('RGB', (64, 64), (9, 9, 9)).save('/output/result.png')\n")
@@ -114,13 +115,10 @@ def pool_ready(service):
                health(service).get("warm", {}).get("size"))
 
 
-def wait_until(cond, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError("the service never got there")
+def wait_until(cond):
+    """Until cond() holds: at most as long as a loaded start per slot (the
+    pool filling, the default's slots being the CPUs) and two more."""
+    wait_for(cond, "the service's state", budget((os.cpu_count() or 1) + 2))
 
 
 def test_a_live_run_is_told_its_place_in_line():

@@ -503,7 +503,7 @@ give_up_why(int64_t until_ms, int (*still)(void *), void *arg, int *unavailable)
 		return pool.problem;
 	}
 	if (clock_mono_ms() >= until_ms)
-		return "no sandbox was ready in time";
+		return "late";		/* said with its limit by pool_take */
 	if (still != NULL && !still(arg))
 		return "the asker left";
 	return "";
@@ -514,6 +514,7 @@ pool_take(int64_t until_ms, int (*still)(void *), void *arg, int *warm, int *una
     char *msg, size_t msglen)
 {
 	struct waiter me = { NULL, NULL };
+	int64_t asked = clock_mono_ms();
 	const char *why;
 	struct timespec ts;
 
@@ -538,7 +539,12 @@ pool_take(int64_t until_ms, int (*still)(void *), void *arg, int *warm, int *una
 	while (me.given == NULL) {
 		if (*(why = give_up_why(until_ms, still, arg, unavailable)) != '\0') {
 			leave_queue(&me);
-			snprintf(msg, msglen, "%s", why);
+			if (strcmp(why, "late") == 0)
+				snprintf(msg, msglen, "no sandbox was ready within %lld s (the start's "
+				    "limit, IMGSANDBOX_START_TIMEOUT_MS); the engine may be overloaded "
+				    "or failing", (long long)((until_ms - asked + 500) / 1000));
+			else
+				snprintf(msg, msglen, "%s", why);
 			break;
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -8,6 +8,7 @@ its slot is held. The hostile and timeout suites also run against a service
 with a pool of one (conftest's "warm" variant)."""
 import fcntl
 import io
+import json
 import os
 import signal
 import subprocess
@@ -360,5 +361,27 @@ def test_a_run_that_finds_none_ready_takes_the_first_ready():
         assert kinds == ["docker-cold", "docker-warm"], out
         assert all(r["status"] == "no_output" and "done" in r["stdout"] for r in out), out
         assert pool_state(svc)["started"] >= 2
+    finally:
+        svc.stop()
+
+
+def test_a_start_past_its_limit_is_503_and_leaves_nothing():
+    """IMGSANDBOX_START_TIMEOUT_MS at its least (1 s) and every start made
+    longer than that (the heavy libraries preloaded, as above): the run is
+    answered 503 sandbox_unavailable with a Retry-After and words that say
+    the limit, its slot is freed, and the late sandbox is removed, not left
+    running or handed to the next run."""
+    svc = Service("lighttpd", {"IMGSANDBOX_WARM": "0", "IMGSANDBOX_START_TIMEOUT_MS": "1000",
+                               "IMGSANDBOX_PRELOAD": "numpy,PIL.Image,scipy.ndimage,cv2,"
+                               "skimage.filters"}, responders=1)
+    try:
+        status, headers, body = svc.post_form([("code", "print('never')\n")])
+        r = json.loads(body)
+        assert status == 503 and r["error"]["code"] == "sandbox_unavailable", r
+        assert "within 1 s" in r["error"]["message"], r
+        assert int(headers["Retry-After"]) > 0, headers
+        assert settled(svc, timeout=budget(2)), "the late sandbox was left behind"
+        health = json.loads(svc.request("GET", "/api/health")[2])
+        assert health["slots_busy"] == 0, health
     finally:
         svc.stop()

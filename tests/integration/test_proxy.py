@@ -13,12 +13,11 @@ import re
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from conftest import ROOT, SERVERS, Service, encode_multipart, free_port
+from conftest import ROOT, SERVERS, Service, encode_multipart, free_port, new_folder
 
 STOCK = """
 daemon off;
@@ -68,7 +67,7 @@ def stranger_address():
 class Proxy:
     """nginx with one server block, in a folder of its own."""
     def __init__(self, server_block, port):
-        self.dir = tempfile.mkdtemp(prefix="imgsandbox-test-proxy-")
+        self.dir = new_folder("proxy")     # in the session's folder: removed with it
         os.chmod(self.dir, 0o755)
         self.port = port
         conf = os.path.join(self.dir, "nginx.conf")
@@ -164,7 +163,7 @@ def tls_recipe(port, listen_port, folder):
 def test_the_documented_tls_recipe(server):
     svc = Service(server, {"IMGSANDBOX_TRUSTED_PROXIES": "127.0.0.1"}, responders=2)
     port = free_port()
-    folder = tempfile.mkdtemp(prefix="imgsandbox-test-tls-")
+    folder = new_folder("tls")
     os.chmod(folder, 0o755)
     proxy = Proxy(tls_recipe(svc.port, port, folder), port)
     far = stranger_address()

@@ -11,7 +11,7 @@ import pytest
 
 import os
 
-from conftest import SERVERS, Service, budget, encode_multipart
+from conftest import SERVERS, Service, budget, encode_multipart, wait_for
 
 TRIVIAL = "print('hello')\n"
 BUSY = "while True:\n    pass\n"
@@ -54,19 +54,23 @@ def test_one_client_cannot_starve_another(shared):
     rest get 429); 127.0.0.3's trivial run then takes the next free slot
     ahead of every run of the first client that was waiting when it came
     (it holds none, they hold them all), and never gets 429."""
-    deadline = time.time() + 120   # a service at rest: its pool full
-    while time.time() < deadline:
-        warm = json.loads(shared.request("GET", "/api/health")[2]).get("warm", {})
-        if warm.get("size") and warm.get("ready") == warm.get("size"):
-            break
-        time.sleep(0.2)
+    # A service at rest: its pool (if it has one) full. The suite's
+    # services have none (IMGSANDBOX_WARM=0), which is ready at once: this
+    # waited out its whole deadline (120 s) for a pool of size 0 before.
+    wait_for(lambda: (lambda w: w.get("ready", 0) >= w.get("size", 0))(
+        json.loads(shared.request("GET", "/api/health")[2]).get("warm", {})),
+        "the service at rest (its warm pool full)", budget(2))
     stop = time.time() + 12
-    refused, runs = [], []
+    refused, runs, failed = [], [], []
 
     def greedy():
         while time.time() < stop:
             sent = time.time()
-            status, headers, r = post_from(shared, "127.0.0.2", BUSY)
+            try:
+                status, headers, r = post_from(shared, "127.0.0.2", BUSY)
+            except Exception as e:   # said below, not lost with the thread
+                failed.append(repr(e))
+                return
             if status == 429:
                 refused.append(r["error"]["message"])
                 time.sleep(0.2)
@@ -85,7 +89,9 @@ def test_one_client_cannot_starve_another(shared):
     sent = time.time()
     status, _, r = post_from(shared, "127.0.0.3", TRIVIAL)
     for t in threads:
-        t.join(120)
+        t.join(shared.answer_within())
+    assert not failed, failed
+    assert not any(t.is_alive() for t in threads)
     assert status == 200 and r["status"] == "no_output", r
     assert "hello" in r["stdout"]
     mine = slot_time(sent, r)

@@ -450,14 +450,39 @@ def groups(items):
 
 
 DURATIONS = os.path.join(ROOT, "build", "integration-durations.json")
+# The durations of a whole run, kept in the tree (tests/integration/
+# durations.json, `harness.py --seed` writes it from DURATIONS): a fresh
+# clone has no earlier run of its own, and ordered by count alone it ran
+# the longest groups last (a tail of several minutes on one worker).
+SEED = os.path.join(HERE, "durations.json")
+KEY_MAX = 160   # a test's key: its id cut here (some ids carry 200 KB of data)
+
+
+def _load(path):
+    try:
+        with open(path) as f:
+            return {k[:KEY_MAX]: v for k, v in json.load(f).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def durations():
-    try:
-        with open(DURATIONS) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
+    """{test key: seconds}: this tree's last run over the seed."""
+    known = _load(SEED)
+    known.update(_load(DURATIONS))
+    return known
+
+
+def write_seed():
+    """SEED from DURATIONS (its tests of a second or more, to 0.1 s)."""
+    known = _load(DURATIONS)
+    if not known:
+        sys.exit("harness: no %s to seed from (run make integration first)" % DURATIONS)
+    seed = {k: round(v, 1) for k, v in sorted(known.items()) if v >= 1.0}
+    with open(SEED, "w") as f:
+        json.dump(seed, f, indent=0, sort_keys=True)
+        f.write("\n")
+    print("harness: %s: %d tests, %.0f s in all" % (SEED, len(seed), sum(seed.values())))
 
 
 def order(items, group_of):
@@ -485,7 +510,7 @@ def order(items, group_of):
 
 def base_id(nodeid):
     """A node id without xdist's @group suffix."""
-    return nodeid.split("@")[0]
+    return nodeid.split("@")[0][:KEY_MAX]
 
 
 _durations = {}
@@ -542,7 +567,7 @@ def end_session(config):
     found, handles = leftovers.find_session(t)
     leftovers.remove(handles)
     if _durations and not getattr(config.option, "collectonly", False):
-        known = durations()
+        known = _load(DURATIONS)
         known.update({k: round(v, 2) for k, v in _durations.items()})
         try:
             os.makedirs(os.path.dirname(DURATIONS), exist_ok=True)
@@ -551,3 +576,9 @@ def end_session(config):
         except OSError:
             pass
     return lines
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--seed"]:
+        sys.exit("usage: harness.py --seed   (writes %s from %s)" % (SEED, DURATIONS))
+    write_seed()

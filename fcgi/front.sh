@@ -51,9 +51,9 @@ read_timeout_s=$(( read_timeout_s + 10 ))
 # figures): nginx's burst is the excess over the first request (and 0 is
 # said by leaving it out), and a refused rate waits for one run's worth
 # of the minute.
-client_inflight=$(setting CLIENT_INFLIGHT)
-client_per_min=$(setting CLIENT_RUNS_PER_MIN)
-client_burst=$(setting CLIENT_BURST)
+client_inflight=${setting_of[CLIENT_INFLIGHT]}
+client_per_min=${setting_of[CLIENT_RUNS_PER_MIN]}
+client_burst=${setting_of[CLIENT_BURST]}
 client_burst_arg=
 [ "$client_burst" -le 1 ] || client_burst_arg="burst=$(( client_burst - 1 )) "
 rate_retry_s=$(( (60 + client_per_min - 1) / client_per_min ))

@@ -37,7 +37,7 @@ as_user() {
 }
 
 
-in_group() { id -nG "$1" | tr ' ' '\n' | grep -qx "$2"; }
+in_group() { local groups; groups=" $(id -nG "$1") "; [[ $groups == *" $2 "* ]]; }
 
 # A system user with no login and no home.
 make_user() {
@@ -139,12 +139,12 @@ check_access() {
 make_cgroup_parent() {
   local slots cap warm_n
   cgroup_name=
-  [ -z "$(setting CGROUP_PARENT)" ] && [ -z "$(setting DOCKER_HOST)" ] || return 0
+  [ -z "${setting_of[CGROUP_PARENT]}" ] && [ -z "${setting_of[DOCKER_HOST]}" ] || return 0
   cgroup_name=imgsandbox-$("$BIN/responder" --instance)
-  slots=$(setting SLOTS)
-  warm_n=$(setting WARM)
+  slots=${setting_of[SLOTS]}
+  warm_n=${setting_of[WARM]}
   # Every slot's sandbox at its memory, and the waiting ones at 256 MiB.
-  cap=$(( slots * $(setting MEMORY) + warm_n * (256 << 20) ))
+  cap=$(( slots * ${setting_of[MEMORY]} + warm_n * (256 << 20) ))
   IMGSANDBOX_CGROUP_PARENT=$("$prepare_dir/cgroup_parent.sh" create "$cgroup_name" "$cap" "$slots") ||
     { say "warning: the sandboxes are not under a capped cgroup"; cgroup_name=; }
 }
@@ -165,13 +165,13 @@ RUNTIME_DIR=${RUNTIME_DIR:-/run/imgsandbox}
 BUILD=$BIN
 # shellcheck source=fcgi/settings.sh
 . "$prepare_dir/settings.sh"
-DATA=$(setting DATA)
-OUTPUTS=$(setting OUTPUTS)
-db=$(setting DB)
-engine_kind=$(setting ENGINE)
+DATA=${setting_of[DATA]}
+OUTPUTS=${setting_of[OUTPUTS]}
+db=${setting_of[DB]}
+engine_kind=${setting_of[ENGINE]}
 STATIC=$SHARE/www
-IMGSANDBOX_SAMPLE=$(setting SAMPLE)
-IMGSANDBOX_PACKAGES=$(setting PACKAGES)
+IMGSANDBOX_SAMPLE=${setting_of[SAMPLE]}
+IMGSANDBOX_PACKAGES=${setting_of[PACKAGES]}
 as_root=1
 SERVICE_USER=${SERVICE_USER:-imgsandbox}
 ENGINE_USER=${ENGINE_USER:-imgsandbox-engine}
@@ -179,9 +179,9 @@ WEB_USER=${WEB_USER:-www-data}
 
 if [ "${1:-}" = --stop ]; then
   cgroup_name=imgsandbox-$("$BIN/responder" --instance)
-  [ -n "$(setting CGROUP_PARENT)" ] && [ "$(setting CGROUP_PARENT)" != "/$cgroup_name" ] && exit 0
+  [ -n "${setting_of[CGROUP_PARENT]}" ] && [ "${setting_of[CGROUP_PARENT]}" != "/$cgroup_name" ] && exit 0
   # Once the engine has removed the sandboxes' containers (up to 20 s).
-  for _ in $(seq 40); do
+  for ((try = 0; try < 40; try++)); do
     "$prepare_dir/cgroup_parent.sh" remove "$cgroup_name" 2>/dev/null && exit 0
     sleep 0.5
   done
@@ -193,10 +193,10 @@ install -d -m 0755 "$RUNTIME_DIR"
 : >"$RUNTIME_DIR/env.tmp"
 chmod 0644 "$RUNTIME_DIR/env.tmp"
 # The runner image of the installed sources, unless the settings name one.
-if [ "$(setting IMAGE)" = imgsandbox-runner:proto2 ]; then
+if [ "${setting_of[IMAGE]}" = imgsandbox-runner:proto2 ]; then
   printf 'IMGSANDBOX_IMAGE=%s\n' "$("$SHARE/runner/build.sh" --print-tag)" >>"$RUNTIME_DIR/env.tmp"
 fi
-if [ "$(setting ROOTFS)" = /var/cache/imgsandbox/rootfs-current ]; then
+if [ "${setting_of[ROOTFS]}" = /var/cache/imgsandbox/rootfs-current ]; then
   printf 'IMGSANDBOX_ROOTFS=%s\n' "$("$SHARE/runner/build.sh" --print-rootfs)" >>"$RUNTIME_DIR/env.tmp"
 fi
 mkdir -p "$DATA" "$OUTPUTS"
@@ -206,13 +206,13 @@ check_access
 if [ "$engine_kind" = fork ]; then
   "$prepare_dir/engine_setup.sh" "$ENGINE_USER" || { say "the host cannot run the fork engine (see above)"; exit 1; }
 fi
-"$BIN/seccomp_profile" --check "$(setting SECCOMP_LIST)" >/dev/null
+"$BIN/seccomp_profile" --check "${setting_of[SECCOMP_LIST]}" >/dev/null
 make_cgroup_parent
 [ -z "$cgroup_name" ] || printf 'IMGSANDBOX_CGROUP_PARENT=%s\n' "$IMGSANDBOX_CGROUP_PARENT" >>"$RUNTIME_DIR/env.tmp"
 image=$(sed -n 's/^IMGSANDBOX_IMAGE=//p' "$RUNTIME_DIR/env.tmp")
 if [ -n "$image" ]; then
-  docker=$(setting DOCKER)
-  dh=$(setting DOCKER_HOST)
+  docker=${setting_of[DOCKER]}
+  dh=${setting_of[DOCKER_HOST]}
   env ${dh:+DOCKER_HOST="$dh"} DOCKER="$docker" RUNNER_IMAGE="$image" \
     "$SHARE/runner/build.sh" --if-missing ||
     say "warning: the runner image could not be built; runs will get 503 until it is"

@@ -91,22 +91,22 @@ image_is_ours=
 # its own (the checkout's paths above win over an installed file's).
 # shellcheck source=fcgi/settings.sh
 . "$root/fcgi/settings.sh"
-if [ -z "${IMGSANDBOX_IMAGE:-}" ] && [ "$(setting IMAGE)" = imgsandbox-runner:proto2 ]; then
+if [ -z "${IMGSANDBOX_IMAGE:-}" ] && [ "${setting_of[IMAGE]}" = imgsandbox-runner:proto2 ]; then
   IMGSANDBOX_IMAGE=$("$root/runner_image/build.sh" --print-tag)
   export IMGSANDBOX_IMAGE
   image_is_ours=1
 fi
 # The fork engine's root filesystem: the one the runner image is made of.
-if [ -z "${IMGSANDBOX_ROOTFS:-}" ] && [ "$(setting ROOTFS)" = /var/cache/imgsandbox/rootfs-current ]; then
+if [ -z "${IMGSANDBOX_ROOTFS:-}" ] && [ "${setting_of[ROOTFS]}" = /var/cache/imgsandbox/rootfs-current ]; then
   IMGSANDBOX_ROOTFS=$("$root/runner_image/build.sh" --print-rootfs)
   export IMGSANDBOX_ROOTFS
 fi
 # shellcheck source=fcgi/settings.sh
 . "$root/fcgi/settings.sh"
-body_timeout_ms=$(setting BODY_TIMEOUT_MS)
-warm=$(setting WARM)
-image=$(setting IMAGE)
-db=$(setting DB)
+body_timeout_ms=${setting_of[BODY_TIMEOUT_MS]}
+warm=${setting_of[WARM]}
+image=${setting_of[IMAGE]}
+db=${setting_of[DB]}
 
 # --- who runs what -----------------------------------------------------
 if [ -n "$as_root" ]; then
@@ -129,7 +129,9 @@ stage_app() {
   local tmp=$DATA/.app.$$
   rm -rf "$tmp"
   install -d -m 0755 "$tmp" "$tmp/bin" "$tmp/runner"
-  for b in $PROGS; do install -m 0755 "$BUILD/$b" "$tmp/bin/$b"; done
+  local progs=()
+  for b in $PROGS; do progs+=("$BUILD/$b"); done
+  install -m 0755 -t "$tmp/bin" "${progs[@]}"
   # The fork engine's template loads this beside the broker's program.
   [ ! -e "$BUILD/zygote_fork.so" ] || install -m 0644 "$BUILD/zygote_fork.so" "$tmp/bin/"
   install -m 0644 "$root"/runner_image/*.txt "$root"/runner_image/*.py \
@@ -141,7 +143,7 @@ stage_app() {
   mv "$tmp" "$APP"
 }
 
-engine_kind=$(setting ENGINE)
+engine_kind=${setting_of[ENGINE]}
 mkdir -p "$DATA" "$OUTPUTS"
 if [ -n "$as_root" ]; then
   ensure_users
@@ -187,7 +189,7 @@ stop() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   # The sandboxes' cgroup, once the engine has removed their containers.
-  for _ in $(seq 40); do
+  for ((try = 0; try < 40; try++)); do
     [ -n "$cgroup_name" ] && ! "$root/fcgi/cgroup_parent.sh" remove "$cgroup_name" 2>/dev/null || break
     sleep 0.5
   done
@@ -204,8 +206,8 @@ trap 'interrupted=1; exit 0' INT TERM
 # --- the container engine ---------------------------------------------
 # The one the responders use: IMGSANDBOX_DOCKER_HOST when set (then it is
 # someone else's engine, never started here).
-docker=$(setting DOCKER)
-docker_host=$(setting DOCKER_HOST)
+docker=${setting_of[DOCKER]}
+docker_host=${setting_of[DOCKER_HOST]}
 engine_env=()
 [ -z "$docker_host" ] || engine_env=(DOCKER_HOST="$docker_host")
 engine() { env "${engine_env[@]}" "$docker" "$@"; }
@@ -216,7 +218,7 @@ if [ -z "$engine_up" ] && [ -z "$docker_host" ] && [ "$START_DOCKERD" = auto ] &
   say "no container engine answers; starting dockerd (log: $DATA/dockerd.log)"
   dockerd >"$DATA/dockerd.log" 2>&1 &
   dockerd_pid=$!
-  for _ in $(seq 60); do engine version >/dev/null 2>&1 && break; sleep 0.5; done
+  for ((try = 0; try < 60; try++)); do engine version >/dev/null 2>&1 && break; sleep 0.5; done
   engine version >/dev/null 2>&1 || { say "dockerd did not start; see $DATA/dockerd.log"; exit 1; }
   engine_up=1
 fi
@@ -271,7 +273,7 @@ start_pool() {
 start_pool "$run_sock" "$RESPONDERS" "$BIN/responder" "$rundir/responder.log"
 start_pool "$api_sock" "$API_RESPONDERS" "$rundir/imgsandbox-api" "$rundir/api-responder.log"
 for s in "$run_sock" "$api_sock"; do
-  for _ in $(seq 100); do [ -S "$s" ] && break; sleep 0.05; done
+  for ((try = 0; try < 100; try++)); do [ -S "$s" ] && break; sleep 0.05; done
   [ -S "$s" ] || { say "the FastCGI socket $s did not appear; see $rundir/*responder.log"; exit 1; }
 done
 
@@ -340,7 +342,7 @@ apache)
   ;;
 esac
 
-for _ in $(seq 100); do
+for ((try = 0; try < 100; try++)); do
   [ "$SERVER" != none ] || break
   curl -fsS -o /dev/null "http://$HOST:$PORT/" 2>/dev/null && break
   sleep 0.05

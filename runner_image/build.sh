@@ -16,7 +16,8 @@
 #   fork engine's IMGSANDBOX_ROOTFS), built or not.
 # Usage: runner_image/build.sh [--if-missing | --print-tag | --print-rootfs]
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
+here=$(cd "$here" && pwd)
 CACHE=${RUNNER_CACHE:-/var/cache/imgsandbox}
 DOCKER=${DOCKER:-docker}
 SUITE=${DEBIAN_SUITE:-bookworm}
@@ -26,9 +27,11 @@ say() { printf 'runner_image: %s\n' "$*" >&2; }
 
 pkgs=$(sed -e 's/#.*//' -e 's/|.*//' "$here/packages.txt" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
 # The root filesystem depends only on the suite and the package list.
-rootkey=$(printf '%s\n%s\n' "$SUITE" "$pkgs" | sha256sum | cut -c1-16)
+rootkey=$(printf '%s\n%s\n' "$SUITE" "$pkgs" | sha256sum)
+rootkey=${rootkey:0:16}
 # The image depends on that and on the files of the top layer.
-imgkey=$(cat "$here/Dockerfile" "$here/entry.py" "$here/packages.txt" | sha256sum | cut -c1-12)-$rootkey
+imgkey=$(cat "$here/Dockerfile" "$here/entry.py" "$here/packages.txt" | sha256sum)
+imgkey=${imgkey:0:12}-$rootkey
 
 if [ "${1:-}" = "--print-rootfs" ]; then
   printf '%s\n' "$CACHE/rootfs-$rootkey"

@@ -36,6 +36,7 @@
 #include "base/log.h"
 #include "engine/broker.h"
 #include "engine/docker.h"
+#include "engine/docker_api.h"
 #include "engine/engine.h"
 #include "engine/seccomp_list.h"
 #include "sandbox/jobs.h"
@@ -455,15 +456,17 @@ stop(int lfd)
 
 /* For `make bench` and the tests: the docker run argv of a job folder
  * (code/, input/), NUL-separated, so that a baseline runs exactly our
- * flags. The seccomp profile the argv names is written from the list first,
- * as the broker does at its start: the argv runs as printed. */
+ * flags; with body, the create request the engine's API is sent for that
+ * argv instead (JSON; docker_api.h). The seccomp profile the argv names is
+ * written from the list first, as the broker does at its start: the argv
+ * runs as printed. */
 static int
-print_docker_argv(const char *inst, const char *id, const char *dir)
+print_docker_argv(const char *inst, const char *id, const char *dir, int body)
 {
 	struct argv_buf a = { .n = 0 };
 	struct docker_job j;
 	char code[600], input[600], name[64], folder[300], msg[512];
-	char *slash;
+	char *slash, *json;
 
 	snprintf(folder, sizeof(folder), "%s", cfg.seccomp_profile);
 	if ((slash = strrchr(folder, '/')) != NULL && slash != folder) {
@@ -481,6 +484,13 @@ print_docker_argv(const char *inst, const char *id, const char *dir)
 	docker_job_fill(&j, &cfg, inst, id, code, input, (int64_t)time(NULL) + 3600, 0, name);
 	if (docker_run_argv(&cfg, &j, &a) < 0)
 		return 1;
+	if (body) {
+		if ((json = dapi_create_body(a.v, name, sizeof(name), msg, sizeof(msg))) == NULL)
+			die("%s", msg);
+		printf("%s\n", json);
+		free(json);
+		return 0;
+	}
 	for (int i = 0; i < a.n; i++)
 		fwrite(a.v[i], 1, strlen(a.v[i]) + 1, stdout);
 	return 0;
@@ -497,11 +507,12 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (config_load(err, sizeof(err)) < 0)
 		die("%s", err);
-	if (argc == 5 && strcmp(argv[1], "--docker-argv") == 0)
-		return print_docker_argv(argv[2], argv[3], argv[4]);
+	if (argc == 5 && (strcmp(argv[1], "--docker-argv") == 0 ||
+	    strcmp(argv[1], "--docker-body") == 0))
+		return print_docker_argv(argv[2], argv[3], argv[4], argv[1][9] == 'b');
 	if (argc > 1)
-		die("usage: sandboxd [--docker-argv INSTANCE ID JOB_DIR] (settings from the "
-		    "environment, as the responder's)");
+		die("usage: sandboxd [--docker-argv|--docker-body INSTANCE ID JOB_DIR] (settings "
+		    "from the environment, as the responder's)");
 	umask(007);
 	config_instance(instance, sizeof(instance));
 	eng = pick_engine();

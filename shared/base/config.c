@@ -47,6 +47,8 @@ static const struct setting {
 	  "the docker client (looked up in PATH when it has no slash)", 0 },
 	{ "IMGSANDBOX_DOCKER_HOST", STR, S(docker_host), "", 0, 0,
 	  "DOCKER_HOST for the client, e.g. unix:///run/user/1000/docker.sock for a rootless engine", 0 },
+	{ "IMGSANDBOX_DOCKER_API", INT, I(docker_api), "1", 0, 1,
+	  "1: the broker makes, runs and removes sandboxes through the engine's API on its Unix socket, with no network set-up for them (about half the host CPU of a run); 0: a docker client program for each (as before, and for an engine over TCP or SSH)", 0 },
 	{ "IMGSANDBOX_IMAGE", STR, S(image), "imgsandbox-runner:proto2", 0, 0,
 	  "the runner image (built by runner_image/build.sh)", 0 },
 	{ "IMGSANDBOX_RUNTIME", STR, S(runtime), "", 0, 0,

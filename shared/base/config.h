@@ -26,6 +26,7 @@ struct config {
 	int64_t start_timeout_ms;	/* a run waits this long for its sandbox to start */
 	char docker_bin[256];		/* the docker client */
 	char docker_host[256];		/* DOCKER_HOST for the client; "" = its default */
+	int64_t docker_api;		/* 1: sandboxes through the engine's socket (docker_api.h) */
 	char image[128];		/* the runner image */
 	char runtime[64];		/* --runtime (e.g. runsc for gVisor); "" = the engine's default */
 	char sandbox_user[32];		/* uid:gid inside the sandbox */

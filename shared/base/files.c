@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -226,4 +227,49 @@ file_put(const char *path, const char *text)
 	close(fd);
 	errno = saved;
 	return rc;
+}
+
+char *
+file_read_all(const char *path, size_t max, size_t *len)
+{
+	size_t cap = 0, n = 0, want;
+	char *buf = NULL, *grown;
+	int fd, saved;
+	ssize_t r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	for (;;) {
+		if (n > max) {		/* one byte past max was read */
+			errno = EFBIG;
+			goto fail;
+		}
+		if (n + 1 >= cap) {	/* room for max + 1 bytes and the NUL */
+			want = cap == 0 ? 8192 : cap * 2;
+			if (want > max + 2)
+				want = max + 2;
+			if ((grown = realloc(buf, want)) == NULL)
+				goto fail;
+			buf = grown;
+			cap = want;
+		}
+		r = read(fd, buf + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	saved = errno;
+	close(fd);
+	free(buf);
+	errno = saved;
+	return NULL;
 }

@@ -42,4 +42,8 @@ int lock_one_of(const char *dir, int n, int start);
  * /proc's file). Returns 0, or -1 with errno. */
 int file_put(const char *path, const char *text);
 
+/* The whole file at path, NUL-terminated (its length in *len), at most max
+ * bytes. Returns a malloc'd buffer, or NULL with errno (EFBIG: larger). */
+char *file_read_all(const char *path, size_t max, size_t *len);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "engine/docker.h"
+#include "engine/docker_api.h"
 #include "base/log.h"
 #include "base/spawn.h"
 
@@ -231,6 +232,8 @@ docker_kill(const char *name)
 {
 	char out[256];
 
+	if (dapi_on())
+		return dapi_kill(name);
 	return docker_cmd(out, sizeof(out), 10000, "kill", "--signal=KILL", name, NULL) == 0 ? 0 : -1;
 }
 
@@ -241,6 +244,8 @@ docker_inspect_state(const char *name, int *oom_killed, int *exit_code)
 	char oom[16];
 	int code;
 
+	if (dapi_on())
+		return dapi_inspect_state(name, oom_killed, exit_code);
 	if (docker_cmd(out, sizeof(out), 10000, "inspect", "--type=container",
 	    "--format={{.State.OOMKilled}} {{.State.ExitCode}}", name, NULL) != 0)
 		return -1;
@@ -278,6 +283,8 @@ docker_rm(const char *name)
 {
 	char out[256];
 
+	if (dapi_on())
+		return dapi_rm(name);
 	return docker_cmd(out, sizeof(out), 20000, "rm", "--force", "--volumes", name, NULL) == 0 ? 0 : -1;
 }
 

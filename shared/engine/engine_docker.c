@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/spawn.h"
 #include "engine/docker.h"
+#include "engine/docker_api.h"
 #include "engine/engine.h"
 #include "engine/seccomp_list.h"
 
@@ -63,6 +64,8 @@ d_open(const struct config *c, const char *instance, const char *state_dir, char
 		    "docker.io, or set IMGSANDBOX_DOCKER", c->docker_bin);
 		return -1;
 	}
+	if (dapi_init(c) == 0)
+		log_info("sandboxes through the engine's API (IMGSANDBOX_DOCKER_API=1)");
 	return 0;
 }
 
@@ -82,6 +85,33 @@ make_pipes(int in[2], int out[2], int err[2])
 	    fcntl(in[1], F_SETFL, O_NONBLOCK) < 0 || fcntl(out[0], F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(err[0], F_SETFL, O_NONBLOCK) < 0)
 		return -1;
+	return 0;
+}
+
+/* The sandbox's client: a child of ours that speaks the engine's API
+ * (docker_api.h), or the docker client program. Returns 0 or -1 (logged). */
+static int
+start_client(const char *id, struct argv_buf *argv, struct argv_buf *envp, int in, int out,
+    int err, struct child *client)
+{
+	char name[64], why[200];
+	char *body;
+	int rc;
+
+	if (dapi_on()) {
+		if ((body = dapi_create_body(argv->v, name, sizeof(name), why, sizeof(why))) != NULL) {
+			rc = dapi_run_start(name, body, in, out, err, client);
+			free(body);
+			if (rc < 0)
+				log_warn("sandbox %s: its client", id);
+			return rc;
+		}
+		log_warnx("sandbox %s: %s; the docker client program runs it", id, why);
+	}
+	if (spawn_start(argv->v[0], argv->v, envp->v, in, out, err, client) < 0) {
+		log_warn("sandbox %s: spawn %s", id, argv->v[0]);
+		return -1;
+	}
 	return 0;
 }
 
@@ -107,10 +137,8 @@ d_start(struct engine_box *b)
 		goto fail;
 	}
 	d->started_real = clock_real_ms();
-	if (spawn_start(argv.v[0], argv.v, envp.v, in[0], out[1], err[1], &d->client) < 0) {
-		log_warn("sandbox %s: spawn %s", b->id, argv.v[0]);
+	if (start_client(b->id, &argv, &envp, in[0], out[1], err[1], &d->client) < 0)
 		goto fail;
-	}
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);

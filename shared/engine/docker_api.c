@@ -1,0 +1,799 @@
+/*
+ * docker_api: see docker_api.h. The HTTP here is the least the engine's
+ * API needs: one request per connection (Connection: close), a response
+ * read to its end (Content-Length, chunked, or until close), and the
+ * attach endpoint's upgraded stream (8-byte frame headers: stream, 0, 0,
+ * 0, length big-endian).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/clock.h"
+#include "base/files.h"
+#include "base/log.h"
+#include "base/spawn.h"
+#include "engine/docker_api.h"
+
+#define API "/v1.41"
+/* A sandbox's client exits with this when the engine refused (docker run's). */
+#define ENGINE_ERROR 125
+
+static char sock_path[108];
+
+int
+dapi_init(const struct config *c)
+{
+	const char *h = c->docker_host;
+
+	sock_path[0] = '\0';
+	if (!c->docker_api)
+		return -1;
+	if (h[0] == '\0')
+		h = "unix:///var/run/docker.sock";
+	if (strncmp(h, "unix://", 7) != 0 || strlen(h + 7) >= sizeof(sock_path) || h[7] != '/')
+		return -1;
+	snprintf(sock_path, sizeof(sock_path), "%s", h + 7);
+	return 0;
+}
+
+int
+dapi_on(void)
+{
+	return sock_path[0] != '\0';
+}
+
+/* --- the create request from the argv ---------------------------------- */
+
+static int
+add_kv(cJSON *obj, const char *kv, const char *what, char *err, size_t errlen)
+{
+	const char *eq = strchr(kv, '=');
+	char key[256];
+
+	if (eq == NULL || (size_t)(eq - kv) >= sizeof(key)) {
+		snprintf(err, errlen, "a %s without '=': %.60s", what, kv);
+		return -1;
+	}
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = '\0';
+	cJSON_AddStringToObject(obj, key, eq + 1);
+	return 0;
+}
+
+/* --env=K=V, or --env=K: its value from our environment (left out when we
+ * have none), as the client does. */
+static void
+add_env(cJSON *env, const char *v)
+{
+	char line[4096];
+	const char *val;
+
+	if (strchr(v, '=') != NULL) {
+		cJSON_AddItemToArray(env, cJSON_CreateString(v));
+		return;
+	}
+	if ((val = getenv(v)) == NULL)
+		return;
+	if (snprintf(line, sizeof(line), "%s=%s", v, val) < (int)sizeof(line))
+		cJSON_AddItemToArray(env, cJSON_CreateString(line));
+}
+
+/* --security-opt=seccomp=FILE: the file's JSON itself (compacted). */
+static int
+add_security_opt(cJSON *opts, const char *v, char *err, size_t errlen)
+{
+	char *text, *compact, *opt;
+	cJSON *profile;
+	size_t len, n;
+
+	if (strncmp(v, "seccomp=", 8) != 0 || strcmp(v + 8, "unconfined") == 0) {
+		cJSON_AddItemToArray(opts, cJSON_CreateString(v));
+		return 0;
+	}
+	if ((text = file_read_all(v + 8, 4 << 20, &len)) == NULL) {
+		snprintf(err, errlen, "the seccomp profile %.200s cannot be read", v + 8);
+		return -1;
+	}
+	profile = cJSON_ParseWithLength(text, len);
+	free(text);
+	if (profile == NULL || (compact = cJSON_PrintUnformatted(profile)) == NULL) {
+		cJSON_Delete(profile);
+		snprintf(err, errlen, "the seccomp profile %.200s is not JSON", v + 8);
+		return -1;
+	}
+	cJSON_Delete(profile);
+	n = strlen(compact) + 9;
+	if ((opt = malloc(n)) != NULL) {
+		snprintf(opt, n, "seccomp=%s", compact);
+		cJSON_AddItemToArray(opts, cJSON_CreateString(opt));
+		free(opt);
+	}
+	free(compact);
+	return opt == NULL ? -1 : 0;
+}
+
+/* --ulimit=NAME=SOFT:HARD */
+static int
+add_ulimit(cJSON *list, const char *v, char *err, size_t errlen)
+{
+	char name[64];
+	long long soft, hard;
+	cJSON *u;
+
+	if (sscanf(v, "%63[a-z]=%lld:%lld", name, &soft, &hard) != 3) {
+		snprintf(err, errlen, "an --ulimit this does not read: %.60s", v);
+		return -1;
+	}
+	u = cJSON_CreateObject();
+	cJSON_AddStringToObject(u, "Name", name);
+	cJSON_AddNumberToObject(u, "Soft", (double)soft);
+	cJSON_AddNumberToObject(u, "Hard", (double)hard);
+	cJSON_AddItemToArray(list, u);
+	return 0;
+}
+
+/* --mount=type=bind,src=S,dst=D[,readonly] */
+static int
+add_mount(cJSON *list, const char *v, char *err, size_t errlen)
+{
+	char buf[1200], *tok, *save;
+	const char *src = NULL, *dst = NULL;
+	int ro = 0, bind = 0;
+	cJSON *m;
+
+	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
+		goto bad;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "type=bind") == 0)
+			bind = 1;
+		else if (strncmp(tok, "src=", 4) == 0)
+			src = tok + 4;
+		else if (strncmp(tok, "dst=", 4) == 0)
+			dst = tok + 4;
+		else if (strcmp(tok, "readonly") == 0)
+			ro = 1;
+		else
+			goto bad;
+	}
+	if (!bind || src == NULL || dst == NULL)
+		goto bad;
+	m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "Type", "bind");
+	cJSON_AddStringToObject(m, "Source", src);
+	cJSON_AddStringToObject(m, "Target", dst);
+	cJSON_AddBoolToObject(m, "ReadOnly", ro);
+	cJSON_AddItemToArray(list, m);
+	return 0;
+bad:
+	snprintf(err, errlen, "a --mount this does not read: %.100s", v);
+	return -1;
+}
+
+/* --tmpfs=PATH:OPTIONS */
+static int
+add_tmpfs(cJSON *map, const char *v, char *err, size_t errlen)
+{
+	const char *colon = strchr(v, ':');
+	char path[256];
+
+	if (colon == NULL || (size_t)(colon - v) >= sizeof(path)) {
+		snprintf(err, errlen, "a --tmpfs this does not read: %.60s", v);
+		return -1;
+	}
+	memcpy(path, v, (size_t)(colon - v));
+	path[colon - v] = '\0';
+	cJSON_AddStringToObject(map, path, colon + 1);
+	return 0;
+}
+
+struct create {
+	cJSON *root, *host, *labels, *env, *secopt, *ulimits, *tmpfs, *mounts;
+	char *name;
+	size_t namelen;
+};
+
+#define VAL(flag) (strncmp(a, flag "=", sizeof(flag)) == 0 ? a + sizeof(flag) : NULL)
+
+/* A flag with a number: --cpus (as nano-CPUs), --memory, ... */
+static int
+add_number(struct create *k, const char *a)
+{
+	const char *v;
+
+	if ((v = VAL("--cpus")) != NULL)
+		cJSON_AddNumberToObject(k->host, "NanoCpus", (double)(long long)(strtod(v, NULL) * 1e9));
+	else if ((v = VAL("--memory")) != NULL)
+		cJSON_AddNumberToObject(k->host, "Memory", (double)strtoll(v, NULL, 10));
+	else if ((v = VAL("--memory-swap")) != NULL)
+		cJSON_AddNumberToObject(k->host, "MemorySwap", (double)strtoll(v, NULL, 10));
+	else if ((v = VAL("--pids-limit")) != NULL)
+		cJSON_AddNumberToObject(k->host, "PidsLimit", (double)strtoll(v, NULL, 10));
+	else if ((v = VAL("--oom-score-adj")) != NULL)
+		cJSON_AddNumberToObject(k->host, "OomScoreAdj", (double)strtol(v, NULL, 10));
+	else
+		return 1;
+	return 0;
+}
+
+/* One flag into k. Returns 0, or -1 with err. */
+static int
+add_flag(struct create *k, const char *a, char *err, size_t errlen)
+{
+	const char *v;
+
+	if (add_number(k, a) == 0)
+		return 0;
+	if ((v = VAL("--name")) != NULL)
+		snprintf(k->name, k->namelen, "%s", v);
+	else if ((v = VAL("--label")) != NULL)
+		return add_kv(k->labels, v, "label", err, errlen);
+	else if ((v = VAL("--env")) != NULL)
+		add_env(k->env, v);
+	else if (strcmp(a, "--network=none") == 0) {
+		cJSON_AddStringToObject(k->host, "NetworkMode", "none");
+		cJSON_AddBoolToObject(k->root, "NetworkDisabled", 1);
+	} else if (strcmp(a, "--read-only") == 0)
+		cJSON_AddBoolToObject(k->host, "ReadonlyRootfs", 1);
+	else if ((v = VAL("--cap-drop")) != NULL)
+		cJSON_AddItemToObject(k->host, "CapDrop", cJSON_CreateStringArray(&v, 1));
+	else if ((v = VAL("--security-opt")) != NULL)
+		return add_security_opt(k->secopt, v, err, errlen);
+	else if ((v = VAL("--ipc")) != NULL)
+		cJSON_AddStringToObject(k->host, "IpcMode", v);
+	else if ((v = VAL("--user")) != NULL)
+		cJSON_AddStringToObject(k->root, "User", v);
+	else if ((v = VAL("--workdir")) != NULL)
+		cJSON_AddStringToObject(k->root, "WorkingDir", v);
+	else if ((v = VAL("--runtime")) != NULL)
+		cJSON_AddStringToObject(k->host, "Runtime", v);
+	else if ((v = VAL("--cgroup-parent")) != NULL)
+		cJSON_AddStringToObject(k->host, "CgroupParent", v);
+	else if ((v = VAL("--ulimit")) != NULL)
+		return add_ulimit(k->ulimits, v, err, errlen);
+	else if ((v = VAL("--tmpfs")) != NULL)
+		return add_tmpfs(k->tmpfs, v, err, errlen);
+	else if ((v = VAL("--mount")) != NULL)
+		return add_mount(k->mounts, v, err, errlen);
+	else if ((v = VAL("--log-driver")) != NULL) {
+		cJSON *lc = cJSON_AddObjectToObject(k->host, "LogConfig");
+		cJSON_AddStringToObject(lc, "Type", v);
+		cJSON_AddObjectToObject(lc, "Config");
+	} else if (strcmp(a, "--interactive") == 0) {
+		cJSON_AddBoolToObject(k->root, "AttachStdin", 1);
+		cJSON_AddBoolToObject(k->root, "OpenStdin", 1);
+		cJSON_AddBoolToObject(k->root, "StdinOnce", 1);
+	} else if (strcmp(a, "--pull=never") != 0) {	/* a create never pulls */
+		snprintf(err, errlen, "a flag the engine's API is not given here: %.60s", a);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+dapi_create_body(char *const argv[], char *name, size_t namelen, char *err, size_t errlen)
+{
+	struct create k = { .name = name, .namelen = namelen };
+	char *out = NULL;
+	cJSON *cmd;
+	int i;
+
+	name[0] = '\0';
+	if (argv[0] == NULL || argv[1] == NULL || strcmp(argv[1], "run") != 0) {
+		snprintf(err, errlen, "not a docker run command line");
+		return NULL;
+	}
+	k.root = cJSON_CreateObject();
+	k.host = cJSON_AddObjectToObject(k.root, "HostConfig");
+	k.labels = cJSON_AddObjectToObject(k.root, "Labels");
+	k.env = cJSON_AddArrayToObject(k.root, "Env");
+	k.secopt = cJSON_AddArrayToObject(k.host, "SecurityOpt");
+	k.ulimits = cJSON_AddArrayToObject(k.host, "Ulimits");
+	k.tmpfs = cJSON_AddObjectToObject(k.host, "Tmpfs");
+	k.mounts = cJSON_AddArrayToObject(k.host, "Mounts");
+	cJSON_AddBoolToObject(k.root, "AttachStdout", 1);
+	cJSON_AddBoolToObject(k.root, "AttachStderr", 1);
+	cJSON_AddBoolToObject(k.root, "Tty", 0);
+	for (i = 2; argv[i] != NULL && argv[i][0] == '-'; i++)
+		if (add_flag(&k, argv[i], err, errlen) < 0)
+			goto done;
+	if (argv[i] == NULL || name[0] == '\0') {
+		snprintf(err, errlen, "the command line names no image or no container");
+		goto done;
+	}
+	cJSON_AddStringToObject(k.root, "Image", argv[i++]);
+	cmd = cJSON_AddArrayToObject(k.root, "Cmd");
+	for (; argv[i] != NULL; i++)
+		cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
+	if ((out = cJSON_PrintUnformatted(k.root)) == NULL)
+		snprintf(err, errlen, "out of memory");
+done:
+	cJSON_Delete(k.root);
+	return out;
+}
+
+/* --- HTTP on the engine's socket ---------------------------------------- */
+
+static int
+connect_engine(int64_t timeout_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	int fd;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+	if ((timeout_ms > 0 && (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Sends the request line, the headers and body (may be NULL). */
+static int
+send_request(int fd, const char *method, const char *path, const char *body, const char *conn)
+{
+	char head[1024];
+	size_t blen = body != NULL ? strlen(body) : 0;
+	int n;
+
+	n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: docker\r\n%s%s"
+	    "Content-Length: %zu\r\n\r\n", method, path, conn,
+	    body != NULL ? "Content-Type: application/json\r\n" : "", blen);
+	if (n < 0 || (size_t)n >= sizeof(head) || file_write_all(fd, head, (size_t)n) < 0)
+		return -1;
+	return blen > 0 ? file_write_all(fd, body, blen) : 0;
+}
+
+/* Reads until the peer closes, into *buf (grown, at most max). Returns the
+ * length or -1. */
+static ssize_t
+read_to_end(int fd, char **buf, size_t max)
+{
+	size_t cap = 0, n = 0;
+	char *grown;
+	ssize_t r;
+
+	for (;;) {
+		if (n + 1 >= cap) {
+			if (cap >= max)
+				return -1;
+			cap = cap == 0 ? 4096 : cap * 2;
+			if ((grown = realloc(*buf, cap)) == NULL)
+				return -1;
+			*buf = grown;
+		}
+		r = read(fd, *buf + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	(*buf)[n] = '\0';
+	return (ssize_t)n;
+}
+
+/* Whether the headers (from the status line's end to the blank line)
+ * have name with a value that contains value. */
+static int
+header_has(const char *headers, const char *end, const char *name, const char *value)
+{
+	const char *p = headers;
+	size_t nl = strlen(name);
+
+	while (p < end && (p = strstr(p, "\r\n")) != NULL && p < end) {
+		p += 2;
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *eol = strstr(p, "\r\n");
+			char v[128];
+			size_t vl = eol != NULL ? (size_t)(eol - p - nl - 1) : 0;
+
+			if (vl >= sizeof(v))
+				vl = sizeof(v) - 1;
+			memcpy(v, p + nl + 1, vl);
+			v[vl] = '\0';
+			return strcasestr(v, value) != NULL;
+		}
+	}
+	return 0;
+}
+
+/* Decodes a chunked body in place. Returns its length, or -1. */
+static ssize_t
+unchunk(char *b, size_t len)
+{
+	size_t in = 0, out = 0;
+	unsigned long size;
+	char *end;
+
+	for (;;) {
+		size = strtoul(b + in, &end, 16);
+		if (end == b + in || (end = strstr(end, "\r\n")) == NULL)
+			return -1;
+		in = (size_t)(end - b) + 2;
+		if (size == 0)
+			return (ssize_t)out;
+		if (size > len - in)
+			return -1;
+		memmove(b + out, b + in, size);
+		out += size;
+		in += size;
+		if (in + 2 > len || memcmp(b + in, "\r\n", 2) != 0)
+			return -1;
+		in += 2;
+	}
+}
+
+int
+dapi_parse_response(char *buf, size_t len, char **body, size_t *bodylen)
+{
+	char *head_end;
+	ssize_t n;
+	int status;
+
+	if (len < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || sscanf(buf + 9, "%3d", &status) != 1 ||
+	    (head_end = strstr(buf, "\r\n\r\n")) == NULL)
+		return -1;
+	*body = head_end + 4;
+	*bodylen = len - (size_t)(*body - buf);
+	if (header_has(buf, head_end + 2, "Transfer-Encoding", "chunked")) {
+		if ((n = unchunk(*body, *bodylen)) < 0)
+			return -1;
+		*bodylen = (size_t)n;
+	}
+	(*body)[*bodylen] = '\0';
+	return status;
+}
+
+/* One exchange on a new connection; the response in *resp (malloc'd). */
+static int
+exchange(const char *method, const char *path, const char *body, int64_t timeout_ms,
+    char **resp, char **rbody, size_t *rlen)
+{
+	ssize_t n;
+	int fd, status = -1;
+
+	*resp = NULL;
+	if ((fd = connect_engine(timeout_ms)) < 0)
+		return -1;
+	if (send_request(fd, method, path, body, "Connection: close\r\n") == 0 &&
+	    (n = read_to_end(fd, resp, 64 << 20)) > 0)
+		status = dapi_parse_response(*resp, (size_t)n, rbody, rlen);
+	close(fd);
+	return status;
+}
+
+int
+dapi_call(const char *method, const char *path, const char *body, char *out, size_t outlen,
+    int64_t timeout_ms)
+{
+	char *resp, *rbody;
+	size_t rlen;
+	int status;
+
+	status = exchange(method, path, body, timeout_ms, &resp, &rbody, &rlen);
+	if (out != NULL && outlen > 0) {
+		out[0] = '\0';
+		if (status >= 0)
+			snprintf(out, outlen, "%s", rbody);
+	}
+	free(resp);
+	return status;
+}
+
+int
+dapi_kill(const char *name)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), API "/containers/%s/kill?signal=KILL", name);
+	return dapi_call("POST", path, NULL, NULL, 0, 10000) == 204 ? 0 : -1;
+}
+
+int
+dapi_rm(const char *name)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), API "/containers/%s?force=1&v=1", name);
+	return dapi_call("DELETE", path, NULL, NULL, 0, 20000) == 204 ? 0 : -1;
+}
+
+int
+dapi_inspect_state(const char *name, int *oom_killed, int *exit_code)
+{
+	char path[160], *resp, *rbody;
+	const cJSON *state, *oom, *code;
+	cJSON *j = NULL;
+	size_t rlen;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), API "/containers/%s/json", name);
+	if (exchange("GET", path, NULL, 10000, &resp, &rbody, &rlen) == 200 &&
+	    (j = cJSON_ParseWithLength(rbody, rlen)) != NULL &&
+	    (state = cJSON_GetObjectItemCaseSensitive(j, "State")) != NULL &&
+	    cJSON_IsBool(oom = cJSON_GetObjectItemCaseSensitive(state, "OOMKilled")) &&
+	    cJSON_IsNumber(code = cJSON_GetObjectItemCaseSensitive(state, "ExitCode"))) {
+		*oom_killed = cJSON_IsTrue(oom);
+		*exit_code = code->valueint;
+		rc = 0;
+	}
+	cJSON_Delete(j);
+	free(resp);
+	return rc;
+}
+
+/* --- a sandbox's client: a child of ours -------------------------------- */
+/* What runs in the child uses no allocation and no lock (the broker has
+ * threads): the create request is made before the fork, the rest is
+ * written into buffers on the stack. */
+
+static void __attribute__((noreturn))
+refused(const char *body)
+{
+	const char *m = strstr(body, "\"message\":\"");
+	char line[1200];
+	size_t n = 0;
+
+	if (m != NULL)
+		for (m += 11; *m != '\0' && *m != '"' && n < 1000; m++)
+			if (*m != '\\')
+				line[n++] = *m;
+	line[n] = '\0';
+	dprintf(2, "docker: Error response from daemon: %s.\n",
+	    n > 0 ? line : "the engine did not answer");
+	_exit(ENGINE_ERROR);
+}
+
+/* A request on a new connection, the response read into buf (cut to cap).
+ * Returns the status, with *body in buf, or -1. */
+static int
+child_call(const char *method, const char *path, const char *req, size_t reqlen, char *buf,
+    size_t cap, char **body)
+{
+	size_t n = 0, blen;
+	ssize_t r;
+	int fd, status = -1;
+
+	buf[0] = '\0';
+	*body = buf;
+	if ((fd = connect_engine(0)) < 0)
+		return -1;
+	if ((req != NULL ? file_write_all(fd, req, reqlen) :
+	    send_request(fd, method, path, NULL, "Connection: close\r\n")) == 0) {
+		while (n + 1 < cap && ((r = read(fd, buf + n, cap - 1 - n)) > 0 ||
+		    (r < 0 && errno == EINTR)))
+			n += r > 0 ? (size_t)r : 0;
+		buf[n] = '\0';
+		status = dapi_parse_response(buf, n, body, &blen);
+	}
+	close(fd);
+	return status;
+}
+
+/* Attaches to the container's streams: returns the upgraded connection,
+ * with what came after the response's headers in buf[0..*extra). */
+static int
+attach(const char *name, char *buf, size_t cap, size_t *extra)
+{
+	char path[200], *end;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), API "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1",
+	    name);
+	if ((fd = connect_engine(0)) < 0 ||
+	    send_request(fd, "POST", path, NULL, "Connection: Upgrade\r\nUpgrade: tcp\r\n") < 0)
+		return -1;
+	while ((end = memmem(buf, n, "\r\n\r\n", 4)) == NULL) {
+		if (n + 1 >= cap || (r = read(fd, buf + n, cap - 1 - n)) <= 0) {
+			close(fd);
+			return -1;
+		}
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	if (strncmp(buf, "HTTP/1.1 101", 12) != 0 && strncmp(buf, "HTTP/1.1 200", 12) != 0) {
+		close(fd);
+		return -1;
+	}
+	*extra = n - (size_t)(end + 4 - buf);
+	memmove(buf, end + 4, *extra);
+	return fd;
+}
+
+/* The attach stream's frames: 8 bytes (stream, 0, 0, 0, length) then the
+ * length's bytes, to 1 (stdout) or 2 (everything else). */
+struct demux {
+	unsigned char head[8];
+	size_t have;		/* bytes of head read */
+	size_t left;		/* bytes of the frame's payload to come */
+	int to;
+};
+
+static int
+demux(struct demux *d, const char *p, size_t n)
+{
+	size_t k;
+
+	while (n > 0) {
+		if (d->left == 0) {
+			d->head[d->have++] = (unsigned char)*p++;
+			n--;
+			if (d->have == 8) {
+				d->to = d->head[0] == 1 ? 1 : 2;
+				d->left = (size_t)d->head[4] << 24 | (size_t)d->head[5] << 16 |
+				    (size_t)d->head[6] << 8 | d->head[7];
+				d->have = 0;
+			}
+			continue;
+		}
+		k = n < d->left ? n : d->left;
+		if (file_write_all(d->to, p, k) < 0)
+			return -1;
+		p += k;
+		n -= k;
+		d->left -= k;
+	}
+	return 0;
+}
+
+/* stdin to the stream (then its write side shut), the stream to 1 and 2,
+ * until the engine closes it (the container ended). */
+static void
+relay(int s, char *buf, size_t cap, size_t extra)
+{
+	struct demux d = { .have = 0 };
+	char in[16384];
+	size_t ilen = 0, ioff = 0;
+	int in_open = 1;
+	ssize_t r;
+
+	if (demux(&d, buf, extra) < 0)
+		return;
+	fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = s, .events = POLLIN | (ilen > ioff ? POLLOUT : 0) },
+			{ .fd = in_open && ilen == ioff ? 0 : -1, .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (p[1].revents != 0) {
+			r = read(0, in, sizeof(in));
+			if (r > 0) {
+				ilen = (size_t)r;
+				ioff = 0;
+			} else if (r == 0 || errno != EINTR) {
+				in_open = 0;
+				shutdown(s, SHUT_WR);
+			}
+		}
+		if ((p[0].revents & POLLOUT) && ilen > ioff &&
+		    (r = write(s, in + ioff, ilen - ioff)) > 0)
+			ioff += (size_t)r;
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			r = read(s, buf, cap);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				return;
+			if (r > 0 && demux(&d, buf, (size_t)r) < 0)
+				return;
+		}
+	}
+}
+
+static void __attribute__((noreturn))
+run_child(const char *name, const char *req, size_t reqlen)
+{
+	char buf[65536], path[200], *body, *code;
+	size_t extra = 0;
+	int s, status;
+
+	status = child_call(NULL, NULL, req, reqlen, buf, sizeof(buf), &body);
+	if (status != 201)
+		refused(body);
+	if ((s = attach(name, buf, sizeof(buf), &extra)) < 0)
+		refused("{\"message\":\"the container's streams could not be attached\"}");
+	snprintf(path, sizeof(path), API "/containers/%s/start", name);
+	status = child_call("POST", path, NULL, 0, buf + extra, sizeof(buf) - extra, &body);
+	if (status != 204 && status != 304)
+		refused(body);
+	relay(s, buf, sizeof(buf), extra);
+	close(s);
+	close(1);
+	close(2);
+	snprintf(path, sizeof(path), API "/containers/%s/wait", name);
+	status = child_call("POST", path, NULL, 0, buf, sizeof(buf), &body);
+	if (status != 200 || (code = strstr(body, "\"StatusCode\":")) == NULL)
+		_exit(ENGINE_ERROR);
+	_exit((int)strtol(code + 13, NULL, 10) & 0xff);
+}
+
+/* The child's 0, 1 and 2, nothing else open, every signal at its default
+ * and unblocked, a session of its own (as spawn_start gives a program). */
+static void
+child_setup(int in, int out, int err)
+{
+	int fds[3] = { in, out, err }, hi[3], i;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	for (i = 0; i < 3; i++)
+		if ((hi[i] = fcntl(fds[i], F_DUPFD, 10)) < 0)
+			_exit(ENGINE_ERROR);
+	for (i = 0; i < 3; i++)
+		if (dup2(hi[i], i) < 0)
+			_exit(ENGINE_ERROR);
+	syscall(SYS_close_range, 3, ~0U, 0);
+	for (i = 1; i < NSIG; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			sigaction(i, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setsid();
+}
+
+int
+dapi_run_start(const char *name, const char *body, int in, int out, int err, struct child *c)
+{
+	char head[512];
+	size_t blen = strlen(body), hlen;
+	char *req;
+	pid_t pid;
+	int n, saved;
+
+	c->pid = -1;
+	c->pidfd = -1;
+	n = snprintf(head, sizeof(head), "POST " API "/containers/create?name=%s HTTP/1.1\r\n"
+	    "Host: docker\r\nConnection: close\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n\r\n", name, blen);
+	if (n < 0 || (size_t)n >= sizeof(head) || (req = malloc((size_t)n + blen)) == NULL)
+		return -1;
+	hlen = (size_t)n;
+	memcpy(req, head, hlen);
+	memcpy(req + hlen, body, blen);
+	if ((pid = fork()) == 0) {
+		child_setup(in, out, err);
+		run_child(name, req, hlen + blen);
+	}
+	saved = errno;
+	free(req);
+	if (pid < 0) {
+		errno = saved;
+		return -1;
+	}
+	c->pid = pid;
+	if ((c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
+		saved = errno;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		c->pid = -1;
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}

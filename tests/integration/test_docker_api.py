@@ -1,0 +1,202 @@
+"""The Docker engine spoken to on its socket (shared/engine/docker_api.c,
+IMGSANDBOX_DOCKER_API=1, the default) instead of a docker client program
+per call: the container it makes is the one the client would make from the
+same argv (docker_run_argv, the one place the flags are written) but for
+the network set-up, which it skips (NetworkDisabled: no libnetwork hooks,
+no set-ipv6, no "network connect"), while each sandbox still gets a network
+namespace of its own. The hostile scripts run this way in test_hostile.py;
+IMGSANDBOX_DOCKER_API=0 keeps the client program."""
+import http.client
+import json
+import os
+import secrets
+import socket
+import subprocess
+import threading
+import time
+
+from conftest import ROOT, Service, docker, new_folder
+
+SANDBOXD = os.path.join(ROOT, "build", "sandboxd")
+
+
+class EngineConnection(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect("/var/run/docker.sock")
+
+
+def engine(method, path, body=None):
+    c = EngineConnection("docker", timeout=60)
+    try:
+        c.request(method, "/v1.41" + path, body, {"Content-Type": "application/json"})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def normal(section, key, value):
+    """What the engine keeps, without the forms that mean the same: an
+    empty list or map and none, no restart policy named "no" or "", the
+    limits in any order, the environment as a set (the client sends a
+    variable it has no value for by name alone; the API leaves it out)."""
+    if value in ([], {}, None):
+        return None
+    if key == "RestartPolicy":
+        return dict(value, Name=value["Name"] or "no")
+    if key == "Ulimits":
+        return sorted(value, key=lambda u: u["Name"])
+    if key == "Env":
+        return sorted(e for e in value if "=" in e)
+    return value
+
+
+def test_the_api_makes_the_container_the_client_makes():
+    """sandboxd --docker-argv (with `create` for `run`) through the client,
+    sandboxd --docker-body through the API: every field of both
+    containers' HostConfig and Config is the same, but for the hostname the
+    engine draws and NetworkDisabled."""
+    job = new_folder("docker-api")
+    os.makedirs(os.path.join(job, "code"))
+    os.makedirs(os.path.join(job, "input"))
+    image = subprocess.run([os.path.join(ROOT, "runner_image", "build.sh"), "--print-tag"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    env.update(IMGSANDBOX_IMAGE=image, IMGSANDBOX_DATA=job, IMGSANDBOX_CONFIG_FILE="")
+    instance = "t-api-" + secrets.token_hex(4)
+    by_client, by_api = secrets.token_hex(16), secrets.token_hex(16)
+    argv = subprocess.run([SANDBOXD, "--docker-argv", instance, by_client, job], env=env,
+                          capture_output=True, check=True).stdout.decode().split("\0")[:-1]
+    assert argv[1] == "run"
+    body = subprocess.run([SANDBOXD, "--docker-body", instance, by_api, job], env=env,
+                          capture_output=True, check=True).stdout
+    names = ["imgsandbox-" + by_client, "imgsandbox-" + by_api]
+    try:
+        subprocess.run(argv[:1] + ["create"] + argv[2:], env=env, check=True, capture_output=True)
+        status, answer = engine("POST", "/containers/create?name=" + names[1], body)
+        assert status == 201, answer
+        a, b = (json.loads(docker("inspect", n))[0] for n in names)
+        differ = {}
+        for section in ("HostConfig", "Config"):
+            for key in set(a[section]) | set(b[section]):
+                va = normal(section, key, a[section].get(key))
+                vb = normal(section, key, b[section].get(key))
+                if va != vb:
+                    differ["%s.%s" % (section, key)] = (va, vb)
+        assert set(differ) == {"Config.Hostname", "Config.NetworkDisabled"}, differ
+        assert differ["Config.NetworkDisabled"] == (None, True)
+        # The hardening itself, as the engine holds it (not only equal).
+        h = b["HostConfig"]
+        assert h["NetworkMode"] == "none" and h["ReadonlyRootfs"] and h["CapDrop"] == ["ALL"]
+        assert "no-new-privileges" in h["SecurityOpt"]
+        assert any(o.startswith("seccomp={") for o in h["SecurityOpt"])
+    finally:
+        subprocess.run(["docker", "rm", "--force"] + names, capture_output=True)
+
+
+def network_events(svc, since, containers_wanted):
+    """The engine's events for svc's containers since `since`: {container
+    id: [actions]} and the network actions on them."""
+    until = time.time()
+    out = docker("events", "--since", "%.3f" % since, "--until", "%.3f" % until,
+                 "--format", '{{.Type}} {{.Action}} {{.Actor.ID}} '
+                             '{{index .Actor.Attributes "container"}} '
+                             '{{index .Actor.Attributes "imgsandbox.instance"}}')
+    mine, network = {}, []
+    for line in out.splitlines():
+        kind, action, actor, container, instance = (line.split(" ") + [""] * 5)[:5]
+        if kind == "container" and instance == svc.instance:
+            mine.setdefault(actor, []).append(action)
+    for line in out.splitlines():
+        kind, action, actor, container = (line.split(" ") + [""] * 4)[:4]
+        if kind == "network" and container in mine:
+            network.append(action)
+    assert len(mine) >= containers_wanted, out
+    return mine, network
+
+
+PROBE = """\
+import os, socket
+print(sorted(os.listdir("/sys/class/net")))
+s = socket.socket()
+s.settimeout(2)
+try:
+    s.connect(("1.1.1.1", 53))
+    print("internet reached")
+except OSError as e:
+    print("internet", type(e).__name__)
+"""
+
+
+def test_a_run_sets_up_no_network_and_has_none():
+    """Through a service with the defaults: the sandbox has a loopback and
+    nothing else, and the engine did no network set-up for it; the same
+    service with IMGSANDBOX_DOCKER_API=0 (the client program) did, which
+    the engine's events show (so the check can tell them apart)."""
+    for api, connects in (("1", False), ("0", True)):
+        svc = Service("nginx", {"IMGSANDBOX_DOCKER_API": api}, responders=1)
+        try:
+            since = time.time() - 1
+            status, _, r = svc.run(PROBE)
+            assert status == 200 and r["status"] == "no_output", r
+            assert "['lo']" in r["stdout"] and "internet reached" not in r["stdout"], r
+            time.sleep(1)   # the removal's events
+            mine, network = network_events(svc, since, 1)
+            assert all("start" in actions for actions in mine.values()), mine
+            assert ("connect" in network) == connects, (api, network, mine)
+        finally:
+            svc.stop()
+
+
+HOLDER = """\
+import socket, time
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind("\\0imgsandbox-%(mark)s")
+srv.listen(1)
+print("bound", time.time(), flush=True)
+time.sleep(%(hold)d)
+print("released", time.time())
+"""
+
+SEEKER = """\
+import errno, socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+at = time.time()
+try:
+    s.connect("\\0imgsandbox-%(mark)s")
+    print("reached", at)
+except OSError as e:
+    print(errno.errorcode[e.errno], at)
+"""
+
+
+def test_sandboxes_at_once_have_a_network_namespace_each():
+    """An abstract Unix socket (named in the network namespace) bound by
+    one sandbox is not there for others running at the same time: seekers
+    run one after the other while the holder holds, and those whose attempt
+    fell inside the holder's time (by the clock they share) all found
+    nothing; at least one did."""
+    svc = Service("lighttpd", {"IMGSANDBOX_SLOTS": "2"}, responders=2)
+    try:
+        mark = secrets.token_hex(6)
+        hold = int(svc.env["IMGSANDBOX_TIMEOUT_MS"]) // 2000   # within its time limit
+        got = {}
+        holder = threading.Thread(target=lambda: got.update(
+            holder=svc.run(HOLDER % {"mark": mark, "hold": hold}, timeout=svc.answer_within())))
+        holder.start()
+        attempts = []
+        while holder.is_alive():
+            status, _, r = svc.run(SEEKER % {"mark": mark})
+            assert status == 200 and r["status"] == "no_output", r
+            word, at = r["stdout"].split()
+            attempts.append((float(at), word))
+        holder.join()
+        status, _, r = got["holder"]
+        assert status == 200 and r["status"] == "no_output", r
+        h = r["stdout"].split()
+        bound, released = float(h[1]), float(h[3])
+        inside = [word for at, word in attempts if bound < at < released]
+        assert inside and set(inside) == {"ECONNREFUSED"}, (r["stdout"], attempts)
+    finally:
+        svc.stop()

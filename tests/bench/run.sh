@@ -22,8 +22,9 @@
 #                            loads its packages' members lazily: their submodules are named)
 #   BENCH_WARMSTART_N=3      warm sandboxes started by hand per preload (time and memory)
 #   BENCH_SECONDS=10         length of each load step; BENCH_CLIENTS="1 2 4 8 16"
-#   BENCH_LOAD_MODES="warm cold fork"   the services of the load part (lighttpd each):
+#   BENCH_LOAD_MODES="warm cold client fork"   the services of the load part (lighttpd each):
 #                            Docker warm (make run's defaults), Docker cold (IMGSANDBOX_WARM=0),
+#                            Docker cold with a client program per call (IMGSANDBOX_DOCKER_API=0),
 #                            the fork engine (IMGSANDBOX_ENGINE=fork, else make run's defaults)
 #   BENCH_BURST="4 8"        CLIENTS RUNS of the refusal check (make run's client share); empty: none
 #   BENCH_FORK=1             the fork engine's services (0: Docker only)
@@ -57,7 +58,7 @@ export BENCH_PRELOAD_EXTRA=${BENCH_PRELOAD_EXTRA:-cv2,skimage.filters.thresholdi
 BENCH_WARMSTART_N=${BENCH_WARMSTART_N:-3}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_CLIENTS=${BENCH_CLIENTS:-1 2 4 8 16}
-BENCH_LOAD_MODES=${BENCH_LOAD_MODES:-warm cold fork}
+BENCH_LOAD_MODES=${BENCH_LOAD_MODES:-warm cold client fork}
 BENCH_BURST=${BENCH_BURST-4 8}
 BENCH_FORK=${BENCH_FORK:-1}
 [ "$BENCH_FORK" = 1 ] || BENCH_LOAD_MODES=${BENCH_LOAD_MODES//fork/}
@@ -368,6 +369,12 @@ if part latency || part heavy || part load || part api || part slow; then
       cold_names+=("cold_$s")
     fi
   done
+  # Docker cold as before the engine's API: a docker client program per
+  # call and the engine's network set-up (the load part's baseline for it).
+  if part load && load_mode client; then
+    start_service client_lighttpd lighttpd IMGSANDBOX_WARM=0 IMGSANDBOX_DOCKER_API=0
+    cold_names+=(client_lighttpd)
+  fi
   # The fork engine, through lighttpd: serve.sh does its root setup
   # (engine_setup.sh for the broker's user) when IMGSANDBOX_ENGINE=fork.
   if [ "$BENCH_FORK" = 1 ] && { part latency || { part load && load_mode fork; }; }; then

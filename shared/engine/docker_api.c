@@ -566,7 +566,8 @@ refused(const char *body)
 }
 
 /* A request on a new connection, the response read into buf (cut to cap).
- * Returns the status, with *body in buf, or -1. */
+ * Returns the status, with *body in buf, -2 when the engine's socket could
+ * not be reached, or -1. */
 static int
 child_call(const char *method, const char *path, const char *req, size_t reqlen, char *buf,
     size_t cap, char **body)
@@ -578,7 +579,7 @@ child_call(const char *method, const char *path, const char *req, size_t reqlen,
 	buf[0] = '\0';
 	*body = buf;
 	if ((fd = connect_engine(0)) < 0)
-		return -1;
+		return -2;
 	if ((req != NULL ? file_write_all(fd, req, reqlen) :
 	    send_request(fd, method, path, NULL, "Connection: close\r\n")) == 0) {
 		while (n + 1 < cap && ((r = read(fd, buf + n, cap - 1 - n)) > 0 ||
@@ -713,6 +714,11 @@ run_child(const char *name, const char *req, size_t reqlen)
 	int s, status;
 
 	status = child_call(NULL, NULL, req, reqlen, buf, sizeof(buf), &body);
+	if (status == -2) {	/* the client's words, which the broker reads */
+		dprintf(2, "Cannot connect to the Docker daemon at unix://%s. Is the docker "
+		    "daemon running?\n", sock_path);
+		_exit(ENGINE_ERROR);
+	}
 	if (status != 201)
 		refused(body);
 	if ((s = attach(name, buf, sizeof(buf), &extra)) < 0)

@@ -34,7 +34,6 @@ import json
 import os
 import pwd
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -44,7 +43,7 @@ import uuid
 import pytest
 
 import harness
-from harness import budget, new_folder, new_instance, start_s  # noqa: F401 (for the tests)
+from harness import budget, free_port, new_folder, new_instance, start_s  # noqa: F401 (for the tests)
 
 ROOT = harness.ROOT
 SERVERS = ["lighttpd", "nginx", "apache"]
@@ -248,12 +247,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 def pytest_unconfigure(config):
     if is_controller(config) and not hasattr(config, "_imgsandbox_summary"):
         harness.end_session(config)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- time -------------------------------------------------------------------------

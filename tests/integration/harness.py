@@ -21,7 +21,9 @@ Only the standard library."""
 import fcntl
 import json
 import os
+import random
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -197,6 +199,29 @@ def loaded_start_s():
     start, or half as much again as the slowest of the last 20 starts the
     suite saw here, if the machine got that much slower since."""
     return max(start_s() * LOADED, 1.5 * max(_seen, default=0.0))
+
+
+def free_port():
+    """A port free now, below the kernel's ephemeral range: a port the
+    kernel gave (bind to 0) is one it may give next to a client's outgoing
+    connection, which took it before the web server bound it (lighttpd:
+    "can't bind to socket: Address already in use", once in a suite run
+    that made many connections)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below %d" % low)
 
 
 def budget(starts=1, plus=0.0):

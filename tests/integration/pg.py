@@ -13,7 +13,6 @@ port, as the `postgres` system user when the tests run as root.
 that stops or kills its server starts a PgServer of its own."""
 import os
 import shutil
-import socket
 import subprocess
 
 import pytest
@@ -25,10 +24,7 @@ PG_SH = os.path.join(HERE, "pg.sh")
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = harness.free_port
 
 
 def available():

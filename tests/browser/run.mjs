@@ -34,7 +34,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launchContext, watchedPage } from './harness/browser.mjs';
-import { ARTIFACTS, CHROMIUM, SERIAL, SERVERS, SUITE_DEADLINE_MS } from './harness/config.mjs';
+import { ARTIFACTS, CHROMIUM, ENGINE_START_S, SERIAL, SERVERS, SLOW, SUITE_DEADLINE_MS } from './harness/config.mjs';
 import { makePng } from './harness/png.mjs';
 import { endService, startService, stopAllNow, stopServicesOnExit } from './harness/services.mjs';
 import { expect, fail, freshDir, log, makeChecker, tally, tallyLine } from './harness/steps.mjs';
@@ -132,6 +132,8 @@ async function main() {
   }
   stopServicesOnExit();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  process.stdout.write(`browser tests: the engine's bare start ${ENGINE_START_S.toFixed(2)} s here; ` +
+    `waits x${SLOW.toFixed(1)}, the suite's deadline ${(SUITE_DEADLINE_MS / 1000).toFixed(0)} s\n`);
   const watchdog = setTimeout(() => {
     process.stdout.write(`browser tests: over ${SUITE_DEADLINE_MS / 1000} s, stopping\n`);
     tally.failed += 1;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, TIMEOUT_MS } from './config.mjs';
+import { ROOT, SLOW, TIMEOUT_MS } from './config.mjs';
 
 const services = new Set();
 
@@ -92,7 +92,7 @@ export async function startService(server, artDir, env = {}, name = 'serve') {
   service.exited = new Promise((resolve) => child.on('exit', resolve));
   try {
     await waitForHttp(`${service.base}/`, child, 60000);
-    await waitForHttp(`${service.base}/api/health`, child, 30000);
+    await waitForHttp(`${service.base}/api/health`, child, Math.round(30000 * SLOW));
   } catch (e) {
     await stopService(service);
     throw new Error(`${server} did not start: ${e.message} (see ${logPath})`);

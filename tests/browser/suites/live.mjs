@@ -7,12 +7,14 @@
 import fs from 'node:fs';
 import { phaseSteps, runAndWait, runEnded, setCode, startRun } from '../harness/page.mjs';
 import { expect } from '../harness/steps.mjs';
+import { SLOW } from '../harness/config.mjs';
 
 const PRINT_SLEEP_PRINT = [
   'import sys, time',
   'print("first line", flush=True)',
   'print("a warning", file=sys.stderr, flush=True)',
-  'time.sleep(2)',
+  // Long enough for a loaded page to show the first line while it sleeps.
+  `time.sleep(${(2 * SLOW).toFixed(1)})`,
   'print("second line")',
   'from PIL import Image',
   'Image.new("RGB", (32, 24), "teal").save("/output/result.png")'
@@ -56,7 +58,7 @@ async function liveOutput(t) {
     await page.waitForFunction(() => document.getElementById('run').classList.contains('running') &&
       parseFloat(document.getElementById('elapsed').textContent) >= 1 &&
       parseFloat(document.querySelector('#phases [aria-current="step"] .phase-time').textContent) >= 1, null,
-    { timeout: 10000 });
+    { timeout: Math.round(10000 * SLOW) });
   });
   await expect(seen && !seen.stdout.includes('second line'), `both lines came at once: ${JSON.stringify(seen)}`);
   await expect(seen.running && /status-busy/.test(seen.statusCls) && seen.stopVisible,

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,22 @@ dapi_inspect_state(const char *name, int *oom_killed, int *exit_code)
  * threads): the create request is made before the fork, the rest is
  * written into buffers on the stack. */
 
+/* A line to fd, formatted on the stack and written whole (dprintf may
+ * allocate, and this runs in a child of a process with threads). */
+static void __attribute__((format(printf, 2, 3)))
+say(int fd, const char *fmt, ...)
+{
+	char line[1400];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		file_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
 static void __attribute__((noreturn))
 refused(const char *body)
 {
@@ -291,8 +308,7 @@ refused(const char *body)
 			if (*m != '\\')
 				line[n++] = *m;
 	line[n] = '\0';
-	dprintf(2, "docker: Error response from daemon: %s.\n",
-	    n > 0 ? line : "the engine did not answer");
+	say(2, "docker: Error response from daemon: %s.\n", n > 0 ? line : "the engine did not answer");
 	_exit(ENGINE_ERROR);
 }
 
@@ -446,8 +462,8 @@ run_child(const char *name, const char *req, size_t reqlen)
 
 	status = child_call(NULL, NULL, req, reqlen, buf, sizeof(buf), &body);
 	if (status == -2) {	/* the client's words, which the broker reads */
-		dprintf(2, "Cannot connect to the Docker daemon at unix://%s. Is the docker "
-		    "daemon running?\n", sock_path);
+		say(2, "Cannot connect to the Docker daemon at unix://%s. Is the docker daemon "
+		    "running?\n", sock_path);
 		_exit(ENGINE_ERROR);
 	}
 	if (status != 201)

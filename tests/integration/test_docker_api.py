@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 
-from conftest import ROOT, Service, docker, new_folder
+from conftest import ROOT, Service, docker, new_folder, wait_for
 
 SANDBOXD = os.path.join(ROOT, "build", "sandboxd")
 
@@ -141,8 +141,11 @@ def test_a_run_sets_up_no_network_and_has_none():
             status, _, r = svc.run(PROBE)
             assert status == 200 and r["status"] == "no_output", r
             assert "['lo']" in r["stdout"] and "internet reached" not in r["stdout"], r
-            time.sleep(1)   # the removal's events
-            mine, network = network_events(svc, since, 1)
+            # Until the engine has removed its container (its last events).
+            mine, network = wait_for(
+                lambda: (lambda m, n: (m, n) if m and all("destroy" in a for a in m.values())
+                         else None)(*network_events(svc, since, 0)),
+                "the run's container removed")
             assert all("start" in actions for actions in mine.values()), mine
             assert ("connect" in network) == connects, (api, network, mine)
         finally:

@@ -106,6 +106,30 @@ TEST(write_and_copy)
 
 /* n places: taken one after the other, none when all are held (by any
  * process: a child holds one here), each back when its holder closes it. */
+/* file_read_all: the whole file up to max bytes (exactly max is read),
+ * one byte more is EFBIG, a missing file is NULL with its errno. */
+TEST(read_all_within_a_limit)
+{
+	char path[] = "/tmp/imgsandbox-unit-readall-XXXXXX", *buf;
+	size_t len = 99;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	CHECK_INT(file_write_all(fd, "0123456789", 10), 0);
+	close(fd);
+	buf = file_read_all(path, 10, &len);
+	CHECK(buf != NULL);
+	CHECK_INT(len, 10);
+	CHECK_STR(buf, "0123456789");
+	free(buf);
+	errno = 0;
+	CHECK(file_read_all(path, 9, &len) == NULL);
+	CHECK_INT(errno, EFBIG);
+	unlink(path);
+	CHECK(file_read_all(path, 10, &len) == NULL);
+	CHECK_INT(errno, ENOENT);
+}
+
 TEST(places_of_the_host)
 {
 	char dir[] = "/tmp/unit-places-XXXXXX";
@@ -196,5 +220,6 @@ main(void)
 	RUN(remove_does_not_follow_links);
 	RUN(write_and_copy);
 	RUN(places_of_the_host);
+	RUN(read_all_within_a_limit);
 	return unit_done("files");
 }

@@ -84,12 +84,14 @@ $(B)/analyze_logs: $(B)/fcgi/analyze_logs.o $(B)/libshared.a
 # libseccomp: only what links the engine (the broker, try_fork) needs it.
 ENGINE_LIBS = -lseccomp
 
-# The fork engine's template serves in C (runner_image/zygote_fork.c): a
-# shared object beside the broker's program, copied into the template's root.
-$(B)/zygote_fork.so: runner_image/zygote_fork.c
+# The fork engine's template serves in C (runner_image/zygote_fork.c, and
+# zygote_learn.c: the pages a box maps ahead): a shared object beside the
+# broker's program, copied into the template's root.
+ZYGOTE_SRC = runner_image/zygote_fork.c runner_image/zygote_learn.c
+$(B)/zygote_fork.so: $(ZYGOTE_SRC) runner_image/zygote.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
-	  -Wl,-z,relro,-z,now -o $@ $<
+	  -Wl,-z,relro,-z,now -o $@ $(ZYGOTE_SRC)
 
 # try_fork drives the fork engine without the broker (tests/engine/, and
 # tests/integration/test_fork_engine.py runs it).

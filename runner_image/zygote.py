@@ -19,7 +19,9 @@ mounts its /proc, /output, /tmp and /dev/shm, binds its code/ and input/
 read-only, waits for "go" (the broker has moved it into its cgroup),
 enters a cgroup namespace, drops to the sandbox's uid and gid with no
 capability and no new privileges, closes every descriptor but 0-2 and
-installs the filter and writes the READY line. Then, here, the job is
+maps ahead the pages a job is likely to touch (learned from a trial job
+when the template started: zygote_learn.c), installs the filter and
+writes the READY line. Then, here, the job is
 taken as entry.py does. The random generators of NumPy and Python are
 given a fresh state by the template before each fork. The template reaps
 the box and says "exit <code>" on its box socket. Nothing of a job comes
@@ -107,6 +109,9 @@ def main():
     lib = ctypes.CDLL(LIB, use_errno=True)
     lib.zygote_serve.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
     lib.box_setup.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    lib.learn_fork.argtypes = [ctypes.c_void_p]
+    lib.learn_scan.argtypes = [ctypes.c_int]
+    lib.learn_take.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
     entry = _load_entry()
     entry._preload()
     # What entry.main imports lazily (runpy.run_path takes pkgutil, and
@@ -128,9 +133,71 @@ def main():
     # their pages alone.
     gc.collect()
     gc.freeze()
+    if s.get("prefault"):
+        learn(entry, lib, own)
     os.write(CTL, b"ready")
     lib.zygote_serve(CTL, own, ctypes.byref(seeds) if seeds else None, ctypes.byref(req))
     box(entry, lib, req, settings, bpf, bpf_len, seeds)  # only a new box gets here
+
+
+# The trial job: what a job commonly does (open the image, NumPy, Pillow,
+# save a PNG), on an image of our own.
+TRIAL = """from PIL import Image, ImageFilter
+import numpy as np
+im = Image.open("/input/image.png").convert("RGB")
+a = np.asarray(im)
+Image.fromarray(255 - a).filter(ImageFilter.BLUR).save("/output/result.png")
+print(im.size, a.mean())
+"""
+
+
+def learn(entry, lib, own):
+    """Runs the trial job in a child forked as a box is, and keeps the pages
+    it touched for every box to map ahead (zygote_learn.c). Says what it
+    learned on stderr (the broker's log)."""
+    r, w = os.pipe()
+    pid = lib.learn_fork(own)
+    if pid == 0:
+        os.close(r)
+        _trial(entry, lib, w)  # never returns
+    os.close(w)
+    counts = (ctypes.c_long * 2)()
+    n = lib.learn_take(r, pid, counts) if pid > 0 else 0
+    os.close(r)
+    sys.stderr.write("imgsandbox: template: a box maps %d pages ahead (%d copied, %d mapped) "
+                     "in %d ranges\n" % (counts[0] + counts[1], counts[0], counts[1], n)
+                     if n > 0 else "imgsandbox: template: boxes map no page ahead "
+                     "(the trial job failed, or the kernel has no MADV_POPULATE)\n")
+    sys.stderr.flush()
+
+
+def _trial(entry, lib, w):
+    """The trial, in its child: our script on our image, its job line on
+    stdin, as a box takes one; at the job's end, the scan. Never returns."""
+    end = os._exit
+    try:
+        if lib.learn_mounts() == 0:
+            from PIL import Image
+            Image.new("RGB", (64, 64), (200, 80, 40)).save("/input/image.png")
+            with open("/code/main.py", "w") as f:
+                f.write(TRIAL)
+            job_r, job_w = os.pipe()
+            os.write(job_w, b'{"params": "{}"}\n')
+            os.close(job_w)
+            null = os.open(os.devnull, os.O_WRONLY)
+            for fd, to in ((job_r, 0), (null, 1), (null, 2)):
+                os.dup2(fd, to)
+            os.chdir("/tmp")
+            os.environ["HOSTNAME"] = "trial"
+
+            def at_end(code):
+                lib.learn_scan(w)
+                end(code)
+            os._exit = at_end
+            entry._take_job()
+    except BaseException:
+        pass
+    end(1)
 
 
 def box(entry, lib, req, settings, bpf, bpf_len, seeds):

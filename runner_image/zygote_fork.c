@@ -43,6 +43,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "zygote.h"
+
 #define MAX_BOXES 1024
 
 struct box_req {
@@ -170,9 +172,8 @@ reseed(const struct seeds *g)
 	return 0;
 }
 
-/* Back into the template's own namespaces. */
-static void
-home(const int own[4])
+void
+zygote_home(const int own[4])
 {
 	static const int flag[4] = { CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWPID };
 	int i;
@@ -194,14 +195,14 @@ fork_box(const struct box_req *r, const int own[4], const struct seeds *g)
 		return -1;
 	}
 	if (sethostname(r->host, strlen(r->host)) < 0 || loopback_up() < 0 || reseed(g) < 0) {
-		home(own);
+		zygote_home(own);
 		tell(r->fd[3], "error the box's host name, loopback or random state");
 		return -1;
 	}
 	pid = fork();
 	if (pid == 0)
 		return 0;
-	home(own);
+	zygote_home(own);
 	if (pid < 0)
 		tell(r->fd[3], "error fork failed");
 	return pid;
@@ -485,6 +486,7 @@ box_setup(const struct box_req *r, const struct box_settings *s, const void *bpf
 		return -1;
 	if (await_go() < 0)
 		return fail("go");
+	prefault_box();		/* in its cgroup: the pages are charged to it */
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		return fail("cgroup namespace");
 	if (drop(s, bpf, len) < 0)

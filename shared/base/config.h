@@ -36,6 +36,7 @@ struct config {
 	char cgroup_parent[128];	/* --cgroup-parent ("": the engine's) */
 	char instance[32];		/* labels this service's containers ("": from DATA) */
 	char rootfs[256];		/* the fork engine: the root filesystem its sandboxes run on */
+	int64_t fork_prefault;		/* the fork engine: 1: boxes map the learned pages ahead */
 	char cgroup[128];		/* the fork engine: the delegated cgroup, relative to the roots */
 	/* Limits of one run */
 	int64_t timeout_ms;		/* wall clock, from the hand-off of the job */

@@ -181,9 +181,9 @@ send_settings(const struct config *c, int ctl)
 	int n;
 
 	n = snprintf(msg, sizeof(msg), "{\"uid\": %u, \"gid\": %u, \"output_bytes\": %lld, "
-	    "\"tmp_bytes\": %lld, \"nofile\": %lld, \"boxes\": \"%s\"}", c->sandbox_uid,
-	    c->sandbox_gid, (long long)c->output_bytes, (long long)c->tmp_bytes,
-	    (long long)c->nofile, FORK_BOXES_AT);
+	    "\"tmp_bytes\": %lld, \"nofile\": %lld, \"boxes\": \"%s\", \"prefault\": %lld}",
+	    c->sandbox_uid, c->sandbox_gid, (long long)c->output_bytes, (long long)c->tmp_bytes,
+	    (long long)c->nofile, FORK_BOXES_AT, (long long)c->fork_prefault);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return -1;
 	return send(ctl, msg, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -1;

@@ -114,6 +114,7 @@ class Engine:
             args += ["--timeout-ms", str(timeout_ms)]
         r = subprocess.run(self.cmd(args + ["run"] + paths), env=self.env(env),
                            capture_output=True, text=True, timeout=300)
+        self.log = r.stderr  # the broker's side, the template's lines with it
         assert r.returncode == 0, (r.stdout, r.stderr)
         out = [json.loads(line) for line in r.stdout.splitlines()]
         assert len(out) == len(scripts), (r.stdout, r.stderr)
@@ -394,6 +395,42 @@ def test_each_job_has_its_own_random_state(root_engine):
     for i in range(5):
         values = [d[i] for d in draws]
         assert len(set(values)) == 3, values
+
+
+# Page faults of the script's own work (the imports are the template's).
+FAULTS = """\
+import os, resource
+from PIL import Image
+import numpy as np
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+print("output", os.listdir("/output"), os.listdir("/input"), os.environ["HOSTNAME"])
+im = Image.new("RGB", (64, 64), (200, 80, 40))
+Image.fromarray(255 - np.asarray(im)).save("/output/result.png")
+print("faults", resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def test_boxes_map_the_pages_a_trial_job_touched(root_engine):
+    """With the defaults the template learns, from a trial job of its own,
+    the pages a job touches, and each box maps them ahead: the same work
+    then takes far fewer page faults than with IMGSANDBOX_FORK_PREFAULT=0.
+    Nothing of the trial is seen by a box."""
+    on = root_engine.run(FAULTS, FAULTS)
+    log_on = root_engine.log
+    off = root_engine.run(FAULTS, FAULTS, env={"IMGSANDBOX_FORK_PREFAULT": "0"})
+    log_off = root_engine.log
+    m = re.search(r"a box maps (\d+) pages ahead \((\d+) copied, (\d+) mapped\)", log_on)
+    assert m and int(m.group(2)) > 0 and int(m.group(3)) > 0, log_on
+    assert "maps" not in log_off, log_off
+
+    def faults(r):
+        assert r["exit"] == 0, r
+        return int(re.search(r"faults (\d+)", r["stdout"]).group(1))
+    with_map, without = [faults(r) for r in on], [faults(r) for r in off]
+    # Measured: about 40 against 300 (a count of the kernel's, not a time).
+    assert max(with_map) * 2 < min(without), (with_map, without)
+    for r in on:
+        assert "output [] [] " in r["stdout"] and "trial" not in r["stdout"], r["stdout"]
 
 
 def test_refusals_say_what_is_missing(built):

@@ -22,10 +22,11 @@
 #                            loads its packages' members lazily: their submodules are named)
 #   BENCH_WARMSTART_N=3      warm sandboxes started by hand per preload (time and memory)
 #   BENCH_SECONDS=10         length of each load step; BENCH_CLIENTS="1 2 4 8 16"
-#   BENCH_LOAD_MODES="warm cold client fork"   the services of the load part (lighttpd each):
-#                            Docker warm (make run's defaults), Docker cold (IMGSANDBOX_WARM=0),
+#   BENCH_LOAD_MODES="warm cold client fork fork0"   the services of the load part (lighttpd
+#                            each): Docker warm (make run's defaults), Docker cold (IMGSANDBOX_WARM=0),
 #                            Docker cold with a client program per call (IMGSANDBOX_DOCKER_API=0),
-#                            the fork engine (IMGSANDBOX_ENGINE=fork, else make run's defaults)
+#                            the fork engine (IMGSANDBOX_ENGINE=fork, else make run's defaults),
+#                            the fork engine with no page mapped ahead (IMGSANDBOX_FORK_PREFAULT=0)
 #   BENCH_BURST="4 8"        CLIENTS RUNS of the refusal check (make run's client share); empty: none
 #   BENCH_FORK=1             the fork engine's services (0: Docker only)
 #   BENCH_LOG_ROWS=20000     rows put in each service's log before it starts (API reads)
@@ -58,10 +59,10 @@ export BENCH_PRELOAD_EXTRA=${BENCH_PRELOAD_EXTRA:-cv2,skimage.filters.thresholdi
 BENCH_WARMSTART_N=${BENCH_WARMSTART_N:-3}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_CLIENTS=${BENCH_CLIENTS:-1 2 4 8 16}
-BENCH_LOAD_MODES=${BENCH_LOAD_MODES:-warm cold client fork}
+BENCH_LOAD_MODES=${BENCH_LOAD_MODES:-warm cold client fork fork0}
 BENCH_BURST=${BENCH_BURST-4 8}
 BENCH_FORK=${BENCH_FORK:-1}
-[ "$BENCH_FORK" = 1 ] || BENCH_LOAD_MODES=${BENCH_LOAD_MODES//fork/}
+[ "$BENCH_FORK" = 1 ] || BENCH_LOAD_MODES=$(echo " $BENCH_LOAD_MODES " | sed 's/ fork0 / /; s/ fork / /')
 BENCH_LOG_ROWS=${BENCH_LOG_ROWS:-20000}
 BENCH_PARTS=${BENCH_PARTS:-latency heavy load api slow logdb}
 BENCH_SERVERS=${BENCH_SERVERS:-lighttpd nginx apache}
@@ -380,6 +381,12 @@ if part latency || part heavy || part load || part api || part slow; then
   if [ "$BENCH_FORK" = 1 ] && { part latency || { part load && load_mode fork; }; }; then
     start_service fork_lighttpd lighttpd IMGSANDBOX_ENGINE=fork
     fork_names+=(fork_lighttpd)
+  fi
+  # The same, each box taking a page fault per page (the load part's
+  # baseline for the pages a box maps ahead).
+  if [ "$BENCH_FORK" = 1 ] && part load && load_mode fork0; then
+    start_service fork0_lighttpd lighttpd IMGSANDBOX_ENGINE=fork IMGSANDBOX_FORK_PREFAULT=0
+    fork_names+=(fork0_lighttpd)
   fi
   for n in "${warm_names[@]}" "${fork_names[@]}"; do settle "$n" 60; done
   for n in "${warm_names[@]}"; do

@@ -18,10 +18,11 @@ G_FORK_RPS = "at least 50 runs/s of the trivial job with the fork engine on 2 co
 G_FORK_LAT = "p50 <= 10 ms and p95 <= 100 ms of the trivial job at 4 clients (fork engine)"
 G_BURST = "with the Docker engine (make run's defaults), no refusals for 4 clients x 8 runs"
 G_BLUR = "the blur (2048x2048, Pillow) through the fork engine within 5 % of host python3 (p50)"
-MODES = ["warm", "cold", "client", "fork"]
+MODES = ["warm", "cold", "client", "fork", "fork0"]
 MODE_LABELS = {"warm": "Docker, warm (make run's defaults)", "cold": "Docker, cold (IMGSANDBOX_WARM=0)",
                "client": "Docker, cold, a docker client per call (IMGSANDBOX_DOCKER_API=0)",
-               "fork": "fork engine (IMGSANDBOX_ENGINE=fork)"}
+               "fork": "fork engine (IMGSANDBOX_ENGINE=fork)",
+               "fork0": "fork engine, no page mapped ahead (IMGSANDBOX_FORK_PREFAULT=0)"}
 
 
 def load_all(d):

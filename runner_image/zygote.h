@@ -13,7 +13,7 @@
 void zygote_home(const int own[4]);
 
 /* The trial's child, forked as a box is: returns its pid in the template
- * (-1 when it could not), 0 in the child. */
+ * (-1 when it could not, or the kernel cannot populate), 0 in the child. */
 pid_t learn_fork(const int own[4]);
 /* In the trial's child: a mount namespace of its own with empty /tmp,
  * /output, /code and /input. Returns 0, or -1. */
@@ -23,8 +23,7 @@ int learn_mounts(void);
 int learn_scan(int out);
 /* In the template: reads the trial's ranges from in (20 s at most), ends
  * and reaps the trial, and keeps them for every box. counts: pages to
- * copy, pages to map. Returns the ranges kept (0: none, as when the kernel
- * cannot populate). */
+ * copy, pages to map. Returns the ranges kept (0: none). */
 int learn_take(int in, pid_t trial, long counts[2]);
 /* In a box, in its cgroup: populates the kept ranges. */
 void prefault_box(void);

@@ -17,11 +17,11 @@ set there by the template). In the box, box_setup says "hello" on the box
 socket (the kernel adds its host pid), enters a new mount namespace,
 mounts its /proc, /output, /tmp and /dev/shm, binds its code/ and input/
 read-only, waits for "go" (the broker has moved it into its cgroup),
+maps ahead the pages a job is likely to touch (learned from a trial job
+when the template started: zygote_learn.c; charged to its cgroup),
 enters a cgroup namespace, drops to the sandbox's uid and gid with no
 capability and no new privileges, closes every descriptor but 0-2 and
-maps ahead the pages a job is likely to touch (learned from a trial job
-when the template started: zygote_learn.c), installs the filter and
-writes the READY line. Then, here, the job is
+installs the filter and writes the READY line. Then, here, the job is
 taken as entry.py does. The random generators of NumPy and Python are
 given a fresh state by the template before each fork. The template reaps
 the box and says "exit <code>" on its box socket. Nothing of a job comes

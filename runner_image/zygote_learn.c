@@ -120,6 +120,10 @@ learn_fork(const int own[4])
 	char *line;
 	unsigned long a, b;
 
+	/* No trial where the kernel cannot populate (MADV_POPULATE_*, 5.14). */
+	if (madvise((void *)((uintptr_t)learned & ~(PAGE - 1)), PAGE, MADV_POPULATE_READ) < 0 &&
+	    errno == EINVAL)
+		return -1;
 	/* A box's PID namespace (entry.py's end kills every other process it
 	 * can), network, IPC and UTS. */
 	if (unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
@@ -240,10 +244,6 @@ learn_take(int in, pid_t trial, long counts[2])
 	nlearned = (int)(got / sizeof(learned[0]));
 	for (i = 0; i < nlearned; i++)
 		counts[learned[i].write ? 0 : 1] += (long)((learned[i].end - learned[i].start) / PAGE);
-	/* The kernel may not have MADV_POPULATE_* (before 5.14): then none. */
-	if (nlearned > 0 && madvise((void *)((uintptr_t)learned & ~(PAGE - 1)), PAGE,
-	    MADV_POPULATE_READ) < 0 && errno == EINVAL)
-		nlearned = 0;
 	return nlearned;
 }
 

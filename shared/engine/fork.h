@@ -18,9 +18,11 @@
  * broker's program): per box it forks a child into new PID, network, IPC
  * and UTS namespaces; the child enters a new mount (and cgroup) namespace,
  * mounts its /proc, /tmp, /output, /dev/shm, binds the box's code/ and
- * input/ read-only, waits to be moved into the box's cgroup, drops to the
- * sandbox user with no capability and no new privileges, installs the
- * filter, prints the READY line and takes its one job as entry.py does.
+ * input/ read-only, waits to be moved into the box's cgroup, maps ahead
+ * the pages the template learned from a trial job (zygote_learn.c,
+ * IMGSANDBOX_FORK_PREFAULT), drops to the sandbox user with no capability
+ * and no new privileges, installs the filter, prints the READY line and
+ * takes its one job as entry.py does.
  *
  * The broker and the template talk over a SOCK_SEQPACKET pair (the
  * template's fd 3): the settings (JSON) and "ready", then per box the

@@ -421,13 +421,13 @@ def test_boxes_map_the_pages_a_trial_job_touched(root_engine):
     log_off = root_engine.log
     m = re.search(r"a box maps (\d+) pages ahead \((\d+) copied, (\d+) mapped\)", log_on)
     assert m and int(m.group(2)) > 0 and int(m.group(3)) > 0, log_on
-    assert "maps" not in log_off, log_off
+    assert "a box maps" not in log_off and "map no page" not in log_off, log_off  # no trial
 
     def faults(r):
         assert r["exit"] == 0, r
         return int(re.search(r"faults (\d+)", r["stdout"]).group(1))
     with_map, without = [faults(r) for r in on], [faults(r) for r in off]
-    # Measured: about 40 against 300 (a count of the kernel's, not a time).
+    # Measured: 54 against 323 (a count of the kernel's, not a time).
     assert max(with_map) * 2 < min(without), (with_map, without)
     for r in on:
         assert "output [] [] " in r["stdout"] and "trial" not in r["stdout"], r["stdout"]

@@ -104,8 +104,6 @@ TEST(write_and_copy)
 	CHECK_INT(remove_tree(root), 0);
 }
 
-/* n places: taken one after the other, none when all are held (by any
- * process: a child holds one here), each back when its holder closes it. */
 /* file_read_all: the whole file up to max bytes (exactly max is read),
  * one byte more is EFBIG, a missing file is NULL with its errno. */
 TEST(read_all_within_a_limit)
@@ -130,6 +128,8 @@ TEST(read_all_within_a_limit)
 	CHECK_INT(errno, ENOENT);
 }
 
+/* n places: taken one after the other, none when all are held (by any
+ * process: a child holds one here), each back when its holder closes it. */
 TEST(places_of_the_host)
 {
 	char dir[] = "/tmp/unit-places-XXXXXX";

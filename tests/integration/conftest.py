@@ -43,6 +43,7 @@ import uuid
 import pytest
 
 import harness
+import leftovers  # tests/leftovers.py (harness puts tests/ on the path)
 from harness import budget, free_port, new_folder, new_instance, start_s  # noqa: F401 (for the tests)
 
 ROOT = harness.ROOT
@@ -555,6 +556,19 @@ def docker(*args):
                           env=env).stdout
 
 
+def container_names(label=None, name=None, running=False):
+    """Names of the engine's containers, filtered as `docker ps --filter`
+    does, asked on its socket (leftovers.engine_containers: the suite asks
+    thousands of times, and a client program costs 50-60 ms of CPU each)."""
+    got = leftovers.engine_containers(label=label, name=name, running=running)
+    if got is None:
+        args = ["ps", "--format", "{{.Names}}"] + ([] if running else ["-a"])
+        args += (["--filter", "label=" + label] if label else []) + \
+            (["--filter", "name=" + name] if name else [])
+        return docker(*args).split()
+    return [c["name"] for c in got]
+
+
 def instance_of(service):
     return open(os.path.join(service.data, "instance")).read().strip()
 
@@ -565,8 +579,7 @@ def leftover_containers(service):
     DATA/engine/boxes/<id>, made before its container; the broker renames it
     to <id>.in-use when it hands it out, and removes it with the
     container)."""
-    names = docker("ps", "-a", "--filter", "label=imgsandbox.instance=" + instance_of(service),
-                   "--format", "{{.Names}}").split()
+    names = container_names(label="imgsandbox.instance=" + instance_of(service))
     root = os.path.join(service.data, "engine", "boxes")
     waiting = set(n for n in os.listdir(root) if "." not in n) if os.path.isdir(root) else set()
     return [n for n in names if n[len("imgsandbox-"):] not in waiting]
@@ -615,8 +628,7 @@ def kill_from_outside(service, box):
 def containers_of(sandbox_id):
     """Names of containers (running or not) of the sandbox a run's answer
     names (its "sandbox_id": the sandbox's own id, never the job's)."""
-    return docker("ps", "-a", "--filter", "name=^imgsandbox-%s$" % sandbox_id,
-                  "--format", "{{.Names}}").split()
+    return container_names(name="^imgsandbox-%s$" % sandbox_id)
 
 
 def secret_file(text, name="secret"):

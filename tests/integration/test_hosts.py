@@ -32,8 +32,9 @@ import pytest
 from PIL import Image
 
 import harness
-from conftest import (ROOT, Service, budget, docker, encode_multipart, free_port, new_folder,
-                      new_instance, secret_file, service_timeout_ms, start_s, wait_for)
+from conftest import (ROOT, Service, budget, container_names, docker, encode_multipart, free_port,
+                      new_folder, new_instance, secret_file, service_timeout_ms, start_s,
+                      wait_for)
 from pg import PgServer, available as pg_available
 
 pytestmark = pytest.mark.xdist_group("hosts")
@@ -165,8 +166,11 @@ def instance_label(host):
     return host.env["IMGSANDBOX_INSTANCE"]
 
 
-def containers(label_filter):
-    return set(docker("ps", "-a", "--filter", label_filter, "--format", "{{.Names}}").split())
+def containers(docker_filter):
+    """Names of the containers docker ps --filter docker_filter (label=... or
+    name=...) lists."""
+    key, value = docker_filter.split("=", 1)
+    return set(container_names(**{key: value}))
 
 
 def remove_containers(instance):

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, Service, budget, docker, instance_of, leftover_containers, settled
+from conftest import (ROOT, Service, budget, container_names, docker, instance_of,
+                      leftover_containers, settled)
 
 SAMPLE = os.path.join(ROOT, "static", "sample.png")
 
@@ -39,8 +40,7 @@ def waiting(service):
 
 
 def running(service):
-    return docker("ps", "--filter", "label=imgsandbox.instance=" + instance_of(service),
-                  "--format", "{{.Names}}").split()
+    return container_names(label="imgsandbox.instance=" + instance_of(service), running=True)
 
 
 def pool_state(service):
@@ -204,8 +204,7 @@ def test_the_answer_is_the_script_end_and_a_child_cannot_reach_past_it(warmth):
                 assert time.time() < deadline, "the slot was never freed"
                 time.sleep(0.005)
                 continue
-            left = docker("ps", "--filter", "name=^imgsandbox-%s$" % r["sandbox_id"],
-                          "--filter", "status=running", "--format", "{{.Names}}").split()
+            left = container_names(name="^imgsandbox-%s$" % r["sandbox_id"], running=True)
             fcntl.flock(fd, fcntl.LOCK_UN)
             assert left == [], ("the slot was free with the container still running", left)
             break
@@ -296,7 +295,8 @@ def test_a_killed_responders_sandbox_is_removed_by_the_broker():
                   responders=1)
     try:
         wait_for_pool(svc)
-        t = threading.Thread(target=lambda: svc.post_form([("code", "while True:\n    pass\n")]))
+        t = threading.Thread(target=lambda: svc.post_form(
+            [("code", "import time\nwhile True:\n    time.sleep(1)\n")]))
         t.daemon = True
         t.start()
         deadline = time.time() + budget(1)

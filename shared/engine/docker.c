@@ -262,6 +262,8 @@ docker_saw_event(const char *name, const char *action, int64_t since_real_ms)
 	char out[512], since[64], until[64], filter_c[160], filter_e[64];
 	int64_t now = clock_real_ms();
 
+	if (dapi_on())
+		return dapi_saw_event(name, action, since_real_ms, now);
 	/* Both ends in the past: the engine answers from the events it keeps
 	 * (its last 256: seconds of them under load, and an OOM event comes
 	 * within about 150 ms of the exit) and closes at once, instead of
@@ -303,17 +305,37 @@ docker_rm_start(const char *name, struct child *c)
 	return spawn_start(client, a.v, env.v, -1, -1, -1, c);
 }
 
+struct reap {
+	int64_t now, grace_s;
+	int removed;
+};
+
+static void
+reap_one(const char *name, const char *deadline, void *arg)
+{
+	struct reap *r = arg;
+
+	if (strtoll(deadline, NULL, 10) + r->grace_s > r->now)
+		return;		/* may still be running for a live request */
+	if (strncmp(name, "imgsandbox-", 11) != 0)
+		return;
+	if (docker_rm(name) == 0) {
+		log_info("reaped leftover container %s", name);
+		r->removed++;
+	}
+}
+
 int
 docker_reap(const char *instance, int64_t grace_s)
 {
 	char filter[256], out[16384], *line, *save, *tab;
-	long long deadline;
-	int64_t now = (int64_t)time(NULL);
-	int removed = 0;
+	struct reap r = { .now = (int64_t)time(NULL), .grace_s = grace_s };
 
 	if (snprintf(filter, sizeof(filter), "label=imgsandbox.instance=%s", instance) >=
 	    (int)sizeof(filter))
 		return -1;
+	if (dapi_on())
+		return dapi_list(filter + 6, reap_one, &r) < 0 ? -1 : r.removed;
 	if (docker_cmd(out, sizeof(out), 15000, "ps", "--all", "--no-trunc",
 	    "--filter", filter, "--format", "{{.Names}}\t{{.Label \"imgsandbox.deadline\"}}",
 	    NULL) != 0)
@@ -322,17 +344,9 @@ docker_reap(const char *instance, int64_t grace_s)
 		if ((tab = strchr(line, '\t')) == NULL)
 			continue;
 		*tab = '\0';
-		deadline = strtoll(tab + 1, NULL, 10);
-		if (deadline + grace_s > now)
-			continue;	/* may still be running for a live request */
-		if (strncmp(line, "imgsandbox-", 11) != 0)
-			continue;
-		if (docker_rm(line) == 0) {
-			log_info("reaped leftover container %s", line);
-			removed++;
-		}
+		reap_one(line, tab + 1, &r);
 	}
-	return removed;
+	return r.removed;
 }
 
 int
@@ -341,8 +355,12 @@ docker_check(const char *image, char *msg, size_t msglen)
 	char out[512];
 	int rc;
 
-	rc = docker_cmd(out, sizeof(out), 10000, "version", "--format={{.Server.Version}}", NULL);
-	if (rc != 0 || out[0] == '\0') {
+	if (dapi_on())
+		rc = dapi_version();
+	else if ((rc = docker_cmd(out, sizeof(out), 10000, "version",
+	    "--format={{.Server.Version}}", NULL)) == 0 && out[0] == '\0')
+		rc = -1;
+	if (rc != 0) {
 		snprintf(msg, msglen, "the container engine does not answer; start it "
 		    "(e.g. 'dockerd &' or 'systemctl start docker') and check that the "
 		    "service's user may use it (the docker group)");
@@ -356,7 +374,8 @@ docker_check(const char *image, char *msg, size_t msglen)
 		    seccomp_profile, strerror(errno), seccomp_profile);
 		return -1;
 	}
-	rc = docker_cmd(out, sizeof(out), 10000, "image", "inspect", "--format={{.Id}}", image, NULL);
+	rc = dapi_on() ? dapi_image(image) :
+	    docker_cmd(out, sizeof(out), 10000, "image", "inspect", "--format={{.Id}}", image, NULL);
 	if (rc != 0) {
 		snprintf(msg, msglen, "the runner image %s is missing; build it with "
 		    "'make runner-image' (runner_image/build.sh)", image);

@@ -275,6 +275,131 @@ dapi_inspect_state(const char *name, int *oom_killed, int *exit_code)
 	return rc;
 }
 
+/* --- the broker's housekeeping ------------------------------------------- */
+
+int
+dapi_version(void)
+{
+	char out[2048];
+
+	return dapi_call("GET", API "/version", NULL, out, sizeof(out), 10000) == 200 &&
+	    strstr(out, "\"Version\"") != NULL ? 0 : -1;
+}
+
+/* s with every byte but [A-Za-z0-9._-] as %XX; -1 when it does not fit. */
+static int
+url_escape(const char *s, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (n + 4 > outlen)
+			return -1;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-')
+			out[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(out + n, outlen - n, "%%%02X", ch);
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+int
+dapi_image(const char *image)
+{
+	char path[600];
+
+	/* A reference's '/' and ':' stay as they are: the engine's route takes
+	 * the rest of the path as the name. */
+	if (strspn(image, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@") !=
+	    strlen(image) || snprintf(path, sizeof(path), API "/images/%s/json", image) >=
+	    (int)sizeof(path))
+		return -1;
+	return dapi_call("GET", path, NULL, NULL, 0, 10000) == 200 ? 0 : -1;
+}
+
+/* ?filters= of a JSON object {key: [value], ...} (pairs of strings, NULL
+ * ended), escaped. */
+static int
+filters_query(char *out, size_t outlen, ...)
+{
+	cJSON *f = cJSON_CreateObject();
+	const char *k, *v;
+	char *text;
+	va_list ap;
+	int rc = -1;
+
+	va_start(ap, outlen);
+	while (f != NULL && (k = va_arg(ap, const char *)) != NULL) {
+		cJSON *a = cJSON_AddArrayToObject(f, k);
+
+		v = va_arg(ap, const char *);
+		if (a != NULL)
+			cJSON_AddItemToArray(a, cJSON_CreateString(v));
+	}
+	va_end(ap);
+	if (f != NULL && (text = cJSON_PrintUnformatted(f)) != NULL) {
+		rc = url_escape(text, out, outlen);
+		free(text);
+	}
+	cJSON_Delete(f);
+	return rc;
+}
+
+int
+dapi_list(const char *label, void (*each)(const char *name, const char *deadline, void *arg),
+    void *arg)
+{
+	char q[1024], path[1200], *resp, *rbody;
+	const cJSON *c, *names, *labels, *deadline;
+	cJSON *j = NULL;
+	size_t rlen;
+	int n = -1;
+
+	if (filters_query(q, sizeof(q), "label", label, NULL) < 0)
+		return -1;
+	snprintf(path, sizeof(path), API "/containers/json?all=1&filters=%s", q);
+	if (exchange("GET", path, NULL, 15000, &resp, &rbody, &rlen) == 200 &&
+	    cJSON_IsArray(j = cJSON_ParseWithLength(rbody, rlen))) {
+		n = 0;
+		cJSON_ArrayForEach(c, j) {
+			names = cJSON_GetObjectItemCaseSensitive(c, "Names");
+			labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
+			deadline = cJSON_GetObjectItemCaseSensitive(labels, "imgsandbox.deadline");
+			if (!cJSON_IsArray(names) || !cJSON_IsString(cJSON_GetArrayItem(names, 0)))
+				continue;
+			each(cJSON_GetArrayItem(names, 0)->valuestring + 1,
+			    cJSON_IsString(deadline) ? deadline->valuestring : "", arg);
+			n++;
+		}
+	}
+	cJSON_Delete(j);
+	free(resp);
+	return n;
+}
+
+int
+dapi_saw_event(const char *name, const char *action, int64_t since_ms, int64_t until_ms)
+{
+	char q[600], path[900], want[80], *resp, *rbody;
+	size_t rlen;
+	int status, saw;
+
+	if (filters_query(q, sizeof(q), "container", name, "event", action, NULL) < 0)
+		return -1;
+	snprintf(path, sizeof(path), API "/events?since=%lld.%03lld000000&until=%lld.%03lld000000"
+	    "&filters=%s", (long long)(since_ms / 1000), (long long)(since_ms % 1000),
+	    (long long)(until_ms / 1000), (long long)(until_ms % 1000), q);
+	snprintf(want, sizeof(want), "\"Action\":\"%s\"", action);
+	status = exchange("GET", path, NULL, 10000, &resp, &rbody, &rlen);
+	saw = status == 200 ? strstr(rbody, want) != NULL : -1;
+	free(resp);
+	return saw;
+}
+
 /* --- a sandbox's client: a child of ours -------------------------------- */
 /* What runs in the child uses no allocation and no lock (the broker has
  * threads): the create request is made before the fork, the rest is

@@ -15,7 +15,8 @@ import subprocess
 import threading
 import time
 
-from conftest import ROOT, Service, docker, new_folder, wait_for
+import harness
+from conftest import ROOT, Service, container_names, docker, new_folder, new_instance, wait_for
 
 SANDBOXD = os.path.join(ROOT, "build", "sandboxd")
 
@@ -102,9 +103,9 @@ def test_the_api_makes_the_container_the_client_makes():
         subprocess.run(["docker", "rm", "--force"] + names, capture_output=True)
 
 
-def network_events(svc, since, containers_wanted):
-    """The engine's events for svc's containers since `since`: {container
-    id: [actions]} and the network actions on them."""
+def network_events(svc, since, containers_wanted, skip=()):
+    """The engine's events for svc's containers since `since` (but the ids
+    in skip): {container id: [actions]} and the network actions on them."""
     until = time.time()
     out = docker("events", "--since", "%.3f" % since, "--until", "%.3f" % until,
                  "--format", '{{.Type}} {{.Action}} {{.Actor.ID}} '
@@ -113,7 +114,7 @@ def network_events(svc, since, containers_wanted):
     mine, network = {}, []
     for line in out.splitlines():
         kind, action, actor, container, instance = (line.split(" ") + [""] * 5)[:5]
-        if kind == "container" and instance == svc.instance:
+        if kind == "container" and instance == svc.instance and actor not in skip:
             mine.setdefault(actor, []).append(action)
     for line in out.splitlines():
         kind, action, actor, container = (line.split(" ") + [""] * 4)[:4]
@@ -136,14 +137,42 @@ except OSError as e:
 """
 
 
-def test_a_run_sets_up_no_network_and_has_none():
+def client_that_tells(folder):
+    """A docker client program that writes each of its command lines to
+    folder/calls, after the name of the program that started it, then runs
+    the real one; (its path, the calls' file)."""
+    os.chmod(folder, 0o711)
+    calls = os.path.join(folder, "calls")
+    open(calls, "w").close()
+    os.chmod(calls, 0o666)
+    path = os.path.join(folder, "docker")
+    with open(path, "w") as f:
+        f.write('#!/bin/sh\necho "$(cat /proc/$PPID/comm) $*" >> %s\nexec /usr/bin/docker "$@"\n'
+                % calls)
+    os.chmod(path, 0o755)
+    return path, calls
+
+
+def test_a_run_sets_up_no_network_and_starts_no_client():
     """Through a service with the defaults: the sandbox has a loopback and
     nothing else, and the engine did no network set-up for it; the same
     service with IMGSANDBOX_DOCKER_API=0 (the client program) did, which
-    the engine's events show (so the check can tell them apart)."""
+    the engine's events show (so the check can tell them apart). And with
+    the API, the broker starts no client program at all, its housekeeping
+    included: the engine's health and the image asked at its start, a
+    container its instance left reaped (its deadline past), the run; with
+    IMGSANDBOX_DOCKER_API=0 the same service starts the client for each
+    (a client that writes down its calls, in place of docker)."""
+    client, calls = client_that_tells(new_folder("client"))
     for api, connects in (("1", False), ("0", True)):
-        svc = Service("nginx", {"IMGSANDBOX_DOCKER_API": api}, responders=1)
+        instance = new_instance("api" + api)
+        left, left_id = orphan(instance)
+        svc = Service("nginx", {"IMGSANDBOX_DOCKER_API": api, "IMGSANDBOX_DOCKER": client,
+                                "IMGSANDBOX_INSTANCE": instance, "IMGSANDBOX_REAP_GRACE_S": "1",
+                                "IMGSANDBOX_REAP_INTERVAL_S": "1"}, responders=1)
         try:
+            wait_for(lambda: not container_names(name="^%s$" % left), "the orphan reaped")
+            assert svc.request("GET", "/api/health")[0] == 200
             since = time.time() - 1
             status, _, r = svc.run(PROBE)
             assert status == 200 and r["status"] == "no_output", r
@@ -151,12 +180,32 @@ def test_a_run_sets_up_no_network_and_has_none():
             # Until the engine has removed its container (its last events).
             mine, network = wait_for(
                 lambda: (lambda m, n: (m, n) if m and all("destroy" in a for a in m.values())
-                         else None)(*network_events(svc, since, 0)),
+                         else None)(*network_events(svc, since, 0, skip=[left_id])),
                 "the run's container removed")
             assert all("start" in actions for actions in mine.values()), mine
             assert ("connect" in network) == connects, (api, network, mine)
+            # The broker's calls (serve.sh asks the engine with the client
+            # at its start, before the broker runs).
+            said = [line.split(" ")[1] for line in open(calls).read().splitlines()
+                    if line.startswith("sandboxd ")]
+            if api == "1":
+                assert said == [], said
+            else:
+                assert {"version", "image", "ps", "run", "rm"} <= set(said), said
+            open(calls, "w").close()
         finally:
             svc.stop()
+            subprocess.run(["docker", "rm", "--force", left], capture_output=True)
+
+
+def orphan(instance):
+    """A container as a broker that was killed leaves it: named
+    imgsandbox-<id>, labelled with its instance and a deadline long past;
+    created, not started. (Its name, its id.)"""
+    name = "imgsandbox-" + secrets.token_hex(16)
+    return name, docker("create", "--name", name, "--network=none", "--label", "imgsandbox.instance=" + instance,
+           "--label", "imgsandbox.deadline=%d" % (time.time() - 600), "--entrypoint", "true",
+           harness.image_tag()).strip()
 
 
 HOLDER = """\

@@ -131,7 +131,7 @@ def test_killed_responder_is_restarted_and_its_container_reaped(reaping):
 
     def hold():
         try:
-            done["r"] = svc.run("while True:\n    pass\n")
+            done["r"] = svc.run("import time\nwhile True:\n    time.sleep(1)\n")
         except Exception as e:   # the connection dies with the responder
             done["e"] = e
 

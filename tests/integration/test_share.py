@@ -1,7 +1,12 @@
 """A client's share of the host (shared/sandbox/share.c), through every server: a cap
 on requests in flight, a rate cap (429 with Retry-After), and slots served
-fairly, so that one address keeping many busy runs in flight cannot starve
-another's. Loopback addresses are different clients: 127.0.0.2, .3, ..."""
+fairly, so that one address keeping many long runs in flight cannot starve
+another's. Loopback addresses are different clients: 127.0.0.2, .3, ...
+
+The long runs sleep to their time limit: a slot is held by a run, not by
+the CPU it burns, and a busy loop would take a core from every other test
+on the machine for its whole limit (the hostile suite's busy_loop.py and
+test_run.py's own busy loop are where a CPU-bound script is the point)."""
 import http.client
 import json
 import threading
@@ -14,7 +19,8 @@ import os
 from conftest import SERVERS, Service, budget, encode_multipart, wait_for
 
 TRIVIAL = "print('hello')\n"
-BUSY = "while True:\n    pass\n"
+# Holds its slot to the time limit, as a busy loop would, on no CPU.
+HOLD = "import time\nwhile True:\n    time.sleep(1)\n"
 
 
 def post_from(service, source, code, timeout=None):
@@ -32,7 +38,7 @@ def post_from(service, source, code, timeout=None):
 
 @pytest.fixture(scope="module", params=SERVERS)
 def shared(request):
-    # Busy loops end at the time limit (6 s), which counts the script, not
+    # Long runs end at the time limit (6 s), which counts the script, not
     # its sandbox's start. The line's wait is the default (three limits).
     svc = Service(request.param, {"IMGSANDBOX_SLOTS": "2", "IMGSANDBOX_TIMEOUT_MS": "6000",
                                   "IMGSANDBOX_CLIENT_INFLIGHT": "4",
@@ -54,7 +60,7 @@ def slot_time(answered, r):
 
 
 def test_one_client_cannot_starve_another(shared):
-    """127.0.0.2 keeps 8 busy loops in flight for a while (4 are let in, the
+    """127.0.0.2 keeps 8 long runs (HOLD) in flight for a while (4 are let in, the
     rest get 429); 127.0.0.3's trivial run then takes the next free slot
     ahead of every run of the first client that was waiting when it came
     (it holds none, they hold them all), and never gets 429."""
@@ -71,7 +77,7 @@ def test_one_client_cannot_starve_another(shared):
         while time.time() < stop:
             sent = time.time()
             try:
-                status, headers, r = post_from(shared, "127.0.0.2", BUSY)
+                status, headers, r = post_from(shared, "127.0.0.2", HOLD)
             except Exception as e:   # said below, not lost with the thread
                 failed.append(repr(e))
                 return
@@ -86,7 +92,7 @@ def test_one_client_cannot_starve_another(shared):
     for t in threads:
         t.start()
     deadline = time.time() + 60
-    while time.time() < deadline:   # both slots busy with its loops, two more in line
+    while time.time() < deadline:   # both slots busy with its runs, two more in line
         st = json.loads(shared.request("GET", "/api/health")[2])
         if st["slots_busy"] == 2 and st["waiting"] >= 2:
             break
@@ -103,7 +109,7 @@ def test_one_client_cannot_starve_another(shared):
     mine = slot_time(answered, r)
     # When it stood in line: its slot time less its wait. The first client's
     # runs still there then (answered after it) held the two slots (the
-    # check above; a busy loop holds its slot to its limit) or stood in line
+    # check above; each holds its slot to its limit) or stood in line
     # with it: the two that took their slots first held them, and every
     # other must come after it. (Told by order, not by a margin of time: a
     # slot's time is known from an answer's arrival, late by as much as

@@ -8,7 +8,8 @@
 # folder of its own (build/deb/<version>/), so two may build at once.
 #   DEB_VERSION   the package's version: VERSION's by default; another one
 #                 gets a changelog entry of its own, written into the copy
-#                 (how an upgrade is built for a test, with no dch)
+#                 (with no dch; test_deb.py re-versions a built package
+#                 instead, to test an upgrade without a second compile)
 #   LINTIAN=no    skip lintian
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

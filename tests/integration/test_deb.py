@@ -16,6 +16,7 @@ service's results and log stay out of /var/lib/imgsandbox), every other
 setting the test needs is given in the units' environment, users that were
 there are left alone, and ones the test made go at its end if nothing runs
 as them."""
+import gzip
 import json
 import os
 import pwd
@@ -198,60 +199,71 @@ def machine():
             (os.path.exists(path) and os.unlink(path))
 
 
-def build(versions):
-    """make deb for each version at once (each in build/deb/<version>/);
-    the first with lintian. {version: (.deb path, seconds, lintian's text)}."""
-    procs, t0 = {}, time.monotonic()
-    for i, v in enumerate(versions):
-        env = dict(os.environ, DEB_VERSION=v, LINTIAN="yes" if i == 0 else "no")
-        procs[v] = subprocess.Popen(["make", "--no-print-directory", "-C", ROOT, "deb"], env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    out = {}
-    for v, p in procs.items():
-        text, _ = p.communicate(timeout=900)
-        assert p.returncode == 0, text[-4000:]
-        lint = os.path.join(ROOT, "build", "deb", v, "lintian.txt")
-        out[v] = (os.path.join(ROOT, "build", "imgsandbox_%s_amd64.deb" % v),
-                  round(time.monotonic() - t0, 1),
-                  open(lint).read() if os.path.exists(lint) else "")
-    return out
+def build():
+    """make deb of the tree's version, with lintian: (.deb path, seconds,
+    lintian's text)."""
+    t0 = time.monotonic()
+    out = sh(["make", "--no-print-directory", "-C", ROOT, "deb"], timeout=900,
+             env=dict(os.environ, LINTIAN="yes"))
+    lint = os.path.join(ROOT, "build", "deb", version(), "lintian.txt")
+    return (os.path.join(ROOT, "build", "imgsandbox_%s_amd64.deb" % version()),
+            round(time.monotonic() - t0, 1), open(lint).read() if os.path.exists(lint) else out.stdout)
 
 
-def new_default(deb):
-    """The newer package with a default settings file of its own (a line
-    appended, its md5sum said), repacked in place, so that the upgrade
-    meets what dpkg asks about: a conffile both the operator and the
-    package changed. The line it adds."""
+def newer(deb, v):
+    """The upgrade: the built package re-versioned as v (its control file's
+    Version, a changelog entry of its own) with a default settings file of
+    its own (a line appended), so that the upgrade meets what dpkg asks
+    about: a conffile both the operator and the package changed. The
+    binaries are the older's: what the test upgrades is the package's
+    files and scripts, not the compile (make deb DEB_VERSION=v builds one
+    from the tree when a compiled one is wanted). Returns (the newer .deb,
+    the line its settings file adds)."""
     line = "# a newer default (test_deb.py)\n"
     tree = new_folder("repack")
     sh(["dpkg-deb", "-R", deb, tree])
+    control = open(tree + "/DEBIAN/control").read()
+    old = [l.split(": ", 1)[1] for l in control.splitlines() if l.startswith("Version: ")][0]
+    with open(tree + "/DEBIAN/control", "w") as f:
+        f.write(control.replace("Version: %s\n" % old, "Version: %s\n" % v))
     with open(tree + CONF, "a") as f:
         f.write(line)
-    md5 = subprocess.run(["md5sum", CONF.lstrip("/")], cwd=tree, capture_output=True, text=True,
+    log = "usr/share/doc/imgsandbox/changelog.gz"     # a native package's
+    maint = [l.split(": ", 1)[1] for l in control.splitlines() if l.startswith("Maintainer: ")][0]
+    entry = ("imgsandbox (%s) unstable; urgency=medium\n\n  * %s re-versioned by test_deb.py.\n\n"
+             " -- %s  %s\n\n" % (v, old, maint, time.strftime("%a, %d %b %Y %H:%M:%S +0000",
+                                                                 time.gmtime())))
+    with gzip.open(tree + "/" + log, "rb") as f:
+        text = entry.encode() + f.read()
+    with open(tree + "/" + log, "wb") as raw:
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as f:
+            f.write(text)
+    changed = [CONF.lstrip("/"), log]
+    sums = [l for l in open(tree + "/DEBIAN/md5sums") if l.split()[1] not in changed]
+    md5 = subprocess.run(["md5sum"] + changed, cwd=tree, capture_output=True, text=True,
                          check=True).stdout
-    sums = [l for l in open(tree + "/DEBIAN/md5sums") if not l.rstrip().endswith(CONF.lstrip("/"))]
     with open(tree + "/DEBIAN/md5sums", "w") as f:
         f.write("".join(sums) + md5)
-    sh(["dpkg-deb", "--root-owner-group", "-b", tree, deb])
+    out = os.path.join(ROOT, "build", "imgsandbox_%s_amd64.deb" % v)
+    sh(["dpkg-deb", "--root-owner-group", "-b", tree, out])
     shutil.rmtree(tree, ignore_errors=True)
-    return line
+    return out, line
 
 
 def test_install_upgrade_purge(machine):
     before, made = machine
     old, new = version(), version() + "+test1"
-    built = build([old, new])
-    made += [built[new][0], os.path.join(ROOT, "build", "deb", new)]
-    lint = built[old][2]
+    deb, build_s, lint = build()
+    new_deb, newer_line = newer(deb, new)
+    made.append(new_deb)
     assert not [l for l in lint.splitlines() if l.startswith("E:")], lint
     print("lintian:", "\n".join(l for l in lint.splitlines() if "root privileges" not in l)
           or "no tags")
-    timings = {"build_s": {v: b[1] for v, b in built.items()}}
-    newer_line = new_default(built[new][0])
+    timings = {"build_s": build_s}
 
     # The older: installed, its users and data folder made, the conffile registered.
     t0 = time.monotonic()
-    apt_install(built[old][0])
+    apt_install(deb)
     timings["install_s"] = round(time.monotonic() - t0, 1)
     assert installed_version() == "install ok installed " + old
     assert all(user_exists(u) for u in USERS)
@@ -281,7 +293,7 @@ def test_install_upgrade_purge(machine):
 
     # The newer over it: the settings file, the log and the result kept.
     t0 = time.monotonic()
-    apt_install(built[new][0])
+    apt_install(new_deb)
     timings["upgrade_s"] = round(time.monotonic() - t0, 1)
     assert installed_version() == "install ok installed " + new
     assert open(CONF).read() == mine

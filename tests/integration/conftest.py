@@ -135,7 +135,8 @@ def pytest_collection_finish(session):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
-    harness.current.update(test=item.nodeid, group=getattr(item, "_imgsandbox_group", None))
+    harness.current.update(test=item.nodeid, group=getattr(item, "_imgsandbox_group", None),
+                           engine=getattr(item.module, "ENGINE", None))
     for svc in harness.registry:
         if svc.alive():
             svc.offsets[item.nodeid] = harness.sizes(svc)
@@ -155,7 +156,7 @@ def pytest_runtest_teardown(item, nextitem):
                 finish_shared(item)
     finally:
         harness.clean_stopped(item.nodeid)
-        harness.current.update(test=None, group=None)
+        harness.current.update(test=None, group=None, engine=None)
 
 
 def finish_shared(item):
@@ -307,6 +308,11 @@ class Service:
             "IMGSANDBOX_CLIENT_INFLIGHT": "1024", "IMGSANDBOX_CLIENT_RUNS_PER_MIN": "1000000",
             "IMGSANDBOX_CLIENT_BURST": "100000", "IMGSANDBOX_CLIENT_READS_PER_MIN": "1000000",
         })
+        # The engine of the test's module (ENGINE = "fork" in a module whose
+        # claims are not about the engine: see docs/development.md), unless
+        # the test names one (None: the product's default).
+        if harness.current.get("engine") and "IMGSANDBOX_ENGINE" not in (env_extra or {}):
+            env["IMGSANDBOX_ENGINE"] = harness.current["engine"]
         for k, v in (env_extra or {}).items():
             if v is None:
                 env.pop(k, None)
@@ -489,7 +495,16 @@ def encode_multipart(fields, boundary=None):
 
 @pytest.fixture(scope="session", params=SERVERS)
 def service(request):
-    svc = Service(request.param)
+    svc = Service(request.param, {"IMGSANDBOX_ENGINE": None})     # the default, whoever asks
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture(scope="session", params=SERVERS)
+def fork_service(request):
+    """The shared service of the files whose claims are not the engine's
+    (ENGINE = "fork"; each says `service = fork_service` for its tests)."""
+    svc = Service(request.param, {"IMGSANDBOX_ENGINE": "fork"})
     yield svc
     svc.stop()
 
@@ -528,7 +543,9 @@ def variant_service(name, env, responders=None):
     # engine the parallel suite keeps busy.
     if responders is None:
         responders = 2 if name == "warm" else 3
-    return Service(server, dict(extra, **env), responders=responders)
+    env = dict(extra, **env)
+    env.setdefault("IMGSANDBOX_ENGINE", None)       # the default's (Docker) unless named
+    return Service(server, env, responders=responders)
 
 
 @pytest.fixture(scope="session", params=HOSTILE_VARIANTS)

@@ -296,7 +296,7 @@ def alive_now(delta, what):
 # --- the services of this process --------------------------------------------------
 registry = []          # every Service started here (conftest.Service registers itself)
 stopped_recently = []  # the last few stopped, for the report of the test that stopped them
-current = {"test": None, "group": None}
+current = {"test": None, "group": None, "engine": None}
 
 
 def log_files(data):

@@ -13,6 +13,11 @@ from test_access import get
 
 import json
 
+# What this file claims is not the engine's: its services run on the fork
+# engine, a run's host CPU 15-20x less than Docker's (docs/development.md,
+# "Which engine a test runs on").
+ENGINE = "fork"
+
 
 def broken_log(server, how):
     data = service_data_folder()

@@ -2,7 +2,19 @@
 through every server; the operator's only (see test_access.py)."""
 import re
 
+import pytest
+
 from test_access import get
+
+# What this file claims is not the engine's: its services run on the fork
+# engine, a run's host CPU 15-20x less than Docker's (docs/development.md,
+# "Which engine a test runs on").
+ENGINE = "fork"
+
+
+@pytest.fixture(scope="module")
+def service(fork_service):
+    return fork_service
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'
                     r'(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*)?\})? (-?[0-9.eE+-]+|\+Inf|NaN)$')

@@ -13,6 +13,11 @@ import pytest
 from conftest import Service, budget, secret_file
 from pg import PgServer, pg_server  # noqa: F401 (a fixture)
 
+# What this file claims is not the engine's: its services run on the fork
+# engine, a run's host CPU 15-20x less than Docker's (docs/development.md,
+# "Which engine a test runs on").
+ENGINE = "fork"
+
 # (session, code, extra fields): a failure fixed in its session, a timeout-
 # free no_output, a refusal (no code), an error left unfixed.
 RUNS = [

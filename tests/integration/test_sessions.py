@@ -18,6 +18,11 @@ from ai_standin import StandIn
 from conftest import SERVERS, Service
 from test_assist import AI_ENV, GOOD, assist, fenced
 
+# What this file claims is not the engine's: its services run on the fork
+# engine, a run's host CPU 15-20x less than Docker's (docs/development.md,
+# "Which engine a test runs on").
+ENGINE = "fork"
+
 
 @pytest.fixture(scope="module")
 def standin():

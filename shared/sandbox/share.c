@@ -20,7 +20,7 @@
 #include "base/text.h"
 
 #define SHARE_MAGIC	0x53484152u
-#define SHARE_VERSION	4
+#define SHARE_VERSION	5
 #define MAX_REQ		256	/* responders of the host */
 #define MAX_CLIENTS	512	/* buckets kept; the least recent one is reused */
 #define MAX_WAIT	256
@@ -41,6 +41,7 @@ struct client {
 	uint64_t key;		/* 0: free */
 	double tokens;
 	int64_t at_ms;		/* real time of the last refill */
+	int64_t served_ms;	/* monotonic: when it last took a slot (0: not lately) */
 };
 
 struct waiter {
@@ -292,19 +293,49 @@ held(const struct table *t, uint64_t key)
 	return n;
 }
 
-/* Whether waiter w goes first: no live waiter whose client holds fewer
- * slots, or as many and came before. */
+/* When key's client last took a slot (its bucket's served_ms; 0 when it
+ * has none). */
+static int64_t
+served(const struct table *t, uint64_t key)
+{
+	int i;
+
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (t->client[i].key == key)
+			return t->client[i].served_ms;
+	return 0;
+}
+
+/* Whether waiter v, whose client holds hv slots and last took one at sv,
+ * goes before w (hw, sw): its client holds fewer slots; or as many, and
+ * took its last one longer ago; or then it came first. Not by holdings
+ * alone: when a client's run ends, it holds one fewer at that moment, and
+ * with one slot (a host of one CPU) its next run, in line before the
+ * other client's, took the slot back every time. */
+static int
+goes_before(const struct waiter *v, int hv, int64_t sv, const struct waiter *w, int hw,
+    int64_t sw)
+{
+	if (hv != hw)
+		return hv < hw;
+	if (v->key != w->key && sv != sw)
+		return sv < sw;
+	return v->ticket < w->ticket;
+}
+
+/* Whether waiter w goes first: no live waiter goes before it. */
 static int
 my_turn(const struct table *t, const struct waiter *w)
 {
 	int mine = held(t, w->key), i, h;
+	int64_t at = served(t, w->key);
 
 	for (i = 0; i < MAX_WAIT; i++) {
 		const struct waiter *v = &t->wait[i];
 		if (v->pid == 0 || v == w)
 			continue;
 		h = v->key == w->key ? mine : held(t, v->key);
-		if (h < mine || (h == mine && v->ticket < w->ticket))
+		if (goes_before(v, h, v->key == w->key ? at : served(t, v->key), w, mine, at))
 			return 0;
 	}
 	return 1;
@@ -362,7 +393,7 @@ place_of(struct share *s, const struct waiter *w, struct share_place *at)
 {
 	const struct table *t = s->t;
 	int mine = w != NULL ? held(t, w->key) : 0, i, h, free_now, rounds;
-	int64_t longest, first;
+	int64_t longest, first, last = w != NULL ? served(t, w->key) : 0;
 
 	memset(at, 0, sizeof(*at));
 	for (i = 0; i < MAX_WAIT; i++) {
@@ -373,7 +404,8 @@ place_of(struct share *s, const struct waiter *w, struct share_place *at)
 		if (w == NULL || v == w)
 			continue;
 		h = v->key == w->key ? mine : held(t, v->key);
-		at->position += h < mine || (h == mine && v->ticket < w->ticket);
+		at->position += goes_before(v, h, v->key == w->key ? last : served(t, v->key), w,
+		    mine, last);
 	}
 	at->position++;
 	free_now = s->slots - slots_busy(t, &longest);
@@ -412,10 +444,14 @@ static void
 took_slot(struct share *s, struct waiter *w)
 {
 	struct req *me = my_req(s->t, 1);
+	int i;
 
 	if (me != NULL) {
 		me->has_slot = 1;
 		me->slot_at_ms = clock_mono_ms();
+		for (i = 0; i < MAX_CLIENTS; i++)
+			if (s->t->client[i].key == me->key)
+				s->t->client[i].served_ms = me->slot_at_ms;
 	}
 	unqueue(w);
 }

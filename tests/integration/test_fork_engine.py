@@ -82,7 +82,10 @@ class Engine:
         self.cgroup = cgroup_of(user)
 
     def env(self, extra):
-        env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "IMGSANDBOX_ROOTFS": ROOTFS,
+        # No settings file (as harness.py gives every program of the suite):
+        # test_deb installs /etc/imgsandbox/imgsandbox.conf while these run.
+        env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "IMGSANDBOX_CONFIG_FILE": "",
+               "IMGSANDBOX_ROOTFS": ROOTFS,
                "IMGSANDBOX_PACKAGES": os.path.join(ROOT, "runner_image", "packages.txt"),
                "IMGSANDBOX_CGROUP": self.cgroup, "IMGSANDBOX_MEMORY": str(256 << 20)}
         env.update(extra or {})

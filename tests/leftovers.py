@@ -57,44 +57,34 @@ def instance_prefix(tag):
 # The engine asked on its socket: a `docker ps` costs 50-60 ms of CPU (a
 # Go program started), the same question on the socket about 1 ms, and the
 # suite asks it thousands of times (each run's host check polls it).
-class _Unix(http.client.HTTPConnection):
-    def __init__(self, path, timeout):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
+ENGINE_SOCKET = "/var/run/docker.sock"
 
+
+class _Unix(http.client.HTTPConnection):
     def connect(self):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
+        self.sock.connect(ENGINE_SOCKET)
 
 
-def engine_socket():
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    return host[len("unix://"):] if host.startswith("unix://") else None
-
-
-def engine_get(path, timeout=120):
-    """GET path (API 1.41) from the engine's Unix socket: the decoded JSON,
-    or None when it is not there or does not answer 200."""
-    sock = engine_socket()
-    if sock is None:
-        return None
-    c = _Unix(sock, timeout)
+def engine_request(method, path, body=None, timeout=120):
+    """One request to the engine's API (1.41) on its socket: (status, the
+    body's bytes). OSError when it does not answer."""
+    c = _Unix("docker", timeout=timeout)
     try:
-        c.request("GET", "/v1.41" + path)
+        c.request(method, "/v1.41" + path, body, {"Content-Type": "application/json"})
         r = c.getresponse()
-        body = r.read()
-        return json.loads(body) if r.status == 200 else None
-    except (OSError, ValueError, http.client.HTTPException):
-        return None
+        return r.status, r.read()
+    except http.client.HTTPException as e:
+        raise OSError("the engine's answer: %s" % e)
     finally:
         c.close()
 
 
 def engine_containers(label=None, name=None, running=False):
-    """[{"name", "labels", "state", "command"}] of the engine's containers
-    (all, or running ones), filtered as `docker ps --filter label=... name=...`
-    does; None when the engine does not answer on its socket."""
+    """[{"name", "labels", "state"}] of the engine's containers (all, or
+    running ones), filtered as `docker ps --filter label=... name=...`
+    does. OSError when the engine does not answer."""
     filters = {}
     if label:
         filters["label"] = [label]
@@ -102,31 +92,21 @@ def engine_containers(label=None, name=None, running=False):
         filters["name"] = [name]
     if running:
         filters["status"] = ["running"]
-    q = "/containers/json?all=1&filters=" + urllib.parse.quote(json.dumps(filters))
-    got = engine_get(q)
-    if got is None:
-        return None
+    status, body = engine_request("GET", "/containers/json?all=1&filters=" +
+                                  urllib.parse.quote(json.dumps(filters)))
+    if status != 200:
+        raise OSError("the engine answered %d: %s" % (status, body[:300]))
     return [{"name": (c.get("Names") or ["/"])[0].lstrip("/"), "labels": c.get("Labels") or {},
-             "state": c.get("State", ""), "command": c.get("Command", "")} for c in got]
+             "state": c.get("State", "")} for c in json.loads(body)]
 
 
 def containers():
     """[(name, instance label, state)] of the engine's imgsandbox containers;
     [] when no engine answers."""
-    got = engine_containers()
-    if got is None:
-        try:
-            out = subprocess.run(["docker", "ps", "-a", "--no-trunc", "--format",
-                                  '{{.Names}}\t{{.Label "imgsandbox.instance"}}\t{{.State}}'],
-                                 capture_output=True, text=True, timeout=120, env=ENV).stdout
-        except (OSError, subprocess.TimeoutExpired):
-            return []
-        got = []
-        for line in out.splitlines():
-            parts = line.split("\t")
-            if len(parts) == 3:
-                got.append({"name": parts[0], "labels": {"imgsandbox.instance": parts[1]},
-                            "state": parts[2]})
+    try:
+        got = engine_containers()
+    except (OSError, ValueError):
+        return []
     rows = []
     for c in got:
         inst = c["labels"].get("imgsandbox.instance", "")

@@ -577,13 +577,8 @@ def container_names(label=None, name=None, running=False):
     """Names of the engine's containers, filtered as `docker ps --filter`
     does, asked on its socket (leftovers.engine_containers: the suite asks
     thousands of times, and a client program costs 50-60 ms of CPU each)."""
-    got = leftovers.engine_containers(label=label, name=name, running=running)
-    if got is None:
-        args = ["ps", "--format", "{{.Names}}"] + ([] if running else ["-a"])
-        args += (["--filter", "label=" + label] if label else []) + \
-            (["--filter", "name=" + name] if name else [])
-        return docker(*args).split()
-    return [c["name"] for c in got]
+    return [c["name"] for c in leftovers.engine_containers(label=label, name=name,
+                                                           running=running)]
 
 
 def instance_of(service):

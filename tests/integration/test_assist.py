@@ -16,10 +16,7 @@ import pytest
 from ai_standin import StandIn
 from conftest import SERVERS, Service, free_port, secret_file
 
-# What this file claims is not the engine's: its services run on the fork
-# engine, a run's host CPU 15-20x less than Docker's (docs/development.md,
-# "Which engine a test runs on").
-ENGINE = "fork"
+ENGINE = "fork"  # its claims are not the engine's: docs/development.md
 
 KEY = "sk-standin-" + uuid.uuid4().hex
 GOOD = ("from PIL import Image, ImageOps\n"

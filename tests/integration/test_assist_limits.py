@@ -15,10 +15,7 @@ from ai_standin import StandIn
 from conftest import SERVERS, Service, service_data_folder
 from test_assist import AI_ENV, GOOD, assist, fenced
 
-# What this file claims is not the engine's: its services run on the fork
-# engine, a run's host CPU 15-20x less than Docker's (docs/development.md,
-# "Which engine a test runs on").
-ENGINE = "fork"
+ENGINE = "fork"  # its claims are not the engine's: docs/development.md
 
 
 @pytest.fixture(scope="module")

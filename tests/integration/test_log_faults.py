@@ -13,10 +13,7 @@ from test_access import get
 
 import json
 
-# What this file claims is not the engine's: its services run on the fork
-# engine, a run's host CPU 15-20x less than Docker's (docs/development.md,
-# "Which engine a test runs on").
-ENGINE = "fork"
+ENGINE = "fork"  # its claims are not the engine's: docs/development.md
 
 
 def broken_log(server, how):

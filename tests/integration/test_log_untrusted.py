@@ -14,10 +14,7 @@ import pytest
 from conftest import Service, service_data_folder
 from pg import pg_server  # noqa: F401 (a fixture)
 
-# What this file claims is not the engine's: its services run on the fork
-# engine, a run's host CPU 15-20x less than Docker's (docs/development.md,
-# "Which engine a test runs on").
-ENGINE = "fork"
+ENGINE = "fork"  # its claims are not the engine's: docs/development.md
 
 # The script forges its own ERROR record (it runs in the interpreter that
 # writes them), with bytes that are not UTF-8 in each text, then exits 1.

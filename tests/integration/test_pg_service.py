@@ -13,10 +13,7 @@ import pytest
 from conftest import Service, budget, secret_file
 from pg import PgServer, pg_server  # noqa: F401 (a fixture)
 
-# What this file claims is not the engine's: its services run on the fork
-# engine, a run's host CPU 15-20x less than Docker's (docs/development.md,
-# "Which engine a test runs on").
-ENGINE = "fork"
+ENGINE = "fork"  # its claims are not the engine's: docs/development.md
 
 # (session, code, extra fields): a failure fixed in its session, a timeout-
 # free no_output, a refusal (no code), an error left unfixed.

@@ -19,10 +19,7 @@ import pytest
 
 from conftest import ROOT, SERVERS, Service, encode_multipart, free_port, new_folder
 
-# What this file claims is not the engine's: its services run on the fork
-# engine, a run's host CPU 15-20x less than Docker's (docs/development.md,
-# "Which engine a test runs on").
-ENGINE = "fork"
+ENGINE = "fork"  # its claims are not the engine's: docs/development.md
 
 STOCK = """
 daemon off;

@@ -17,10 +17,7 @@ from PIL import Image
 
 from conftest import budget, encode_multipart, settled
 
-# What this file claims is not the engine's: its services run on the fork
-# engine, a run's host CPU 15-20x less than Docker's (docs/development.md,
-# "Which engine a test runs on").
-ENGINE = "fork"
+ENGINE = "fork"  # its claims are not the engine's: docs/development.md
 
 
 @pytest.fixture(scope="module")

@@ -496,6 +496,21 @@ print_docker_argv(const char *inst, const char *id, const char *dir, int body)
 	return 0;
 }
 
+/* For the tests: what the broker asks the engine when a sandbox's exit of
+ * 137 came with no OOM flag (gVisor's OOM event can come after the exit):
+ * whether it recorded ACTION for container NAME since SINCE_MS (the real
+ * clock), through the API or, with IMGSANDBOX_DOCKER_API=0, the client
+ * program. Prints 1, 0, or -1 when it could not be asked. */
+static int
+print_saw_event(const char *name, const char *action, const char *since_ms)
+{
+	if (docker_init(&cfg, "/nonexistent") < 0)
+		die("no docker client");
+	dapi_init(&cfg);
+	printf("%d\n", docker_saw_event(name, action, strtoll(since_ms, NULL, 10)));
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -510,9 +525,12 @@ main(int argc, char **argv)
 	if (argc == 5 && (strcmp(argv[1], "--docker-argv") == 0 ||
 	    strcmp(argv[1], "--docker-body") == 0))
 		return print_docker_argv(argv[2], argv[3], argv[4], argv[1][9] == 'b');
+	if (argc == 5 && strcmp(argv[1], "--docker-saw-event") == 0)
+		return print_saw_event(argv[2], argv[3], argv[4]);
 	if (argc > 1)
-		die("usage: sandboxd [--docker-argv|--docker-body INSTANCE ID JOB_DIR] (settings "
-		    "from the environment, as the responder's)");
+		die("usage: sandboxd [--docker-argv|--docker-body INSTANCE ID JOB_DIR | "
+		    "--docker-saw-event NAME ACTION SINCE_MS] (settings from the environment, as "
+		    "the responder's)");
 	umask(007);
 	config_instance(instance, sizeof(instance));
 	eng = pick_engine();

@@ -328,14 +328,15 @@ reap_one(const char *name, const char *deadline, void *arg)
 int
 docker_reap(const char *instance, int64_t grace_s)
 {
-	char filter[256], out[16384], *line, *save, *tab;
+	char label[256], filter[300], out[16384], *line, *save, *tab;
 	struct reap r = { .now = (int64_t)time(NULL), .grace_s = grace_s };
 
-	if (snprintf(filter, sizeof(filter), "label=imgsandbox.instance=%s", instance) >=
-	    (int)sizeof(filter))
+	if (snprintf(label, sizeof(label), "imgsandbox.instance=%s", instance) >=
+	    (int)sizeof(label))
 		return -1;
 	if (dapi_on())
-		return dapi_list(filter + 6, reap_one, &r) < 0 ? -1 : r.removed;
+		return dapi_list(label, reap_one, &r) < 0 ? -1 : r.removed;
+	snprintf(filter, sizeof(filter), "label=%s", label);
 	if (docker_cmd(out, sizeof(out), 15000, "ps", "--all", "--no-trunc",
 	    "--filter", filter, "--format", "{{.Names}}\t{{.Label \"imgsandbox.deadline\"}}",
 	    NULL) != 0)

@@ -20,7 +20,7 @@
 #include "base/text.h"
 
 #define SHARE_MAGIC	0x53484152u
-#define SHARE_VERSION	5
+#define SHARE_VERSION	6
 #define MAX_REQ		256	/* responders of the host */
 #define MAX_CLIENTS	512	/* buckets kept; the least recent one is reused */
 #define MAX_WAIT	256
@@ -32,6 +32,7 @@
 struct req {
 	pid_t pid;		/* 0: free */
 	uint64_t key;		/* the client */
+	int client;		/* its bucket in client[] (its key's while it is there) */
 	int has_slot;
 	int answered;		/* its answer is out: no longer in flight for its client */
 	int64_t slot_at_ms;	/* monotonic: when it took its slot */
@@ -47,6 +48,7 @@ struct client {
 struct waiter {
 	pid_t pid;		/* 0: free */
 	uint64_t key;
+	int client;		/* as its request's */
 	int64_t ticket;
 };
 
@@ -253,8 +255,10 @@ share_enter(struct share *s, const char *client, int *retry_after_s)
 		return SHARE_RATE;
 	}
 	b->tokens -= 1.0;
-	if (me != NULL)
+	if (me != NULL) {
 		me->key = key;
+		me->client = (int)(b - t->client);
+	}
 	unlock(s);
 	return SHARE_OK;
 }
@@ -293,17 +297,23 @@ held(const struct table *t, uint64_t key)
 	return n;
 }
 
-/* When key's client last took a slot (its bucket's served_ms; 0 when it
- * has none). */
-static int64_t
-served(const struct table *t, uint64_t key)
+/* Client key's bucket, at index ix: NULL when it went to another client
+ * since (or there is none). */
+static struct client *
+bucket_at(const struct table *t, int ix, uint64_t key)
 {
-	int i;
+	if (key == 0 || ix < 0 || ix >= MAX_CLIENTS || t->client[ix].key != key)
+		return NULL;
+	return (struct client *)&t->client[ix];
+}
 
-	for (i = 0; i < MAX_CLIENTS; i++)
-		if (t->client[i].key == key)
-			return t->client[i].served_ms;
-	return 0;
+/* When w's client last took a slot (0: not since its bucket was made). */
+static int64_t
+served(const struct table *t, const struct waiter *w)
+{
+	const struct client *c = bucket_at(t, w->client, w->key);
+
+	return c != NULL ? c->served_ms : 0;
 }
 
 /* Whether waiter v, whose client holds hv slots and last took one at sv,
@@ -328,14 +338,14 @@ static int
 my_turn(const struct table *t, const struct waiter *w)
 {
 	int mine = held(t, w->key), i, h;
-	int64_t at = served(t, w->key);
+	int64_t at = served(t, w);
 
 	for (i = 0; i < MAX_WAIT; i++) {
 		const struct waiter *v = &t->wait[i];
 		if (v->pid == 0 || v == w)
 			continue;
 		h = v->key == w->key ? mine : held(t, v->key);
-		if (goes_before(v, h, v->key == w->key ? at : served(t, v->key), w, mine, at))
+		if (goes_before(v, h, served(t, v), w, mine, at))
 			return 0;
 	}
 	return 1;
@@ -351,7 +361,8 @@ queue(struct share *s)
 
 	for (i = 0; i < MAX_WAIT; i++)
 		if (t->wait[i].pid == 0) {
-			t->wait[i] = (struct waiter){ getpid(), me ? me->key : 0, t->next_ticket++ };
+			t->wait[i] = (struct waiter){ getpid(), me ? me->key : 0, me ? me->client : -1,
+			    t->next_ticket++ };
 			return &t->wait[i];
 		}
 	return NULL;
@@ -393,7 +404,7 @@ place_of(struct share *s, const struct waiter *w, struct share_place *at)
 {
 	const struct table *t = s->t;
 	int mine = w != NULL ? held(t, w->key) : 0, i, h, free_now, rounds;
-	int64_t longest, first, last = w != NULL ? served(t, w->key) : 0;
+	int64_t longest, first, last = w != NULL ? served(t, w) : 0;
 
 	memset(at, 0, sizeof(*at));
 	for (i = 0; i < MAX_WAIT; i++) {
@@ -404,8 +415,7 @@ place_of(struct share *s, const struct waiter *w, struct share_place *at)
 		if (w == NULL || v == w)
 			continue;
 		h = v->key == w->key ? mine : held(t, v->key);
-		at->position += goes_before(v, h, v->key == w->key ? last : served(t, v->key), w,
-		    mine, last);
+		at->position += goes_before(v, h, served(t, v), w, mine, last);
 	}
 	at->position++;
 	free_now = s->slots - slots_busy(t, &longest);
@@ -444,14 +454,13 @@ static void
 took_slot(struct share *s, struct waiter *w)
 {
 	struct req *me = my_req(s->t, 1);
-	int i;
+	struct client *c;
 
 	if (me != NULL) {
 		me->has_slot = 1;
 		me->slot_at_ms = clock_mono_ms();
-		for (i = 0; i < MAX_CLIENTS; i++)
-			if (s->t->client[i].key == me->key)
-				s->t->client[i].served_ms = me->slot_at_ms;
+		if ((c = bucket_at(s->t, me->client, me->key)) != NULL)
+			c->served_ms = me->slot_at_ms;
 	}
 	unqueue(w);
 }

@@ -65,13 +65,16 @@ async function waitForHttp(url, child, ms) {
 }
 
 // Runs serve.sh for server with IMGSANDBOX_* settings env; its output goes to logPath.
+// No settings file unless the environment names one, as in the integration
+// suite: an installed package's /etc/imgsandbox/imgsandbox.conf (test_deb
+// installs one while this suite runs beside it) is not this checkout's.
 function spawnServe(server, port, data, env, logPath) {
   const out = fs.openSync(logPath, 'w');
   const child = spawn(path.join(ROOT, 'fcgi', 'serve.sh'), [], {
     cwd: ROOT,
     env: {
       ...process.env, PORT: String(port), SERVER: server, IMGSANDBOX_DATA: data, START_DOCKERD: 'no',
-      IMGSANDBOX_TIMEOUT_MS: TIMEOUT_MS, ...env
+      IMGSANDBOX_TIMEOUT_MS: TIMEOUT_MS, IMGSANDBOX_CONFIG_FILE: process.env.IMGSANDBOX_CONFIG_FILE ?? '', ...env
     },
     detached: true, // its own process group: stopped as a whole
     stdio: ['ignore', out, out]

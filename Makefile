@@ -47,7 +47,7 @@ RESPONDER_OBJ = $(patsubst %.c,$(B)/%.o,fcgi/responder.c fcgi/run.c fcgi/run_for
              fcgi/run_answer.c fcgi/status_api.c fcgi/housekeeping.c fcgi/access.c \
              fcgi/metrics_api.c fcgi/assist_api.c fcgi/service.c)
 
-.PHONY: all deps test-deps runner-image run test structure unit suites integration browser fuzz bench clean \
+.PHONY: all deps test-deps runner-image run test structure unit integration browser fuzz bench clean \
         install uninstall deb
 all: $(PROGRAMS) $(B)/zygote_fork.so static/vendor/codemirror/codemirror.js
 
@@ -180,7 +180,7 @@ JOBS ?= $(shell echo $$(( $(NPROC) + 1 )))
 # must fit the 31 bytes of IMGSANDBOX_INSTANCE.
 TEST_SESSION := $(shell printf '%06x%03x' $$(( $$(date +%s) % 16777216 )) $$(( $$$$ % 4096 )))
 integration: test-deps runner-image
-	@$(MAKE) --no-print-directory $(BUILD_J) all $(PG_TEST_BIN) $(B)/try_fork
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN) $(B)/try_fork
 	@fcgi/ensure_dockerd.sh
 	@rc=0; IMGSANDBOX_TEST_SESSION=$(TEST_SESSION) /usr/bin/python3 -m pytest -q -n $(JOBS) \
 	  tests/integration || rc=$$?; \
@@ -213,33 +213,22 @@ structure: test-deps
 	  { echo "structure: the docs checker missed a breach in tests/structure/bad_docs"; exit 1; }
 	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null && node check_functions.mjs
 
-# The integration and browser suites run side by side (`suites`): neither
-# keeps two cores busy alone (the integration suite about two thirds of
-# them, most of its tests waiting on the engine), and each derives its time
-# limits from the engine's start measured under the load it runs in. Each
-# suite's output is shown whole when it ends (--output-sync). Then nothing
-# of the suites may be left: no container, process, mount or temporary
-# folder that was not there before (tests/leftovers.py).
+# One after the other: each suite uses both cores itself.
+# Then nothing of the suites may be left: no container, process, mount or
+# temporary folder that was not there before (tests/leftovers.py).
 test:
 	@mkdir -p $(B) && /usr/bin/python3 tests/leftovers.py --save-baseline $(B)/leftovers-before.json
 	@$(MAKE) --no-print-directory structure
 	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory suites
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory browser
 	@/usr/bin/python3 tests/leftovers.py --baseline $(B)/leftovers-before.json
 	@echo "make test: all suites passed"
-
-# Built and started once before the two begin, so that their own recipes
-# find nothing to do (BUILD_J empty: no -j of theirs inside this make's -j2).
-BUILD_J = -j$(NPROC)
-suites: test-deps runner-image
-	@$(MAKE) --no-print-directory -j$(NPROC) all $(PG_TEST_BIN) $(B)/try_fork
-	@fcgi/ensure_dockerd.sh
-	@$(MAKE) --no-print-directory -j2 --output-sync=target BUILD_J= integration browser
 
 # Headless Chromium (Debian's) driven by playwright-core, through both servers;
 # screenshots of each step in build/artifacts/browser/.
 browser: test-deps runner-image
-	@$(MAKE) --no-print-directory $(BUILD_J) all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@fcgi/ensure_dockerd.sh
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && node run.mjs
 

@@ -66,8 +66,8 @@ async function waitForHttp(url, child, ms) {
 
 // Runs serve.sh for server with IMGSANDBOX_* settings env; its output goes to logPath.
 // No settings file unless the environment names one, as in the integration
-// suite: an installed package's /etc/imgsandbox/imgsandbox.conf (test_deb
-// installs one while this suite runs beside it) is not this checkout's.
+// suite: an installed package's /etc/imgsandbox/imgsandbox.conf (the
+// machine's own service, or test_deb's) is not this checkout's.
 function spawnServe(server, port, data, env, logPath) {
   const out = fs.openSync(logPath, 'w');
   const child = spawn(path.join(ROOT, 'fcgi', 'serve.sh'), [], {

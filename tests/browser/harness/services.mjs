@@ -98,6 +98,7 @@ export async function startService(server, artDir, env = {}, name = 'serve') {
     await waitForHttp(`${service.base}/api/health`, child, Math.round(30000 * SLOW));
   } catch (e) {
     await stopService(service);
+    fs.rmSync(data, { recursive: true, force: true }); // nobody else will: the caller gets no service
     throw new Error(`${server} did not start: ${e.message} (see ${logPath})`);
   }
   return service;

@@ -504,10 +504,18 @@ print_docker_argv(const char *inst, const char *id, const char *dir, int body)
 static int
 print_saw_event(const char *name, const char *action, const char *since_ms)
 {
+	char *end;
+	long long since;
+
+	errno = 0;
+	since = strtoll(since_ms, &end, 10);
+	if (errno != 0 || end == since_ms || *end != '\0' || since < 0)
+		die("--docker-saw-event: SINCE_MS must be milliseconds since the epoch, not '%s'",
+		    since_ms);
 	if (docker_init(&cfg, "/nonexistent") < 0)
 		die("no docker client");
 	dapi_init(&cfg);
-	printf("%d\n", docker_saw_event(name, action, strtoll(since_ms, NULL, 10)));
+	printf("%d\n", docker_saw_event(name, action, since));
 	return 0;
 }
 

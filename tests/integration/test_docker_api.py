@@ -264,6 +264,9 @@ def test_the_oom_event_is_asked_alike_both_ways():
             return subprocess.run([SANDBOXD, "--docker-saw-event", name, "oom", str(since)],
                                   env=env, capture_output=True, text=True,
                                   check=True).stdout.strip()
+        bad = subprocess.run([SANDBOXD, "--docker-saw-event", ok, "oom", "yesterday"],
+                             env=harness.ENV, capture_output=True, text=True)
+        assert bad.returncode != 0 and "SINCE_MS must be milliseconds" in bad.stderr, bad
         # The event comes within about 150 ms of the exit: waited for, not assumed.
         wait_for(lambda: saw(oom, "1") == "1", "the engine's oom event")
         assert [saw(oom, "0"), saw(ok, "1"), saw(ok, "0")] == ["1", "0", "0"]

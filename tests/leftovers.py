@@ -101,12 +101,13 @@ def engine_containers(label=None, name=None, running=False):
 
 
 def containers():
-    """[(name, instance label, state)] of the engine's imgsandbox containers;
-    [] when no engine answers."""
+    """[(name, instance label, state)] of the engine's imgsandbox containers.
+    OSError when the engine does not answer: a check that saw no engine has
+    not seen that nothing is left."""
     try:
         got = engine_containers()
-    except (OSError, ValueError):
-        return []
+    except ValueError as e:
+        raise OSError("the engine's list of containers: %s" % e)
     rows = []
     for c in got:
         inst = c["labels"].get("imgsandbox.instance", "")
@@ -251,7 +252,8 @@ def find_session(tag):
     "folders": []})."""
     folder = session_folder(tag)
     prefix = instance_prefix(tag)
-    names = [(n, i, s) for n, i, s in containers() if i.startswith(prefix)]
+    rows, unseen = containers_seen()
+    names = [(n, i, s) for n, i, s in rows if i.startswith(prefix)]
     needle = folder.encode()
     marker = ("IMGSANDBOX_TEST_SESSION=%s\0" % tag).encode()
     procs = {p: c for p, (c, env) in processes().items()
@@ -259,11 +261,22 @@ def find_session(tag):
     points = [m for m in mounts() if m == folder or m.startswith(folder + "/")]
     folders = [folder] if os.path.exists(folder) else []
     groups = [p for p, i in cgroups() if i.startswith(prefix)]
-    return describe(names, procs, points, folders, groups)
+    return describe(names, procs, points, folders, groups, unseen)
 
 
-def describe(names, procs, points, folders, groups=()):
+def containers_seen():
+    """(containers(), []), or ([], [why]) when the engine did not answer:
+    a check that could not ask has not seen that no container is left, and
+    says so as something found."""
+    try:
+        return containers(), []
+    except OSError as e:
+        return [], ["the engine did not answer, so its containers were not checked: %s" % e]
+
+
+def describe(names, procs, points, folders, groups=(), unseen=()):
     found = {
+        "engine": list(unseen),
         "containers": ["%s (%s, instance %s)" % (n, s, i or "-") for n, i, s in names],
         "processes": ["%d %s" % (p, c[:200]) for p, c in sorted(procs.items())],
         "mounts": points,
@@ -278,7 +291,11 @@ def describe(names, procs, points, folders, groups=()):
 def snapshot():
     """What is there now, for a baseline."""
     procs = processes()
-    return {"containers": [n for n, _, _ in containers()],
+    try:
+        names = [n for n, _, _ in containers()]
+    except OSError:
+        names = []          # make test saves it before it starts the engine
+    return {"containers": names,
             "pids": sorted(p for p, (c, env) in procs.items() if suite_process(c, env)),
             "mounts": mounts(), "folders": suite_folders(),
             "cgroups": [p for p, _ in cgroups()]}
@@ -301,7 +318,8 @@ def find_since(base):
     suites' folders, the folders."""
     procs = processes()
     live = live_instances(procs)
-    names = [(n, i, s) for n, i, s in containers()
+    rows, unseen = containers_seen()
+    names = [(n, i, s) for n, i, s in rows
              if n not in base["containers"] and not (i and i in live and s == "running")]
     # A service still running that the suites started is a leftover too;
     # its containers are found through it (removing it reaps them).
@@ -309,14 +327,14 @@ def find_since(base):
             if p not in base["pids"] and suite_process(c, env)}
     if mine:
         left = live_instances({p: procs[p] for p in mine})
-        names += [(n, i, s) for n, i, s in containers()
+        names += [(n, i, s) for n, i, s in rows
                   if n not in base["containers"] and i in left and (n, i, s) not in names]
     points = [m for m in mounts() if m not in base["mounts"] and
               any(m.startswith(f + "/") or m == f for f in suite_folders())]
     folders = [f for f in suite_folders() if f not in base["folders"]]
     # A cgroup of a service that is gone (none of a running one's).
     groups = [p for p, i in cgroups() if p not in base.get("cgroups", []) and i not in live]
-    return describe(names, mine, points, folders, groups)
+    return describe(names, mine, points, folders, groups, unseen)
 
 
 def remove(handles):

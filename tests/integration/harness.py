@@ -363,7 +363,7 @@ def clean_stopped(nodeid):
         svc.cleaned = True
         svc.log_snapshot = logs_of(svc)
         inst = svc.instance
-        left = [n for n, i, _ in leftovers.containers() if i == inst] if inst else []
+        left = [n for n, i, _ in leftovers.containers_seen()[0] if i == inst] if inst else []
         if left:
             leftovers.remove_containers(left)
         procs = {p: c for p, (c, env) in leftovers.processes().items()

@@ -272,3 +272,14 @@ def test_the_oom_event_is_asked_alike_both_ways():
         assert [saw(oom, "0"), saw(ok, "1"), saw(ok, "0")] == ["1", "0", "0"]
     finally:
         subprocess.run(["docker", "rm", "--force", oom, ok], capture_output=True)
+
+
+def test_the_leftovers_check_fails_when_it_cannot_ask_the_engine(monkeypatch):
+    """The suite's end check asks the engine on its socket: an engine that
+    does not answer is said as something found (the check fails), not
+    taken for an engine with no container left."""
+    assert leftovers.find_session("t-none")[0]["engine"] == []
+    monkeypatch.setattr(leftovers, "ENGINE_SOCKET", "/nonexistent/docker.sock")
+    found, _ = leftovers.find_session("t-none")
+    assert found["engine"] and "did not answer" in found["engine"][0], found
+    assert leftovers.report(found, "a session with no engine") == 1
